@@ -1,0 +1,129 @@
+# Consult — build, run and test. `make help` lists the targets.
+#
+# Modules are compiled with the toolchain and flags apxs reports for the
+# installed httpd, and linked here (not through apxs' libtool) so that each
+# .so exports only its module symbol: common/ is linked statically into
+# every module and APR loads modules RTLD_GLOBAL, so a leaked cs_* symbol
+# would silently replace another module's copy.
+
+APXS       ?= apxs
+SAN        ?= 0
+JOBS       ?= 2
+
+HTTPD_INC  := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
+APR_INC    := $(shell $(APXS) -q APR_INCLUDEDIR 2>/dev/null)
+APXS_CPP   := $(shell $(APXS) -q EXTRA_CPPFLAGS 2>/dev/null)
+PKGS       := json-c libcurl openssl libpq
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+ifeq ($(SAN),1)
+BUILD      := build/san
+SANFLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT        := -O1
+else
+BUILD      := build/release
+SANFLAGS   :=
+OPT        := -O2
+endif
+
+CC         ?= gcc
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 \
+              -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS     := -std=gnu11 -g $(OPT) -fPIC $(WARN) $(SANFLAGS) \
+              $(APXS_CPP) -I$(HTTPD_INC) -I$(APR_INC) $(PKG_CFLAGS) -Icommon -Imodules/core
+LDLIBS     := $(PKG_LIBS) -lapr-1 -laprutil-1
+
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+COMMON_LIB := $(BUILD)/libconsult_common.a
+
+MODULES    := core intake
+MODULE_SO  := $(MODULES:%=$(BUILD)/modules/mod_consult_%.so)
+ADMIN      := $(BUILD)/consult-admin
+
+UNIT_SRC   := $(wildcard tests/unit/check_*.c)
+UNIT_BIN   := $(BUILD)/tests/unit_tests
+INTEG_SRC  := $(wildcard tests/integration/check_*.c)
+INTEG_BIN  := $(BUILD)/tests/integration_tests
+
+.PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
+        seed clean help install
+.DEFAULT_GOAL := all
+
+all: $(MODULE_SO) $(ADMIN)
+
+help:
+	@echo "make            build modules and consult-admin (SAN=1: ASan+UBSan build)"
+	@echo "make run        private Postgres + Apache on 127.0.0.1:8080 (Ctrl-C stops both)"
+	@echo "make test       unit + integration suites; make test-san: the same under ASan/UBSan"
+	@echo "make psql       psql on the make-run database (reads SQL from stdin if piped)"
+	@echo "make migrate    apply pending migrations to the make-run database"
+	@echo "make install    install the modules into httpd's module folder with apxs"
+
+deps:
+	@dist/install-deps.sh
+
+$(BUILD)/common/%.o: common/%.c $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(COMMON_LIB): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# One folder per module; every .c in it makes that module's .so.
+.SECONDEXPANSION:
+$(BUILD)/modules/mod_consult_%.so: $$(wildcard modules/$$*/*.c) $$(wildcard modules/$$*/*.h) \
+                                   modules/core/mod_consult_core.h $(COMMON_LIB) modules/exports.map
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -o $@ $(filter %.c,$^) $(COMMON_LIB) \
+	    -Wl,--version-script=modules/exports.map -Wl,--exclude-libs,ALL \
+	    -Wl,-z,relro -Wl,-z,now $(SANFLAGS) $(LDLIBS)
+
+$(ADMIN): tools/consult-admin.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -o $@ $< $(COMMON_LIB) $(SANFLAGS) $(LDLIBS)
+
+$(UNIT_BIN): $(UNIT_SRC) tests/unit/unit_main.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) tests/unit/unit_main.c $(COMMON_LIB) \
+	    $(SANFLAGS) $(LDLIBS) $(shell pkg-config --libs check)
+
+$(INTEG_BIN): $(INTEG_SRC) tests/integration/integ_main.c tests/integration/integ.h $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/integration -o $@ $(INTEG_SRC) tests/integration/integ_main.c \
+	    $(COMMON_LIB) $(SANFLAGS) $(LDLIBS) $(shell pkg-config --libs check)
+
+# ---- running -------------------------------------------------------------
+run: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all
+	@BUILD=$(BUILD) tools/run.sh
+
+psql:
+	@tools/pg.sh psql
+
+migrate: $(ADMIN)
+	@BUILD=$(BUILD) tools/pg.sh migrate
+
+install: $(MODULE_SO)
+	@for m in $(MODULE_SO); do $(APXS) -i -n $$(basename $$m .so | sed 's/^mod_//') $$m; done
+
+# ---- tests ---------------------------------------------------------------
+test: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN) $(INTEG_BIN)
+	@$(MAKE) --no-print-directory test-unit test-integration
+
+test-unit: $(UNIT_BIN)
+	@echo "== unit tests ($(BUILD))"
+	@CK_FORK=yes $(UNIT_BIN)
+
+test-integration: $(INTEG_BIN) $(MODULE_SO) $(ADMIN)
+	@echo "== integration tests ($(BUILD))"
+	@BUILD=$(BUILD) SAN=$(SAN) tests/integration/harness.sh $(INTEG_BIN)
+
+test-san:
+	@$(MAKE) --no-print-directory SAN=1 test
+
+clean:
+	rm -rf build

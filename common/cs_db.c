@@ -1,0 +1,267 @@
+#include "cs_db.h"
+
+#include <apr_strings.h>
+#include <apr_reslist.h>
+#include <apr_atomic.h>
+#include <poll.h>
+#include <string.h>
+
+struct cs_db_pool_t {
+    apr_reslist_t *reslist;
+    cs_db_params_t params;
+    apr_pool_t *pool;
+    volatile apr_uint32_t opened;
+    volatile apr_uint32_t broken;
+};
+
+void cs_db_params_defaults(cs_db_params_t *params)
+{
+    memset(params, 0, sizeof(*params));
+    params->min = 1;
+    params->keep = 4;
+    params->max = 16;
+    params->ttl = apr_time_from_sec(60);
+    params->acquire_timeout = apr_time_from_sec(3);
+    params->connect_timeout = apr_time_from_sec(3);
+    params->statement_timeout = apr_time_from_sec(10);
+    params->application_name = "consult";
+}
+
+PGconn *cs_db_connect(const cs_db_params_t *params, const char **perr,
+                      apr_pool_t *p)
+{
+    /* dbname comes first and is expanded as a full conninfo string; the
+     * keywords after it override, so our timeouts always apply. libpq's
+     * connect_timeout has a floor of 2 seconds. */
+    long ct = (long)apr_time_sec(params->connect_timeout);
+    const char *keys[] = { "dbname", "connect_timeout", "options",
+                           "application_name", "keepalives", NULL };
+    const char *vals[6];
+    PGconn *conn;
+
+    vals[0] = params->conninfo;
+    vals[1] = apr_ltoa(p, ct < 2 ? 2 : ct);
+    vals[2] = apr_psprintf(p, "-c statement_timeout=%" APR_INT64_T_FMT,
+                           (apr_int64_t)(params->statement_timeout / 1000));
+    vals[3] = params->application_name;
+    vals[4] = "1";
+    vals[5] = NULL;
+    conn = PQconnectdbParams(keys, vals, 1);
+    if (!conn || PQstatus(conn) != CONNECTION_OK) {
+        *perr = apr_pstrdup(p, conn ? PQerrorMessage(conn) : "out of memory");
+        if (conn) {
+            PQfinish(conn);
+        }
+        return NULL;
+    }
+    return conn;
+}
+
+int cs_db_conn_usable(PGconn *conn)
+{
+    struct pollfd pfd;
+
+    if (PQstatus(conn) != CONNECTION_OK
+        || PQtransactionStatus(conn) != PQTRANS_IDLE) {
+        return 0;
+    }
+    /* An idle connection has nothing to read. If the socket is readable the
+     * server sent something unprompted (its termination notice) or closed
+     * it: let libpq consume it and see whether the connection survived. */
+    pfd.fd = PQsocket(conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (pfd.fd < 0) {
+        return 0;
+    }
+    if (poll(&pfd, 1, 0) > 0) {
+        PGnotify *n;
+        if (!PQconsumeInput(conn)) {
+            return 0;
+        }
+        while ((n = PQnotifies(conn)) != NULL) {
+            PQfreemem(n);
+        }
+        if (PQstatus(conn) != CONNECTION_OK || PQisBusy(conn)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int cs_db_conn_lost(PGconn *conn)
+{
+    return PQstatus(conn) != CONNECTION_OK;
+}
+
+typedef struct {
+    cs_db_pool_t *pool;
+    const char *last_error;  /* written by the constructor for acquire's caller */
+} ctor_ctx_t;
+
+static apr_status_t conn_construct(void **resource, void *params, apr_pool_t *p)
+{
+    cs_db_pool_t *pool = params;
+    const char *err = NULL;
+    apr_pool_t *tmp;
+    PGconn *conn;
+
+    apr_pool_create(&tmp, p);
+    conn = cs_db_connect(&pool->params, &err, tmp);
+    apr_pool_destroy(tmp);
+    if (!conn) {
+        return APR_ECONNREFUSED;
+    }
+    apr_atomic_inc32(&pool->opened);
+    *resource = conn;
+    return APR_SUCCESS;
+}
+
+static apr_status_t conn_destruct(void *resource, void *params, apr_pool_t *p)
+{
+    (void)params;
+    (void)p;
+    PQfinish(resource);
+    return APR_SUCCESS;
+}
+
+apr_status_t cs_db_pool_create(cs_db_pool_t **pout, apr_pool_t *p,
+                               const cs_db_params_t *params,
+                               const char **pwarn)
+{
+    cs_db_pool_t *pool = apr_pcalloc(p, sizeof(*pool));
+    apr_status_t rv;
+
+    *pwarn = NULL;
+    pool->params = *params;
+    pool->pool = p;
+    rv = apr_reslist_create(&pool->reslist, params->min, params->keep,
+                            params->max, params->ttl, conn_construct,
+                            conn_destruct, pool, p);
+    if (rv != APR_SUCCESS && params->min > 0) {
+        /* Postgres is down right now: keep no warm connections and open
+         * them on demand, so requests recover as soon as it is back. */
+        const char *err = NULL;
+        PGconn *probe = cs_db_connect(params, &err, p);
+        if (probe) {
+            PQfinish(probe);
+        }
+        *pwarn = apr_pstrcat(p, "cannot open the initial connections, "
+                             "opening on demand: ", err ? err : "unknown error",
+                             NULL);
+        rv = apr_reslist_create(&pool->reslist, 0, params->keep, params->max,
+                                params->ttl, conn_construct, conn_destruct,
+                                pool, p);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    apr_reslist_timeout_set(pool->reslist, params->acquire_timeout);
+    /* Dead connections are dropped through invalidate, not re-queued. */
+    apr_reslist_cleanup_order_set(pool->reslist, APR_RESLIST_CLEANUP_FIRST);
+    *pout = pool;
+    return APR_SUCCESS;
+}
+
+apr_status_t cs_db_pool_acquire(cs_db_pool_t *pool, PGconn **pconn,
+                                const char **perr, apr_pool_t *scratch)
+{
+    apr_status_t rv;
+    int tries;
+
+    *pconn = NULL;
+    /* Each pass either hands out a usable connection or drops a dead one;
+     * after a Postgres restart every idle connection is dead, so allow as
+     * many passes as the pool can hold, plus one fresh open. */
+    for (tries = 0; tries <= pool->params.max; tries++) {
+        void *res = NULL;
+        rv = apr_reslist_acquire(pool->reslist, &res);
+        if (rv != APR_SUCCESS) {
+            if (APR_STATUS_IS_TIMEUP(rv)) {
+                *perr = "timed out waiting for a free database connection";
+            }
+            else {
+                /* Re-open once to get libpq's reason for the log. */
+                const char *err = "database unreachable";
+                PGconn *probe = cs_db_connect(&pool->params, &err, scratch);
+                if (probe) {
+                    PQfinish(probe);
+                }
+                *perr = err;
+            }
+            return rv;
+        }
+        if (cs_db_conn_usable(res)) {
+            *pconn = res;
+            return APR_SUCCESS;
+        }
+        apr_atomic_inc32(&pool->broken);
+        apr_reslist_invalidate(pool->reslist, res);
+    }
+    *perr = "no usable database connection";
+    return APR_EGENERAL;
+}
+
+void cs_db_pool_release(cs_db_pool_t *pool, PGconn *conn, int broken)
+{
+    PGresult *res;
+
+    if (!broken && PQstatus(conn) == CONNECTION_OK) {
+        /* Drain whatever a caller left unread, then roll back a transaction
+         * an error path left open: the next user must get a clean session. */
+        while ((res = PQgetResult(conn)) != NULL) {
+            PQclear(res);
+        }
+        if (PQtransactionStatus(conn) != PQTRANS_IDLE) {
+            res = PQexec(conn, "ROLLBACK");
+            PQclear(res);
+        }
+        if (PQtransactionStatus(conn) == PQTRANS_IDLE
+            && PQstatus(conn) == CONNECTION_OK) {
+            apr_reslist_release(pool->reslist, conn);
+            return;
+        }
+    }
+    apr_atomic_inc32(&pool->broken);
+    apr_reslist_invalidate(pool->reslist, conn);
+}
+
+void cs_db_pool_stats(cs_db_pool_t *pool, cs_db_pool_stats_t *out)
+{
+    out->in_use = (int)apr_reslist_acquired_count(pool->reslist);
+    out->min = pool->params.min;
+    out->keep = pool->params.keep;
+    out->max = pool->params.max;
+    out->opened = apr_atomic_read32(&pool->opened);
+    out->broken = apr_atomic_read32(&pool->broken);
+}
+
+PGresult *cs_db_exec(PGconn *conn, apr_pool_t *p, const char **perr,
+                     ExecStatusType expect, const char *sql,
+                     int nparams, const char *const *params)
+{
+    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+
+    if (!res || PQresultStatus(res) != expect) {
+        *perr = apr_pstrdup(p, res ? PQresultErrorMessage(res)
+                                   : PQerrorMessage(conn));
+        if (!**perr) {
+            *perr = apr_psprintf(p, "unexpected result %s",
+                                 res ? PQresStatus(PQresultStatus(res)) : "none");
+        }
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+apr_status_t cs_db_command(PGconn *conn, apr_pool_t *p, const char **perr,
+                           const char *sql)
+{
+    PGresult *res = cs_db_exec(conn, p, perr, PGRES_COMMAND_OK, sql, 0, NULL);
+    if (!res) {
+        return APR_EGENERAL;
+    }
+    PQclear(res);
+    return APR_SUCCESS;
+}

@@ -1,0 +1,147 @@
+#include "cs_text.h"
+
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <string.h>
+
+char *cs_trim(apr_pool_t *p, const char *s)
+{
+    const char *end;
+
+    if (!s) {
+        return NULL;
+    }
+    while (*s && apr_isspace(*s)) {
+        s++;
+    }
+    end = s + strlen(s);
+    while (end > s && apr_isspace(end[-1])) {
+        end--;
+    }
+    return apr_pstrmemdup(p, s, end - s);
+}
+
+int cs_text_is_clean(const char *s, apr_size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = u[i];
+        apr_size_t n, k;
+        unsigned int cp;
+
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+                return 0;
+            }
+            i++;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0) { n = 1; cp = c & 0x1f; }
+        else if ((c & 0xf0) == 0xe0) { n = 2; cp = c & 0x0f; }
+        else if ((c & 0xf8) == 0xf0) { n = 3; cp = c & 0x07; }
+        else { return 0; }
+        if (i + n >= len) {
+            return 0;       /* truncated sequence */
+        }
+        for (k = 1; k <= n; k++) {
+            if ((u[i + k] & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (u[i + k] & 0x3f);
+        }
+        /* Reject overlong forms, surrogates and out-of-range code points. */
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+            (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff)) {
+            return 0;
+        }
+        i += n + 1;
+    }
+    return 1;
+}
+
+static int is_atext(char c)
+{
+    return apr_isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~.", c));
+}
+
+apr_status_t cs_email_normalize(apr_pool_t *p, const char *in, const char **out)
+{
+    char *s = cs_trim(p, in), *at, *d, *label;
+    apr_size_t local_len, i;
+    int labels = 0;
+
+    *out = NULL;
+    if (!s || !*s || strlen(s) > 254) {
+        return APR_EINVAL;
+    }
+    at = strrchr(s, '@');
+    if (!at || at == s || strchr(s, '@') != at) {
+        return APR_EINVAL;
+    }
+    local_len = (apr_size_t)(at - s);
+    if (local_len > 64 || s[0] == '.' || at[-1] == '.' || strstr(s, "..")) {
+        return APR_EINVAL;
+    }
+    for (i = 0; i < local_len; i++) {
+        if (!is_atext(s[i])) {
+            return APR_EINVAL;
+        }
+    }
+    d = at + 1;
+    if (!*d || strlen(d) > 253) {
+        return APR_EINVAL;
+    }
+    for (label = d; label; ) {
+        char *dot = strchr(label, '.');
+        apr_size_t n = dot ? (apr_size_t)(dot - label) : strlen(label);
+        if (n == 0 || n > 63 || label[0] == '-' || label[n - 1] == '-') {
+            return APR_EINVAL;
+        }
+        for (i = 0; i < n; i++) {
+            if (!apr_isalnum(label[i]) && label[i] != '-') {
+                return APR_EINVAL;
+            }
+            label[i] = apr_tolower(label[i]);
+        }
+        labels++;
+        label = dot ? dot + 1 : NULL;
+    }
+    if (labels < 2) {
+        return APR_EINVAL;
+    }
+    *out = s;
+    return APR_SUCCESS;
+}
+
+apr_status_t cs_phone_normalize(apr_pool_t *p, const char *in, const char **out)
+{
+    char *s = cs_trim(p, in), *w;
+    const char *r;
+    int digits = 0;
+
+    *out = NULL;
+    if (!s || !*s) {
+        return APR_EINVAL;
+    }
+    for (r = s, w = s; *r; r++) {
+        if (apr_isdigit(*r)) {
+            *w++ = *r;
+            digits++;
+        }
+        else if (*r == '+' && w == s && digits == 0) {
+            *w++ = '+';
+        }
+        else if (!strchr(" .-()/", *r)) {
+            return APR_EINVAL;
+        }
+    }
+    *w = '\0';
+    if (digits < 7 || digits > 15) {
+        return APR_EINVAL;
+    }
+    *out = s;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,35 @@
+/**
+ * @file cs_text.h
+ * @brief Normalizers for what people type into forms: trimmed text, email
+ * addresses and phone numbers. Pure functions over APR pools.
+ */
+#ifndef CS_TEXT_H
+#define CS_TEXT_H
+
+#include <apr_pools.h>
+#include <apr_errno.h>
+
+/** Copy of @p s without leading/trailing whitespace; NULL stays NULL. */
+char *cs_trim(apr_pool_t *p, const char *s);
+
+/** True when @p s is valid UTF-8 without NUL or C0 controls other than
+ * tab, CR and LF (so it is safe to store as text and show to staff). */
+int cs_text_is_clean(const char *s, apr_size_t len);
+
+/**
+ * Normalize an email address: trims, lowercases the domain (the local part
+ * is kept as typed, since some servers treat it case-sensitively) and checks
+ * the shape local@label.label with RFC 5321 length limits.
+ * @return APR_SUCCESS with *out set, or APR_EINVAL.
+ */
+apr_status_t cs_email_normalize(apr_pool_t *p, const char *in, const char **out);
+
+/**
+ * Normalize a phone number for storage: keeps a leading '+' and the digits,
+ * dropping the usual separators (space, dot, dash, parentheses). Requires
+ * 7 to 15 digits (E.164's maximum). Letters or other symbols are rejected.
+ * @return APR_SUCCESS with *out set, or APR_EINVAL.
+ */
+apr_status_t cs_phone_normalize(apr_pool_t *p, const char *in, const char **out);
+
+#endif

@@ -1,0 +1,223 @@
+/* mod_consult_core directives: parse, validate at config time, merge. */
+#include "core_private.h"
+#include "cs_conf.h"
+
+#include "http_core.h"
+#include <apr_strings.h>
+
+#define UNSET (-1)
+#define MERGE(f) (add->f != UNSET ? add->f : base->f)
+#define MERGE_PTR(f) (add->f ? add->f : base->f)
+
+core_server_conf *core_sconf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &consult_core_module);
+}
+
+void *core_create_server(apr_pool_t *p, server_rec *s)
+{
+    core_server_conf *c = apr_pcalloc(p, sizeof(*c));
+    c->min = c->keep = c->max = UNSET;
+    c->ttl = c->acquire_timeout = c->connect_timeout = c->statement_timeout = UNSET;
+    c->retry_after = UNSET;
+    return c;
+}
+
+void *core_merge_server(apr_pool_t *p, void *basev, void *addv)
+{
+    core_server_conf *base = basev, *add = addv;
+    core_server_conf *c = apr_pcalloc(p, sizeof(*c));
+
+    /* The pool settings are GLOBAL_ONLY, so a vhost always inherits them;
+     * merging them anyway keeps every field covered by one idiom. */
+    c->conninfo = MERGE_PTR(conninfo);
+    c->min = MERGE(min);
+    c->keep = MERGE(keep);
+    c->max = MERGE(max);
+    c->ttl = MERGE(ttl);
+    c->acquire_timeout = MERGE(acquire_timeout);
+    c->connect_timeout = MERGE(connect_timeout);
+    c->statement_timeout = MERGE(statement_timeout);
+    c->retry_after = MERGE(retry_after);
+    c->client_slug = MERGE_PTR(client_slug);
+    return c;
+}
+
+void core_db_params(server_rec *main_s, cs_db_params_t *out)
+{
+    core_server_conf *c = core_sconf(main_s);
+
+    cs_db_params_defaults(out);
+    out->conninfo = c->conninfo;
+    if (c->min != UNSET) out->min = c->min;
+    if (c->keep != UNSET) out->keep = c->keep;
+    if (c->max != UNSET) out->max = c->max;
+    if (c->ttl != UNSET) out->ttl = c->ttl;
+    if (c->acquire_timeout != UNSET) out->acquire_timeout = c->acquire_timeout;
+    if (c->connect_timeout != UNSET) out->connect_timeout = c->connect_timeout;
+    if (c->statement_timeout != UNSET) out->statement_timeout = c->statement_timeout;
+    /* A pool set only with ConsultPoolMax smaller than the defaults must
+     * still be coherent: clamp the defaults, not the admin's values. */
+    if (c->keep == UNSET && out->keep > out->max) out->keep = out->max;
+    if (c->min == UNSET && out->min > out->keep) out->min = out->keep;
+}
+
+int core_retry_after(server_rec *s)
+{
+    core_server_conf *c = core_sconf(s);
+    return c->retry_after == UNSET ? 5 : c->retry_after;
+}
+
+static const char *global_only(cmd_parms *cmd)
+{
+    return ap_check_cmd_context(cmd, GLOBAL_ONLY);
+}
+
+/* Prefix a parser's message with the directive name, as httpd users expect. */
+static const char *named(cmd_parms *cmd, const char *err)
+{
+    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+}
+
+static const char *set_database(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    char *perr = NULL;
+    PQconninfoOption *opts;
+
+    if (err) {
+        return err;
+    }
+    /* Parse now so a typo fails `apachectl -t`, not the first request. */
+    opts = PQconninfoParse(arg, &perr);
+    if (!opts) {
+        const char *msg = apr_psprintf(cmd->pool, "ConsultDatabase: invalid "
+                                       "libpq connection string: %s",
+                                       perr ? perr : "out of memory");
+        if (perr) {
+            PQfreemem(perr);
+        }
+        return apr_pstrndup(cmd->pool, msg, strcspn(msg, "\n"));
+    }
+    PQconninfoFree(opts);
+    core_sconf(cmd->server)->conninfo = arg;
+    return NULL;
+}
+
+static const char *set_pool_int(cmd_parms *cmd, void *dc, const char *arg)
+{
+    core_server_conf *c = core_sconf(cmd->server);
+    const char *err = global_only(cmd);
+    long v = 0;
+    int which = (int)(intptr_t)cmd->info;
+
+    if (err) {
+        return err;
+    }
+    if ((err = cs_conf_parse_int(cmd->pool, arg, which == 0 ? 0 : 1, 1024, &v))) {
+        return named(cmd, err);
+    }
+    if (which == 0) c->min = (int)v;
+    else if (which == 1) c->keep = (int)v;
+    else c->max = (int)v;
+    return NULL;
+}
+
+static const char *set_duration(cmd_parms *cmd, void *dc, const char *arg)
+{
+    core_server_conf *c = core_sconf(cmd->server);
+    const char *err = global_only(cmd);
+    apr_interval_time_t v = 0, min = apr_time_from_msec(100);
+    apr_interval_time_t max = apr_time_from_sec(3600);
+    int which = (int)(intptr_t)cmd->info;
+
+    if (err) {
+        return err;
+    }
+    if (which == 2) {
+        min = apr_time_from_sec(2);     /* libpq's floor for connect_timeout */
+    }
+    if ((err = cs_conf_parse_duration(cmd->pool, arg, min, max, &v))) {
+        return named(cmd, err);
+    }
+    switch (which) {
+    case 0: c->ttl = v; break;
+    case 1: c->acquire_timeout = v; break;
+    case 2: c->connect_timeout = v; break;
+    default: c->statement_timeout = v; break;
+    }
+    return NULL;
+}
+
+static const char *set_retry_after(cmd_parms *cmd, void *dc, const char *arg)
+{
+    long v = 0;
+    const char *err = cs_conf_parse_int(cmd->pool, arg, 1, 3600, &v);
+    if (err) {
+        return named(cmd, err);
+    }
+    core_sconf(cmd->server)->retry_after = (int)v;
+    return NULL;
+}
+
+static const char *set_client(cmd_parms *cmd, void *dc, const char *arg)
+{
+    if (!cs_slug_is_valid(arg)) {
+        return apr_psprintf(cmd->pool, "ConsultClient: expected a client slug "
+                            "(1-63 of a-z, 0-9 and '-'), got '%s'", arg);
+    }
+    core_sconf(cmd->server)->client_slug = arg;
+    return NULL;
+}
+
+const command_rec core_cmds[] = {
+    AP_INIT_TAKE1("ConsultDatabase", set_database, NULL, RSRC_CONF,
+                  "libpq connection string of the Consult database"),
+    AP_INIT_TAKE1("ConsultPoolMin", set_pool_int, (void *)0, RSRC_CONF,
+                  "connections each child keeps open (default 1)"),
+    AP_INIT_TAKE1("ConsultPoolKeep", set_pool_int, (void *)1, RSRC_CONF,
+                  "soft maximum: idle connections above it expire (default 4)"),
+    AP_INIT_TAKE1("ConsultPoolMax", set_pool_int, (void *)2, RSRC_CONF,
+                  "hard maximum of connections per child (default 16)"),
+    AP_INIT_TAKE1("ConsultPoolTTL", set_duration, (void *)0, RSRC_CONF,
+                  "idle lifetime of connections above ConsultPoolKeep (default 60s)"),
+    AP_INIT_TAKE1("ConsultPoolAcquireTimeout", set_duration, (void *)1, RSRC_CONF,
+                  "wait for a free connection before answering 503 (default 3s)"),
+    AP_INIT_TAKE1("ConsultDatabaseConnectTimeout", set_duration, (void *)2, RSRC_CONF,
+                  "timeout for opening a connection (default 3s, minimum 2s)"),
+    AP_INIT_TAKE1("ConsultDatabaseStatementTimeout", set_duration, (void *)3, RSRC_CONF,
+                  "statement_timeout of every pooled connection (default 10s)"),
+    AP_INIT_TAKE1("ConsultRetryAfter", set_retry_after, NULL, RSRC_CONF,
+                  "Retry-After seconds on 503 answers (default 5)"),
+    AP_INIT_TAKE1("ConsultClient", set_client, NULL, RSRC_CONF,
+                  "slug of the client (tenant) this virtual host serves"),
+    { NULL }
+};
+
+int core_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                      server_rec *s)
+{
+    cs_db_params_t params;
+    server_rec *v;
+
+    core_db_params(s, &params);
+    if (params.min > params.keep || params.keep > params.max) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,
+                     CSLOGNO(01001) "ConsultPoolMin/ConsultPoolKeep/ConsultPoolMax: "
+                     "expected min <= keep <= max, got %d, %d, %d",
+                     params.min, params.keep, params.max);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (v = s; v; v = v->next) {
+        core_server_conf *c = core_sconf(v);
+        if (c->client_slug && !params.conninfo) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v,
+                         CSLOGNO(01002) "ConsultClient %s (%s:%d) needs "
+                         "ConsultDatabase in the main server configuration",
+                         c->client_slug, v->defn_name ? v->defn_name : "?",
+                         v->defn_line_number);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}

@@ -1,0 +1,116 @@
+/* JSON responses shared by every Consult module, and /consult/health. */
+#include "core_private.h"
+#include "cs_json.h"
+
+#include "http_protocol.h"
+#include "http_request.h"
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(consult_core);
+
+int cs_send_json(request_rec *r, int status, const char *body)
+{
+    r->status = status;
+    ap_set_content_type(r, "application/json; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
+    ap_set_content_length(r, strlen(body));
+    if (!r->header_only) {
+        ap_rputs(body, r);
+    }
+    return OK;
+}
+
+int cs_send_error(request_rec *r, int status, const char *code,
+                    const char *message)
+{
+    cs_json_t *doc = cs_json_object(r->pool);
+
+    cs_json_set_str(doc, "error", code);
+    cs_json_set_str(doc, "message", message);
+    if (status == HTTP_SERVICE_UNAVAILABLE) {
+        apr_table_setn(r->headers_out, "Retry-After",
+                       apr_itoa(r->pool, core_retry_after(r->server)));
+    }
+    /* An unread body must not be taken for the next request. For 413 (and
+     * 405/415, whose body we never read) close the connection rather than
+     * drain a body we refused; httpd's lingering close avoids a reset. */
+    r->status = status;
+    if (status == HTTP_REQUEST_ENTITY_TOO_LARGE
+        || status == HTTP_UNSUPPORTED_MEDIA_TYPE
+        || status == HTTP_METHOD_NOT_ALLOWED) {
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    else {
+        ap_discard_request_body(r);
+    }
+    return cs_send_json(r, status, cs_json_dump(doc, r->pool));
+}
+
+int core_health_handler(request_rec *r)
+{
+    cs_json_t *doc, *db, *pool;
+    cs_db_pool_stats_t st;
+    PGconn *conn = NULL;
+    PGresult *res = NULL;
+    const char *err = NULL;
+    apr_time_t t0;
+    int ok = 0;
+
+    if (strcmp(r->uri, "/consult/health")) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {
+        r->allowed = AP_METHOD_BIT << M_GET;
+        apr_table_setn(r->headers_out, "Allow", "GET, HEAD");
+        return cs_send_error(r, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed",
+                               "use GET");
+    }
+    doc = cs_json_object(r->pool);
+    db = cs_json_object(r->pool);
+    t0 = apr_time_now();
+    if (!cs_core_child) {
+        err = "ConsultDatabase is not configured";
+    }
+    else if (cs_db_acquire(r, &conn) != APR_SUCCESS) {
+        err = "cannot connect";
+    }
+    else if (!(res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,
+                                "SELECT 1", 0, NULL))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(01020)
+                      "health check query failed: %s", err);
+        err = "query failed";
+    }
+    else {
+        ok = 1;
+        PQclear(res);
+    }
+    cs_json_set_str(doc, "status", ok ? "ok" : "unavailable");
+    cs_json_set_bool(db, "ok", ok);
+    if (ok) {
+        cs_json_set_double(db, "rtt_ms",
+                           (double)(apr_time_now() - t0) / 1000.0);
+    }
+    else {
+        cs_json_set_str(db, "error", err);
+    }
+    cs_json_set_obj(doc, "database", db);
+    if (cs_core_child) {
+        pool = cs_json_object(r->pool);
+        cs_db_pool_stats(cs_core_child->pool, &st);
+        cs_json_set_int(pool, "in_use", st.in_use);
+        cs_json_set_int(pool, "min", st.min);
+        cs_json_set_int(pool, "keep", st.keep);
+        cs_json_set_int(pool, "max", st.max);
+        cs_json_set_int(pool, "opened", (apr_int64_t)st.opened);
+        cs_json_set_int(pool, "broken", (apr_int64_t)st.broken);
+        cs_json_set_int(pool, "pid", (apr_int64_t)getpid());
+        cs_json_set_obj(doc, "pool", pool);
+    }
+    if (!ok) {
+        apr_table_setn(r->headers_out, "Retry-After",
+                       apr_itoa(r->pool, core_retry_after(r->server)));
+    }
+    return cs_send_json(r, ok ? HTTP_OK : HTTP_SERVICE_UNAVAILABLE,
+                          cs_json_dump(doc, r->pool));
+}

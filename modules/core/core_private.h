@@ -1,0 +1,62 @@
+/* Internal to mod_consult_core. */
+#ifndef CORE_PRIVATE_H
+#define CORE_PRIVATE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include <apr_hash.h>
+#include "cs_db.h"
+#include "mod_consult_core.h"
+
+/* Log tags: CS + module number + call site, never reused. */
+#define CSLOGNO(n) "CS" #n ": "
+
+extern module AP_MODULE_DECLARE_DATA consult_core_module;
+
+/* Server-wide settings (GLOBAL_ONLY directives), kept on the main server. */
+typedef struct {
+    const char *conninfo;            /* NULL: ConsultDatabase not set */
+    int min, keep, max;              /* -1: unset */
+    apr_interval_time_t ttl;         /* -1: unset, for all durations */
+    apr_interval_time_t acquire_timeout;
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t statement_timeout;
+    int retry_after;                 /* seconds, -1: unset */
+    /* per-vhost */
+    const char *client_slug;         /* NULL: unset (inherits) */
+} core_server_conf;
+
+/* Per-child state, created in child_init. */
+typedef struct {
+    cs_db_pool_t *pool;
+    apr_pool_t *cpool;
+    apr_thread_mutex_t *mutex;       /* guards clients */
+    apr_hash_t *clients;             /* slug -> client_entry */
+} core_child;
+
+extern core_child *cs_core_child;
+
+core_server_conf *core_sconf(server_rec *s);
+/* Resolved settings of the main server (defaults filled in). */
+void core_db_params(server_rec *main_s, cs_db_params_t *out);
+int core_retry_after(server_rec *s);
+extern const command_rec core_cmds[];
+void *core_create_server(apr_pool_t *p, server_rec *s);
+void *core_merge_server(apr_pool_t *p, void *base, void *add);
+int core_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                      server_rec *s);
+
+/* core_db.c */
+void core_child_init(apr_pool_t *p, server_rec *s);
+apr_status_t cs_db_acquire(request_rec *r, PGconn **pconn);
+apr_status_t cs_client_get(request_rec *r, const cs_client_t **pclient);
+int cs_client_configured(server_rec *s);
+
+/* core_http.c */
+int cs_send_error(request_rec *r, int status, const char *code,
+                    const char *message);
+int cs_send_json(request_rec *r, int status, const char *body);
+int core_health_handler(request_rec *r);
+
+#endif

@@ -1,0 +1,195 @@
+/*
+ * consult-admin: the operator's command line.
+ *
+ *   consult-admin migrate  DIR         apply pending migrations in DIR
+ *   consult-admin seed     FILE        run an idempotent SQL seed file
+ *   consult-admin client-add SLUG NAME create (or rename) a client
+ *   consult-admin client-list          list clients
+ *
+ * The database comes from --db CONNINFO or CONSULT_DATABASE.
+ */
+#include "cs_db.h"
+#include "cs_migrate.h"
+#include "cs_conf.h"
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <apr_file_io.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void progress(void *baton, const char *line)
+{
+    (void)baton;
+    printf("  %s\n", line);
+    fflush(stdout);
+}
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: consult-admin [--db CONNINFO] COMMAND ...\n"
+            "  migrate DIR           apply pending migrations (NNN_name.sql)\n"
+            "  seed FILE             run an SQL seed file in one transaction\n"
+            "  client-add SLUG NAME  create a client, or rename it\n"
+            "  client-list           list clients\n"
+            "The database defaults to $CONSULT_DATABASE.\n");
+    return 2;
+}
+
+static int cmd_migrate(PGconn *conn, apr_pool_t *p, const char *dir)
+{
+    apr_array_header_t *list;
+    const char *err = NULL;
+    int applied = 0;
+
+    if (cs_migrations_load(&list, p, dir, &err) != APR_SUCCESS) {
+        fprintf(stderr, "consult-admin: %s\n", err);
+        return 1;
+    }
+    printf("migrations: %d in %s\n", list->nelts, dir);
+    if (cs_migrations_apply(conn, p, list, &applied, &err, progress, NULL)
+        != APR_SUCCESS) {
+        fprintf(stderr, "consult-admin: migration stopped: %s\n", err);
+        return 1;
+    }
+    printf("migrations: %d applied, %d already up to date\n", applied,
+           list->nelts - applied);
+    return 0;
+}
+
+static int cmd_seed(PGconn *conn, apr_pool_t *p, const char *file)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t n;
+    char *sql;
+    PGresult *res;
+    char *txn;
+
+    if (apr_file_open(&f, file, APR_FOPEN_READ, 0, p) != APR_SUCCESS
+        || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+        fprintf(stderr, "consult-admin: cannot read %s\n", file);
+        return 1;
+    }
+    n = (apr_size_t)fi.size;
+    sql = apr_palloc(p, n + 1);
+    if (n && apr_file_read_full(f, sql, n, &n) != APR_SUCCESS) {
+        fprintf(stderr, "consult-admin: cannot read %s\n", file);
+        return 1;
+    }
+    sql[n] = '\0';
+    apr_file_close(f);
+    /* The seed is our own file, run with the simple protocol as one
+     * transaction so a failing seed changes nothing. */
+    txn = apr_pstrcat(p, "BEGIN;\n", sql, "\n;COMMIT;", NULL);
+    res = PQexec(conn, txn);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "consult-admin: seed %s failed: %s", file,
+                PQresultErrorMessage(res));
+        PQclear(res);
+        return 1;
+    }
+    PQclear(res);
+    printf("seeded %s\n", file);
+    return 0;
+}
+
+static int cmd_client_add(PGconn *conn, apr_pool_t *p, const char *slug,
+                          const char *name)
+{
+    const char *params[2] = { slug, name };
+    const char *err = NULL;
+    PGresult *res;
+
+    if (!cs_slug_is_valid(slug)) {
+        fprintf(stderr, "consult-admin: '%s' is not a valid slug "
+                "(1-63 of a-z, 0-9 and '-')\n", slug);
+        return 1;
+    }
+    if (!*name) {
+        fprintf(stderr, "consult-admin: the client name must not be empty\n");
+        return 1;
+    }
+    res = cs_db_exec(conn, p, &err, PGRES_TUPLES_OK,
+                     "INSERT INTO clients (slug, name) VALUES ($1, $2)"
+                     " ON CONFLICT (slug) DO UPDATE SET name = EXCLUDED.name"
+                     " RETURNING id", 2, params);
+    if (!res) {
+        fprintf(stderr, "consult-admin: %s", err);
+        return 1;
+    }
+    printf("client %s (%s) has id %s\n", slug, name, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+static int cmd_client_list(PGconn *conn, apr_pool_t *p)
+{
+    const char *err = NULL;
+    PGresult *res = cs_db_exec(conn, p, &err, PGRES_TUPLES_OK,
+                               "SELECT id, slug, name FROM clients ORDER BY slug",
+                               0, NULL);
+    int i;
+
+    if (!res) {
+        fprintf(stderr, "consult-admin: %s", err);
+        return 1;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        printf("%s\t%s\t%s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               PQgetvalue(res, i, 2));
+    }
+    PQclear(res);
+    return 0;
+}
+
+int main(int argc, const char *const *argv)
+{
+    apr_pool_t *p;
+    cs_db_params_t params;
+    const char *err = NULL, *cmd;
+    PGconn *conn;
+    int i = 1, rc;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    atexit(apr_terminate);
+    apr_pool_create(&p, NULL);
+    cs_db_params_defaults(&params);
+    params.conninfo = getenv("CONSULT_DATABASE");
+    params.application_name = "consult-admin";
+    if (argc > 2 && !strcmp(argv[1], "--db")) {
+        params.conninfo = argv[2];
+        i = 3;
+    }
+    if (i >= argc) {
+        return usage();
+    }
+    cmd = argv[i++];
+    if (!params.conninfo) {
+        fprintf(stderr, "consult-admin: no database: pass --db CONNINFO or set "
+                "CONSULT_DATABASE\n");
+        return 2;
+    }
+    if (!((!strcmp(cmd, "migrate") && argc - i == 1)
+          || (!strcmp(cmd, "seed") && argc - i == 1)
+          || (!strcmp(cmd, "client-add") && argc - i == 2)
+          || (!strcmp(cmd, "client-list") && argc - i == 0))) {
+        return usage();
+    }
+    conn = cs_db_connect(&params, &err, p);
+    if (!conn) {
+        fprintf(stderr, "consult-admin: cannot connect: %s", err);
+        return 1;
+    }
+    /* Keep the server's NOTICEs (IF NOT EXISTS ...) out of the output. */
+    PQclear(PQexec(conn, "SET client_min_messages = warning"));
+    if (!strcmp(cmd, "migrate")) rc = cmd_migrate(conn, p, argv[i]);
+    else if (!strcmp(cmd, "seed")) rc = cmd_seed(conn, p, argv[i]);
+    else if (!strcmp(cmd, "client-add")) rc = cmd_client_add(conn, p, argv[i], argv[i + 1]);
+    else rc = cmd_client_list(conn, p);
+    PQfinish(conn);
+    apr_pool_destroy(p);
+    return rc;
+}

@@ -1,0 +1,83 @@
+# Shell helpers shared by tools/*.sh and tests/integration/harness.sh.
+# Source it; it defines functions only.
+
+cs_die() { echo "consult: $*" >&2; exit 1; }
+
+cs_pgbin() {
+    local d
+    d=$(pg_config --bindir 2>/dev/null || true)
+    if [[ -z "$d" || ! -x "$d/initdb" ]]; then
+        d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    fi
+    [[ -x "$d/initdb" ]] || cs_die "PostgreSQL server binaries not found (apt-get install postgresql)"
+    echo "$d"
+}
+
+# Postgres refuses to run as root, so as root it runs as `postgres`.
+cs_pg_user() { if [[ $(id -u) -eq 0 ]]; then echo postgres; else id -un; fi; }
+
+cs_as_pg() {
+    if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+cs_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# cs_pg_start DIR PORT: initdb on first use, start, create database consult.
+cs_pg_start() {
+    local dir=$1 port=$2 bin user
+    bin=$(cs_pgbin)
+    user=$(cs_pg_user)
+    mkdir -p "$dir"
+    if [[ $(id -u) -eq 0 ]]; then
+        chown "$user": "$dir"
+        runuser -u "$user" -- test -w "$dir" ||
+            cs_die "the $user account cannot reach $dir (a parent folder is not open to others); set CONSULT_VAR to a folder it can reach, e.g. /var/tmp/consult"
+    fi
+    if [[ ! -f "$dir/data/PG_VERSION" ]]; then
+        echo "consult: creating a private PostgreSQL cluster in $dir/data"
+        cs_as_pg "$bin/initdb" -D "$dir/data" -U consult --auth=trust \
+            --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+            { cat "$dir/initdb.log" >&2; cs_die "initdb failed"; }
+    fi
+    mkdir -p "$dir/run"
+    [[ $(id -u) -eq 0 ]] && chown "$user": "$dir/run"
+    if cs_as_pg "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        return 0
+    fi
+    # Loopback TCP only, socket in our own folder: never clashes with a
+    # system PostgreSQL.
+    cs_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $port -k $dir/run -c listen_addresses=127.0.0.1 -c max_connections=200" \
+        start >/dev/null || { tail -n 20 "$dir/postgres.log" >&2; cs_die "PostgreSQL did not start"; }
+    if ! cs_as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U consult -d postgres -tAc \
+            "SELECT 1 FROM pg_database WHERE datname = 'consult'" | grep -q 1; then
+        cs_as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U consult consult
+    fi
+}
+
+cs_pg_stop() {
+    local dir=$1 bin
+    bin=$(cs_pgbin)
+    [[ -f "$dir/data/PG_VERSION" ]] || return 0
+    cs_as_pg "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+cs_conninfo() { echo "host=127.0.0.1 port=$1 user=consult dbname=consult"; }
+
+# cs_httpd_env ROOT VAR BUILD LISTEN CONNINFO: export what conf/httpd.conf reads.
+cs_httpd_env() {
+    export CONSULT_ROOT=$1 CONSULT_VAR=$2 CONSULT_BUILD=$3 CONSULT_LISTEN=$4
+    export CONSULT_DATABASE=$5
+    export CONSULT_PORT=${CONSULT_LISTEN##*:}
+    CONSULT_HTTPD_MODULES=$(apxs -q LIBEXECDIR)
+    export CONSULT_HTTPD_MODULES
+    if [[ $(id -u) -eq 0 ]]; then
+        export CONSULT_USER=www-data CONSULT_GROUP=www-data
+    else
+        CONSULT_USER=$(id -un); CONSULT_GROUP=$(id -gn)
+        export CONSULT_USER CONSULT_GROUP
+    fi
+    mkdir -p "$CONSULT_VAR/log" "$CONSULT_VAR/run" "$CONSULT_VAR/conf.d"
+}

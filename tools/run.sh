@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# make run: private Postgres, migrations, demo seed, Apache in the foreground
+# on 127.0.0.1:8080 until Ctrl-C, which stops Postgres too.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tools/lib.sh"
+var=${CONSULT_VAR:-$root/var}
+pgport=${CONSULT_PGPORT:-54329}
+listen=${CONSULT_LISTEN:-127.0.0.1:8080}
+build="$root/${BUILD:-build/release}"
+conninfo=$(cs_conninfo "$pgport")
+
+cs_pg_start "$var/pg" "$pgport"
+stop_all() {
+    trap - INT TERM EXIT
+    echo; echo "consult: stopping"
+    [[ -n "${httpd_pid:-}" ]] && kill -TERM "$httpd_pid" 2>/dev/null && wait "$httpd_pid" 2>/dev/null
+    cs_pg_stop "$var/pg"
+}
+trap stop_all INT TERM EXIT
+
+"$build/consult-admin" --db "$conninfo" migrate "$root/sql"
+"$build/consult-admin" --db "$conninfo" seed "$root/sql/seed/demo.sql"
+
+cs_httpd_env "$root" "$var" "$build" "$listen" "$conninfo"
+if [[ $(id -u) -eq 0 ]] && ! runuser -u "$CONSULT_USER" -- test -r "$root/htdocs/coffee-shop/index.html"; then
+    cs_die "the $CONSULT_USER account cannot read $root/htdocs (a parent folder is not open to others); move the checkout or chmod o+x its parents"
+fi
+apache2 -t -f "$root/conf/httpd.conf" 2>&1 | grep -v '^Syntax OK$' || true
+apache2 -f "$root/conf/httpd.conf" -DFOREGROUND &
+httpd_pid=$!
+sleep 1
+echo
+echo "Consult is running (Ctrl-C stops Apache and PostgreSQL):"
+for f in "$root"/conf/sites/*.conf; do
+    name=$(awk '/ServerName/ {print $2; exit}' "$f")
+    [[ "$name" == localhost ]] && continue
+    echo "  http://$name:${listen##*:}/"
+done
+echo "  health: http://localhost:${listen##*:}/consult/health"
+echo "  logs:   $var/log/   database: make psql"
+wait "$httpd_pid"
