@@ -27,6 +27,12 @@ void cs_db_params_defaults(cs_db_params_t *params)
     params->application_name = "consult";
 }
 
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 PGconn *cs_db_connect(const cs_db_params_t *params, const char **perr,
                       apr_pool_t *p)
 {
@@ -47,6 +53,11 @@ PGconn *cs_db_connect(const cs_db_params_t *params, const char **perr,
     vals[4] = "1";
     vals[5] = NULL;
     conn = PQconnectdbParams(keys, vals, 1);
+    if (conn) {
+        /* libpq prints server notices on stderr, which is httpd's error log;
+         * callers report the errors that matter themselves. */
+        PQsetNoticeProcessor(conn, quiet_notice, NULL);
+    }
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
         *perr = apr_pstrdup(p, conn ? PQerrorMessage(conn) : "out of memory");
         if (conn) {
@@ -60,6 +71,7 @@ PGconn *cs_db_connect(const cs_db_params_t *params, const char **perr,
 int cs_db_conn_usable(PGconn *conn)
 {
     struct pollfd pfd;
+    int rounds;
 
     if (PQstatus(conn) != CONNECTION_OK
         || PQtransactionStatus(conn) != PQTRANS_IDLE) {
@@ -74,9 +86,13 @@ int cs_db_conn_usable(PGconn *conn)
     if (pfd.fd < 0) {
         return 0;
     }
-    if (poll(&pfd, 1, 0) > 0) {
+    /* Reading may return the server's farewell message first and the
+     * end-of-file only on the next read, so keep reading while the socket
+     * stays readable; a live idle connection stops being readable at once. */
+    for (rounds = 0; rounds < 4 && poll(&pfd, 1, 0) > 0; rounds++) {
         PGnotify *n;
-        if (!PQconsumeInput(conn)) {
+        if ((pfd.revents & (POLLERR | POLLHUP | POLLNVAL))
+            || !PQconsumeInput(conn)) {
             return 0;
         }
         while ((n = PQnotifies(conn)) != NULL) {
@@ -85,6 +101,10 @@ int cs_db_conn_usable(PGconn *conn)
         if (PQstatus(conn) != CONNECTION_OK || PQisBusy(conn)) {
             return 0;
         }
+        pfd.revents = 0;
+    }
+    if (rounds == 4) {
+        return 0;       /* still chattering while idle: not worth trusting */
     }
     return 1;
 }

@@ -71,6 +71,7 @@ cs_httpd_env() {
     export CONSULT_ROOT=$1 CONSULT_VAR=$2 CONSULT_BUILD=$3 CONSULT_LISTEN=$4
     export CONSULT_DATABASE=$5
     export CONSULT_PORT=${CONSULT_LISTEN##*:}
+    export CONSULT_HTDOCS=${CONSULT_HTDOCS:-$1/htdocs}
     CONSULT_HTTPD_MODULES=$(apxs -q LIBEXECDIR)
     export CONSULT_HTTPD_MODULES
     if [[ $(id -u) -eq 0 ]]; then
@@ -80,4 +81,27 @@ cs_httpd_env() {
         export CONSULT_USER CONSULT_GROUP
     fi
     mkdir -p "$CONSULT_VAR/log" "$CONSULT_VAR/run" "$CONSULT_VAR/conf.d"
+}
+
+# Apache children (not root) must read the sites. A checkout under a
+# private home folder is not readable by them: give them a copy.
+cs_htdocs_for_children() {
+    local root=$1 dest=$2
+    if [[ $(id -u) -eq 0 ]] && ! runuser -u "$CONSULT_USER" -- test -r "$root/htdocs/coffee-shop/index.html"; then
+        rm -rf "$dest"; cp -r "$root/htdocs" "$dest"; chmod -R a+rX "$dest"
+        export CONSULT_HTDOCS=$dest
+    fi
+}
+
+# Under SAN=1 the modules carry ASan: httpd itself is not built with it, so
+# the runtime must be preloaded (ASan insists on coming first).
+cs_httpd() {
+    if [[ "${SAN:-0}" == 1 ]]; then
+        LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+        ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0} \
+        UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+            apache2 "$@"
+    else
+        apache2 "$@"
+    fi
 }

@@ -23,11 +23,9 @@ trap stop_all INT TERM EXIT
 "$build/consult-admin" --db "$conninfo" seed "$root/sql/seed/demo.sql"
 
 cs_httpd_env "$root" "$var" "$build" "$listen" "$conninfo"
-if [[ $(id -u) -eq 0 ]] && ! runuser -u "$CONSULT_USER" -- test -r "$root/htdocs/coffee-shop/index.html"; then
-    cs_die "the $CONSULT_USER account cannot read $root/htdocs (a parent folder is not open to others); move the checkout or chmod o+x its parents"
-fi
-apache2 -t -f "$root/conf/httpd.conf" 2>&1 | grep -v '^Syntax OK$' || true
-apache2 -f "$root/conf/httpd.conf" -DFOREGROUND &
+cs_htdocs_for_children "$root" "$var/htdocs"
+cs_httpd -t -f "$root/conf/httpd.conf" 2>&1 | grep -v '^Syntax OK$' || true
+cs_httpd -f "$root/conf/httpd.conf" -DFOREGROUND &
 httpd_pid=$!
 sleep 1
 echo

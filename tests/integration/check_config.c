@@ -1,0 +1,59 @@
+/* `apache2 -t` on the real configuration plus one wrong directive: it must
+ * fail, naming the directive and what it expects. */
+#include "integ.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+static void expect_rejected(const char *directive, const char *expected_text)
+{
+    const char *out = NULL;
+    int rc = it_ctl(apr_psprintf(it_pool, "httpd-t -c '%s'", directive), &out);
+
+    ck_assert_msg(rc != 0, "`%s` was accepted:\n%s", directive, out);
+    ck_assert_msg(strstr(out, expected_text) != NULL,
+                  "`%s`: expected \"%s\" in:\n%s", directive, expected_text, out);
+}
+
+START_TEST(test_the_shipped_configuration_passes)
+{
+    const char *out = NULL;
+    ck_assert_msg(it_ctl("httpd-t", &out) == 0, "%s", out);
+    ck_assert_msg(strstr(out, "Syntax OK") != NULL, "%s", out);
+}
+END_TEST
+
+START_TEST(test_wrong_values_fail_naming_the_directive)
+{
+    expect_rejected("ConsultPoolMax abc", "ConsultPoolMax: expected an integer from 1 to 1024, got 'abc'");
+    expect_rejected("ConsultPoolMin -1", "ConsultPoolMin: expected an integer from 0 to 1024");
+    expect_rejected("ConsultPoolTTL soon", "ConsultPoolTTL: expected a duration");
+    expect_rejected("ConsultDatabaseConnectTimeout 1s", "ConsultDatabaseConnectTimeout: expected a duration from 2000ms");
+    expect_rejected("ConsultRetryAfter 0", "ConsultRetryAfter: expected an integer from 1 to 3600");
+    expect_rejected("ConsultDatabase \"nosuchoption=1\"", "ConsultDatabase: invalid libpq connection string");
+    expect_rejected("ConsultClient Bad_Slug", "ConsultClient: expected a client slug");
+    expect_rejected("ConsultIntake maybe", "ConsultIntake: expected On or Off, got 'maybe'");
+    expect_rejected("ConsultIntakeMaxBody 12q", "ConsultIntakeMaxBody: expected a size");
+    expect_rejected("ConsultIntakeThankYou https://evil.example/", "ConsultIntakeThankYou: expected a path");
+}
+END_TEST
+
+START_TEST(test_incoherent_pool_bounds_fail_the_check)
+{
+    expect_rejected("ConsultPoolMin 9", "expected min <= keep <= max, got 9, 4, 16");
+}
+END_TEST
+
+Suite *suite_config(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("apache2 -t");
+
+    tcase_add_checked_fixture(tc, it_setup, it_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_the_shipped_configuration_passes);
+    tcase_add_test(tc, test_wrong_values_fail_naming_the_directive);
+    tcase_add_test(tc, test_incoherent_pool_bounds_fail_the_check);
+    suite_add_tcase(s, tc);
+    return s;
+}

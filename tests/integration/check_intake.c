@@ -1,0 +1,270 @@
+/* POST /api/intake over real HTTP: every rule of the endpoint, checked in
+ * the response and in the database. */
+#include "integ.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+#define FORM "application/x-www-form-urlencoded"
+#define JSON "application/json"
+#define SITE "coffee-shop.localhost"
+
+static const char *client_id(const char *slug)
+{
+    const char *p[1] = { slug };
+    return it_sql("SELECT id FROM clients WHERE slug = $1", 1, p);
+}
+
+START_TEST(test_form_post_stores_row_and_redirects_to_thank_you)
+{
+    long before = it_submission_count();
+    it_resp_t *r = it_post(SITE, FORM,
+                           "name=Ana+Lima&email=Ana%40Example.COM&phone=&"
+                           "message=Do+you+cater+for+30%3F&service=catering");
+    const char *p[1];
+
+    ck_assert_int_eq(r->status, 303);
+    ck_assert_str_eq(apr_table_get(r->headers, "Location"), "/thanks.html");
+    ck_assert_int_eq(it_submission_count(), before + 1);
+    p[0] = client_id("coffee-shop");
+    ck_assert_str_eq(it_sql("SELECT concat_ws('|', name, email, coalesce(phone,'-'), message,"
+                            " fields->>'service', fields->>'email', source_ip)"
+                            " FROM submissions WHERE client_id = $1 ORDER BY id DESC LIMIT 1",
+                            1, p),
+                     "Ana Lima|Ana@example.com|-|Do you cater for 30?|catering|"
+                     "Ana@Example.COM|127.0.0.1");
+}
+END_TEST
+
+START_TEST(test_json_post_answers_201_with_the_stored_id)
+{
+    it_resp_t *r = it_post(SITE, JSON "; charset=utf-8",
+                           "{\"name\":\"Bo\",\"phone\":\"+1 (503) 555-0100\","
+                           "\"message\":\"¿Abren el domingo?\",\"visits\":3}");
+    const char *id, *p[1];
+
+    ck_assert_int_eq(r->status, 201);
+    ck_assert_str_eq(apr_table_get(r->headers, "Content-Type"),
+                     "application/json; charset=utf-8");
+    ck_assert_msg(!strncmp(r->body, "{\"id\":", 6), "body: %s", r->body);
+    id = apr_pstrndup(it_pool, r->body + 6, strcspn(r->body + 6, "}"));
+    p[0] = id;
+    ck_assert_str_eq(it_sql("SELECT concat_ws('|', c.slug, s.phone, s.message, s.fields->>'visits')"
+                            " FROM submissions s JOIN clients c ON c.id = s.client_id"
+                            " WHERE s.id = $1", 1, p),
+                     "coffee-shop|+15035550100|¿Abren el domingo?|3");
+}
+END_TEST
+
+START_TEST(test_missing_message_is_400_naming_message_and_writes_nothing)
+{
+    long before = it_submission_count();
+    it_resp_t *r = it_post(SITE, FORM, "name=Al&email=al%40example.com&message=+++");
+
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(r->body, "\"field\":\"message\"") != NULL, "%s", r->body);
+    ck_assert_int_eq(it_submission_count(), before);
+}
+END_TEST
+
+START_TEST(test_no_way_to_reply_is_400_naming_email)
+{
+    long before = it_submission_count();
+    it_resp_t *r = it_post(SITE, JSON, "{\"name\":\"Al\",\"message\":\"hi\"}");
+
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(r->body, "\"field\":\"email\"") != NULL, "%s", r->body);
+    ck_assert_int_eq(it_submission_count(), before);
+}
+END_TEST
+
+START_TEST(test_bad_email_is_400_even_with_a_good_phone)
+{
+    it_resp_t *r = it_post(SITE, FORM, "email=not-an-email&phone=5035550100&message=hi");
+
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(r->body, "\"field\":\"email\"") != NULL, "%s", r->body);
+    ck_assert_msg(strstr(r->body, "not a valid email") != NULL, "%s", r->body);
+}
+END_TEST
+
+START_TEST(test_bad_phone_is_400_naming_phone)
+{
+    it_resp_t *r = it_post(SITE, FORM, "phone=call+me+maybe&message=hi");
+
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(r->body, "\"field\":\"phone\"") != NULL, "%s", r->body);
+}
+END_TEST
+
+START_TEST(test_malformed_json_is_400_naming_body)
+{
+    long before = it_submission_count();
+    it_resp_t *r = it_post(SITE, JSON, "{\"message\": \"hi\", \"email\": ");
+
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(r->body, "\"field\":\"body\"") != NULL, "%s", r->body);
+    r = it_post(SITE, JSON, "[\"message\"]");
+    ck_assert_int_eq(r->status, 400);
+    r = it_post(SITE, JSON, "{\"message\":{\"nested\":1},\"email\":\"a@b.co\"}");
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(r->body, "\"field\":\"message\"") != NULL, "%s", r->body);
+    ck_assert_int_eq(it_submission_count(), before);
+}
+END_TEST
+
+START_TEST(test_other_methods_get_405_with_allow)
+{
+    const char *methods[] = { "GET", "PUT", "DELETE", "PATCH" };
+    int i;
+    for (i = 0; i < 4; i++) {
+        it_req_t req = { 0 };
+        it_resp_t *r;
+        req.method = methods[i];
+        req.host = SITE;
+        req.path = "/api/intake";
+        r = it_http(&req);
+        ck_assert_msg(r->status == 405, "%s -> %ld", methods[i], r->status);
+        ck_assert_str_eq(apr_table_get(r->headers, "Allow"), "POST");
+    }
+}
+END_TEST
+
+START_TEST(test_unsupported_content_types_get_415)
+{
+    long before = it_submission_count();
+    ck_assert_int_eq(it_post(SITE, "text/plain", "message=hi&email=a@b.co")->status, 415);
+    ck_assert_int_eq(it_post(SITE, NULL, "message=hi&email=a@b.co")->status, 415);
+    ck_assert_int_eq(it_post(SITE, "multipart/form-data; boundary=x", "--x--")->status, 415);
+    ck_assert_int_eq(it_submission_count(), before);
+}
+END_TEST
+
+START_TEST(test_body_over_the_limit_is_413_declared_or_chunked)
+{
+    long before = it_submission_count();
+    char *big = apr_palloc(it_pool, 2048 + 64);
+    it_req_t req = { 0 };
+    it_resp_t *r;
+
+    strcpy(big, "email=a%40b.co&message=");
+    memset(big + strlen(big), 'x', 2048);
+    big[23 + 2048] = '\0';
+    r = it_post("small.localhost", FORM, big);
+    ck_assert_int_eq(r->status, 413);
+    ck_assert_msg(strstr(r->body, "body_too_large") != NULL, "%s", r->body);
+
+    req.host = "small.localhost";
+    req.path = "/api/intake";
+    req.content_type = FORM;
+    req.body = big;
+    req.chunked = 1;
+    ck_assert_int_eq(it_http(&req)->status, 413);
+
+    req.content_type = JSON;
+    req.body = apr_pstrcat(it_pool, "{\"email\":\"a@b.co\",\"message\":\"",
+                           big + 23, "\"}", NULL);
+    ck_assert_int_eq(it_http(&req)->status, 413);
+    ck_assert_int_eq(it_submission_count(), before);
+
+    /* Under the limit on the same vhost is fine. */
+    ck_assert_int_eq(it_post("small.localhost", FORM, "email=a%40b.co&message=short")->status, 303);
+}
+END_TEST
+
+START_TEST(test_each_vhost_writes_for_its_own_client_only)
+{
+    const char *p[1] = { client_id("other-client") };
+    long mine = it_sql_long("SELECT count(*) FROM submissions WHERE client_id = $1", 1, p);
+    it_resp_t *r = it_post("other.localhost", FORM, "email=z%40z.example&message=other+tenant");
+
+    ck_assert_int_eq(r->status, 303);
+    ck_assert_str_eq(apr_table_get(r->headers, "Location"), "/merci.html");
+    ck_assert_int_eq(it_sql_long("SELECT count(*) FROM submissions WHERE client_id = $1",
+                                 1, p), mine + 1);
+    p[0] = "other tenant";
+    ck_assert_str_eq(it_sql("SELECT c.slug FROM submissions s JOIN clients c"
+                            " ON c.id = s.client_id WHERE s.message = $1", 1, p),
+                     "other-client");
+}
+END_TEST
+
+START_TEST(test_vhost_without_client_answers_404)
+{
+    long before = it_submission_count();
+    ck_assert_int_eq(it_post("noclient.localhost", FORM, "email=a%40b.co&message=hi")->status, 404);
+    ck_assert_int_eq(it_submission_count(), before);
+}
+END_TEST
+
+START_TEST(test_unknown_slug_answers_404_and_logs_the_slug)
+{
+    long before = it_submission_count();
+    ck_assert_int_eq(it_post("ghost.localhost", FORM, "email=a%40b.co&message=hi")->status, 404);
+    ck_assert_int_eq(it_submission_count(), before);
+    ck_assert_msg(strstr(it_error_log(), "ConsultClient ghost-client") != NULL,
+                  "the error log does not name the unknown slug");
+    /* Still serving: the child did not crash. */
+    ck_assert_int_eq(it_post(SITE, FORM, "email=a%40b.co&message=still+up")->status, 303);
+}
+END_TEST
+
+START_TEST(test_intake_off_means_no_endpoint)
+{
+    ck_assert_int_eq(it_post("off.localhost", FORM, "email=a%40b.co&message=hi")->status, 404);
+}
+END_TEST
+
+START_TEST(test_browser_gets_an_html_error_page_with_escaped_values)
+{
+    it_req_t req = { 0 };
+    it_resp_t *r;
+
+    req.host = SITE;
+    req.path = "/api/intake";
+    req.content_type = FORM;
+    req.accept = "text/html,application/xhtml+xml";
+    req.body = "email=%3Cscript%3Ealert(1)%3C%2Fscript%3E&message=hi";
+    r = it_http(&req);
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(apr_table_get(r->headers, "Content-Type"), "text/html") != NULL, "ctype");
+    ck_assert_msg(strstr(r->body, "not a valid email address") != NULL, "%s", r->body);
+    ck_assert_msg(strstr(r->body, "<script>") == NULL, "unescaped markup: %s", r->body);
+}
+END_TEST
+
+START_TEST(test_repeated_fields_are_all_kept)
+{
+    it_resp_t *r = it_post(SITE, FORM, "email=a%40b.co&message=hi&extra=one&extra=two");
+    ck_assert_int_eq(r->status, 303);
+    ck_assert_str_eq(it_sql("SELECT fields->>'extra' FROM submissions ORDER BY id DESC LIMIT 1",
+                            0, NULL), "[\"one\", \"two\"]");
+}
+END_TEST
+
+Suite *suite_intake(void)
+{
+    Suite *s = suite_create("intake");
+    TCase *tc = tcase_create("post");
+
+    tcase_add_checked_fixture(tc, it_setup, it_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_form_post_stores_row_and_redirects_to_thank_you);
+    tcase_add_test(tc, test_json_post_answers_201_with_the_stored_id);
+    tcase_add_test(tc, test_missing_message_is_400_naming_message_and_writes_nothing);
+    tcase_add_test(tc, test_no_way_to_reply_is_400_naming_email);
+    tcase_add_test(tc, test_bad_email_is_400_even_with_a_good_phone);
+    tcase_add_test(tc, test_bad_phone_is_400_naming_phone);
+    tcase_add_test(tc, test_malformed_json_is_400_naming_body);
+    tcase_add_test(tc, test_other_methods_get_405_with_allow);
+    tcase_add_test(tc, test_unsupported_content_types_get_415);
+    tcase_add_test(tc, test_body_over_the_limit_is_413_declared_or_chunked);
+    tcase_add_test(tc, test_each_vhost_writes_for_its_own_client_only);
+    tcase_add_test(tc, test_vhost_without_client_answers_404);
+    tcase_add_test(tc, test_unknown_slug_answers_404_and_logs_the_slug);
+    tcase_add_test(tc, test_intake_off_means_no_endpoint);
+    tcase_add_test(tc, test_browser_gets_an_html_error_page_with_escaped_values);
+    tcase_add_test(tc, test_repeated_fields_are_all_kept);
+    suite_add_tcase(s, tc);
+    return s;
+}

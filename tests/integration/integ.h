@@ -1,0 +1,61 @@
+/* Helpers for the integration suites: real HTTP through libcurl against the
+ * harness's Apache, real SQL against its PostgreSQL, and control of both. */
+#ifndef INTEG_H
+#define INTEG_H
+
+#include <check.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <libpq-fe.h>
+
+typedef struct {
+    long status;
+    const char *body;
+    apr_size_t len;
+    apr_table_t *headers;       /* response headers, case-insensitive */
+} it_resp_t;
+
+typedef struct {
+    const char *method;         /* default GET, or POST when body is set */
+    const char *host;           /* Host header, e.g. coffee-shop.localhost */
+    const char *path;
+    const char *content_type;   /* NULL: no Content-Type header */
+    const char *body;
+    apr_size_t body_len;        /* 0: strlen(body) */
+    int chunked;                /* send the body chunked, no Content-Length */
+    const char *accept;
+    const char *const *headers; /* extra "Name: value" lines, NULL-ended */
+} it_req_t;
+
+/* One test's pool, made by it_setup() and destroyed by it_teardown(). */
+extern apr_pool_t *it_pool;
+void it_setup(void);
+void it_teardown(void);
+
+it_resp_t *it_http(const it_req_t *req);
+/* POST @p body with @p ctype to /api/intake on @p host. */
+it_resp_t *it_post(const char *host, const char *ctype, const char *body);
+
+/* First column of the first row as text ("" for no row). */
+const char *it_sql(const char *sql, int nparams, const char *const *params);
+long it_sql_long(const char *sql, int nparams, const char *const *params);
+/* Rows in submissions, for "nothing was written" checks. */
+long it_submission_count(void);
+
+/* Run tests/integration/ctl.sh with @p args; returns its exit status.
+ * Its output is captured into *pout when pout is not NULL. */
+int it_ctl(const char *args, const char **pout);
+
+/* Poll GET /consult/health until it answers @p status or @p seconds pass. */
+int it_wait_health(long status, int seconds);
+
+/* The Apache error log so far. */
+const char *it_error_log(void);
+
+Suite *suite_intake(void);
+Suite *suite_core(void);
+Suite *suite_config(void);
+Suite *suite_migrate(void);
+Suite *suite_recovery(void);
+
+#endif
