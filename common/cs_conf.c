@@ -13,8 +13,10 @@ const char *cs_conf_parse_int(apr_pool_t *p, const char *arg,
     long v;
 
     errno = 0;
-    v = (arg && *arg) ? strtol(arg, &end, 10) : 0;
-    if (!arg || !*arg || errno || *end || v < min || v > max) {
+    /* Digits with an optional '-': strtol alone would take " 5" and "+5". */
+    v = (arg && (apr_isdigit(*arg) || (*arg == '-' && apr_isdigit(arg[1]))))
+        ? strtol(arg, &end, 10) : 0;
+    if (!end || errno || *end || v < min || v > max) {
         return apr_psprintf(p, "expected an integer from %ld to %ld, got '%s'",
                             min, max, arg ? arg : "");
     }

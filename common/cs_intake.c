@@ -59,11 +59,17 @@ apr_status_t cs_intake_pairs_from_json(apr_array_header_t **pout,
         case json_type_int:
         case json_type_double:
         case json_type_boolean:
-            s = apr_pstrdup(p, json_object_get_string(val));
-            cs_pairs_add(pairs, apr_pstrdup(p, key), s,
-                         json_object_is_type(val, json_type_string)
-                             ? (apr_size_t)json_object_get_string_len(val)
-                             : strlen(s));
+            /* Strings are copied by length: one may hold \u0000, which the
+             * text check then refuses instead of silently truncating. */
+            if (json_object_is_type(val, json_type_string)) {
+                apr_size_t n = (apr_size_t)json_object_get_string_len(val);
+                s = apr_pstrmemdup(p, json_object_get_string(val), n);
+                cs_pairs_add(pairs, apr_pstrdup(p, key), s, n);
+            }
+            else {
+                s = apr_pstrdup(p, json_object_get_string(val));
+                cs_pairs_add(pairs, apr_pstrdup(p, key), s, strlen(s));
+            }
             break;
         default:
             add_error(errors, apr_pstrdup(p, key),
@@ -126,7 +132,7 @@ static apr_status_t build_raw(const char **pout, apr_pool_t *p,
         }
         if (pair->value_len > CS_INTAKE_MAX_VALUE_LEN) {
             add_error(errors, pair->key, apr_psprintf(
-                          p, "is longer than %d characters", CS_INTAKE_MAX_VALUE_LEN));
+                          p, "is larger than %d bytes", CS_INTAKE_MAX_VALUE_LEN));
             return APR_EINVAL;
         }
         if (!cs_text_is_clean(pair->value, pair->value_len)) {
@@ -167,14 +173,14 @@ apr_status_t cs_intake_build(cs_submission_t **pout, apr_pool_t *p,
     email = field(p, pairs, "email");
     phone = field(p, pairs, "phone");
 
-    if (sub->name && strlen(sub->name) > CS_INTAKE_MAX_NAME_LEN) {
+    if (sub->name && cs_utf8_chars(sub->name) > CS_INTAKE_MAX_NAME_LEN) {
         add_error(errors, "name", apr_psprintf(
                       p, "is longer than %d characters", CS_INTAKE_MAX_NAME_LEN));
     }
     if (!sub->message) {
         add_error(errors, "message", "is required");
     }
-    else if (strlen(sub->message) > CS_INTAKE_MAX_MESSAGE_LEN) {
+    else if (cs_utf8_chars(sub->message) > CS_INTAKE_MAX_MESSAGE_LEN) {
         add_error(errors, "message", apr_psprintf(
                       p, "is longer than %d characters", CS_INTAKE_MAX_MESSAGE_LEN));
     }

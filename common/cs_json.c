@@ -31,6 +31,7 @@ apr_status_t cs_json_parse(cs_json_t **pout, apr_pool_t *p,
     json_tokener *tok;
     json_object *obj;
     enum json_tokener_error jerr;
+    size_t end;
     apr_status_t rv = APR_SUCCESS;
 
     *pout = NULL;
@@ -47,13 +48,14 @@ apr_status_t cs_json_parse(cs_json_t **pout, apr_pool_t *p,
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     obj = json_tokener_parse_ex(tok, buf, (int)len);
     jerr = json_tokener_get_error(tok);
+    end = json_tokener_get_parse_end(tok);
     if (jerr == json_tokener_continue) {
-        /* Tell the tokener the input ended, so a truncated body is an error. */
+        /* Tell the tokener the input ended (a number at the very end is only
+         * complete then), so a truncated body is an error. */
         obj = json_tokener_parse_ex(tok, "", 1);
         jerr = json_tokener_get_error(tok);
     }
-    if (!obj || jerr != json_tokener_success
-        || json_tokener_get_parse_end(tok) < len) {
+    if (!obj || jerr != json_tokener_success || end < len) {
         *perr = apr_pstrdup(p, jerr != json_tokener_success
                             ? json_tokener_error_desc(jerr)
                             : "unexpected data after the JSON value");

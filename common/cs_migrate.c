@@ -85,7 +85,9 @@ apr_status_t cs_migrations_load(apr_array_header_t **pout, apr_pool_t *p,
         apr_size_t n;
         int v;
 
-        if (fi.filetype != APR_REG || (v = cs_migration_version(fi.name)) < 0) {
+        /* Symlinks count too: deployments often link shared files. */
+        if ((fi.filetype != APR_REG && fi.filetype != APR_LNK)
+            || (v = cs_migration_version(fi.name)) < 0) {
             continue;
         }
         m = apr_array_push(list);

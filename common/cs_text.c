@@ -62,6 +62,15 @@ int cs_text_is_clean(const char *s, apr_size_t len)
     return 1;
 }
 
+apr_size_t cs_utf8_chars(const char *s)
+{
+    apr_size_t n = 0;
+    for (; *s; s++) {
+        n += ((unsigned char)*s & 0xc0) != 0x80;   /* skip continuation bytes */
+    }
+    return n;
+}
+
 static int is_atext(char c)
 {
     return apr_isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~.", c));

@@ -16,6 +16,10 @@ char *cs_trim(apr_pool_t *p, const char *s);
  * tab, CR and LF (so it is safe to store as text and show to staff). */
 int cs_text_is_clean(const char *s, apr_size_t len);
 
+/** Characters (code points) in valid UTF-8 @p s, as Postgres' length()
+ * counts them. */
+apr_size_t cs_utf8_chars(const char *s);
+
 /**
  * Normalize an email address: trims, lowercases the domain (the local part
  * is kept as typed, since some servers treat it case-sensitively) and checks

@@ -1,0 +1,30 @@
+/**
+ * @file unit.h
+ * @brief Shared pieces of the unit test runner: one constructor per suite
+ * (one suite per common/ source) and the per-test APR pool fixture.
+ */
+#ifndef UNIT_H
+#define UNIT_H
+
+#include <check.h>
+#include <apr_pools.h>
+
+/* One suite per source file in common/ (cs_db is covered by the
+ * integration tests, since it needs a live database). */
+Suite *conf_suite(void);
+Suite *text_suite(void);
+Suite *json_suite(void);
+Suite *intake_suite(void);
+Suite *migrate_suite(void);
+
+/** The pool of the running test: created fresh by unit_pool_setup and
+ * destroyed by unit_pool_teardown (use them as a checked fixture). */
+extern apr_pool_t *unit_pool;
+
+void unit_pool_setup(void);
+void unit_pool_teardown(void);
+
+/** @p piece repeated @p times, allocated in @p p. */
+char *unit_repeat(apr_pool_t *p, const char *piece, int times);
+
+#endif
