@@ -13,7 +13,7 @@ JOBS       ?= 2
 HTTPD_INC  := $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
 APR_INC    := $(shell $(APXS) -q APR_INCLUDEDIR 2>/dev/null)
 APXS_CPP   := $(shell $(APXS) -q EXTRA_CPPFLAGS 2>/dev/null)
-PKGS       := json-c libcurl openssl libpq
+PKGS       := json-c libcurl openssl libpq libmagic libargon2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -38,6 +38,17 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 COMMON_LIB := $(BUILD)/libconsult_common.a
 
+# The builtin classifier's model is trained at build time from the labeled
+# examples (and staff corrections exported next to them) into generated C.
+EXAMPLES   := common/classifier/examples.jsonl
+CORRECTIONS:= $(wildcard common/classifier/corrections*.jsonl)
+TRAINER    := $(BUILD)/classifier-train
+MODEL_SRC  := $(BUILD)/gen/cs_model_data.c
+MODEL_OBJ  := $(BUILD)/gen/cs_model_data.o
+# An archive, so only binaries that classify carry the model tables.
+MODEL_LIB  := $(BUILD)/libconsult_model.a
+CLASSIFY   := $(BUILD)/consult-classify
+
 MODULES    := core intake
 MODULE_SO  := $(MODULES:%=$(BUILD)/modules/mod_consult_%.so)
 ADMIN      := $(BUILD)/consult-admin
@@ -48,15 +59,17 @@ INTEG_SRC  := $(wildcard tests/integration/check_*.c)
 INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
-        seed clean help install
+        seed clean help install classify eval bench
 .DEFAULT_GOAL := all
 
-all: $(MODULE_SO) $(ADMIN)
+all: $(MODULE_SO) $(ADMIN) $(CLASSIFY)
 
 help:
 	@echo "make            build modules and consult-admin (SAN=1: ASan+UBSan build)"
 	@echo "make run        private Postgres + Apache on 127.0.0.1:8080 (Ctrl-C stops both)"
 	@echo "make test       unit + integration suites; make test-san: the same under ASan/UBSan"
+	@echo "make classify   classify JSON lines from stdin; make eval: held-out accuracy and F1"
+	@echo "make bench      intake posts/s and latency next to pgbench doing the same write"
 	@echo "make psql       psql on the make-run database (reads SQL from stdin if piped)"
 	@echo "make migrate    apply pending migrations to the make-run database"
 	@echo "make install    install the modules into httpd's module folder with apxs"
@@ -72,28 +85,48 @@ $(COMMON_LIB): $(COMMON_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(TRAINER): tools/classifier-train.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -o $@ $< $(COMMON_LIB) $(SANFLAGS) $(LDLIBS) -lm
+
+$(MODEL_SRC): $(TRAINER) $(EXAMPLES) $(CORRECTIONS)
+	@mkdir -p $(dir $@)
+	$(TRAINER) --out $@ $(EXAMPLES) $(CORRECTIONS)
+
+$(MODEL_OBJ): $(MODEL_SRC)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(MODEL_LIB): $(MODEL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CLASSIFY): tools/consult-classify.c $(COMMON_LIB) $(MODEL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIE -o $@ $< $(COMMON_LIB) $(MODEL_LIB) $(SANFLAGS) $(LDLIBS) -lm
+
 # One folder per module; every .c in it makes that module's .so.
 .SECONDEXPANSION:
 $(BUILD)/modules/mod_consult_%.so: $$(wildcard modules/$$*/*.c) $$(wildcard modules/$$*/*.h) \
-                                   modules/core/mod_consult_core.h $(COMMON_LIB) modules/exports.map
+                                   modules/core/mod_consult_core.h $(COMMON_LIB) $(MODEL_LIB) \
+                                   modules/exports.map
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -shared -o $@ $(filter %.c,$^) $(COMMON_LIB) \
+	$(CC) $(CFLAGS) -shared -o $@ $(filter %.c,$^) $(COMMON_LIB) $(MODEL_LIB) \
 	    -Wl,--version-script=modules/exports.map -Wl,--exclude-libs,ALL \
-	    -Wl,-z,relro -Wl,-z,now $(SANFLAGS) $(LDLIBS)
+	    -Wl,-z,relro -Wl,-z,now $(SANFLAGS) $(LDLIBS) -lm
 
 $(ADMIN): tools/consult-admin.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -o $@ $< $(COMMON_LIB) $(SANFLAGS) $(LDLIBS)
 
-$(UNIT_BIN): $(UNIT_SRC) tests/unit/unit_main.c $(COMMON_LIB)
+$(UNIT_BIN): $(UNIT_SRC) tests/unit/unit_main.c tests/unit/unit.h $(COMMON_LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $(UNIT_SRC) tests/unit/unit_main.c $(COMMON_LIB) \
-	    $(SANFLAGS) $(LDLIBS) $(shell pkg-config --libs check)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) tests/unit/unit_main.c $(COMMON_LIB) $(MODEL_LIB) \
+	    $(SANFLAGS) $(LDLIBS) -lm $(shell pkg-config --libs check)
 
 $(INTEG_BIN): $(INTEG_SRC) tests/integration/integ_main.c tests/integration/integ.h $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/integration -o $@ $(INTEG_SRC) tests/integration/integ_main.c \
-	    $(COMMON_LIB) $(SANFLAGS) $(LDLIBS) $(shell pkg-config --libs check)
+	    $(COMMON_LIB) $(MODEL_LIB) $(SANFLAGS) $(LDLIBS) -lm $(shell pkg-config --libs check)
 
 # ---- running -------------------------------------------------------------
 run: deps
@@ -108,6 +141,19 @@ migrate: $(ADMIN)
 
 install: $(MODULE_SO)
 	@for m in $(MODULE_SO); do $(APXS) -i -n $$(basename $$m .so | sed 's/^mod_//') $$m; done
+
+# ---- classifier ----------------------------------------------------------
+# JSON lines {"text": ...} on stdin -> one classification per line on stdout.
+classify: $(CLASSIFY)
+	@$(CLASSIFY)
+
+# Accuracy and per-label F1 on the held-out split training never sees.
+eval: $(TRAINER)
+	@$(TRAINER) --eval $(EXAMPLES) $(CORRECTIONS)
+
+# ---- benchmarks ----------------------------------------------------------
+bench: deps all
+	@BUILD=$(BUILD) bench/run.sh
 
 # ---- tests ---------------------------------------------------------------
 test: deps

@@ -2,6 +2,8 @@
 
 #include <apr_strings.h>
 #include <apr_lib.h>
+#include <apr_file_io.h>
+#include <apr_env.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,4 +96,54 @@ int cs_slug_is_valid(const char *slug)
         }
     }
     return 1;
+}
+
+const char *cs_conf_secret(apr_pool_t *p, const char *spec, const char **out,
+                           apr_size_t *outlen)
+{
+    *out = NULL;
+    *outlen = 0;
+    if (!strncmp(spec, "env:", 4)) {
+        char *v = NULL;
+        if (apr_env_get(&v, spec + 4, p) != APR_SUCCESS || !v || !*v) {
+            return apr_psprintf(p, "environment variable %s is not set", spec + 4);
+        }
+        *out = v;
+        *outlen = strlen(v);
+        return NULL;
+    }
+    if (!strncmp(spec, "file:", 5)) {
+        apr_file_t *f;
+        apr_finfo_t fi;
+        apr_size_t n;
+        char *buf;
+        if (apr_file_open(&f, spec + 5, APR_FOPEN_READ, 0, p) != APR_SUCCESS
+            || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
+            return apr_psprintf(p, "cannot read %s", spec + 5);
+        }
+        if (fi.size <= 0 || fi.size > 65536) {
+            apr_file_close(f);
+            return apr_psprintf(p, "%s is empty or larger than 64k", spec + 5);
+        }
+        n = (apr_size_t)fi.size;
+        buf = apr_palloc(p, n + 1);
+        if (apr_file_read_full(f, buf, n, &n) != APR_SUCCESS) {
+            apr_file_close(f);
+            return apr_psprintf(p, "cannot read %s", spec + 5);
+        }
+        apr_file_close(f);
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+            n--;
+        }
+        buf[n] = '\0';
+        if (n == 0) {
+            return apr_psprintf(p, "%s is empty", spec + 5);
+        }
+        *out = buf;
+        *outlen = n;
+        return NULL;
+    }
+    *out = spec;
+    *outlen = strlen(spec);
+    return NULL;
 }

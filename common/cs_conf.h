@@ -30,4 +30,14 @@ const char *cs_conf_parse_flag(apr_pool_t *p, const char *arg, int *out);
 /** A client slug: 1-63 of [a-z0-9-], starting with a letter or digit. */
 int cs_slug_is_valid(const char *slug);
 
+/**
+ * Resolve a secret reference: "env:NAME" (an environment variable),
+ * "file:PATH" (the file's contents, trailing newline dropped) or the
+ * literal value. Secrets then never need to sit in httpd.conf.
+ * @return NULL with *out set, or a message (naming the variable or file,
+ * never the value).
+ */
+const char *cs_conf_secret(apr_pool_t *p, const char *spec, const char **out,
+                           apr_size_t *outlen);
+
 #endif

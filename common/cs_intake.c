@@ -107,7 +107,7 @@ static const char *field(apr_pool_t *p, const apr_array_header_t *pairs,
  * document so nothing a form sent is lost. */
 static apr_status_t build_raw(const char **pout, apr_pool_t *p,
                               const apr_array_header_t *pairs,
-                              apr_array_header_t *errors)
+                              const char *skip, apr_array_header_t *errors)
 {
     cs_json_t *raw = cs_json_object(p);
     json_object *obj = cs_json_raw(raw);
@@ -139,6 +139,9 @@ static apr_status_t build_raw(const char **pout, apr_pool_t *p,
             add_error(errors, pair->key, "contains characters that are not text");
             return APR_EINVAL;
         }
+        if (skip && !strcmp(pair->key, skip)) {
+            continue;       /* the form token is a credential, not content */
+        }
         val = json_object_new_string_len(pair->value, (int)pair->value_len);
         if (!json_object_object_get_ex(obj, pair->key, &prev)) {
             json_object_object_add(obj, pair->key, val);
@@ -161,15 +164,30 @@ apr_status_t cs_intake_build(cs_submission_t **pout, apr_pool_t *p,
                              const apr_array_header_t *pairs,
                              apr_array_header_t *errors)
 {
+    cs_intake_opts_t opts = { NULL, NULL, NULL };
+    return cs_intake_build_ex(pout, p, pairs, &opts, errors);
+}
+
+apr_status_t cs_intake_build_ex(cs_submission_t **pout, apr_pool_t *p,
+                                const apr_array_header_t *pairs,
+                                const cs_intake_opts_t *opts,
+                                apr_array_header_t *errors)
+{
     cs_submission_t *sub = apr_pcalloc(p, sizeof(*sub));
     const char *email, *phone;
+    apr_status_t rv;
 
     *pout = NULL;
-    if (build_raw(&sub->fields_json, p, pairs, errors) != APR_SUCCESS) {
+    if (build_raw(&sub->fields_json, p, pairs, opts->token_field, errors)
+        != APR_SUCCESS) {
         return APR_EINVAL;
     }
     sub->name = field(p, pairs, "name");
     sub->message = field(p, pairs, "message");
+    sub->service = field(p, pairs, "service");
+    sub->preferred_time = field(p, pairs, "preferred_time");
+    sub->token = opts->token_field ? field(p, pairs, opts->token_field) : NULL;
+    sub->honeypot_tripped = opts->honeypot && field(p, pairs, opts->honeypot) != NULL;
     email = field(p, pairs, "email");
     phone = field(p, pairs, "phone");
 
@@ -184,11 +202,26 @@ apr_status_t cs_intake_build(cs_submission_t **pout, apr_pool_t *p,
         add_error(errors, "message", apr_psprintf(
                       p, "is longer than %d characters", CS_INTAKE_MAX_MESSAGE_LEN));
     }
+    if (sub->service && cs_utf8_chars(sub->service) > CS_INTAKE_MAX_NAME_LEN) {
+        add_error(errors, "service", apr_psprintf(
+                      p, "is longer than %d characters", CS_INTAKE_MAX_NAME_LEN));
+    }
+    if (sub->preferred_time
+        && cs_utf8_chars(sub->preferred_time) > CS_INTAKE_MAX_NAME_LEN) {
+        add_error(errors, "preferred_time", apr_psprintf(
+                      p, "is longer than %d characters", CS_INTAKE_MAX_NAME_LEN));
+    }
     if (email && cs_email_normalize(p, email, &sub->email) != APR_SUCCESS) {
         add_error(errors, "email", "is not a valid email address");
     }
-    if (phone && cs_phone_normalize(p, phone, &sub->phone) != APR_SUCCESS) {
-        add_error(errors, "phone", "is not a valid phone number (7 to 15 digits)");
+    if (phone) {
+        rv = opts->region ? cs_phone_e164(p, phone, opts->region, &sub->phone)
+                          : cs_phone_normalize(p, phone, &sub->phone);
+        if (rv != APR_SUCCESS) {
+            add_error(errors, "phone", opts->region
+                      ? "is not a valid phone number"
+                      : "is not a valid phone number (7 to 15 digits)");
+        }
     }
     if (!email && !phone) {
         add_error(errors, "email",

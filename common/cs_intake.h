@@ -40,7 +40,18 @@ typedef struct {
     const char *phone;     /**< normalized */
     const char *message;   /**< trimmed */
     const char *fields_json; /**< every field as sent, a JSON object */
+    const char *service;   /**< "service" field, trimmed */
+    const char *preferred_time; /**< "preferred_time" field, trimmed */
+    const char *token;     /**< the form token field's value, or NULL */
+    int honeypot_tripped;  /**< the honeypot field was filled in */
 } cs_submission_t;
+
+/** Per-vhost field conventions for cs_intake_build_ex. */
+typedef struct {
+    const char *region;      /**< phone region for E.164 (NULL: digits only) */
+    const char *honeypot;    /**< honeypot field name, NULL for none */
+    const char *token_field; /**< form token field: read, kept out of fields_json */
+} cs_intake_opts_t;
 
 /** A new, empty pair list. */
 apr_array_header_t *cs_pairs_make(apr_pool_t *p);
@@ -70,6 +81,13 @@ apr_status_t cs_intake_pairs_from_json(apr_array_header_t **pout,
 apr_status_t cs_intake_build(cs_submission_t **pout, apr_pool_t *p,
                              const apr_array_header_t *pairs,
                              apr_array_header_t *errors);
+
+/** cs_intake_build with per-vhost conventions: phones become E.164 for
+ * @p opts->region, the honeypot and form token are picked out. */
+apr_status_t cs_intake_build_ex(cs_submission_t **pout, apr_pool_t *p,
+                                const apr_array_header_t *pairs,
+                                const cs_intake_opts_t *opts,
+                                apr_array_header_t *errors);
 
 /** A new error list for the functions above. */
 apr_array_header_t *cs_field_errors_make(apr_pool_t *p);

@@ -154,3 +154,81 @@ apr_status_t cs_phone_normalize(apr_pool_t *p, const char *in, const char **out)
     *out = s;
     return APR_SUCCESS;
 }
+
+/* Calling code, national significant number length range, trunk prefix. */
+typedef struct {
+    const char *region;
+    const char *cc;
+    int min_len, max_len;
+    int trunk_zero;
+} region_t;
+
+static const region_t regions[] = {
+    { "US", "1", 10, 10, 0 }, { "CA", "1", 10, 10, 0 },
+    { "MX", "52", 10, 10, 0 }, { "GB", "44", 9, 10, 1 },
+    { "ES", "34", 9, 9, 0 },  { "FR", "33", 9, 9, 1 },
+    { "DE", "49", 6, 13, 1 }, { "IT", "39", 6, 11, 0 },
+    { "PT", "351", 9, 9, 0 }, { "AR", "54", 10, 10, 1 },
+    { "CO", "57", 10, 10, 0 }, { "CL", "56", 9, 9, 0 },
+    { "PE", "51", 8, 9, 1 },  { "AU", "61", 9, 9, 1 },
+    { "NZ", "64", 8, 10, 1 }, { "IE", "353", 7, 9, 1 },
+    { "NL", "31", 9, 9, 1 },  { "BE", "32", 8, 9, 1 },
+};
+
+static const region_t *find_region(const char *region)
+{
+    size_t i;
+    for (i = 0; region && i < sizeof(regions) / sizeof(regions[0]); i++) {
+        if (!strcasecmp(regions[i].region, region)) {
+            return &regions[i];
+        }
+    }
+    return NULL;
+}
+
+int cs_phone_region_known(const char *region)
+{
+    return find_region(region) != NULL;
+}
+
+apr_status_t cs_phone_e164(apr_pool_t *p, const char *in, const char *region,
+                           const char **out)
+{
+    const region_t *rg = find_region(region);
+    const char *digits;
+    apr_size_t n;
+
+    *out = NULL;
+    if (!rg) {
+        return APR_ENOTIMPL;
+    }
+    if (cs_phone_normalize(p, in, &digits) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if (digits[0] == '+' || !strncmp(digits, "00", 2)) {
+        digits += digits[0] == '+' ? 1 : 2;
+        n = strlen(digits);
+        if (n < 8 || n > 15 || digits[0] == '0') {
+            return APR_EINVAL;
+        }
+        *out = apr_pstrcat(p, "+", digits, NULL);
+        return APR_SUCCESS;
+    }
+    /* NANP numbers are often written with the leading 1. */
+    if (!strcmp(rg->cc, "1") && strlen(digits) == 11 && digits[0] == '1') {
+        digits++;
+    }
+    if (rg->trunk_zero && digits[0] == '0') {
+        digits++;
+    }
+    n = strlen(digits);
+    if ((int)n < rg->min_len || (int)n > rg->max_len || digits[0] == '0') {
+        return APR_EINVAL;
+    }
+    /* NANP area codes and exchanges never start with 0 or 1. */
+    if (!strcmp(rg->cc, "1") && (digits[0] < '2' || digits[3] < '2')) {
+        return APR_EINVAL;
+    }
+    *out = apr_pstrcat(p, "+", rg->cc, digits, NULL);
+    return APR_SUCCESS;
+}

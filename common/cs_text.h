@@ -36,4 +36,20 @@ apr_status_t cs_email_normalize(apr_pool_t *p, const char *in, const char **out)
  */
 apr_status_t cs_phone_normalize(apr_pool_t *p, const char *in, const char **out);
 
+/**
+ * Normalize a phone number to E.164 ("+15035550142"). A number written
+ * with '+' or an international "00" prefix keeps its country code; a
+ * national number gets the calling code of @p region (ISO 3166 alpha-2:
+ * US, CA, MX, GB, ES, FR, DE, IT, PT, AR, CO, CL, PE, AU, NZ, IE, NL, BE),
+ * with the trunk '0' dropped where the region uses one. Length checks are
+ * per region for national numbers, 8-15 digits for international ones.
+ * @return APR_SUCCESS with *out set, APR_EINVAL for an invalid number,
+ *         APR_ENOTIMPL for an unknown region.
+ */
+apr_status_t cs_phone_e164(apr_pool_t *p, const char *in, const char *region,
+                           const char **out);
+
+/** Whether @p region is one cs_phone_e164 knows. */
+int cs_phone_region_known(const char *region);
+
 #endif

@@ -34,6 +34,8 @@ static int usage(void)
             "  seed FILE             run an SQL seed file in one transaction\n"
             "  client-add SLUG NAME  create a client, or rename it\n"
             "  client-list           list clients\n"
+            "  correct MESSAGE_ID INTENT [URGENCY]  store a staff correction of a label\n"
+            "  corrections-export FILE  write corrections as training JSON lines\n"
             "The database defaults to $CONSULT_DATABASE.\n");
     return 2;
 }
@@ -145,6 +147,55 @@ static int cmd_client_list(PGconn *conn, apr_pool_t *p)
     return 0;
 }
 
+static int cmd_correct(PGconn *conn, apr_pool_t *p, const char *msg,
+                       const char *intent, const char *urgency)
+{
+    const char *params[4] = { msg, intent, urgency, "consult-admin" };
+    const char *err = NULL;
+    PGresult *res = cs_db_exec(conn, p, &err, PGRES_TUPLES_OK,
+                               "SELECT consult_correct_classification("
+                               " (SELECT client_id FROM messages WHERE id = $1::bigint),"
+                               " $1::bigint, $2, $3, $4)", 4, params);
+    if (!res) {
+        fprintf(stderr, "consult-admin: %s", err);
+        return 1;
+    }
+    printf("correction %s stored for message %s\n", PQgetvalue(res, 0, 0), msg);
+    PQclear(res);
+    return 0;
+}
+
+/* Corrections as examples for tools/classifier-train; the build reads
+ * common/classifier/corrections*.jsonl. */
+static int cmd_export(PGconn *conn, apr_pool_t *p, const char *file)
+{
+    const char *err = NULL;
+    PGresult *res = cs_db_exec(conn, p, &err, PGRES_TUPLES_OK,
+        "SELECT json_build_object('text', c.text, 'intent', c.new_intent,"
+        "  'urgency', coalesce(c.new_urgency, 'normal'), 'channel', m.channel)::text"
+        " FROM classification_corrections c JOIN messages m ON m.id = c.message_id"
+        " ORDER BY c.id", 0, NULL);
+    FILE *f;
+    int i;
+
+    if (!res) {
+        fprintf(stderr, "consult-admin: %s", err);
+        return 1;
+    }
+    if (!(f = fopen(file, "w"))) {
+        fprintf(stderr, "consult-admin: cannot write %s\n", file);
+        PQclear(res);
+        return 1;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        fprintf(f, "%s\n", PQgetvalue(res, i, 0));
+    }
+    fclose(f);
+    printf("%d corrections written to %s\n", PQntuples(res), file);
+    PQclear(res);
+    return 0;
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p;
@@ -175,7 +226,9 @@ int main(int argc, const char *const *argv)
     if (!((!strcmp(cmd, "migrate") && argc - i == 1)
           || (!strcmp(cmd, "seed") && argc - i == 1)
           || (!strcmp(cmd, "client-add") && argc - i == 2)
-          || (!strcmp(cmd, "client-list") && argc - i == 0))) {
+          || (!strcmp(cmd, "client-list") && argc - i == 0)
+          || (!strcmp(cmd, "correct") && (argc - i == 2 || argc - i == 3))
+          || (!strcmp(cmd, "corrections-export") && argc - i == 1))) {
         return usage();
     }
     conn = cs_db_connect(&params, &err, p);
@@ -188,6 +241,9 @@ int main(int argc, const char *const *argv)
     if (!strcmp(cmd, "migrate")) rc = cmd_migrate(conn, p, argv[i]);
     else if (!strcmp(cmd, "seed")) rc = cmd_seed(conn, p, argv[i]);
     else if (!strcmp(cmd, "client-add")) rc = cmd_client_add(conn, p, argv[i], argv[i + 1]);
+    else if (!strcmp(cmd, "correct"))
+        rc = cmd_correct(conn, p, argv[i], argv[i + 1], argc - i == 3 ? argv[i + 2] : NULL);
+    else if (!strcmp(cmd, "corrections-export")) rc = cmd_export(conn, p, argv[i]);
     else rc = cmd_client_list(conn, p);
     PQfinish(conn);
     apr_pool_destroy(p);

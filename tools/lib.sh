@@ -80,7 +80,13 @@ cs_httpd_env() {
         CONSULT_USER=$(id -un); CONSULT_GROUP=$(id -gn)
         export CONSULT_USER CONSULT_GROUP
     fi
+    export CONSULT_JOB_POLL=${CONSULT_JOB_POLL:-1s} CONSULT_JOB_LEASE=${CONSULT_JOB_LEASE:-5m}
+    export CONSULT_JOB_BACKOFF=${CONSULT_JOB_BACKOFF:-5s}
+    export CONSULT_INTAKE_IP_LIMIT=${CONSULT_INTAKE_IP_LIMIT:-20}
     mkdir -p "$CONSULT_VAR/log" "$CONSULT_VAR/run" "$CONSULT_VAR/conf.d"
+    if [[ ! -s "$CONSULT_VAR/secret" ]]; then
+        (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$CONSULT_VAR/secret")
+    fi
 }
 
 # Apache children (not root) must read the sites. A checkout under a

@@ -20,6 +20,8 @@ void *core_create_server(apr_pool_t *p, server_rec *s)
     c->min = c->keep = c->max = UNSET;
     c->ttl = c->acquire_timeout = c->connect_timeout = c->statement_timeout = UNSET;
     c->retry_after = UNSET;
+    c->worker = c->job_max_attempts = UNSET;
+    c->job_poll = c->job_lease = c->job_backoff = c->job_backoff_max = UNSET;
     return c;
 }
 
@@ -39,6 +41,15 @@ void *core_merge_server(apr_pool_t *p, void *basev, void *addv)
     c->connect_timeout = MERGE(connect_timeout);
     c->statement_timeout = MERGE(statement_timeout);
     c->retry_after = MERGE(retry_after);
+    c->worker = MERGE(worker);
+    c->job_poll = MERGE(job_poll);
+    c->job_lease = MERGE(job_lease);
+    c->job_backoff = MERGE(job_backoff);
+    c->job_backoff_max = MERGE(job_backoff_max);
+    c->job_max_attempts = MERGE(job_max_attempts);
+    c->secret = MERGE_PTR(secret);
+    c->secret_len = add->secret ? add->secret_len : base->secret_len;
+    c->ratelimit_cache = MERGE_PTR(ratelimit_cache);
     c->client_slug = MERGE_PTR(client_slug);
     return c;
 }
@@ -66,6 +77,18 @@ int core_retry_after(server_rec *s)
 {
     core_server_conf *c = core_sconf(s);
     return c->retry_after == UNSET ? 5 : c->retry_after;
+}
+
+void core_worker_settings(server_rec *main_s, core_worker_conf *out)
+{
+    core_server_conf *c = core_sconf(main_s);
+    out->enabled = c->worker == UNSET ? 1 : c->worker;
+    out->poll = c->job_poll == UNSET ? apr_time_from_sec(1) : c->job_poll;
+    out->lease = c->job_lease == UNSET ? apr_time_from_sec(300) : c->job_lease;
+    out->backoff = c->job_backoff == UNSET ? apr_time_from_sec(5) : c->job_backoff;
+    out->backoff_max = c->job_backoff_max == UNSET ? apr_time_from_sec(3600)
+                                                   : c->job_backoff_max;
+    out->max_attempts = c->job_max_attempts == UNSET ? 8 : c->job_max_attempts;
 }
 
 static const char *global_only(cmd_parms *cmd)
@@ -144,7 +167,11 @@ static const char *set_duration(cmd_parms *cmd, void *dc, const char *arg)
     case 0: c->ttl = v; break;
     case 1: c->acquire_timeout = v; break;
     case 2: c->connect_timeout = v; break;
-    default: c->statement_timeout = v; break;
+    case 3: c->statement_timeout = v; break;
+    case 4: c->job_poll = v; break;
+    case 5: c->job_lease = v; break;
+    case 6: c->job_backoff = v; break;
+    default: c->job_backoff_max = v; break;
     }
     return NULL;
 }
@@ -157,6 +184,58 @@ static const char *set_retry_after(cmd_parms *cmd, void *dc, const char *arg)
         return named(cmd, err);
     }
     core_sconf(cmd->server)->retry_after = (int)v;
+    return NULL;
+}
+
+static const char *set_worker(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : named(cmd, cs_conf_parse_flag(cmd->pool, arg,
+                                                     &core_sconf(cmd->server)->worker));
+}
+
+static const char *set_max_attempts(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    long v = 0;
+    if (err) {
+        return err;
+    }
+    if ((err = cs_conf_parse_int(cmd->pool, arg, 1, 100, &v))) {
+        return named(cmd, err);
+    }
+    core_sconf(cmd->server)->job_max_attempts = (int)v;
+    return NULL;
+}
+
+static const char *set_secret(cmd_parms *cmd, void *dc, const char *arg)
+{
+    core_server_conf *c = core_sconf(cmd->server);
+    const char *err = global_only(cmd), *val = NULL;
+    apr_size_t len = 0;
+
+    if (err) {
+        return err;
+    }
+    if ((err = cs_conf_secret(cmd->pool, arg, &val, &len))) {
+        return named(cmd, err);
+    }
+    if (len < 16) {
+        return "ConsultSecret: expected at least 16 bytes of secret "
+               "(e.g. file:/etc/consult/secret with 32 random bytes)";
+    }
+    c->secret = (const unsigned char *)val;
+    c->secret_len = len;
+    return NULL;
+}
+
+static const char *set_ratelimit_cache(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    if (err) {
+        return err;
+    }
+    core_sconf(cmd->server)->ratelimit_cache = arg;
     return NULL;
 }
 
@@ -187,8 +266,25 @@ const command_rec core_cmds[] = {
                   "timeout for opening a connection (default 3s, minimum 2s)"),
     AP_INIT_TAKE1("ConsultDatabaseStatementTimeout", set_duration, (void *)3, RSRC_CONF,
                   "statement_timeout of every pooled connection (default 10s)"),
+    AP_INIT_TAKE1("ConsultJobWorker", set_worker, NULL, RSRC_CONF,
+                  "run the job worker in this server (default On)"),
+    AP_INIT_TAKE1("ConsultJobPollInterval", set_duration, (void *)4, RSRC_CONF,
+                  "how often the worker looks for due jobs (default 1s)"),
+    AP_INIT_TAKE1("ConsultJobLease", set_duration, (void *)5, RSRC_CONF,
+                  "a running job is retried after this if its process died (default 5m)"),
+    AP_INIT_TAKE1("ConsultJobBackoff", set_duration, (void *)6, RSRC_CONF,
+                  "first retry delay, doubled per attempt, with jitter (default 5s)"),
+    AP_INIT_TAKE1("ConsultJobBackoffMax", set_duration, (void *)7, RSRC_CONF,
+                  "longest retry delay (default 1h)"),
+    AP_INIT_TAKE1("ConsultJobMaxAttempts", set_max_attempts, NULL, RSRC_CONF,
+                  "attempts before a job is parked as dead (default 8)"),
     AP_INIT_TAKE1("ConsultRetryAfter", set_retry_after, NULL, RSRC_CONF,
                   "Retry-After seconds on 503 answers (default 5)"),
+    AP_INIT_TAKE1("ConsultSecret", set_secret, NULL, RSRC_CONF,
+                  "server secret for signatures: env:NAME, file:PATH or a value"),
+    AP_INIT_TAKE1("ConsultRateLimitCache", set_ratelimit_cache, NULL, RSRC_CONF,
+                  "mod_socache provider for rate limits, e.g. shmcb or "
+                  "shmcb:/path(512000) (default shmcb)"),
     AP_INIT_TAKE1("ConsultClient", set_client, NULL, RSRC_CONF,
                   "slug of the client (tenant) this virtual host serves"),
     { NULL }

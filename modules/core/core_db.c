@@ -106,9 +106,9 @@ apr_status_t cs_db_acquire(request_rec *r, PGconn **pconn)
     return APR_SUCCESS;
 }
 
-int cs_client_configured(server_rec *s)
+const char *cs_client_slug(server_rec *s)
 {
-    return core_sconf(s)->client_slug != NULL;
+    return core_sconf(s)->client_slug;
 }
 
 static apr_status_t client_fetch(request_rec *r, const char *slug,

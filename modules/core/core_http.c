@@ -95,6 +95,23 @@ int core_health_handler(request_rec *r)
         cs_json_set_str(db, "error", err);
     }
     cs_json_set_obj(doc, "database", db);
+    if (ok) {
+        /* Queue depth and dead jobs: what an operator checks first when
+         * messages stop going out. */
+        cs_job_stats_t js;
+        cs_json_t *jobs = cs_json_object(r->pool);
+        if (cs_jobs_stats(conn, r->pool, &err, &js) == APR_SUCCESS) {
+            cs_json_set_int(jobs, "queued", js.queued);
+            cs_json_set_int(jobs, "due", js.due);
+            cs_json_set_int(jobs, "running", js.running);
+            cs_json_set_int(jobs, "dead", js.dead);
+            cs_json_set_double(jobs, "oldest_due_s", js.oldest_due_s);
+        }
+        else {
+            cs_json_set_str(jobs, "error", "unavailable (are migrations applied?)");
+        }
+        cs_json_set_obj(doc, "jobs", jobs);
+    }
     if (cs_core_child) {
         pool = cs_json_object(r->pool);
         cs_db_pool_stats(cs_core_child->pool, &st);

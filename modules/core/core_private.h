@@ -23,6 +23,15 @@ typedef struct {
     apr_interval_time_t connect_timeout;
     apr_interval_time_t statement_timeout;
     int retry_after;                 /* seconds, -1: unset */
+    int worker;                      /* ConsultJobWorker, -1: unset */
+    apr_interval_time_t job_poll;
+    apr_interval_time_t job_lease;
+    apr_interval_time_t job_backoff;
+    apr_interval_time_t job_backoff_max;
+    int job_max_attempts;
+    const unsigned char *secret;     /* ConsultSecret, or made at startup */
+    apr_size_t secret_len;
+    const char *ratelimit_cache;     /* "provider[:args]", NULL: shmcb */
     /* per-vhost */
     const char *client_slug;         /* NULL: unset (inherits) */
 } core_server_conf;
@@ -41,6 +50,18 @@ core_server_conf *core_sconf(server_rec *s);
 /* Resolved settings of the main server (defaults filled in). */
 void core_db_params(server_rec *main_s, cs_db_params_t *out);
 int core_retry_after(server_rec *s);
+
+/* Resolved job worker settings. */
+typedef struct {
+    int enabled;
+    apr_interval_time_t poll, lease, backoff, backoff_max;
+    int max_attempts;
+} core_worker_conf;
+void core_worker_settings(server_rec *main_s, core_worker_conf *out);
+
+/* core_worker.c */
+int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s);
 extern const command_rec core_cmds[];
 void *core_create_server(apr_pool_t *p, server_rec *s);
 void *core_merge_server(apr_pool_t *p, void *base, void *add);
@@ -51,7 +72,16 @@ int core_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 void core_child_init(apr_pool_t *p, server_rec *s);
 apr_status_t cs_db_acquire(request_rec *r, PGconn **pconn);
 apr_status_t cs_client_get(request_rec *r, const cs_client_t **pclient);
-int cs_client_configured(server_rec *s);
+const char *cs_client_slug(server_rec *s);
+
+/* core_ratelimit.c */
+int core_ratelimit_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int core_ratelimit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s);
+void core_ratelimit_child_init(apr_pool_t *p, server_rec *s);
+int cs_rate_limit(request_rec *r, const char *key, int limit,
+                  apr_interval_time_t window, int *pretry_after);
+void cs_server_secret(server_rec *s, const unsigned char **pkey, apr_size_t *plen);
 
 /* core_http.c */
 int cs_send_error(request_rec *r, int status, const char *code,

@@ -14,6 +14,7 @@ static void child_init(apr_pool_t *p, server_rec *s)
 {
     /* The pool is built here, after fork: each child owns its sockets. */
     core_child_init(p, s);
+    core_ratelimit_child_init(p, s);
 }
 
 static int map_to_storage(request_rec *r)
@@ -29,12 +30,18 @@ static void register_hooks(apr_pool_t *p)
 {
     APR_REGISTER_OPTIONAL_FN(cs_db_acquire);
     APR_REGISTER_OPTIONAL_FN(cs_client_get);
-    APR_REGISTER_OPTIONAL_FN(cs_client_configured);
+    APR_REGISTER_OPTIONAL_FN(cs_client_slug);
+    APR_REGISTER_OPTIONAL_FN(cs_server_secret);
+    APR_REGISTER_OPTIONAL_FN(cs_rate_limit);
     APR_REGISTER_OPTIONAL_FN(cs_send_error);
     APR_REGISTER_OPTIONAL_FN(cs_send_json);
 
+    ap_hook_pre_config(core_ratelimit_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(core_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(core_ratelimit_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Before mod_watchdog's own post_config, which starts what we register. */
+    ap_hook_post_config(core_worker_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(core_health_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

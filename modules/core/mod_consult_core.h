@@ -12,6 +12,8 @@
 #include "httpd.h"
 #include "apr_optional.h"
 #include <libpq-fe.h>
+#include "apr_optional_hooks.h"
+#include "cs_jobs.h"
 
 /** The tenant a vhost is bound to with ConsultClient. */
 typedef struct {
@@ -39,8 +41,26 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_db_acquire,
 APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_client_get,
                         (request_rec *r, const cs_client_t **pclient));
 
-/** Whether the (merged) server has a ConsultClient; no database needed. */
-APR_DECLARE_OPTIONAL_FN(int, cs_client_configured, (server_rec *s));
+/** The (merged) server's ConsultClient slug, or NULL; no database needed. */
+APR_DECLARE_OPTIONAL_FN(const char *, cs_client_slug, (server_rec *s));
+
+/**
+ * The server secret (ConsultSecret, or a random one made at startup) for
+ * HMACs such as form tokens.
+ */
+APR_DECLARE_OPTIONAL_FN(void, cs_server_secret,
+                        (server_rec *s, const unsigned char **pkey,
+                         apr_size_t *plen));
+
+/**
+ * Count one hit of @p key in a fixed window of @p window, shared by every
+ * process through mod_socache (ConsultRateLimitCache, shmcb by default).
+ * @return 1 when within @p limit; 0 when over it, with *pretry_after the
+ * seconds until the window ends. Fails open (1) if the cache fails.
+ */
+APR_DECLARE_OPTIONAL_FN(int, cs_rate_limit,
+                        (request_rec *r, const char *key, int limit,
+                         apr_interval_time_t window, int *pretry_after));
 
 /**
  * Send a JSON error {"error": code, "message": message} with @p status.
@@ -54,5 +74,17 @@ APR_DECLARE_OPTIONAL_FN(int, cs_send_error,
 /** Send @p body as application/json with @p status; returns OK. */
 APR_DECLARE_OPTIONAL_FN(int, cs_send_json,
                         (request_rec *r, int status, const char *body));
+
+/**
+ * Optional hook run by core's job worker for every claimed job. Return
+ * DECLINED for kinds you do not own; OK when the job is done (writes made
+ * through job->conn commit together with the "done" mark, so a job's
+ * database effect happens once); anything else with job->error set for a
+ * failure, retried with backoff (job->permanent: dead at once).
+ * Register with CS_REGISTER_JOB_HANDLER(fn) in your register_hooks.
+ */
+typedef int cs_HOOK_consult_job_t(cs_job_t *job);
+#define CS_REGISTER_JOB_HANDLER(fn) \
+    APR_OPTIONAL_HOOK(cs, consult_job, fn, NULL, NULL, APR_HOOK_MIDDLE)
 
 #endif

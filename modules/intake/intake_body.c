@@ -47,7 +47,8 @@ void intake_register_filter(void)
                                             AP_FTYPE_RESOURCE);
 }
 
-static int read_json(request_rec *r, apr_off_t limit, char **pbuf,
+/* The whole body in memory (JSON, multipart), within @p limit. */
+static int read_all(request_rec *r, apr_off_t limit, char **pbuf,
                      apr_size_t *plen)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
@@ -118,28 +119,80 @@ static int read_form(request_rec *r, apr_off_t limit, apr_array_header_t **ppair
     return OK;
 }
 
-int intake_read_pairs(request_rec *r, apr_off_t limit, int *is_json,
-                      apr_array_header_t **ppairs, apr_array_header_t *errors,
-                      const char **pwhy)
+static int multipart_pairs(request_rec *r, const intake_conf *conf, const char *ct,
+                           const char *buf, apr_size_t len,
+                           apr_array_header_t **ppairs, apr_array_header_t **pfiles,
+                           const char **pwhy)
+{
+    cs_multipart_limits_t lim;
+    apr_array_header_t *parts = NULL, *pairs, *files;
+    const char *err = NULL;
+    apr_status_t rv;
+    int i;
+
+    lim.max_parts = CS_INTAKE_MAX_FIELDS + 16;
+    lim.max_file_size = (apr_size_t)conf->max_file;
+    lim.max_files_total = (apr_size_t)conf->max_files_total;
+    lim.max_field_size = CS_INTAKE_MAX_VALUE_LEN;
+    rv = cs_multipart_parse(&parts, r->pool, ct, buf, len, &lim, &err);
+    if (rv == APR_ENOSPC) {
+        *pwhy = err;
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    if (rv != APR_SUCCESS) {
+        *pwhy = apr_pstrcat(r->pool, "malformed multipart body: ", err, NULL);
+        return HTTP_BAD_REQUEST;
+    }
+    pairs = cs_pairs_make(r->pool);
+    files = apr_array_make(r->pool, 2, sizeof(cs_part_t));
+    for (i = 0; i < parts->nelts; i++) {
+        cs_part_t *part = &APR_ARRAY_IDX(parts, i, cs_part_t);
+        if (part->filename) {
+            /* An empty file input sends a part with no name and no bytes. */
+            if (part->len > 0) {
+                *(cs_part_t *)apr_array_push(files) = *part;
+            }
+        }
+        else {
+            cs_pairs_add(pairs, part->name,
+                         apr_pstrmemdup(r->pool, part->data, part->len), part->len);
+        }
+    }
+    *ppairs = pairs;
+    *pfiles = files;
+    return OK;
+}
+
+int intake_read_pairs(request_rec *r, const intake_conf *conf, int *pkind,
+                      apr_array_header_t **ppairs, apr_array_header_t **pfiles,
+                      apr_array_header_t *errors, const char **pwhy)
 {
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     char *type = ct ? ap_field_noparam(r->pool, ct) : NULL;
+    apr_off_t limit = conf->max_body;
     limit_ctx *ctx;
     int st;
 
     *ppairs = NULL;
+    *pfiles = NULL;
     if (type) {
         ap_str_tolower(type);
     }
     if (type && !strcmp(type, "application/x-www-form-urlencoded")) {
-        *is_json = 0;
+        *pkind = BODY_FORM;
     }
     else if (type && !strcmp(type, "application/json")) {
-        *is_json = 1;
+        *pkind = BODY_JSON;
+    }
+    else if (type && !strcmp(type, "multipart/form-data")) {
+        *pkind = BODY_MULTIPART;
+        /* Room for the files on top of the fields, and the part headers. */
+        limit = conf->max_body + conf->max_files_total + 64 * 1024;
     }
     else {
-        *pwhy = "send application/x-www-form-urlencoded or application/json";
+        *pwhy = "send application/x-www-form-urlencoded, multipart/form-data "
+                "or application/json";
         return HTTP_UNSUPPORTED_MEDIA_TYPE;
     }
     if (cl && apr_atoi64(cl) > limit) {
@@ -151,18 +204,25 @@ int intake_read_pairs(request_rec *r, apr_off_t limit, int *is_json,
     ctx->limit = limit;
     ap_add_input_filter_handle(limit_filter, ctx, r, r->connection);
 
-    if (*is_json) {
+    if (*pkind == BODY_FORM) {
+        st = read_form(r, limit, ppairs);
+    }
+    else {
         char *buf = NULL;
         apr_size_t len = 0;
-        st = read_json(r, limit, &buf, &len);
-        if (st == OK && cs_intake_pairs_from_json(ppairs, r->pool, buf, len,
-                                                  errors) != APR_SUCCESS) {
+        st = read_all(r, limit, &buf, &len);
+        if (st == OK && *pkind == BODY_JSON
+            && cs_intake_pairs_from_json(ppairs, r->pool, buf, len,
+                                         errors) != APR_SUCCESS) {
             *pwhy = "invalid JSON body";
             return HTTP_BAD_REQUEST;
         }
-    }
-    else {
-        st = read_form(r, limit, ppairs);
+        if (st == OK && *pkind == BODY_MULTIPART) {
+            st = multipart_pairs(r, conf, ct, buf, len, ppairs, pfiles, pwhy);
+            if (st != OK) {
+                return st;
+            }
+        }
     }
     if (ctx->exceeded || st == HTTP_REQUEST_ENTITY_TOO_LARGE) {
         *pwhy = apr_psprintf(r->pool, "the body is larger than %" APR_OFF_T_FMT

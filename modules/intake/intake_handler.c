@@ -1,5 +1,7 @@
-/* POST /api/intake: validate, store in one statement, answer after commit. */
+/* POST /api/intake: checks, spam marks, one atomic write, answer after commit. */
 #include "intake_private.h"
+#include "cs_migrate.h"
+#include "cs_text.h"
 
 #include "http_protocol.h"
 #include "http_request.h"
@@ -7,60 +9,307 @@
 
 APLOG_USE_MODULE(consult_intake);
 
-/* One INSERT is one transaction: Postgres answers only after it commits,
- * so the 2xx below always follows a durable row. */
-static const char *INSERT_SUBMISSION =
-    "INSERT INTO submissions"
-    " (client_id, name, email, phone, message, fields, source_ip, user_agent, referer)"
-    " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::inet, $8, $9)"
-    " RETURNING id";
+/* The whole write in one statement (see sql/002_pipeline.sql): contact,
+ * conversation, message, submission and its processing job commit
+ * together, and Postgres answers only after the commit. */
+static const char *SUBMIT =
+    "SELECT submission_id, message_id, duplicate FROM consult_intake_submit("
+    "$1, $2, $3, $4, $5, $6::jsonb, $7::inet, $8, $9, $10, $11::boolean,"
+    " $12::text[], $13, $14)";
+
+typedef struct {
+    request_rec *r;
+    const intake_conf *conf;
+    const cs_client_t *client;
+    cs_submission_t *sub;
+    apr_array_header_t *files;       /* cs_part_t */
+    apr_array_header_t *file_types;  /* const char *, sniffed, per file */
+    apr_array_header_t *spam;        /* const char * reasons */
+    const char *idem_key;
+    int kind;                        /* BODY_* */
+    int htmx;
+} intake_req;
+
+/* ---- responses ------------------------------------------------------- */
 
 /* A browser posting the site's form gets a page, not JSON. */
-static int wants_html(request_rec *r, int is_json)
+static int wants_html(const intake_req *q)
 {
-    const char *accept = apr_table_get(r->headers_in, "Accept");
-    return !is_json && accept && ap_strcasestr(accept, "text/html");
+    const char *accept = apr_table_get(q->r->headers_in, "Accept");
+    return q->kind != BODY_JSON && accept && ap_strcasestr(accept, "text/html");
 }
 
-static int send_invalid_html(request_rec *r, const apr_array_header_t *errors)
+static int send_html(request_rec *r, int status, const char *html)
 {
-    const char *back = apr_table_get(r->headers_in, "Referer");
-    int i;
-
-    r->status = HTTP_BAD_REQUEST;
+    r->status = status;
     ap_set_content_type(r, "text/html; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    ap_rputs("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-             "<title>Please check the form</title><link rel=\"stylesheet\" "
-             "href=\"/style.css\"></head><body><main class=\"container\" "
-             "id=\"main\"><h1>Please check the form</h1><ul>", r);
-    for (i = 0; i < errors->nelts; i++) {
-        const cs_field_error_t *e = &APR_ARRAY_IDX(errors, i, cs_field_error_t);
-        ap_rprintf(r, "<li><strong>%s</strong> %s</li>",
-                   ap_escape_html(r->pool, e->field),
-                   ap_escape_html(r->pool, e->message));
-    }
-    ap_rprintf(r, "</ul><p><a href=\"%s\">Go back to the form</a> &mdash; "
-               "what you typed is still there.</p></main></body></html>",
-               back && (!strncmp(back, "http://", 7) || !strncmp(back, "https://", 8))
-                   ? ap_escape_html(r->pool, back) : "javascript:history.back()");
+    ap_set_content_length(r, strlen(html));
+    ap_rputs(html, r);
     return OK;
 }
 
-static int store(request_rec *r, const cs_client_t *client,
-                 const cs_submission_t *sub, const char **pid)
+static const char *error_items(request_rec *r, const apr_array_header_t *errors)
 {
-    PGconn *conn;
-    PGresult *res;
-    const char *err = NULL;
-    const char *params[9];
-    apr_status_t rv;
-
-    if ((rv = intake_core.db_acquire(r, &conn)) != APR_SUCCESS) {
-        return HTTP_SERVICE_UNAVAILABLE;
+    const char *items = "";
+    int i;
+    for (i = 0; i < errors->nelts; i++) {
+        const cs_field_error_t *e = &APR_ARRAY_IDX(errors, i, cs_field_error_t);
+        items = apr_pstrcat(r->pool, items, "<li><strong>",
+                            ap_escape_html(r->pool, e->field), "</strong> ",
+                            ap_escape_html(r->pool, e->message), "</li>", NULL);
     }
-    params[0] = client->id_str;
+    return items;
+}
+
+static int send_invalid(intake_req *q, const apr_array_header_t *errors)
+{
+    request_rec *r = q->r;
+    const char *back = apr_table_get(r->headers_in, "Referer");
+
+    if (q->htmx) {
+        return send_html(r, HTTP_BAD_REQUEST, apr_pstrcat(
+            r->pool, "<div class=\"consult-result consult-errors\" role=\"alert\">"
+            "<p>Please check the form:</p><ul>", error_items(r, errors),
+            "</ul></div>", NULL));
+    }
+    if (wants_html(q)) {
+        return send_html(r, HTTP_BAD_REQUEST, apr_pstrcat(
+            r->pool, "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<title>Please check the form</title><link rel=\"stylesheet\" "
+            "href=\"/style.css\"></head><body><main class=\"container\" id=\"main\">"
+            "<h1>Please check the form</h1><ul>", error_items(r, errors),
+            "</ul><p><a href=\"",
+            back && (!strncmp(back, "http://", 7) || !strncmp(back, "https://", 8))
+                ? ap_escape_html(r->pool, back) : "/",
+            "\">Go back to the form</a> &mdash; what you typed is still there."
+            "</p></main></body></html>", NULL));
+    }
+    return intake_core.send_json(r, HTTP_BAD_REQUEST,
+                                 cs_field_errors_json(r->pool, errors));
+}
+
+static int invalid1(intake_req *q, const char *field, const char *message)
+{
+    apr_array_header_t *errors = cs_field_errors_make(q->r->pool);
+    cs_field_error_t *e = apr_array_push(errors);
+    e->field = field;
+    e->message = message;
+    return send_invalid(q, errors);
+}
+
+static int send_stored(intake_req *q, const char *id, int duplicate)
+{
+    request_rec *r = q->r;
+
+    if (q->htmx) {
+        return send_html(r, duplicate ? HTTP_OK : HTTP_CREATED,
+                         "<div class=\"consult-result\" role=\"status\"><p>Thanks "
+                         "&mdash; we got your message and will reply soon.</p></div>");
+    }
+    if (q->kind == BODY_JSON) {
+        return intake_core.send_json(r, duplicate ? HTTP_OK : HTTP_CREATED,
+                                     apr_psprintf(r->pool, "{\"id\":%s%s}", id,
+                                                  duplicate ? ",\"duplicate\":true" : ""));
+    }
+    /* A form post, retried or not, lands on the thank-you page. */
+    apr_table_setn(r->headers_out, "Location", q->conf->thank_you);
+    return HTTP_SEE_OTHER;
+}
+
+/* ---- checks ---------------------------------------------------------- */
+
+/* Cross-origin posts only from ConsultIntakeAllowOrigin; same-origin and
+ * non-browser (no Origin) posts always. Returns OK or 403. */
+static int check_origin(intake_req *q, int preflight)
+{
+    request_rec *r = q->r;
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *host = apr_table_get(r->headers_in, "Host");
+    int i;
+
+    if (!origin) {
+        return preflight ? HTTP_FORBIDDEN : OK;
+    }
+    apr_table_mergen(r->err_headers_out, "Vary", "Origin");
+    if (host && (!strcmp(origin, apr_pstrcat(r->pool, "http://", host, NULL))
+                 || !strcmp(origin, apr_pstrcat(r->pool, "https://", host, NULL)))) {
+        return OK;
+    }
+    for (i = 0; q->conf->origins && i < q->conf->origins->nelts; i++) {
+        if (!strcmp(origin, APR_ARRAY_IDX(q->conf->origins, i, const char *))) {
+            apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin", origin);
+            return OK;
+        }
+    }
+    return HTTP_FORBIDDEN;
+}
+
+static int preflight(intake_req *q)
+{
+    request_rec *r = q->r;
+    if (check_origin(q, 1) != OK) {
+        return intake_core.send_error(r, HTTP_FORBIDDEN, "origin_not_allowed",
+                                      "this origin may not post to this site");
+    }
+    apr_table_setn(r->err_headers_out, "Access-Control-Allow-Methods", "POST");
+    apr_table_setn(r->err_headers_out, "Access-Control-Allow-Headers",
+                   "Content-Type, Idempotency-Key, HX-Request, HX-Current-URL, "
+                   "HX-Target, HX-Trigger");
+    apr_table_setn(r->err_headers_out, "Access-Control-Max-Age", "600");
+    apr_table_setn(r->headers_out, "Allow", "POST, OPTIONS");
+    r->status = HTTP_NO_CONTENT;
+    return OK;
+}
+
+/* 1: go on; 0: over a limit, the 429 is sent. */
+static int within_rate_limits(intake_req *q)
+{
+    request_rec *r = q->r;
+    int retry = 0, ok;
+
+    ok = intake_core.rate_limit(r, apr_pstrcat(r->pool, "intake-ip|",
+                                               r->useragent_ip, NULL),
+                                q->conf->ip_limit, q->conf->ip_window, &retry)
+         && intake_core.rate_limit(r, apr_pstrcat(r->pool, "intake-client|",
+                                                  intake_core.client_slug(r->server),
+                                                  NULL),
+                                   q->conf->client_limit, q->conf->client_window,
+                                   &retry);
+    if (ok) {
+        return 1;
+    }
+    apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, retry));
+    intake_core.send_error(r, HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                           "too many messages from here; try again later");
+    return 0;
+}
+
+static void mark_spam(intake_req *q, const char *reason)
+{
+    APR_ARRAY_PUSH(q->spam, const char *) = reason;
+}
+
+/* Honeypot and form token. Spam is stored and marked, never dropped:
+ * staff can rescue a false positive. A valid token's nonce is the post's
+ * idempotency key unless the client sent an Idempotency-Key. */
+static void check_spam(intake_req *q)
+{
+    request_rec *r = q->r;
+    const unsigned char *key;
+    apr_size_t keylen;
+    const char *nonce = NULL;
+    cs_token_verdict_t v;
+
+    if (q->sub->honeypot_tripped) {
+        mark_spam(q, "honeypot");
+    }
+    if (q->conf->token_mode == TOKEN_OFF) {
+        return;
+    }
+    intake_core.server_secret(r->server, &key, &keylen);
+    v = cs_form_token_check(r->pool, q->sub->token, key, keylen, q->client->slug,
+                            apr_time_now(), q->conf->min_fill,
+                            q->conf->token_max_age, &nonce);
+    if (v == CS_TOKEN_MISSING && q->conf->token_mode == TOKEN_OPTIONAL) {
+        return;
+    }
+    if (v != CS_TOKEN_OK) {
+        mark_spam(q, cs_token_verdict_name(v));
+    }
+    if (nonce && !q->idem_key) {
+        q->idem_key = apr_pstrcat(r->pool, "form:", nonce, NULL);
+    }
+}
+
+/* 1: every file is acceptable; 0: one is not, the 400 is sent. */
+static int files_acceptable(intake_req *q)
+{
+    int i;
+
+    q->file_types = apr_array_make(q->r->pool, 2, sizeof(const char *));
+    for (i = 0; q->files && i < q->files->nelts; i++) {
+        cs_part_t *f = &APR_ARRAY_IDX(q->files, i, cs_part_t);
+        const char *type;
+        if (!intake_sniffer) {
+            invalid1(q, f->name, "attachments are not accepted right now");
+            return 0;
+        }
+        /* The declared type is the sender's claim; the bytes decide. */
+        type = cs_sniff(intake_sniffer, q->r->pool, f->data, f->len);
+        if (!cs_type_allowed(type, q->conf->allow_types)) {
+            invalid1(q, f->name, apr_psprintf(
+                q->r->pool, "is a file of type %s, which is not accepted "
+                "(accepted: %s)", type, q->conf->allow_types));
+            return 0;
+        }
+        APR_ARRAY_PUSH(q->file_types, const char *) = type;
+    }
+    return 1;
+}
+
+/* ---- storing --------------------------------------------------------- */
+
+static const char *pg_array(apr_pool_t *p, const apr_array_header_t *items)
+{
+    const char *s = "{";
+    int i;
+    for (i = 0; i < items->nelts; i++) {
+        /* Reasons are our own identifiers ([a-z_]), no quoting needed. */
+        s = apr_pstrcat(p, s, i ? "," : "", APR_ARRAY_IDX(items, i, const char *), NULL);
+    }
+    return apr_pstrcat(p, s, "}", NULL);
+}
+
+static int store_files(intake_req *q, PGconn *conn, const char *submission_id)
+{
+    request_rec *r = q->r;
+    int i;
+
+    for (i = 0; i < q->files->nelts; i++) {
+        cs_part_t *f = &APR_ARRAY_IDX(q->files, i, cs_part_t);
+        const char *vals[7], *err = NULL;
+        int lens[7] = { 0 }, fmts[7] = { 0 };
+        PGresult *res;
+
+        vals[0] = q->client->id_str;
+        vals[1] = submission_id;
+        vals[2] = f->name;
+        vals[3] = f->filename;
+        vals[4] = APR_ARRAY_IDX(q->file_types, i, const char *);
+        vals[5] = cs_sha256_hex(r->pool, f->data, f->len);
+        vals[6] = f->data;
+        lens[6] = (int)f->len;
+        fmts[6] = 1;        /* binary: the bytes go in untouched */
+        res = PQexecParams(conn,
+                           "INSERT INTO attachments (client_id, submission_id, field,"
+                           " filename, content_type, size, sha256, data)"
+                           " VALUES ($1, $2, $3, $4, $5, octet_length($7::bytea), $6, $7::bytea)",
+                           7, NULL, vals, lens, fmts, 0);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            err = PQresultErrorMessage(res);
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(02012)
+                          "storing attachment %s failed: %s", f->filename, err);
+            PQclear(res);
+            return cs_db_conn_lost(conn) ? HTTP_SERVICE_UNAVAILABLE
+                                         : HTTP_INTERNAL_SERVER_ERROR;
+        }
+        PQclear(res);
+    }
+    return OK;
+}
+
+static int submit_once(intake_req *q, PGconn *conn, const char **pid, int *pdup,
+                       int *pretry)
+{
+    request_rec *r = q->r;
+    cs_submission_t *sub = q->sub;
+    const char *params[14], *err = NULL, *state;
+    int with_files = q->files && q->files->nelts > 0, st = OK;
+    PGresult *res;
+
+    params[0] = q->client->id_str;
     params[1] = sub->name;
     params[2] = sub->email;
     params[3] = sub->phone;
@@ -69,64 +318,136 @@ static int store(request_rec *r, const cs_client_t *client,
     params[6] = r->useragent_ip;
     params[7] = apr_table_get(r->headers_in, "User-Agent");
     params[8] = apr_table_get(r->headers_in, "Referer");
-    res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK, INSERT_SUBMISSION,
-                     9, params);
-    if (!res) {
-        int lost = cs_db_conn_lost(conn);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(02010)
-                      "storing a submission for client %s failed: %s",
-                      client->slug, err);
-        return lost ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR;
+    params[9] = q->idem_key;
+    params[10] = q->spam->nelts ? "true" : "false";
+    params[11] = pg_array(r->pool, q->spam);
+    params[12] = sub->service;
+    params[13] = sub->preferred_time;
+
+    /* Files need a second statement, so an explicit transaction; without
+     * files the single statement is its own transaction. */
+    if (with_files && cs_db_command(conn, r->pool, &err, "BEGIN") != APR_SUCCESS) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    res = PQexecParams(conn, SUBMIT, 14, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        /* Two concurrent posts with one idempotency key: the loser retries
+         * and finds the winner's submission. */
+        *pretry = state && !strcmp(state, "23505") && q->idem_key;
+        if (!*pretry) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(02010)
+                          "storing a submission for client %s failed: %s",
+                          q->client->slug, PQresultErrorMessage(res));
+        }
+        PQclear(res);
+        return cs_db_conn_lost(conn) ? HTTP_SERVICE_UNAVAILABLE
+                                     : HTTP_INTERNAL_SERVER_ERROR;
     }
     *pid = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    *pdup = PQgetvalue(res, 0, 2)[0] == 't';
     PQclear(res);
-    return OK;
+    if (with_files) {
+        if (!*pdup) {
+            st = store_files(q, conn, *pid);
+        }
+        if (st == OK && cs_db_command(conn, r->pool, &err, "COMMIT") != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(02013)
+                          "commit failed: %s", err);
+            st = HTTP_SERVICE_UNAVAILABLE;
+        }
+        /* On failure the lease's release rolls back the open transaction. */
+    }
+    return st;
 }
+
+static int store(intake_req *q, const char **pid, int *pdup)
+{
+    PGconn *conn;
+    int st, retry = 0;
+
+    if (intake_core.db_acquire(q->r, &conn) != APR_SUCCESS) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    st = submit_once(q, conn, pid, pdup, &retry);
+    if (st != OK && retry) {
+        PQclear(PQexec(conn, "ROLLBACK"));
+        st = submit_once(q, conn, pid, pdup, &retry);
+    }
+    return st;
+}
+
+/* ---- the handler ----------------------------------------------------- */
 
 int intake_handler(request_rec *r)
 {
-    intake_conf *conf = intake_sconf(r->server);
+    const intake_conf *conf = intake_conf_of(r->server);
     apr_array_header_t *pairs = NULL, *errors;
-    const cs_client_t *client = NULL;
-    cs_submission_t *sub = NULL;
-    const char *why = NULL, *id = NULL;
-    int is_json = 0, st;
+    intake_req q;
+    const char *why = NULL, *id = NULL, *idem;
+    int st, dup = 0;
     apr_status_t rv;
+    cs_intake_opts_t opts;
 
     if (conf->enabled != 1 || strcmp(r->uri, INTAKE_PATH)) {
         return DECLINED;
     }
-    if (!intake_core.client_configured(r->server)) {
+    if (!intake_core.client_slug(r->server)) {
         return HTTP_NOT_FOUND;      /* tenant-scoped: no client, no endpoint */
+    }
+    memset(&q, 0, sizeof(q));
+    q.r = r;
+    q.conf = conf;
+    q.htmx = apr_table_get(r->headers_in, "HX-Request") != NULL;
+    q.spam = apr_array_make(r->pool, 2, sizeof(const char *));
+
+    if (r->method_number == M_OPTIONS) {
+        return preflight(&q);
     }
     if (r->method_number != M_POST) {
         r->allowed = AP_METHOD_BIT << M_POST;
         apr_table_setn(r->headers_out, "Allow", "POST");
         return intake_core.send_error(r, HTTP_METHOD_NOT_ALLOWED,
-                                      "method_not_allowed",
-                                      "send the form with POST");
+                                      "method_not_allowed", "send the form with POST");
     }
+    if (check_origin(&q, 0) != OK) {
+        return intake_core.send_error(r, HTTP_FORBIDDEN, "origin_not_allowed",
+                                      "this origin may not post to this site");
+    }
+    if (!within_rate_limits(&q)) {
+        return OK;
+    }
+    idem = apr_table_get(r->headers_in, "Idempotency-Key");
+    if (idem) {
+        if (!*idem || strlen(idem) > 150 || !cs_text_is_clean(idem, strlen(idem))) {
+            return intake_core.send_error(r, HTTP_BAD_REQUEST, "invalid_header",
+                                          "Idempotency-Key must be 1 to 150 characters");
+        }
+        q.idem_key = apr_pstrcat(r->pool, "key:", idem, NULL);
+    }
+
     errors = cs_field_errors_make(r->pool);
-    st = intake_read_pairs(r, intake_max_body(conf), &is_json, &pairs, errors, &why);
+    st = intake_read_pairs(r, conf, &q.kind, &pairs, &q.files, errors, &why);
     if (st == HTTP_BAD_REQUEST && errors->nelts) {
-        return wants_html(r, is_json) ? send_invalid_html(r, errors)
-               : intake_core.send_json(r, HTTP_BAD_REQUEST,
-                                       cs_field_errors_json(r->pool, errors));
+        return send_invalid(&q, errors);
     }
     if (st != OK) {
         return intake_core.send_error(
-            r, st,
-            st == HTTP_REQUEST_ENTITY_TOO_LARGE ? "body_too_large"
-            : st == HTTP_UNSUPPORTED_MEDIA_TYPE ? "unsupported_media_type"
-            : "bad_request", why);
+            r, st, st == HTTP_REQUEST_ENTITY_TOO_LARGE ? "body_too_large"
+                   : st == HTTP_UNSUPPORTED_MEDIA_TYPE ? "unsupported_media_type"
+                   : "bad_request", why);
     }
-    if (cs_intake_build(&sub, r->pool, pairs, errors) != APR_SUCCESS) {
-        return wants_html(r, is_json) ? send_invalid_html(r, errors)
-               : intake_core.send_json(r, HTTP_BAD_REQUEST,
-                                       cs_field_errors_json(r->pool, errors));
+    opts.region = conf->region;
+    opts.honeypot = *conf->honeypot ? conf->honeypot : NULL;
+    opts.token_field = INTAKE_TOKEN_FIELD;
+    if (cs_intake_build_ex(&q.sub, r->pool, pairs, &opts, errors) != APR_SUCCESS) {
+        return send_invalid(&q, errors);
+    }
+    if (!files_acceptable(&q)) {
+        return OK;
     }
 
-    rv = intake_core.client_get(r, &client);
+    rv = intake_core.client_get(r, &q.client);
     if (APR_STATUS_IS_NOTFOUND(rv)) {
         return HTTP_NOT_FOUND;      /* unknown slug: core logged which one */
     }
@@ -135,7 +456,8 @@ int intake_handler(request_rec *r)
                                       "we could not save your message just now; "
                                       "please try again in a moment");
     }
-    st = store(r, client, sub, &id);
+    check_spam(&q);
+    st = store(&q, &id, &dup);
     if (st != OK) {
         return intake_core.send_error(r, st, st == HTTP_SERVICE_UNAVAILABLE
                                       ? "unavailable" : "internal_error",
@@ -143,11 +465,8 @@ int intake_handler(request_rec *r)
                                       "please try again in a moment");
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CSLOGNO(02011)
-                  "submission %s stored for client %s", id, client->slug);
-    if (is_json) {
-        return intake_core.send_json(r, HTTP_CREATED,
-                                     apr_psprintf(r->pool, "{\"id\":%s}", id));
-    }
-    apr_table_setn(r->headers_out, "Location", intake_thank_you(conf));
-    return HTTP_SEE_OTHER;
+                  "submission %s %s for client %s%s", id,
+                  dup ? "found again" : "stored", q.client->slug,
+                  q.spam->nelts ? " (marked spam)" : "");
+    return send_stored(&q, id, dup);
 }

@@ -14,18 +14,47 @@
 
 extern module AP_MODULE_DECLARE_DATA consult_intake_module;
 
+#include "cs_classify.h"
+#include "cs_llm.h"
+#include "cs_multipart.h"
+#include "cs_sniff.h"
+#include "cs_token.h"
+
+enum { TOKEN_OFF = 0, TOKEN_OPTIONAL = 1, TOKEN_REQUIRE = 2 };
+enum { CLASSIFIER_BUILTIN = 0, CLASSIFIER_LLM = 1 };
+
+/* Per-vhost settings. -1 / NULL mean unset (inherit); intake_resolve()
+ * fills in the defaults once, after merging. */
 typedef struct {
-    int enabled;              /* -1 unset */
-    apr_off_t max_body;       /* -1 unset */
-    const char *thank_you;    /* NULL unset */
+    int enabled;
+    apr_off_t max_body;
+    const char *thank_you;
+    int token_mode;
+    apr_interval_time_t min_fill;
+    apr_interval_time_t token_max_age;
+    const char *honeypot;            /* "" after "none" */
+    int ip_limit;
+    apr_interval_time_t ip_window;
+    int client_limit;
+    apr_interval_time_t client_window;
+    apr_array_header_t *origins;     /* const char *, exact scheme://host[:port] */
+    const char *region;
+    apr_off_t max_file;
+    apr_off_t max_files_total;
+    const char *allow_types;
+    int classifier;
+    const char *llm_endpoint;
+    const char *llm_key;
+    const char *llm_model;
+    apr_interval_time_t llm_timeout;
 } intake_conf;
 
-#define INTAKE_DEFAULT_MAX_BODY (64 * 1024)
-#define INTAKE_DEFAULT_THANK_YOU "/thanks.html"
+#define INTAKE_TOKEN_FIELD "_token"
+#define INTAKE_TOKEN_PLACEHOLDER "__CONSULT_FORM_TOKEN__"
 
 intake_conf *intake_sconf(server_rec *s);
-apr_off_t intake_max_body(const intake_conf *c);
-const char *intake_thank_you(const intake_conf *c);
+/* The vhost's settings with defaults applied (cached per server). */
+const intake_conf *intake_conf_of(server_rec *s);
 extern const command_rec intake_cmds[];
 void *intake_create_server(apr_pool_t *p, server_rec *s);
 void *intake_merge_server(apr_pool_t *p, void *base, void *add);
@@ -34,18 +63,33 @@ void *intake_merge_server(apr_pool_t *p, void *base, void *add);
 typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_db_acquire) *db_acquire;
     APR_OPTIONAL_FN_TYPE(cs_client_get) *client_get;
-    APR_OPTIONAL_FN_TYPE(cs_client_configured) *client_configured;
+    APR_OPTIONAL_FN_TYPE(cs_client_slug) *client_slug;
+    APR_OPTIONAL_FN_TYPE(cs_server_secret) *server_secret;
+    APR_OPTIONAL_FN_TYPE(cs_rate_limit) *rate_limit;
     APR_OPTIONAL_FN_TYPE(cs_send_error) *send_error;
     APR_OPTIONAL_FN_TYPE(cs_send_json) *send_json;
 } intake_core_fns;
 extern intake_core_fns intake_core;
 
-/* intake_body.c: read the body within the limit into pairs.
- * Returns OK, or an HTTP status (400, 413, 415) with *pwhy set. */
-int intake_read_pairs(request_rec *r, apr_off_t limit, int *is_json,
-                      apr_array_header_t **ppairs, apr_array_header_t *errors,
-                      const char **pwhy);
+/* intake_body.c: read the body within the limits into pairs (and file
+ * parts, cs_part_t, for multipart). Returns OK, or an HTTP status (400,
+ * 413, 415) with *pwhy set. */
+enum { BODY_FORM, BODY_JSON, BODY_MULTIPART };
+int intake_read_pairs(request_rec *r, const intake_conf *conf, int *pkind,
+                      apr_array_header_t **ppairs, apr_array_header_t **pfiles,
+                      apr_array_header_t *errors, const char **pwhy);
 void intake_register_filter(void);
+
+/* intake_token.c: form tokens stamped into served pages. */
+void intake_register_token_filter(void);
+void intake_insert_token_filter(request_rec *r);
+
+/* intake_job.c: the submission.process job. */
+int intake_run_job(cs_job_t *job);
+void intake_jobs_post_config(apr_pool_t *pconf, server_rec *s);
+
+/* The libmagic sniffer of this process (child_init), NULL before. */
+extern cs_sniffer_t *intake_sniffer;
 
 /* intake_handler.c */
 int intake_handler(request_rec *r);

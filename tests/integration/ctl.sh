@@ -28,7 +28,18 @@ wait_listening() {
     return 1
 }
 
+# httpd2-*: a second Apache on the same database (own port and var/), to
+# show two nodes running each job once.
+second() {
+    export CONSULT_VAR=$CS_TEST_TMP/var2 CONSULT_LISTEN=127.0.0.1:$CS_TEST_PORT2
+    export CONSULT_PORT=$CS_TEST_PORT2 CS_TEST_URL=http://127.0.0.1:$CS_TEST_PORT2
+    mkdir -p "$CONSULT_VAR/log" "$CONSULT_VAR/run" "$CONSULT_VAR/conf.d"
+    cp -n "$CS_TEST_TMP/var/secret" "$CONSULT_VAR/secret"
+}
+
 case "$1" in
+httpd2-start) second; exec "$0" httpd-start ;;
+httpd2-stop)  second; exec "$0" httpd-stop ;;
 pg-stop)  cs_pg_stop "$CS_TEST_PG_DIR" ;;
 pg-start) cs_pg_start "$CS_TEST_PG_DIR" "$CS_TEST_PG_PORT" >/dev/null ;;
 httpd-start)

@@ -9,6 +9,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=$1
 build="$root/${BUILD:-build/release}"
 
+# Loopback fakes must never be reached through a proxy from the environment.
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
 tmp=$(mktemp -d /tmp/consult-it.XXXXXX)
 chmod 755 "$tmp"
 export CS_TEST_TMP=$tmp
@@ -22,10 +24,12 @@ export CS_TEST_ERROR_LOG=$tmp/var/log/error.log
 
 finish() {
     local rc=$?
+    "$root/tests/integration/ctl.sh" httpd2-stop || true
     "$root/tests/integration/ctl.sh" httpd-stop || true
+    [[ -n "${fake_pid:-}" ]] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
     cs_pg_stop "$CS_TEST_PG_DIR"
     if [[ $rc -ne 0 ]]; then
-        mkdir -p "$root/tests/out"
+        mkdir -p "$root/tests/out"; rm -rf "$root/tests/out/integration-logs"
         cp -r "$tmp/var/log" "$root/tests/out/integration-logs" 2>/dev/null || true
         cp "$CS_TEST_PG_DIR/postgres.log" "$root/tests/out/integration-logs/" 2>/dev/null || true
         echo "integration: logs kept in tests/out/integration-logs" >&2
@@ -35,12 +39,27 @@ finish() {
 }
 trap finish EXIT INT TERM
 
+# A fake LLM (and later Twilio, Resend...) that records what it receives.
+python3 "$root/tests/fakes/fake_provider.py" --port 0 --portfile "$tmp/fake.port" \
+    --log "$tmp/fake.jsonl" &
+fake_pid=$!
+for _ in $(seq 1 50); do [[ -s "$tmp/fake.port" ]] && break; sleep 0.1; done
+[[ -s "$tmp/fake.port" ]] || cs_die "the fake provider did not start"
+export CS_TEST_FAKE_URL=http://127.0.0.1:$(cat "$tmp/fake.port")
+export CS_TEST_PORT2=$(cs_free_port)
+
 echo "integration: PostgreSQL on 127.0.0.1:$CS_TEST_PG_PORT, Apache on 127.0.0.1:$port"
 cs_pg_start "$CS_TEST_PG_DIR" "$CS_TEST_PG_PORT"
 "$build/consult-admin" --db "$CS_TEST_DATABASE" migrate "$root/sql" >/dev/null
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add coffee-shop "Ember & Oak Coffee" >/dev/null
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add other-client "Other Client" >/dev/null
+"$build/consult-admin" --db "$CS_TEST_DATABASE" client-add llm-client "LLM Client" >/dev/null
+export CS_TEST_LLM_KEY=sk-test-not-a-real-key
 
+# Fast job timing and no per-IP limit (every test posts from 127.0.0.1);
+# the limits themselves are tested on their own vhost below.
+export CONSULT_JOB_POLL=200ms CONSULT_JOB_LEASE=3s CONSULT_JOB_BACKOFF=200ms
+export CONSULT_INTAKE_IP_LIMIT=0
 cs_httpd_env "$root" "$tmp/var" "$build" "127.0.0.1:$port" "$CS_TEST_DATABASE"
 cs_htdocs_for_children "$root" "$tmp/htdocs"
 # Test-only vhosts next to the real conf/sites ones.
@@ -74,6 +93,45 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultClient ghost-client
     ConsultIntake On
 </VirtualHost>
+# Form tokens with a short minimum fill time, required.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName tokens.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient coffee-shop
+    ConsultIntake On
+    ConsultIntakeFormToken Require
+    ConsultIntakeMinFillTime 500ms
+</VirtualHost>
+# Small rate limits.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName limited.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient other-client
+    ConsultIntake On
+    ConsultIntakeRateLimit 3 1m
+</VirtualHost>
+# Cross-origin posts from one allowed origin; small file limits.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName cors.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient other-client
+    ConsultIntake On
+    ConsultIntakeAllowOrigin https://www.coffee.example
+    ConsultIntakeMaxFileSize 8k
+    ConsultIntakeAllowTypes image/png application/pdf
+</VirtualHost>
+# Classification by an LLM: the fake provider.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName llm.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient llm-client
+    ConsultIntake On
+    ConsultClassifier llm
+    ConsultLLMEndpoint $CS_TEST_FAKE_URL/v1
+    ConsultLLMModel test-model
+    ConsultLLMKey env:CS_TEST_LLM_KEY
+    ConsultLLMTimeout 2s
+</VirtualHost>
 # A client vhost without ConsultIntake.
 <VirtualHost \${CONSULT_LISTEN}>
     ServerName off.localhost
@@ -81,6 +139,8 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultClient coffee-shop
 </VirtualHost>
 CONF
+mkdir -p "$tmp/var2/conf.d"
+cp "$tmp/var/conf.d/tests.conf" "$tmp/var2/conf.d/"
 "$root/tests/integration/ctl.sh" httpd-start
 
 status=0
@@ -89,7 +149,7 @@ status=0
 # A crash or sanitizer report in any child fails the run even if every
 # assertion passed.
 if grep -E "AddressSanitizer|runtime error:|LeakSanitizer|exit signal (Segmentation|Aborted|Bus)" \
-        "$CS_TEST_ERROR_LOG" >&2; then
+        "$CS_TEST_ERROR_LOG" "$tmp/var2/log/error.log" 2>/dev/null >&2; then
     echo "integration: crash or sanitizer report in the Apache error log" >&2
     status=1
 fi

@@ -25,6 +25,7 @@ typedef struct {
     int chunked;                /* send the body chunked, no Content-Length */
     const char *accept;
     const char *const *headers; /* extra "Name: value" lines, NULL-ended */
+    const char *base;           /* default $CS_TEST_URL */
 } it_req_t;
 
 /* One test's pool, made by it_setup() and destroyed by it_teardown(). */
@@ -42,6 +43,18 @@ long it_sql_long(const char *sql, int nparams, const char *const *params);
 /* Rows in submissions, for "nothing was written" checks. */
 long it_submission_count(void);
 
+/* The fake provider: replace its rules (a JSON list; NULL clears them and
+ * the recorded requests) and count recorded requests whose path and body
+ * contain the given strings (NULL: any). */
+void it_fake_rules(const char *rules_json);
+long it_fake_count(const char *path_part, const char *body_part);
+
+/* The form token in a page served by @p host ("" when none). */
+const char *it_form_token(const char *host);
+
+/* Poll @p sql (first column) until it equals @p want or @p seconds pass. */
+int it_wait_sql(const char *sql, const char *want, int seconds);
+
 /* Run tests/integration/ctl.sh with @p args; returns its exit status.
  * Its output is captured into *pout when pout is not NULL. */
 int it_ctl(const char *args, const char **pout);
@@ -57,5 +70,7 @@ Suite *suite_core(void);
 Suite *suite_config(void);
 Suite *suite_migrate(void);
 Suite *suite_recovery(void);
+Suite *suite_pipeline(void);
+Suite *suite_jobs(void);
 
 #endif

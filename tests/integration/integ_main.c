@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <curl/curl.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,8 +82,8 @@ it_resp_t *it_http(const it_req_t *req)
     int i;
 
     resp->headers = apr_table_make(it_pool, 8);
-    curl_easy_setopt(c, CURLOPT_URL, apr_pstrcat(it_pool, env("CS_TEST_URL"),
-                                                 req->path, NULL));
+    curl_easy_setopt(c, CURLOPT_URL, apr_pstrcat(it_pool, req->base ? req->base
+                                                 : env("CS_TEST_URL"), req->path, NULL));
     hdrs = curl_slist_append(hdrs, apr_pstrcat(it_pool, "Host: ", req->host, NULL));
     hdrs = curl_slist_append(hdrs, req->content_type
                              ? apr_pstrcat(it_pool, "Content-Type: ", req->content_type, NULL)
@@ -185,6 +186,84 @@ int it_ctl(const char *args, const char **pout)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+void it_fake_rules(const char *rules_json)
+{
+    it_req_t req = { 0 };
+    req.base = env("CS_TEST_FAKE_URL");
+    req.host = "127.0.0.1";
+    req.path = "/_control/rules";
+    req.method = "DELETE";
+    it_http(&req);
+    if (!rules_json) {
+        req.path = "/_control/requests";
+        it_http(&req);
+        return;
+    }
+    req.path = "/_control/rules";
+    req.method = "POST";
+    req.content_type = "application/json";
+    req.body = rules_json;
+    ck_assert_int_eq(it_http(&req)->status / 100, 2);
+}
+
+long it_fake_count(const char *path_part, const char *body_part)
+{
+    it_req_t req = { 0 };
+    it_resp_t *r;
+    json_object *arr;
+    long n = 0;
+    size_t i;
+
+    req.base = env("CS_TEST_FAKE_URL");
+    req.host = "127.0.0.1";
+    req.path = "/_control/requests";
+    r = it_http(&req);
+    arr = json_tokener_parse(r->body);
+    ck_assert_msg(arr && json_object_is_type(arr, json_type_array), "%s", r->body);
+    for (i = 0; i < json_object_array_length(arr); i++) {
+        json_object *e = json_object_array_get_idx(arr, i), *path, *body;
+        json_object_object_get_ex(e, "path", &path);
+        json_object_object_get_ex(e, "body", &body);
+        if ((!path_part || strstr(json_object_get_string(path), path_part))
+            && (!body_part || strstr(json_object_get_string(body), body_part))) {
+            n++;
+        }
+    }
+    json_object_put(arr);
+    return n;
+}
+
+const char *it_form_token(const char *host)
+{
+    it_req_t req = { 0 };
+    it_resp_t *r;
+    const char *at, *end;
+
+    req.host = host;
+    req.path = "/";
+    req.accept = "text/html";
+    r = it_http(&req);
+    at = strstr(r->body, "name=\"_token\" value=\"");
+    if (!at) {
+        return "";
+    }
+    at += strlen("name=\"_token\" value=\"");
+    end = strchr(at, '"');
+    return end ? apr_pstrmemdup(it_pool, at, end - at) : "";
+}
+
+int it_wait_sql(const char *sql, const char *want, int seconds)
+{
+    int i;
+    for (i = 0; i < seconds * 10; i++) {
+        if (!strcmp(it_sql(sql, 0, NULL), want)) {
+            return 1;
+        }
+        usleep(100 * 1000);
+    }
+    return 0;
+}
+
 int it_wait_health(long status, int seconds)
 {
     int i;
@@ -231,6 +310,8 @@ int main(int argc, const char *const *argv)
     srunner_add_suite(sr, suite_intake());
     srunner_add_suite(sr, suite_config());
     srunner_add_suite(sr, suite_migrate());
+    srunner_add_suite(sr, suite_pipeline());
+    srunner_add_suite(sr, suite_jobs());
     /* Last: it stops and starts the servers. */
     srunner_add_suite(sr, suite_recovery());
     srunner_run_all(sr, CK_NORMAL);

@@ -16,6 +16,11 @@ Suite *text_suite(void);
 Suite *json_suite(void);
 Suite *intake_suite(void);
 Suite *migrate_suite(void);
+Suite *llm_suite(void);
+Suite *multipart_suite(void);
+Suite *sniff_suite(void);
+Suite *tmpl_suite(void);
+Suite *auth_suite(void);
 
 /** The pool of the running test: created fresh by unit_pool_setup and
  * destroyed by unit_pool_teardown (use them as a checked fixture). */

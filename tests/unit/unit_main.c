@@ -51,6 +51,11 @@ int main(void)
     srunner_add_suite(sr, json_suite());
     srunner_add_suite(sr, intake_suite());
     srunner_add_suite(sr, migrate_suite());
+    srunner_add_suite(sr, llm_suite());
+    srunner_add_suite(sr, multipart_suite());
+    srunner_add_suite(sr, sniff_suite());
+    srunner_add_suite(sr, tmpl_suite());
+    srunner_add_suite(sr, auth_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# make bench: intake form posts per second and latency through Apache, next
+# to pgbench running the same write at the same concurrency against the
+# same Postgres, in the same run. Prints a table and a JSON line.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tools/lib.sh"
+build="$root/${BUILD:-build/release}"
+conns=${BENCH_CONNECTIONS:-32}
+secs=${BENCH_SECONDS:-10}
+
+tmp=$(mktemp -d /tmp/consult-bench.XXXXXX); chmod 755 "$tmp"
+pgport=$(cs_free_port); port=$(cs_free_port)
+conninfo=$(cs_conninfo "$pgport")
+finish() {
+    [[ -f "$tmp/var/run/httpd.pid" ]] && kill -TERM "$(cat "$tmp/var/run/httpd.pid")" 2>/dev/null
+    sleep 1
+    cs_pg_stop "$tmp/pg"
+    rm -rf "$tmp"
+}
+trap finish EXIT INT TERM
+
+echo "bench: starting PostgreSQL and Apache (results are for this machine: $(nproc) cores)"
+cs_pg_start "$tmp/pg" "$pgport" >/dev/null
+"$build/consult-admin" --db "$conninfo" migrate "$root/sql" >/dev/null
+"$build/consult-admin" --db "$conninfo" client-add bench "Bench Coffee" >/dev/null
+export CONSULT_INTAKE_IP_LIMIT=0
+cs_httpd_env "$root" "$tmp/var" "$build" "127.0.0.1:$port" "$conninfo"
+cs_htdocs_for_children "$root" "$tmp/htdocs"
+cat > "$tmp/var/conf.d/bench.conf" <<CONF
+# The job worker stays off: pgbench does not classify either.
+ConsultJobWorker Off
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName bench.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient bench
+    ConsultIntake On
+    ConsultIntakeFormToken Off
+    ConsultIntakeClientRateLimit 0 1h
+</VirtualHost>
+CONF
+cs_httpd -f "$root/conf/httpd.conf" -k start
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+
+psql_q() { psql -X -q -t -A "$conninfo" -c "$1"; }
+
+echo "bench: warming up"
+wrk -t2 -c"$conns" -d2s -s "$root/bench/intake.lua" "http://127.0.0.1:$port/api/intake" >/dev/null
+
+echo "bench: intake through Apache, $conns connections, ${secs}s"
+before=$(psql_q "SELECT count(*) FROM submissions")
+wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$root/bench/intake.lua" \
+    "http://127.0.0.1:$port/api/intake" > "$tmp/wrk.txt"
+after=$(psql_q "SELECT count(*) FROM submissions")
+
+echo "bench: the same write with pgbench, $conns clients, ${secs}s"
+(cd "$tmp" && pgbench -n -c "$conns" -j 2 -T "$secs" -f "$root/bench/intake.sql" \
+    --log --log-prefix=pgb "$conninfo" > "$tmp/pgbench.txt" 2>&1)
+
+python3 - "$tmp" "$conns" "$secs" "$before" "$after" <<'PY'
+import glob, json, re, sys
+tmp, conns, secs, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+w = open(tmp + "/wrk.txt").read()
+def ms(v, unit):
+    v = float(v); return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", w).group(1))
+lat = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", w, re.M)}
+non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", w)
+errors = int(non2xx.group(1)) if non2xx else 0
+p = open(tmp + "/pgbench.txt").read()
+tps = float(re.search(r"tps = ([\d.]+)", p).group(1))
+lats = []
+for f in glob.glob(tmp + "/pgb.*"):
+    for line in open(f):
+        parts = line.split()
+        if len(parts) >= 3:
+            lats.append(int(parts[2]) / 1000.0)
+lats.sort()
+pq = lambda q: lats[min(len(lats) - 1, int(q * len(lats)))] if lats else float("nan")
+res = {
+    "connections": conns, "seconds": secs,
+    "intake_rps": round(rps, 1), "intake_p50_ms": round(lat.get("50", 0), 2),
+    "intake_p99_ms": round(lat.get("99", 0), 2), "intake_errors": errors,
+    "intake_rows": after - before,
+    "pgbench_tps": round(tps, 1), "pgbench_p50_ms": round(pq(0.5), 2),
+    "pgbench_p99_ms": round(pq(0.99), 2),
+}
+res["rps_ratio"] = round(rps / tps, 3) if tps else None
+res["p99_ratio"] = round(res["intake_p99_ms"] / res["pgbench_p99_ms"], 3) if res["pgbench_p99_ms"] else None
+print()
+print("%-34s %12s %10s %10s" % ("", "per second", "p50 ms", "p99 ms"))
+print("%-34s %12.1f %10.2f %10.2f" % ("intake POST /api/intake (wrk)", rps, res["intake_p50_ms"], res["intake_p99_ms"]))
+print("%-34s %12.1f %10.2f %10.2f" % ("same write via pgbench", tps, res["pgbench_p50_ms"], res["pgbench_p99_ms"]))
+print("%-34s %12.3f %10s %10.3f" % ("ratio intake / pgbench", res["rps_ratio"], "", res["p99_ratio"]))
+print("rows written by the intake run: %d; non-2xx/3xx answers: %d" % (res["intake_rows"], errors))
+print("targets: rps ratio >= 0.8, p99 ratio < 3")
+print("JSON " + json.dumps(res))
+PY

@@ -1,0 +1,83 @@
+/**
+ * @file cs_jobs.h
+ * @brief The durable job queue in Postgres.
+ *
+ * States: queued -> running (claimed with a lease) -> done, or back to
+ * queued with a backoff delay after a failure, or dead after the last
+ * attempt. A running job whose lease ran out (its process died) is
+ * claimable again. Claims use FOR UPDATE SKIP LOCKED, so any number of
+ * workers on any number of machines run each job once at a time.
+ */
+#ifndef CS_JOBS_H
+#define CS_JOBS_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+#include <libpq-fe.h>
+
+/** A claimed job, as handed to the module that runs its kind. */
+typedef struct {
+    apr_int64_t id;
+    const char *id_str;
+    const char *kind;
+    const char *payload;      /**< JSON text */
+    int attempt;              /**< 1 on the first run */
+    int max_attempts;
+    PGconn *conn;             /**< in the job's transaction: writes commit with "done" */
+    apr_pool_t *pool;         /**< cleared after the job */
+    void *server;             /**< server_rec of the worker, for logging */
+    const char *error;        /**< set by a failing handler */
+    int permanent;            /**< failure retrying cannot fix: dead at once */
+} cs_job_t;
+
+typedef struct {
+    long queued;              /**< waiting, due or not */
+    long due;                 /**< queued and due now */
+    long running;
+    long dead;
+    double oldest_due_s;      /**< age of the oldest due job, seconds */
+} cs_job_stats_t;
+
+/**
+ * Delay before retry number @p attempt + 1: base * 2^(attempt-1), capped,
+ * with "equal jitter" (half fixed, half random from @p r01 in [0,1)), so
+ * retries of many jobs that failed together spread out.
+ */
+apr_interval_time_t cs_job_backoff(int attempt, apr_interval_time_t base,
+                                   apr_interval_time_t cap, double r01);
+
+/**
+ * Enqueue in the caller's transaction. A job with the same @p unique_key
+ * (NULL for none) is enqueued once: the second call is a no-op.
+ */
+apr_status_t cs_jobs_enqueue(PGconn *conn, apr_pool_t *p, const char **perr,
+                             const char *kind, const char *payload_json,
+                             const char *unique_key, apr_interval_time_t delay);
+
+/**
+ * Claim the next due job (or one whose lease expired) for @p worker with a
+ * lease of @p lease. APR_NOTFOUND when nothing is due.
+ */
+apr_status_t cs_jobs_claim(PGconn *conn, apr_pool_t *p, const char **perr,
+                           const char *worker, apr_interval_time_t lease,
+                           cs_job_t **pjob);
+
+/** Mark done; call inside the job's transaction, then COMMIT. locked_by
+ * stays, recording which worker ran it. */
+apr_status_t cs_jobs_done(PGconn *conn, apr_pool_t *p, const char **perr,
+                          const cs_job_t *job, const char *worker);
+
+/**
+ * Record a failure (outside the job's rolled-back transaction): back to
+ * queued after the backoff, or dead when attempts are used up (or the
+ * failure is permanent). *pdead tells which.
+ */
+apr_status_t cs_jobs_failed(PGconn *conn, apr_pool_t *p, const char **perr,
+                            const cs_job_t *job, const char *worker,
+                            int max_attempts, apr_interval_time_t delay,
+                            int *pdead);
+
+apr_status_t cs_jobs_stats(PGconn *conn, apr_pool_t *p, const char **perr,
+                           cs_job_stats_t *out);
+
+#endif

@@ -1,0 +1,222 @@
+/*
+ * The job worker: a mod_watchdog callback in one child per node (the
+ * watchdog is a singleton), claiming due jobs from Postgres and handing each
+ * to the module that owns its kind through the consult_job optional hook.
+ */
+#include "core_private.h"
+#include "mod_watchdog.h"
+
+#include "ap_mpm.h"
+#include "http_core.h"
+#include "http_main.h"
+#include <apr_strings.h>
+#include <unistd.h>
+#include <stdlib.h>
+
+APLOG_USE_MODULE(consult_core);
+
+#define WATCHDOG_NAME "consult-jobs"
+/* Per tick: enough to drain a burst, short enough to notice a stop. */
+#define MAX_JOBS_PER_TICK 100
+#define MAX_TICK_TIME apr_time_from_sec(2)
+
+typedef struct {
+    server_rec *s;
+    cs_db_params_t db;
+    core_worker_conf conf;
+    PGconn *conn;
+    const char *id;
+    apr_time_t last_complaint;
+    unsigned int seed;
+} worker_t;
+
+static int run_hooks(cs_job_t *job)
+{
+    apr_array_header_t *hooks = apr_optional_hook_get("consult_job");
+    int i;
+
+    if (hooks) {
+        /* Each element starts with the function pointer (APR's link struct). */
+        struct { cs_HOOK_consult_job_t *fn; const char *name;
+                 const char *const *pre, *const *succ; int order; } *h
+            = (void *)hooks->elts;
+        for (i = 0; i < hooks->nelts; i++) {
+            int rc = h[i].fn(job);
+            if (rc != DECLINED) {
+                return rc;
+            }
+        }
+    }
+    job->error = apr_psprintf(job->pool, "no loaded module handles job kind '%s'",
+                              job->kind);
+    return HTTP_NOT_IMPLEMENTED;
+}
+
+static int connected(worker_t *w, apr_pool_t *p)
+{
+    const char *err = NULL;
+
+    if (w->conn && cs_db_conn_usable(w->conn)) {
+        return 1;
+    }
+    if (w->conn) {
+        PQfinish(w->conn);
+        w->conn = NULL;
+    }
+    w->conn = cs_db_connect(&w->db, &err, p);
+    if (!w->conn) {
+        /* Once per minute is enough while Postgres is away. */
+        if (apr_time_now() - w->last_complaint > apr_time_from_sec(60)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s, CSLOGNO(01030)
+                         "job worker cannot reach the database: %s", err);
+            w->last_complaint = apr_time_now();
+        }
+        return 0;
+    }
+    return 1;
+}
+
+/* Run one claimed job in its own transaction. */
+static void run_job(worker_t *w, cs_job_t *job)
+{
+    const char *err = NULL;
+    int rc, dead = 0;
+
+    job->server = w->s;
+    if (cs_db_command(w->conn, job->pool, &err, "BEGIN") != APR_SUCCESS) {
+        job->error = err;
+        rc = HTTP_SERVICE_UNAVAILABLE;
+    }
+    else {
+        rc = run_hooks(job);
+    }
+    if (rc == OK) {
+        if (cs_jobs_done(w->conn, job->pool, &err, job, w->id) == APR_SUCCESS
+            && cs_db_command(w->conn, job->pool, &err, "COMMIT") == APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s, CSLOGNO(01031)
+                         "job %s (%s) done", job->id_str, job->kind);
+            return;
+        }
+        job->error = err;
+    }
+    /* Failure: undo the job's writes, then record the attempt. */
+    if (PQstatus(w->conn) == CONNECTION_OK) {
+        PQclear(PQexec(w->conn, "ROLLBACK"));
+    }
+    if (PQstatus(w->conn) != CONNECTION_OK) {
+        return;     /* the lease will expire and the job runs again */
+    }
+    if (cs_jobs_failed(w->conn, job->pool, &err, job, w->id, w->conf.max_attempts,
+                       cs_job_backoff(job->attempt, w->conf.backoff,
+                                      w->conf.backoff_max,
+                                      (double)rand_r(&w->seed) / ((double)RAND_MAX + 1)),
+                       &dead) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, w->s, CSLOGNO(01032)
+                     "cannot record the failure of job %s: %s", job->id_str, err);
+        return;
+    }
+    ap_log_error(APLOG_MARK, dead ? APLOG_ERR : APLOG_WARNING, 0, w->s,
+                 CSLOGNO(01033) "job %s (%s) attempt %d %s: %s", job->id_str,
+                 job->kind, job->attempt, dead ? "failed for good, parked as dead"
+                 : "failed, will retry", job->error ? job->error : "unknown error");
+}
+
+static void tick(worker_t *w, apr_pool_t *p)
+{
+    apr_time_t until = apr_time_now() + MAX_TICK_TIME;
+    apr_pool_t *jp;
+    int n;
+
+    if (!connected(w, p)) {
+        return;
+    }
+    apr_pool_create(&jp, p);
+    for (n = 0; n < MAX_JOBS_PER_TICK && apr_time_now() < until; n++) {
+        cs_job_t *job = NULL;
+        const char *err = NULL;
+        apr_status_t rv;
+
+        apr_pool_clear(jp);
+        rv = cs_jobs_claim(w->conn, jp, &err, w->id, w->conf.lease, &job);
+        if (APR_STATUS_IS_NOTFOUND(rv)) {
+            break;
+        }
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, w->s, CSLOGNO(01034)
+                         "claiming a job failed: %s", err);
+            break;
+        }
+        run_job(w, job);
+        if (PQstatus(w->conn) != CONNECTION_OK) {
+            break;
+        }
+    }
+    apr_pool_destroy(jp);
+}
+
+static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
+{
+    worker_t *w = data;
+
+    switch (state) {
+    case AP_WATCHDOG_STATE_STARTING:
+        w->id = apr_psprintf(w->s->process->pool, "%s:%" APR_PID_T_FMT,
+                             w->s->server_hostname ? w->s->server_hostname : "httpd",
+                             getpid());
+        w->seed = (unsigned int)getpid() ^ (unsigned int)apr_time_now();
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, CSLOGNO(01035)
+                     "job worker %s started", w->id);
+        break;
+    case AP_WATCHDOG_STATE_RUNNING:
+        tick(w, pool);
+        break;
+    case AP_WATCHDOG_STATE_STOPPING:
+        if (w->conn) {
+            PQfinish(w->conn);
+            w->conn = NULL;
+        }
+        break;
+    }
+    return APR_SUCCESS;
+}
+
+int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
+    ap_watchdog_t *wd;
+    worker_t *w;
+    apr_status_t rv;
+
+    /* httpd runs post_config once to check the configuration before the
+     * real start; the watchdog is only set up for the real one. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    w = apr_pcalloc(pconf, sizeof(*w));
+    w->s = s;
+    core_db_params(s, &w->db);
+    core_worker_settings(s, &w->conf);
+    if (!w->db.conninfo || !w->conf.enabled) {
+        return OK;
+    }
+    w->db.application_name = "consult-worker";
+    get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    register_cb = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (!get_instance || !register_cb) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CSLOGNO(01036)
+                     "ConsultJobWorker On needs mod_watchdog: load it, or set "
+                     "ConsultJobWorker Off");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* A child-process singleton: one worker per node, in whichever child
+     * holds the watchdog's mutex; another takes over if that child exits. */
+    if ((rv = get_instance(&wd, WATCHDOG_NAME, 0, 1, pconf)) != APR_SUCCESS
+        || (rv = register_cb(wd, w->conf.poll, w, worker_callback)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, CSLOGNO(01037)
+                     "cannot start the job worker watchdog");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}

@@ -1,0 +1,348 @@
+#!/usr/bin/env python3
+"""A generic fake of the HTTP APIs Consult calls (an OpenAI-compatible LLM
+today; Twilio, Resend, Stripe later), for tests. Standard library only.
+
+    fake_provider.py --port 0 --portfile FILE --log FILE.jsonl
+
+Listens on 127.0.0.1 (port 0: any free port), writes the port to --portfile
+once listening (atomically: the file appears complete), and appends every
+request to --log as one JSON line, flushed at once:
+
+    {"time": "2024-05-01T12:00:00.123Z", "method": "POST",
+     "path": "/v1/chat/completions", "query": "a=1",
+     "headers": {"content-type": "application/json", ...},   # names lowercased
+     "body": "..."}                                          # UTF-8, lossy
+
+Answers come from rules, set through the control API (never logged):
+
+    POST   /_control/rules     a JSON list of rules (or one rule): appended
+    GET    /_control/rules     the current rules, with remaining "times"
+    DELETE /_control/rules     remove all rules
+    GET    /_control/requests  the logged requests, a JSON array
+    DELETE /_control/requests  forget them (the --log file is kept)
+
+A rule, every key optional:
+
+    {"method": "POST",                 # any method when absent or "*"
+     "path": "/v1/chat/completions",   # fnmatch pattern on the path (no query)
+     "body_contains": "text",          # only requests whose body has this
+     "status": 200,
+     "body": "...",                    # a string, or any JSON value (sent as JSON)
+     "headers": {"X-Name": "value"},   # Content-Type defaults to application/json
+     "chunked": false,                 # true: chunked, without Content-Length
+     "delay": 0,                       # seconds to wait before answering
+     "times": null}                    # null: always; N: the next N matches only
+
+The first matching rule wins. In a body, "{{classification}}" with its
+quotes becomes the default classification as a JSON string (what goes in
+message.content), and {{classification}} without quotes the object itself.
+
+Without a matching rule, POST .../chat/completions answers a valid OpenAI
+chat completion whose message.content is the default classification; any
+other request answers 404 with a JSON error. SIGTERM or SIGINT stop the
+server cleanly (waiting delays are cut short).
+"""
+
+import argparse
+import fnmatch
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+DEFAULT_CLASSIFICATION = {
+    "intent": "question",
+    "urgency": "normal",
+    "confidence": 0.9,
+    "service": None,
+    "when": [],
+    "budget": None,
+}
+RULE_KEYS = {"method", "path", "body_contains", "status", "body", "headers",
+             "chunked", "delay", "times", "comment"}
+CONTROL = "/_control/"
+
+
+class State:
+    """Rules and requests, shared by the handler threads."""
+
+    def __init__(self, log_path):
+        self.lock = threading.Lock()
+        self.rules = []
+        self.requests = []
+        self.stop = threading.Event()
+        self.log = open(log_path, "a", encoding="utf-8") if log_path else None
+        self.completions = 0
+
+    def record(self, entry):
+        line = json.dumps(entry, ensure_ascii=False)
+        with self.lock:
+            self.requests.append(entry)
+            if self.log:
+                self.log.write(line + "\n")
+                self.log.flush()
+
+    def take_rule(self, method, path, body):
+        """The first matching rule, its "times" counted down."""
+        with self.lock:
+            for i, rule in enumerate(self.rules):
+                want = rule.get("method") or "*"
+                if want != "*" and want.upper() != method:
+                    continue
+                if not fnmatch.fnmatchcase(path, rule.get("path") or "*"):
+                    continue
+                if rule.get("body_contains") is not None \
+                        and rule["body_contains"] not in body:
+                    continue
+                if rule.get("times") is not None:
+                    rule["times"] -= 1
+                    if rule["times"] <= 0:
+                        del self.rules[i]
+                return dict(rule)
+        return None
+
+    def close(self):
+        with self.lock:
+            if self.log:
+                self.log.close()
+                self.log = None
+
+
+def check_rule(rule):
+    if not isinstance(rule, dict):
+        raise ValueError("a rule must be an object")
+    unknown = set(rule) - RULE_KEYS
+    if unknown:
+        raise ValueError("unknown rule keys: " + ", ".join(sorted(unknown)))
+    times = rule.get("times")
+    if times is not None and (not isinstance(times, int) or times < 1):
+        raise ValueError("times must be null or a positive integer")
+    status = rule.get("status", 200)
+    if not isinstance(status, int) or not 100 <= status <= 599:
+        raise ValueError("status must be an integer from 100 to 599")
+    if not isinstance(rule.get("delay", 0), (int, float)):
+        raise ValueError("delay must be a number of seconds")
+    if not isinstance(rule.get("headers", {}), dict):
+        raise ValueError("headers must be an object")
+    return dict(rule)
+
+
+def expand(body):
+    text = json.dumps(DEFAULT_CLASSIFICATION)
+    return (body.replace('"{{classification}}"', json.dumps(text))
+                .replace("{{classification}}", text))
+
+
+def chat_completion(state, request_body):
+    model = "fake-model"
+    try:
+        doc = json.loads(request_body)
+        if isinstance(doc, dict) and isinstance(doc.get("model"), str):
+            model = doc["model"]
+    except ValueError:
+        pass
+    with state.lock:
+        state.completions += 1
+        n = state.completions
+    return {
+        "id": "chatcmpl-fake-%d" % n,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant",
+                        "content": json.dumps(DEFAULT_CLASSIFICATION),
+                        "refusal": None},
+            "logprobs": None,
+            "finish_reason": "stop",
+        }],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def version_string(self):
+        return "FakeProvider/1.0"
+
+    def log_message(self, format, *args):  # noqa: A002 - the base's name
+        pass    # the JSON lines log is the record
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+
+    # ---- plumbing -------------------------------------------------------
+
+    def read_body(self):
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass    # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def send(self, status, body, headers=None, chunked=False):
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        headers = dict(headers or {})
+        if not any(k.lower() == "content-type" for k in headers):
+            headers["Content-Type"] = "application/json"
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, str(value))
+        no_body = self.command == "HEAD" or status in (204, 304) or status < 200
+        if no_body:
+            self.end_headers()
+        elif chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, len(body), 1000):
+                piece = body[i:i + 1000]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    # ---- requests -------------------------------------------------------
+
+    def dispatch(self):
+        state = self.server.state
+        url = urlsplit(self.path)
+        body = self.read_body()
+        text = body.decode("utf-8", "replace")
+        if url.path.startswith(CONTROL):
+            self.control(state, url.path[len(CONTROL):], text)
+            return
+        headers = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = headers[key] + ", " + value if key in headers else value
+        now = time.time()
+        state.record({
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+                    + ".%03dZ" % int(now % 1 * 1000),
+            "method": self.command,
+            "path": url.path,
+            "query": url.query,
+            "headers": headers,
+            "body": text,
+        })
+        rule = state.take_rule(self.command, url.path, text)
+        if rule is not None:
+            delay = rule.get("delay") or 0
+            if delay > 0 and state.stop.wait(delay):
+                self.close_connection = True
+                return      # shutting down: no answer
+            body_out = rule.get("body", "")
+            if isinstance(body_out, str):
+                body_out = expand(body_out)
+            self.send(rule.get("status", 200), body_out, rule.get("headers"),
+                      bool(rule.get("chunked")))
+        elif self.command == "POST" and url.path.endswith("/chat/completions"):
+            self.send(200, chat_completion(state, text))
+        else:
+            self.send(404, {"error": {"type": "not_found",
+                                      "message": "no rule for %s %s"
+                                                 % (self.command, url.path)}})
+
+    def control(self, state, what, text):
+        method = self.command
+        if what == "rules" and method == "POST":
+            try:
+                doc = json.loads(text)
+                rules = [check_rule(r) for r in (doc if isinstance(doc, list) else [doc])]
+            except ValueError as e:
+                self.send(400, {"error": str(e)})
+                return
+            with state.lock:
+                state.rules.extend(rules)
+                n = len(state.rules)
+            self.send(200, {"rules": n})
+        elif what == "rules" and method == "GET":
+            with state.lock:
+                rules = [dict(r) for r in state.rules]
+            self.send(200, rules)
+        elif what == "rules" and method == "DELETE":
+            with state.lock:
+                state.rules.clear()
+            self.send(200, {"rules": 0})
+        elif what == "requests" and method == "GET":
+            with state.lock:
+                requests = list(state.requests)
+            self.send(200, requests)
+        elif what == "requests" and method == "DELETE":
+            with state.lock:
+                state.requests.clear()
+            self.send(200, {"requests": 0})
+        else:
+            self.send(404, {"error": "unknown control request %s /_control/%s"
+                                     % (method, what)})
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True       # a hanging handler must not block the exit
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # Clients that gave up (timeout tests) are expected, not errors.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--portfile")
+    ap.add_argument("--log")
+    args = ap.parse_args()
+
+    state = State(args.log)
+    httpd = Server(("127.0.0.1", args.port), Handler)
+    httpd.state = state
+
+    def stop(signum, frame):
+        # shutdown() waits for serve_forever to return, so not from the
+        # thread running it (this handler runs on the main thread).
+        state.stop.set()
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    if args.portfile:
+        tmp = args.portfile + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % httpd.server_address[1])
+        os.replace(tmp, args.portfile)
+
+    try:
+        httpd.serve_forever(poll_interval=0.1)
+    finally:
+        state.stop.set()
+        httpd.server_close()
+        state.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+/* The job queue and submission.process: classification by the builtin
+ * model and by an LLM (the fake provider), fallbacks, retries, dead jobs,
+ * a worker killed mid-job, and two Apache nodes on one database. */
+#include "integ.h"
+
+#include <apr_strings.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define JSON "application/json"
+
+/* Post a JSON message to @p host; returns the new message id. */
+static const char *post_message(const char *host, const char *text)
+{
+    it_resp_t *r = it_post(host, JSON, apr_psprintf(
+        it_pool, "{\"email\":\"j@j.example\",\"message\":\"%s\"}", text));
+    const char *p[1];
+    ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
+    p[0] = apr_pstrndup(it_pool, r->body + 6, strcspn(r->body + 6, "}"));
+    return it_sql("SELECT message_id FROM submissions WHERE id = $1", 1, p);
+}
+
+/* A query about one row, its id spliced in (ids come from our own database). */
+#define q(fmt, id) apr_psprintf(it_pool, fmt, id)
+
+START_TEST(test_builtin_classification_lands_on_the_message_with_a_notification)
+{
+    const char *m = post_message("other.localhost",
+                                 "Hi, can I book a table for 6 this Friday at 7pm?");
+    ck_assert_msg(it_wait_sql(q("SELECT classified_at IS NOT NULL FROM messages WHERE id = %s", m),
+                              "t", 15), "not classified");
+    ck_assert_str_eq(it_sql(q("SELECT classification->>'backend' FROM messages WHERE id = %s", m),
+                            0, NULL), "builtin");
+    ck_assert_str_eq(it_sql(q("SELECT intent FROM messages WHERE id = %s", m), 0, NULL),
+                     "booking_request");
+    ck_assert_str_eq(it_sql(q("SELECT count(*) FROM notifications WHERE message_id = %s", m),
+                            0, NULL), "1");
+    ck_assert_str_eq(it_sql(q("SELECT state || attempts FROM jobs WHERE unique_key ="
+                              " 'submission.process:' || (SELECT id FROM submissions"
+                              " WHERE message_id = %s)", m), 0, NULL), "done1");
+}
+END_TEST
+
+START_TEST(test_llm_backend_is_asked_with_key_model_and_schema)
+{
+    const char *m;
+    it_fake_rules(NULL);
+    m = post_message("llm.localhost", "llm-ok do you have oat milk");
+    ck_assert_msg(it_wait_sql(q("SELECT classification->>'backend' FROM messages WHERE id = %s", m),
+                              "llm", 15), "not classified by the LLM");
+    ck_assert_str_eq(it_sql(q("SELECT intent || '/' || urgency FROM messages WHERE id = %s", m),
+                            0, NULL), "question/normal");
+    ck_assert_int_eq(it_fake_count("/v1/chat/completions", "llm-ok do you have oat milk"), 1);
+    ck_assert_int_eq(it_fake_count("/v1/chat/completions", "\"model\":\"test-model\""), 1);
+    ck_assert_int_eq(it_fake_count("/v1/chat/completions", "json_schema"), 1);
+}
+END_TEST
+
+START_TEST(test_llm_errors_timeouts_and_bad_answers_fall_back_to_builtin)
+{
+    const char *m;
+    it_fake_rules("[{\"path\":\"/v1/chat/completions\",\"body_contains\":\"llm-500\",\"status\":500,"
+                  "\"body\":{\"error\":\"boom\"}},"
+                  "{\"path\":\"/v1/chat/completions\",\"body_contains\":\"llm-hang\",\"delay\":5},"
+                  "{\"path\":\"/v1/chat/completions\",\"body_contains\":\"llm-bad\",\"body\":"
+                  "{\"choices\":[{\"message\":{\"role\":\"assistant\",\"content\":"
+                  "\"{\\\"intent\\\":\\\"world_domination\\\"}\"}}]}}]");
+    m = post_message("llm.localhost", "llm-500 my order was missing the fries");
+    ck_assert_msg(it_wait_sql(q("SELECT classification->>'backend' FROM messages WHERE id = %s", m),
+                              "builtin", 15), "no fallback after 500");
+    ck_assert_msg(strstr(it_sql(q("SELECT classification->>'fallback' FROM messages WHERE id = %s", m),
+                                0, NULL), "500") != NULL, "fallback reason");
+    m = post_message("llm.localhost", "llm-hang is the patio open");
+    ck_assert_msg(it_wait_sql(q("SELECT classification->>'backend' FROM messages WHERE id = %s", m),
+                              "builtin", 15), "no fallback after a hang");
+    ck_assert_msg(strstr(it_sql(q("SELECT classification->>'fallback' FROM messages WHERE id = %s", m),
+                                0, NULL), "timed out") != NULL, "timeout reason");
+    m = post_message("llm.localhost", "llm-bad can you cater a wedding");
+    ck_assert_msg(it_wait_sql(q("SELECT classification->>'backend' FROM messages WHERE id = %s", m),
+                              "builtin", 15), "no fallback after an invalid answer");
+    ck_assert_msg(strstr(it_sql(q("SELECT classification->>'fallback' FROM messages WHERE id = %s", m),
+                                0, NULL), "invalid") != NULL, "invalid reason");
+    it_fake_rules(NULL);
+}
+END_TEST
+
+START_TEST(test_unhandled_job_retries_with_backoff_then_is_dead_and_visible)
+{
+    it_req_t req = { 0 };
+    it_resp_t *r;
+    const char *id = it_sql("INSERT INTO jobs (kind, max_attempts) VALUES ('nobody.handles', 3)"
+                            " RETURNING id", 0, NULL);
+    ck_assert_msg(it_wait_sql(q("SELECT state FROM jobs WHERE id = %s", id), "dead", 20),
+                  "job not dead");
+    ck_assert_str_eq(it_sql(q("SELECT attempts FROM jobs WHERE id = %s", id), 0, NULL), "3");
+    ck_assert_msg(strstr(it_sql(q("SELECT last_error FROM jobs WHERE id = %s", id), 0, NULL),
+                         "no loaded module handles job kind 'nobody.handles'") != NULL, "error");
+    /* Retries were spaced out, not immediate. */
+    ck_assert_str_eq(it_sql(q("SELECT updated_at - created_at > interval '300 ms'"
+                              " FROM jobs WHERE id = %s", id), 0, NULL), "t");
+    req.host = "localhost";
+    req.path = "/consult/health";
+    r = it_http(&req);
+    ck_assert_msg(strstr(r->body, "\"jobs\":{") != NULL, "%s", r->body);
+    ck_assert_msg(strstr(r->body, "\"dead\":0") == NULL, "dead jobs not shown: %s", r->body);
+}
+END_TEST
+
+START_TEST(test_a_worker_killed_mid_job_is_replaced_and_the_effect_happens_once)
+{
+    const char *m, *locked = "", *colon;
+    int i;
+    pid_t pid;
+
+    it_fake_rules("[{\"path\":\"/v1/chat/completions\",\"body_contains\":\"kill-me\","
+                  "\"delay\":1.8,\"times\":1}]");
+    m = post_message("llm.localhost", "kill-me please call me back");
+    for (i = 0; i < 100 && !*locked; i++) {
+        locked = it_sql(q("SELECT locked_by FROM jobs WHERE state = 'running' AND"
+                          " payload->>'message_id' = '%s'", m), 0, NULL);
+        if (!*locked) usleep(20 * 1000);
+    }
+    ck_assert_msg(*locked, "the job never ran");
+    colon = strrchr(locked, ':');
+    pid = (pid_t)atoi(colon + 1);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+
+    /* The lease (3s in the tests) runs out and another child runs it. */
+    ck_assert_msg(it_wait_sql(q("SELECT state FROM jobs WHERE payload->>'message_id' = '%s'", m),
+                              "done", 20), "job not finished after the kill");
+    ck_assert_str_eq(it_sql(q("SELECT attempts FROM jobs WHERE payload->>'message_id' = '%s'", m),
+                            0, NULL), "2");
+    ck_assert_str_eq(it_sql(q("SELECT classification->>'backend' FROM messages WHERE id = %s", m),
+                            0, NULL), "llm");
+    ck_assert_str_eq(it_sql(q("SELECT count(*) FROM notifications WHERE message_id = %s", m),
+                            0, NULL), "1");
+    ck_assert_int_eq(it_fake_count("/v1/chat/completions", "kill-me"), 2);
+    it_fake_rules(NULL);
+}
+END_TEST
+
+START_TEST(test_two_nodes_on_one_database_run_each_job_once)
+{
+    const char *out = NULL;
+    int i, n = 30;
+
+    ck_assert_msg(it_ctl("httpd2-start", &out) == 0, "second Apache: %s", out);
+    /* Slow answers keep both workers busy at once. */
+    it_fake_rules("[{\"path\":\"/v1/chat/completions\",\"body_contains\":\"twonodes\","
+                  "\"delay\":0.3}]");
+    for (i = 0; i < n; i++) {
+        post_message("llm.localhost", apr_psprintf(it_pool, "twonodes message %d", i));
+    }
+    ck_assert_msg(it_wait_sql("SELECT count(*) FROM jobs j JOIN messages m ON"
+                              " m.id = (j.payload->>'message_id')::bigint"
+                              " WHERE m.body LIKE 'twonodes%' AND j.state = 'done'",
+                              apr_itoa(it_pool, n), 60), "jobs not all done");
+    ck_assert_int_eq(it_fake_count("/v1/chat/completions", "twonodes"), n);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM jobs j JOIN messages m ON"
+                            " m.id = (j.payload->>'message_id')::bigint"
+                            " WHERE m.body LIKE 'twonodes%' AND j.attempts <> 1", 0, NULL), "0");
+    ck_assert_msg(it_sql_long("SELECT count(DISTINCT split_part(j.locked_by, ':', 2))"
+                              " FROM jobs j JOIN messages m ON m.id = (j.payload->>'message_id')::bigint"
+                              " WHERE m.body LIKE 'twonodes%'", 0, NULL) >= 2,
+                  "only one worker ran the jobs");
+    ck_assert_msg(it_ctl("httpd2-stop", &out) == 0, "%s", out);
+    it_fake_rules(NULL);
+}
+END_TEST
+
+START_TEST(test_staff_corrections_are_stored_and_exported_for_training)
+{
+    const char *m = post_message("other.localhost", "the latte was cold and the barista rude");
+    const char *file = apr_psprintf(it_pool, "%s/corrections.jsonl", getenv("CS_TEST_TMP"));
+    const char *cmd;
+    char line[512] = "";
+    FILE *f;
+
+    ck_assert_msg(it_wait_sql(q("SELECT classified_at IS NOT NULL FROM messages WHERE id = %s", m),
+                              "t", 15), "not classified");
+    cmd = apr_psprintf(it_pool, "%s/consult-admin --db '%s' correct %s complaint high >/dev/null"
+                       " && %s/consult-admin --db '%s' corrections-export %s >/dev/null",
+                       getenv("CS_TEST_BUILD"), getenv("CS_TEST_DATABASE"), m,
+                       getenv("CS_TEST_BUILD"), getenv("CS_TEST_DATABASE"), file);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_str_eq(it_sql(q("SELECT intent || '/' || urgency FROM messages WHERE id = %s", m),
+                            0, NULL), "complaint/high");
+    ck_assert_str_eq(it_sql(q("SELECT new_intent || '<-' || coalesce(old_intent, '?') <> ''"
+                              " FROM classification_corrections WHERE message_id = %s", m),
+                            0, NULL), "t");
+    f = fopen(file, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f) && !strstr(line, "barista rude")) {}
+    fclose(f);
+    ck_assert_msg(strstr(line, "\"intent\" : \"complaint\"") || strstr(line, "\"intent\":\"complaint\""),
+                  "exported: %s", line);
+}
+END_TEST
+
+Suite *suite_jobs(void)
+{
+    Suite *s = suite_create("jobs");
+    TCase *tc = tcase_create("worker");
+
+    tcase_add_checked_fixture(tc, it_setup, it_teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_builtin_classification_lands_on_the_message_with_a_notification);
+    tcase_add_test(tc, test_llm_backend_is_asked_with_key_model_and_schema);
+    tcase_add_test(tc, test_llm_errors_timeouts_and_bad_answers_fall_back_to_builtin);
+    tcase_add_test(tc, test_unhandled_job_retries_with_backoff_then_is_dead_and_visible);
+    tcase_add_test(tc, test_staff_corrections_are_stored_and_exported_for_training);
+    tcase_add_test(tc, test_a_worker_killed_mid_job_is_replaced_and_the_effect_happens_once);
+    tcase_add_test(tc, test_two_nodes_on_one_database_run_each_job_once);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,280 @@
+/* The intake pipeline over HTTP: contacts and conversations, spam marks,
+ * form tokens, idempotency, rate limits, CORS, HTMX and attachments. */
+#include "integ.h"
+
+#include <apr_strings.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <unistd.h>
+
+#define FORM "application/x-www-form-urlencoded"
+#define JSON "application/json"
+#define SITE "coffee-shop.localhost"
+
+static const char *last(const char *expr)
+{
+    return it_sql(apr_psprintf(it_pool, "SELECT %s FROM submissions s"
+                               " ORDER BY s.id DESC LIMIT 1", expr), 0, NULL);
+}
+
+START_TEST(test_same_email_or_phone_finds_the_same_contact_and_thread)
+{
+    const char *cid, *p[1];
+    ck_assert_int_eq(it_post(SITE, FORM, "name=Rosa&email=rosa%40Example.com&"
+                             "phone=503-555-0199&message=first")->status, 303);
+    cid = last("contact_id");
+    ck_assert_int_eq(it_post(SITE, FORM, "email=ROSA%40example.com&message=second")->status, 303);
+    ck_assert_str_eq(last("contact_id"), cid);
+    ck_assert_int_eq(it_post(SITE, JSON, "{\"phone\":\"(503) 555 0199\",\"message\":\"third\"}")->status, 201);
+    ck_assert_str_eq(last("contact_id"), cid);
+    p[0] = cid;
+    ck_assert_str_eq(it_sql("SELECT concat_ws('|', name, email, phone) FROM contacts WHERE id = $1",
+                            1, p), "Rosa|rosa@example.com|+15035550199");
+    /* One conversation, three form messages in it, in order. */
+    ck_assert_str_eq(it_sql("SELECT string_agg(m.channel || ':' || m.body, ',' ORDER BY m.id)"
+                            " FROM conversations c JOIN messages m ON m.conversation_id = c.id"
+                            " WHERE c.contact_id = $1", 1, p),
+                     "form:first,form:second,form:third");
+}
+END_TEST
+
+START_TEST(test_honeypot_posts_are_kept_and_marked_spam)
+{
+    ck_assert_int_eq(it_post("other.localhost", FORM, "email=bot%40spam.example&message=cheap+seo&"
+                             "website=http%3A%2F%2Fspam.example")->status, 303);
+    ck_assert_str_eq(last("s.is_spam::text || array_to_string(s.spam_reasons, ',')"),
+                     "truehoneypot");
+    ck_assert_str_eq(last("(SELECT m.is_spam::text || cv.status FROM messages m"
+                          " JOIN conversations cv ON cv.id = m.conversation_id"
+                          " WHERE m.id = s.message_id)"), "truespam");
+}
+END_TEST
+
+START_TEST(test_served_page_carries_a_signed_token_and_no_cache)
+{
+    it_req_t req = { 0 };
+    it_resp_t *r;
+    req.host = SITE;
+    req.path = "/";
+    r = it_http(&req);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, "__CONSULT_FORM_TOKEN__") == NULL, "placeholder left");
+    ck_assert_msg(strstr(r->body, "name=\"_token\" value=\"v1.") != NULL, "no token");
+    ck_assert_str_eq(apr_table_get(r->headers, "Cache-Control"), "no-store");
+    ck_assert_str_ne(it_form_token(SITE), it_form_token(SITE));   /* fresh each time */
+}
+END_TEST
+
+START_TEST(test_token_rules_too_fast_replay_missing_tampered_and_foreign)
+{
+    const char *tok = it_form_token("tokens.localhost"), *id, *body;
+    long before;
+
+    /* Posted at once: faster than a person; kept, marked too_fast. */
+    body = apr_psprintf(it_pool, "email=a%%40b.co&message=fast&_token=%s", tok);
+    ck_assert_int_eq(it_post("tokens.localhost", FORM, body)->status, 303);
+    ck_assert_str_eq(last("array_to_string(spam_reasons, ',')"), "too_fast");
+
+    /* A person's pace: clean, and the token is not stored with the fields. */
+    tok = it_form_token("tokens.localhost");
+    usleep(700 * 1000);
+    body = apr_psprintf(it_pool, "email=a%%40b.co&message=human+pace&_token=%s", tok);
+    ck_assert_int_eq(it_post("tokens.localhost", FORM, body)->status, 303);
+    ck_assert_str_eq(last("is_spam::text || coalesce(fields->>'_token', '-')"), "false-");
+    id = last("id");
+
+    /* The same form posted again (double click): the same submission. */
+    before = it_submission_count();
+    ck_assert_int_eq(it_post("tokens.localhost", FORM, body)->status, 303);
+    ck_assert_int_eq(it_submission_count(), before);
+    ck_assert_str_eq(last("id"), id);
+
+    /* Required but missing, tampered, or made for another client. */
+    ck_assert_int_eq(it_post("tokens.localhost", FORM, "email=a%40b.co&message=none")->status, 303);
+    ck_assert_str_eq(last("array_to_string(spam_reasons, ',')"), "no_form_token");
+    tok = apr_pstrdup(it_pool, it_form_token("tokens.localhost"));
+    ((char *)tok)[strlen(tok) - 1] = tok[strlen(tok) - 1] == 'a' ? 'b' : 'a';
+    usleep(600 * 1000);
+    ck_assert_int_eq(it_post("tokens.localhost", FORM, apr_psprintf(
+        it_pool, "email=a%%40b.co&message=tampered&_token=%s", tok))->status, 303);
+    ck_assert_str_eq(last("array_to_string(spam_reasons, ',')"), "bad_form_token");
+    tok = it_form_token("other.localhost");
+    usleep(600 * 1000);
+    ck_assert_int_eq(it_post("tokens.localhost", FORM, apr_psprintf(
+        it_pool, "email=a%%40b.co&message=foreign&_token=%s", tok))->status, 303);
+    ck_assert_str_eq(last("array_to_string(spam_reasons, ',')"), "bad_form_token");
+}
+END_TEST
+
+START_TEST(test_idempotency_key_makes_one_submission)
+{
+    const char *hdr[] = { "Idempotency-Key: order-form-7f3a", NULL };
+    it_req_t req = { 0 };
+    it_resp_t *r1, *r2;
+    long before = it_submission_count();
+
+    req.host = SITE;
+    req.path = "/api/intake";
+    req.content_type = JSON;
+    req.body = "{\"email\":\"k@k.example\",\"message\":\"retry me\"}";
+    req.headers = hdr;
+    r1 = it_http(&req);
+    r2 = it_http(&req);
+    ck_assert_int_eq(r1->status, 201);
+    ck_assert_int_eq(r2->status, 200);
+    ck_assert_msg(strstr(r2->body, "\"duplicate\":true") != NULL, "%s", r2->body);
+    ck_assert_int_eq(strncmp(r1->body, r2->body, strcspn(r1->body, "}")), 0);
+    ck_assert_int_eq(it_submission_count(), before + 1);
+}
+END_TEST
+
+START_TEST(test_rate_limit_answers_429_with_retry_after)
+{
+    int i;
+    it_resp_t *r = NULL;
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(it_post("limited.localhost", FORM, "email=r%40r.example&message=hi")->status, 303);
+    }
+    r = it_post("limited.localhost", FORM, "email=r%40r.example&message=hi");
+    ck_assert_int_eq(r->status, 429);
+    ck_assert_msg(atoi(apr_table_get(r->headers, "Retry-After")) >= 1, "Retry-After");
+    ck_assert_msg(strstr(r->body, "rate_limited") != NULL, "%s", r->body);
+}
+END_TEST
+
+START_TEST(test_cors_preflight_and_origin_rules)
+{
+    const char *ok_origin[] = { "Origin: https://www.coffee.example",
+                                "Access-Control-Request-Method: POST", NULL };
+    const char *bad_origin[] = { "Origin: https://evil.example", NULL };
+    it_req_t req = { 0 };
+    it_resp_t *r;
+    long before = it_submission_count();
+
+    req.host = "cors.localhost";
+    req.path = "/api/intake";
+    req.method = "OPTIONS";
+    req.headers = ok_origin;
+    r = it_http(&req);
+    ck_assert_int_eq(r->status, 204);
+    ck_assert_str_eq(apr_table_get(r->headers, "Access-Control-Allow-Origin"),
+                     "https://www.coffee.example");
+    ck_assert_msg(strstr(apr_table_get(r->headers, "Access-Control-Allow-Headers"),
+                         "Idempotency-Key") != NULL, "allow headers");
+    req.headers = bad_origin;
+    ck_assert_int_eq(it_http(&req)->status, 403);
+
+    req.method = NULL;
+    req.content_type = JSON;
+    req.body = "{\"email\":\"c@c.example\",\"message\":\"cross site\"}";
+    ck_assert_int_eq(it_http(&req)->status, 403);
+    ck_assert_int_eq(it_submission_count(), before);
+    req.headers = ok_origin;
+    r = it_http(&req);
+    ck_assert_int_eq(r->status, 201);
+    ck_assert_str_eq(apr_table_get(r->headers, "Access-Control-Allow-Origin"),
+                     "https://www.coffee.example");
+}
+END_TEST
+
+START_TEST(test_htmx_requests_get_html_fragments)
+{
+    const char *hx[] = { "HX-Request: true", NULL };
+    it_req_t req = { 0 };
+    it_resp_t *r;
+
+    req.host = SITE;
+    req.path = "/api/intake";
+    req.content_type = FORM;
+    req.headers = hx;
+    req.body = "email=h%40h.example&message=via+htmx";
+    r = it_http(&req);
+    ck_assert_int_eq(r->status, 201);
+    ck_assert_msg(strstr(apr_table_get(r->headers, "Content-Type"), "text/html") != NULL, "ctype");
+    ck_assert_msg(strstr(r->body, "consult-result") != NULL && strstr(r->body, "<html") == NULL,
+                  "%s", r->body);
+    req.body = "email=%3Cb%3Ebad&message=x";
+    r = it_http(&req);
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(r->body, "role=\"alert\"") != NULL, "%s", r->body);
+    ck_assert_msg(strstr(r->body, "<b>") == NULL, "unescaped: %s", r->body);
+}
+END_TEST
+
+/* A multipart body with the fields and one file. */
+static const char *multipart(const char *fname, const char *ctype, const char *data,
+                             apr_size_t len, apr_size_t *plen)
+{
+    const char *head = apr_psprintf(it_pool,
+        "--XyZ\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nf@f.example\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nphoto of the couch\r\n"
+        "--XyZ\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"%s\"\r\n"
+        "Content-Type: %s\r\n\r\n", fname, ctype);
+    const char *tail = "\r\n--XyZ--\r\n";
+    char *buf = apr_palloc(it_pool, strlen(head) + len + strlen(tail));
+    memcpy(buf, head, strlen(head));
+    memcpy(buf + strlen(head), data, len);
+    memcpy(buf + strlen(head) + len, tail, strlen(tail));
+    *plen = strlen(head) + len + strlen(tail);
+    return buf;
+}
+
+static const char PNG[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0"
+                          "\x1f\x15\xc4\x89\0\0\0\rIDATx\x9c" "c\xf8\x0f\0\0\x01\x01\0\x05";
+
+START_TEST(test_attachments_are_stored_with_checksum_and_checked_by_content)
+{
+    it_req_t req = { 0 };
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    char hex[65], *big;
+    int i;
+
+    EVP_Digest(PNG, sizeof(PNG) - 1, md, &mdlen, EVP_sha256(), NULL);
+    for (i = 0; i < 32; i++) sprintf(hex + 2 * i, "%02x", md[i]);
+    req.host = "cors.localhost";
+    req.path = "/api/intake";
+    req.content_type = "multipart/form-data; boundary=XyZ";
+    req.body = multipart("C:\\Users\\me\\couch.png", "application/octet-stream",
+                         PNG, sizeof(PNG) - 1, &req.body_len);
+    ck_assert_int_eq(it_http(&req)->status, 303);
+    ck_assert_str_eq(it_sql("SELECT concat_ws('|', a.filename, a.content_type, a.size, a.sha256)"
+                            " FROM attachments a ORDER BY id DESC LIMIT 1", 0, NULL),
+                     apr_psprintf(it_pool, "couch.png|image/png|%d|%s", (int)sizeof(PNG) - 1, hex));
+
+    /* HTML dressed up as a PNG is refused, naming the field. */
+    req.body = multipart("x.png", "image/png", "<html><script>alert(1)</script></html>", 38,
+                         &req.body_len);
+    {
+        it_resp_t *r = it_http(&req);
+        ck_assert_int_eq(r->status, 400);
+        ck_assert_msg(strstr(r->body, "\"field\":\"photo\"") != NULL, "%s", r->body);
+    }
+    /* Over ConsultIntakeMaxFileSize (8k). */
+    big = apr_palloc(it_pool, 9000);
+    memcpy(big, PNG, sizeof(PNG) - 1);
+    memset(big + sizeof(PNG) - 1, 0, 9000 - (sizeof(PNG) - 1));
+    req.body = multipart("big.png", "image/png", big, 9000, &req.body_len);
+    ck_assert_int_eq(it_http(&req)->status, 413);
+}
+END_TEST
+
+Suite *suite_pipeline(void)
+{
+    Suite *s = suite_create("pipeline");
+    TCase *tc = tcase_create("intake");
+
+    tcase_add_checked_fixture(tc, it_setup, it_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_same_email_or_phone_finds_the_same_contact_and_thread);
+    tcase_add_test(tc, test_honeypot_posts_are_kept_and_marked_spam);
+    tcase_add_test(tc, test_served_page_carries_a_signed_token_and_no_cache);
+    tcase_add_test(tc, test_token_rules_too_fast_replay_missing_tampered_and_foreign);
+    tcase_add_test(tc, test_idempotency_key_makes_one_submission);
+    tcase_add_test(tc, test_rate_limit_answers_429_with_retry_after);
+    tcase_add_test(tc, test_cors_preflight_and_origin_rules);
+    tcase_add_test(tc, test_htmx_requests_get_html_fragments);
+    tcase_add_test(tc, test_attachments_are_stored_with_checksum_and_checked_by_content);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,1135 @@
+/*
+ * classifier-train: trains the builtin message classifier.
+ *
+ *   classifier-train --out FILE.c EXAMPLES.jsonl [corrections*.jsonl ...]
+ *   classifier-train --eval EXAMPLES.jsonl [corrections*.jsonl ...]
+ *   classifier-train --cv EXAMPLES.jsonl [...]   (tuning aid, train split only)
+ *
+ * Input: JSON lines {"text","intent","urgency",...}. Examples are split by a
+ * hash of their normalized text: 80% train, 20% held-out. The held-out
+ * split is never trained on, by --out either: the generated model is the
+ * one --eval measures. Files whose name starts with "corrections" hold
+ * staff corrections: training data only, weighted CORRECTION_WEIGHT, never
+ * evaluated; a correction of a held-out text is left out (it would leak
+ * the held-out example), and a correction replaces training examples with
+ * the same text.
+ *
+ * Training: multinomial naive Bayes over the hashed features of
+ * common/cs_classify_feat.c (the runtime's code, linked from the common
+ * library). Feature weights, smoothing and the softmax temperatures are
+ * chosen by 5-fold cross-validation inside the train split, scoring the
+ * heads through the runtime's rules (cs_clf_decide).
+ *
+ * --out writes C defining cs_clf_builtin_model (int16 tables). --eval prints
+ * held-out accuracy, per-intent precision/recall/F1 and confusions of the
+ * quantized model run through cs_clf_classify, the runtime pipeline.
+ */
+#include "cs_classify_model.h"
+#include "cs_json.h"
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HELDOUT_PERCENT   20
+#define CV_FOLDS          5
+#define CORRECTION_WEIGHT 3.0
+#define BUCKET_BITS       16
+
+static const char *const intent_names[CS_N_INTENTS] = CS_INTENTS;
+static const char *const urgency_names[CS_N_URGENCIES] = CS_URGENCIES;
+
+typedef struct {
+    const char *text;
+    const char *file;
+    int line;
+    int intent;
+    int urgency;          /* -1: not labeled */
+    double weight;
+    int correction;
+    int heldout;
+    int fold;
+    int skip;             /* replaced by a correction, or leaks held-out */
+    uint64_t hash;
+    cs_clf_doc_t *doc;
+    cs_clf_raw_t *raw;
+    int nraw;
+    cs_clf_signals_t sig;
+    cs_clf_feat_t *x;     /* under the configuration being evaluated */
+    int nx;
+} row_t;
+
+typedef struct {
+    row_t *rows;
+    int n, cap;
+} rows_t;
+
+/* ---- input ----------------------------------------------------------------- */
+
+static uint64_t fnv64(const char *s, apr_size_t n)
+{
+    uint64_t h = 14695981039346656037ull;
+    apr_size_t i;
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* Hash of the text with ASCII case and runs of white space ignored, so a
+ * re-typed duplicate lands in the same split. */
+static uint64_t text_key(apr_pool_t *p, const char *text)
+{
+    apr_size_t n = strlen(text), i, k = 0;
+    char *b = apr_palloc(p, n + 8);
+    int space = 1;
+
+    memcpy(b, "split1:", 7);
+    k = 7;
+    for (i = 0; i < n; i++) {
+        char c = text[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            if (!space) {
+                b[k++] = ' ';
+            }
+            space = 1;
+            continue;
+        }
+        b[k++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        space = 0;
+    }
+    while (k > 7 && b[k - 1] == ' ') {
+        k--;
+    }
+    return fnv64(b, k);
+}
+
+static int is_corrections_file(const char *path)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    return strncmp(base, "corrections", 11) == 0;
+}
+
+static int read_file(apr_pool_t *p, rows_t *rs, const char *path, int correction)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, bad = 0, added = 0;
+
+    if (!f) {
+        fprintf(stderr, "classifier-train: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        cs_json_t *j;
+        const char *err = NULL, *text, *intent, *urgency;
+        row_t *r;
+        apr_size_t k = 0;
+
+        lineno++;
+        while (k < (apr_size_t)len && (line[k] == ' ' || line[k] == '\t'
+                                       || line[k] == '\n' || line[k] == '\r')) {
+            k++;
+        }
+        if (k == (apr_size_t)len) {
+            continue;
+        }
+        if (cs_json_parse(&j, p, line, (apr_size_t)len, &err) != APR_SUCCESS) {
+            /* A file still being written may end in a partial line. */
+            fprintf(stderr, "classifier-train: %s:%d: skipped: %s\n", path, lineno, err);
+            bad++;
+            continue;
+        }
+        text = cs_json_get_str(j, "text");
+        intent = cs_json_get_str(j, "intent");
+        urgency = cs_json_get_str(j, "urgency");
+        if (!text || cs_intent_index(intent) < 0) {
+            fprintf(stderr, "classifier-train: %s:%d: skipped: %s\n", path, lineno,
+                    !text ? "no \"text\" string" : "unknown \"intent\"");
+            bad++;
+            continue;
+        }
+        if (rs->n == rs->cap) {
+            row_t *nr;
+            rs->cap = rs->cap ? rs->cap * 2 : 1024;
+            nr = apr_pcalloc(p, (apr_size_t)rs->cap * sizeof(*nr));
+            if (rs->n) {
+                memcpy(nr, rs->rows, (apr_size_t)rs->n * sizeof(*nr));
+            }
+            rs->rows = nr;
+        }
+        r = &rs->rows[rs->n++];
+        memset(r, 0, sizeof(*r));
+        r->text = apr_pstrdup(p, text);
+        r->file = path;
+        r->line = lineno;
+        r->intent = cs_intent_index(intent);
+        r->urgency = cs_urgency_index(urgency);
+        r->correction = correction;
+        r->weight = correction ? CORRECTION_WEIGHT : 1.0;
+        r->hash = text_key(p, r->text);
+        r->heldout = !correction && (r->hash % 100) < HELDOUT_PERCENT;
+        r->fold = (int)((r->hash >> 32) % CV_FOLDS);
+        added++;
+    }
+    free(line);
+    fclose(f);
+    fprintf(stderr, "classifier-train: %s: %d %s%s\n", path, added,
+            correction ? "corrections" : "examples",
+            bad ? apr_psprintf(p, " (%d lines skipped)", bad) : "");
+    return 0;
+}
+
+/* Corrections never touch the held-out split; they replace train examples
+ * with the same text. */
+static void apply_corrections(rows_t *rs, int *dropped, int *replaced)
+{
+    int i, k;
+
+    *dropped = *replaced = 0;
+    for (i = 0; i < rs->n; i++) {
+        row_t *c = &rs->rows[i];
+        if (!c->correction) {
+            continue;
+        }
+        for (k = 0; k < rs->n; k++) {
+            row_t *e = &rs->rows[k];
+            if (e->correction || e->hash != c->hash) {
+                continue;
+            }
+            if (e->heldout) {
+                c->skip = 1;
+            }
+            else if (!e->skip) {
+                e->skip = 1;
+                (*replaced)++;
+            }
+        }
+        *dropped += c->skip;
+    }
+}
+
+static int is_train(const row_t *r)
+{
+    return !r->heldout && !r->skip;
+}
+
+/* ---- naive Bayes --------------------------------------------------------- */
+
+typedef struct {
+    int nc;
+    uint32_t nb;
+    double *count;        /* [b * nc + c] */
+    double total[CS_CLF_MAX_CLASSES];
+    double docs[CS_CLF_MAX_CLASSES];
+    double alldocs;
+} nb_counts_t;
+
+static void nb_init(nb_counts_t *c, int nc, uint32_t nb)
+{
+    c->nc = nc;
+    c->nb = nb;
+    if (!c->count) {
+        c->count = calloc((size_t)nb * (size_t)nc, sizeof(double));
+        if (!c->count) {
+            fprintf(stderr, "classifier-train: out of memory\n");
+            exit(1);
+        }
+    }
+    else {
+        memset(c->count, 0, (size_t)nb * (size_t)nc * sizeof(double));
+    }
+    memset(c->total, 0, sizeof(c->total));
+    memset(c->docs, 0, sizeof(c->docs));
+    c->alldocs = 0.0;
+}
+
+static void nb_add(nb_counts_t *c, const row_t *r, int label)
+{
+    int i;
+    for (i = 0; i < r->nx; i++) {
+        double v = r->weight * r->x[i].value;
+        c->count[(size_t)r->x[i].bucket * (size_t)c->nc + (size_t)label] += v;
+        c->total[label] += v;
+    }
+    c->docs[label] += r->weight;
+    c->alldocs += r->weight;
+}
+
+static double nb_prior(const nb_counts_t *c, int k)
+{
+    return log((c->docs[k] + 1.0) / (c->alldocs + c->nc));
+}
+
+/* ln P(b|c) for every class (multinomial NB) or, with @p complement,
+ * -ln P(b|not c) (complement NB: estimated from all the other classes'
+ * text, which evens out the smoothing across unequal classes). */
+static void nb_weights(const nb_counts_t *c, double alpha, int complement,
+                       const double *cnt, const double *denom, const double *cdenom,
+                       double *w)
+{
+    int k;
+    if (!complement) {
+        for (k = 0; k < c->nc; k++) {
+            w[k] = log(cnt[k] + alpha) - denom[k];
+        }
+        return;
+    }
+    {
+        double all = 0.0;
+        for (k = 0; k < c->nc; k++) {
+            all += cnt[k];
+        }
+        for (k = 0; k < c->nc; k++) {
+            w[k] = cdenom[k] - log(all - cnt[k] + alpha);
+        }
+    }
+}
+
+static void nb_denoms(const nb_counts_t *c, double alpha, double *denom, double *cdenom)
+{
+    double all = 0.0;
+    int k;
+    for (k = 0; k < c->nc; k++) {
+        all += c->total[k];
+    }
+    for (k = 0; k < c->nc; k++) {
+        denom[k] = log(c->total[k] + alpha * (double)c->nb);
+        cdenom[k] = log(all - c->total[k] + alpha * (double)c->nb);
+    }
+}
+
+/* Untempered scores prior + sum x w(b, c), straight from the counts. */
+static void nb_score(const nb_counts_t *c, double alpha, int complement,
+                     const row_t *r, double *s)
+{
+    double denom[CS_CLF_MAX_CLASSES], cdenom[CS_CLF_MAX_CLASSES], w[CS_CLF_MAX_CLASSES];
+    int k, i;
+
+    nb_denoms(c, alpha, denom, cdenom);
+    for (k = 0; k < c->nc; k++) {
+        s[k] = nb_prior(c, k);
+    }
+    for (i = 0; i < r->nx; i++) {
+        nb_weights(c, alpha, complement,
+                   c->count + (size_t)r->x[i].bucket * (size_t)c->nc, denom, cdenom, w);
+        for (k = 0; k < c->nc; k++) {
+            s[k] += r->x[i].value * w[k];
+        }
+    }
+}
+
+/* Centered, quantized ln P(b|c) into a head. */
+static void nb_quantize(apr_pool_t *p, const nb_counts_t *c, double alpha,
+                        int complement, double temp, cs_clf_head_t *h)
+{
+    size_t nb = c->nb, nc = (size_t)c->nc, b, k;
+    double denom[CS_CLF_MAX_CLASSES], cdenom[CS_CLF_MAX_CLASSES], maxabs = 0.0;
+    double *w = malloc(nb * nc * sizeof(double));
+    int16_t *q = apr_palloc(p, nb * nc * sizeof(int16_t));
+
+    if (!w) {
+        fprintf(stderr, "classifier-train: out of memory\n");
+        exit(1);
+    }
+    nb_denoms(c, alpha, denom, cdenom);
+    for (b = 0; b < nb; b++) {
+        double mean = 0.0;
+        nb_weights(c, alpha, complement, c->count + b * nc, denom, cdenom, w + b * nc);
+        for (k = 0; k < nc; k++) {
+            mean += w[b * nc + k];
+        }
+        mean /= (double)nc;
+        for (k = 0; k < nc; k++) {
+            w[b * nc + k] -= mean;
+            if (fabs(w[b * nc + k]) > maxabs) {
+                maxabs = fabs(w[b * nc + k]);
+            }
+        }
+    }
+    h->n_classes = (int)nc;
+    h->scale = maxabs > 0.0 ? maxabs / 32767.0 : 1.0;
+    for (b = 0; b < nb * nc; b++) {
+        long v = lround(w[b] / h->scale);
+        q[b] = (int16_t)(v > 32767 ? 32767 : v < -32767 ? -32767 : v);
+    }
+    h->w = q;
+    for (k = 0; k < nc; k++) {
+        h->prior[k] = nb_prior(c, (int)k);
+    }
+    h->temp = temp;
+    free(w);
+}
+
+/* ---- tuning -------------------------------------------------------------- */
+
+static const double alphas[] = { 0.01, 0.03, 0.1, 0.3, 1.0 };
+#define N_ALPHAS ((int)(sizeof(alphas) / sizeof(alphas[0])))
+static const double temps[] = { 1, 2, 4, 8, 16, 32, 64, 128 };
+#define N_TEMPS ((int)(sizeof(temps) / sizeof(temps[0])))
+
+typedef struct {
+    cs_clf_featcfg_t feat;
+    double ialpha, itemp, ualpha, utemp;
+    int icomp, ucomp;     /* complement naive Bayes */
+    double iacc, inll, uacc, unll;
+} choice_t;
+
+static void vectorize_all(apr_pool_t *p, rows_t *rs, const cs_clf_featcfg_t *cfg)
+{
+    int i;
+    for (i = 0; i < rs->n; i++) {
+        row_t *r = &rs->rows[i];
+        if (is_train(r)) {
+            r->nx = cs_clf_vectorize(p, r->raw, r->nraw, cfg, &r->x);
+        }
+    }
+}
+
+/* Cross-validated untempered scores of every train row for every alpha:
+ * scores[(a * n + row) * nc + c]. */
+static void cv_scores(rows_t *rs, int urgency, int complement, double *scores,
+                      nb_counts_t *nc_buf)
+{
+    int fold, a, i, nc = urgency ? CS_N_URGENCIES : CS_N_INTENTS;
+
+    for (fold = 0; fold < CV_FOLDS; fold++) {
+        nb_init(nc_buf, nc, 1u << BUCKET_BITS);
+        for (i = 0; i < rs->n; i++) {
+            row_t *r = &rs->rows[i];
+            int label = urgency ? r->urgency : r->intent;
+            if (is_train(r) && r->fold != fold && label >= 0) {
+                nb_add(nc_buf, r, label);
+            }
+        }
+        for (i = 0; i < rs->n; i++) {
+            row_t *r = &rs->rows[i];
+            if (!is_train(r) || r->fold != fold) {
+                continue;
+            }
+            for (a = 0; a < N_ALPHAS; a++) {
+                nb_score(nc_buf, alphas[a], complement, r,
+                         scores + ((size_t)a * (size_t)rs->n + (size_t)i) * (size_t)nc);
+            }
+        }
+    }
+}
+
+/* Decisions for a row from untempered intent and urgency scores. */
+static void decide_rp(const cs_clf_rule_params_t *rp, const row_t *r, const double *is,
+                      double it, const double *us, double ut, cs_clf_decision_t *dec)
+{
+    double il[CS_CLF_MAX_CLASSES], ul[CS_CLF_MAX_CLASSES];
+    int k;
+    for (k = 0; k < CS_N_INTENTS; k++) {
+        il[k] = is[k] / it;
+    }
+    for (k = 0; k < CS_N_URGENCIES; k++) {
+        ul[k] = us ? us[k] / ut : (k == 1 ? 0.0 : -1e9);
+    }
+    cs_clf_decide_with(rp, &r->sig, il, ul, dec);
+}
+
+static void decide(const row_t *r, const double *is, double it, const double *us,
+                   double ut, cs_clf_decision_t *dec)
+{
+    decide_rp(&cs_clf_rule_defaults, r, is, it, us, ut, dec);
+}
+
+/* Evaluate every alpha x temperature for one head; keeps the best (accuracy
+ * first, then log-loss) in *best_* and returns 1 if it improved. When
+ * scoring urgency, @p other holds the chosen intent scores (spam decides
+ * urgency). */
+static int pick(rows_t *rs, int urgency, const double *scores, const double *other,
+                double other_temp, double *best_acc, double *best_nll,
+                double *best_alpha, double *best_temp)
+{
+    int a, t, i, improved = 0;
+    int nc = urgency ? CS_N_URGENCIES : CS_N_INTENTS;
+
+    for (a = 0; a < N_ALPHAS; a++) {
+        for (t = 0; t < N_TEMPS; t++) {
+            double correct = 0, total = 0, nll = 0;
+            for (i = 0; i < rs->n; i++) {
+                const row_t *r = &rs->rows[i];
+                const double *s = scores + ((size_t)a * (size_t)rs->n + (size_t)i) * (size_t)nc;
+                cs_clf_decision_t dec;
+                int label = urgency ? r->urgency : r->intent;
+                double pr;
+                if (!is_train(r) || label < 0) {
+                    continue;
+                }
+                if (urgency) {
+                    decide(r, other + (size_t)i * CS_N_INTENTS, other_temp, s, temps[t], &dec);
+                    pr = dec.urgency_prob[label];
+                    correct += r->weight * (dec.urgency == label);
+                }
+                else {
+                    decide(r, s, temps[t], NULL, 1.0, &dec);
+                    pr = dec.intent_prob[label];
+                    correct += r->weight * (dec.intent == label);
+                }
+                nll -= r->weight * log(pr > 1e-12 ? pr : 1e-12);
+                total += r->weight;
+            }
+            if (total == 0) {
+                continue;
+            }
+            correct /= total;
+            nll /= total;
+            if (correct > *best_acc + 1e-9
+                || (correct > *best_acc - 1e-9 && nll < *best_nll)) {
+                *best_acc = correct;
+                *best_nll = nll;
+                *best_alpha = alphas[a];
+                *best_temp = temps[t];
+                improved = 1;
+            }
+        }
+    }
+    return improved;
+}
+
+static int n_train_rows(const rows_t *rs)
+{
+    int i, n = 0;
+    for (i = 0; i < rs->n; i++) {
+        n += is_train(&rs->rows[i]);
+    }
+    return n;
+}
+
+typedef struct {
+    const double *v;
+    int n;
+} grid_t;
+
+#define GRID(...) { (const double[]){ __VA_ARGS__ }, \
+                    (int)(sizeof((const double[]){ __VA_ARGS__ }) / sizeof(double)) }
+
+static void tune(apr_pool_t *p, rows_t *rs, int wide, choice_t *best)
+{
+    /* The default grid is the neighbourhood of what --wide found best. */
+    grid_t bigram_w = wide ? (grid_t)GRID(0.5, 1.0, 2.0) : (grid_t)GRID(1.0, 2.0);
+    grid_t char_w = wide ? (grid_t)GRID(0.05, 0.1, 0.2, 0.4) : (grid_t)GRID(0.1, 0.2, 0.4);
+    grid_t meta_w = wide ? (grid_t)GRID(1.0, 3.0, 6.0) : (grid_t)GRID(3.0, 6.0);
+    grid_t sublin = wide ? (grid_t)GRID(0, 1) : (grid_t)GRID(0);
+    grid_t norms = wide ? (grid_t)GRID(0.0, 20.0) : (grid_t)GRID(20.0);
+    grid_t comps = wide ? (grid_t)GRID(0, 1) : (grid_t)GRID(0);
+    nb_counts_t counts = { 0 };
+    size_t n = (size_t)rs->n;
+    double *iscores = malloc((size_t)N_ALPHAS * n * CS_N_INTENTS * sizeof(double));
+    double *uscores = malloc((size_t)N_ALPHAS * n * CS_N_URGENCIES * sizeof(double));
+    double *chosen = malloc(n * CS_N_INTENTS * sizeof(double));
+    int total = bigram_w.n * char_w.n * meta_w.n * sublin.n * norms.n * comps.n;
+    int done = 0, bi, ci, mi, si, ni, vi, a, best_ialpha = 0;
+
+    if (!iscores || !uscores || !chosen) {
+        fprintf(stderr, "classifier-train: out of memory\n");
+        exit(1);
+    }
+    memset(best, 0, sizeof(*best));
+    best->iacc = -1;
+    best->inll = 1e300;
+    fprintf(stderr, "classifier-train: cross-validating %d settings x %d "
+            "smoothings x %d temperatures (%d folds, %d training examples)\n",
+            total, N_ALPHAS, N_TEMPS, CV_FOLDS, n_train_rows(rs));
+    for (bi = 0; bi < bigram_w.n; bi++)
+    for (ci = 0; ci < char_w.n; ci++)
+    for (mi = 0; mi < meta_w.n; mi++)
+    for (si = 0; si < sublin.n; si++)
+    for (ni = 0; ni < norms.n; ni++) {
+        cs_clf_featcfg_t cfg;
+        apr_pool_t *vp;
+
+        memset(&cfg, 0, sizeof(cfg));
+        cfg.bucket_bits = BUCKET_BITS;
+        cfg.kind_weight[CS_FK_WORD] = 1.0;
+        cfg.kind_weight[CS_FK_BIGRAM] = bigram_w.v[bi];
+        cfg.kind_weight[CS_FK_CHAR] = char_w.v[ci];
+        cfg.kind_weight[CS_FK_META] = meta_w.v[mi];
+        cfg.sublinear = (int)sublin.v[si];
+        cfg.norm = norms.v[ni];
+        apr_pool_create(&vp, p);
+        vectorize_all(vp, rs, &cfg);
+        for (vi = 0; vi < comps.n; vi++) {
+            double acc = -1, nll = 1e300, alpha = 0, temp = 0;
+            cv_scores(rs, 0, (int)comps.v[vi], iscores, &counts);
+            pick(rs, 0, iscores, NULL, 0, &acc, &nll, &alpha, &temp);
+            if (acc > best->iacc + 1e-9 || (acc > best->iacc - 1e-9 && nll < best->inll)) {
+                best->iacc = acc;
+                best->inll = nll;
+                best->feat = cfg;
+                best->ialpha = alpha;
+                best->itemp = temp;
+                best->icomp = (int)comps.v[vi];
+            }
+            done++;
+            fprintf(stderr, "classifier-train: [%d/%d] %s bigram %.1f char %.2f meta %.0f "
+                    "%s norm %.0f: cv intent accuracy %.1f%% (alpha %g); best %.1f%%\n",
+                    done, total, comps.v[vi] ? "CNB" : "MNB", cfg.kind_weight[CS_FK_BIGRAM],
+                    cfg.kind_weight[CS_FK_CHAR], cfg.kind_weight[CS_FK_META],
+                    cfg.sublinear ? "log-tf" : "tf", cfg.norm, 100.0 * acc, alpha,
+                    100.0 * best->iacc);
+        }
+        apr_pool_destroy(vp);
+    }
+
+    /* Urgency head on the chosen features, judged with the chosen intent
+     * decisions (spam is low urgency). */
+    {
+        apr_pool_t *vp;
+        size_t i;
+        apr_pool_create(&vp, p);
+        vectorize_all(vp, rs, &best->feat);
+        cv_scores(rs, 0, best->icomp, iscores, &counts);
+        for (a = 0; a < N_ALPHAS; a++) {
+            if (alphas[a] == best->ialpha) {
+                best_ialpha = a;
+            }
+        }
+        for (i = 0; i < n; i++) {
+            memcpy(chosen + i * CS_N_INTENTS,
+                   iscores + ((size_t)best_ialpha * n + i) * CS_N_INTENTS,
+                   CS_N_INTENTS * sizeof(double));
+        }
+        best->uacc = -1;
+        best->unll = 1e300;
+        for (vi = 0; vi < comps.n; vi++) {
+            cv_scores(rs, 1, (int)comps.v[vi], uscores, &counts);
+            if (pick(rs, 1, uscores, chosen, best->itemp, &best->uacc, &best->unll,
+                     &best->ualpha, &best->utemp)) {
+                best->ucomp = (int)comps.v[vi];
+            }
+        }
+        apr_pool_destroy(vp);
+    }
+    fprintf(stderr, "classifier-train: chose char %.2f bigram %.1f meta %.0f %s norm %.0f,"
+            " intent %s alpha %g temp %g (cv %.1f%%), urgency %s alpha %g temp %g"
+            " (cv %.1f%%)\n",
+            best->feat.kind_weight[CS_FK_CHAR], best->feat.kind_weight[CS_FK_BIGRAM],
+            best->feat.kind_weight[CS_FK_META], best->feat.sublinear ? "log-tf" : "tf",
+            best->feat.norm, best->icomp ? "CNB" : "MNB", best->ialpha, best->itemp,
+            100.0 * best->iacc, best->ucomp ? "CNB" : "MNB", best->ualpha, best->utemp,
+            100.0 * best->uacc);
+    free(counts.count);
+    free(iscores);
+    free(uscores);
+    free(chosen);
+}
+
+/* The final model on the whole train split. */
+static void train_model(apr_pool_t *p, rows_t *rs, const choice_t *ch, cs_clf_model_t *m)
+{
+    nb_counts_t counts = { 0 };
+    int i;
+
+    memset(m, 0, sizeof(*m));
+    m->feat = ch->feat;
+    vectorize_all(p, rs, &m->feat);
+    nb_init(&counts, CS_N_INTENTS, 1u << BUCKET_BITS);
+    for (i = 0; i < rs->n; i++) {
+        row_t *r = &rs->rows[i];
+        if (is_train(r)) {
+            nb_add(&counts, r, r->intent);
+            m->n_train++;
+            m->n_corrections += r->correction;
+        }
+    }
+    nb_quantize(p, &counts, ch->ialpha, ch->icomp, ch->itemp, &m->intent);
+    nb_init(&counts, CS_N_URGENCIES, 1u << BUCKET_BITS);
+    for (i = 0; i < rs->n; i++) {
+        row_t *r = &rs->rows[i];
+        if (is_train(r) && r->urgency >= 0) {
+            nb_add(&counts, r, r->urgency);
+        }
+    }
+    nb_quantize(p, &counts, ch->ualpha, ch->ucomp, ch->utemp, &m->urgency);
+    free(counts.count);
+}
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void write_head(FILE *f, const char *name, const cs_clf_head_t *h, uint32_t nb)
+{
+    size_t i, n = (size_t)nb * (size_t)h->n_classes;
+
+    fprintf(f, "static const int16_t %s[%zu] = {\n", name, n);
+    for (i = 0; i < n; i++) {
+        fprintf(f, "%d%s", h->w[i], i + 1 == n ? "\n" : (i % 20 == 19) ? ",\n" : ",");
+    }
+    fputs("};\n\n", f);
+}
+
+static void write_head_struct(FILE *f, const char *name, const char *table,
+                              const cs_clf_head_t *h)
+{
+    int k;
+    fprintf(f, "    .%s = {\n        .n_classes = %d,\n        .w = %s,\n"
+            "        .scale = %.17g,\n        .prior = {", name, h->n_classes, table, h->scale);
+    for (k = 0; k < h->n_classes; k++) {
+        fprintf(f, " %.17g%s", h->prior[k], k + 1 < h->n_classes ? "," : " ");
+    }
+    fprintf(f, "},\n        .temp = %.17g\n    },\n", h->temp);
+}
+
+static int write_model(const char *path, const cs_clf_model_t *m, const choice_t *ch)
+{
+    FILE *f = fopen(path, "w");
+    uint32_t nb = 1u << m->feat.bucket_bits;
+    int k;
+
+    if (!f) {
+        fprintf(stderr, "classifier-train: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f, "/* Generated by tools/classifier-train from the labeled examples; do not\n"
+            " * edit. %d training examples (%d corrections), %u buckets; cross-validated\n"
+            " * intent accuracy %.1f%%, urgency accuracy %.1f%%. */\n"
+            "#include \"cs_classify_model.h\"\n\n",
+            m->n_train, m->n_corrections, nb, 100.0 * ch->iacc, 100.0 * ch->uacc);
+    write_head(f, "intent_w", &m->intent, nb);
+    write_head(f, "urgency_w", &m->urgency, nb);
+    fprintf(f, "const cs_clf_model_t cs_clf_builtin_model = {\n"
+            "    .feat = {\n        .bucket_bits = %u,\n        .kind_weight = {",
+            m->feat.bucket_bits);
+    for (k = 0; k < CS_FK_N; k++) {
+        fprintf(f, " %.17g%s", m->feat.kind_weight[k], k + 1 < CS_FK_N ? "," : " ");
+    }
+    fprintf(f, "},\n        .sublinear = %d,\n        .norm = %.17g\n    },\n",
+            m->feat.sublinear, m->feat.norm);
+    write_head_struct(f, "intent", "intent_w", &m->intent);
+    write_head_struct(f, "urgency", "urgency_w", &m->urgency);
+    fprintf(f, "    .n_train = %d,\n    .n_corrections = %d\n};\n",
+            m->n_train, m->n_corrections);
+    if (ferror(f) | fclose(f)) {
+        fprintf(stderr, "classifier-train: %s: write failed\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- evaluation ------------------------------------------------------------- */
+
+static void print_prf(const char *name, int tp, int fp, int fn, double *f1out)
+{
+    double pr = tp + fp ? (double)tp / (tp + fp) : 0.0;
+    double rc = tp + fn ? (double)tp / (tp + fn) : 0.0;
+    double f1 = pr + rc > 0 ? 2 * pr * rc / (pr + rc) : 0.0;
+    printf("  %-16s %9.3f %7.3f %7.3f %8d\n", name, pr, rc, f1, tp + fn);
+    *f1out = f1;
+}
+
+/* Metrics over rows selected by @p sel with predicted labels. */
+static void report(const rows_t *rs, const char *title, const int *pred_i,
+                   const int *pred_u, int (*sel)(const row_t *))
+{
+    int conf[CS_N_INTENTS][CS_N_INTENTS], uconf[CS_N_URGENCIES][CS_N_URGENCIES];
+    int n = 0, ok = 0, un = 0, uok = 0, i, k, j;
+    double f1, macro = 0;
+    int labels = 0;
+
+    memset(conf, 0, sizeof(conf));
+    memset(uconf, 0, sizeof(uconf));
+    for (i = 0; i < rs->n; i++) {
+        const row_t *r = &rs->rows[i];
+        if (!sel(r)) {
+            continue;
+        }
+        n++;
+        ok += pred_i[i] == r->intent;
+        conf[r->intent][pred_i[i]]++;
+        if (r->urgency >= 0) {
+            un++;
+            uok += pred_u[i] == r->urgency;
+            uconf[r->urgency][pred_u[i]]++;
+        }
+    }
+    printf("%s: %d examples\n", title, n);
+    printf("intent accuracy:  %.1f%% (%d/%d)\n", n ? 100.0 * ok / n : 0.0, ok, n);
+    printf("urgency accuracy: %.1f%% (%d/%d)\n\n", un ? 100.0 * uok / un : 0.0, uok, un);
+    printf("  %-16s %9s %7s %7s %8s\n", "intent", "precision", "recall", "f1", "support");
+    for (k = 0; k < CS_N_INTENTS; k++) {
+        int tp = conf[k][k], fp = 0, fn = 0;
+        for (j = 0; j < CS_N_INTENTS; j++) {
+            if (j != k) {
+                fp += conf[j][k];
+                fn += conf[k][j];
+            }
+        }
+        print_prf(intent_names[k], tp, fp, fn, &f1);
+        if (tp + fn) {
+            macro += f1;
+            labels++;
+        }
+    }
+    printf("  %-16s %25.3f\n\n", "macro f1", labels ? macro / labels : 0.0);
+    printf("  %-16s %9s %7s %7s %8s\n", "urgency", "precision", "recall", "f1", "support");
+    for (k = 0; k < CS_N_URGENCIES; k++) {
+        int tp = uconf[k][k], fp = 0, fn = 0;
+        for (j = 0; j < CS_N_URGENCIES; j++) {
+            if (j != k) {
+                fp += uconf[j][k];
+                fn += uconf[k][j];
+            }
+        }
+        print_prf(urgency_names[k], tp, fp, fn, &f1);
+    }
+    printf("\nintent confusion (rows: true, columns: predicted)\n  %-16s", "");
+    for (k = 0; k < CS_N_INTENTS; k++) {
+        printf(" %5.5s", intent_names[k]);
+    }
+    printf("\n");
+    for (k = 0; k < CS_N_INTENTS; k++) {
+        printf("  %-16s", intent_names[k]);
+        for (j = 0; j < CS_N_INTENTS; j++) {
+            printf(" %5d", conf[k][j]);
+        }
+        printf("\n");
+    }
+    /* The most frequent mistakes, largest first. */
+    printf("\nmost frequent confusions:");
+    {
+        int shown = 0, used[CS_N_INTENTS][CS_N_INTENTS];
+        memset(used, 0, sizeof(used));
+        while (shown < 6) {
+            int bk = -1, bj = -1, bv = 0;
+            for (k = 0; k < CS_N_INTENTS; k++) {
+                for (j = 0; j < CS_N_INTENTS; j++) {
+                    if (k != j && !used[k][j] && conf[k][j] > bv) {
+                        bv = conf[k][j];
+                        bk = k;
+                        bj = j;
+                    }
+                }
+            }
+            if (bk < 0) {
+                break;
+            }
+            used[bk][bj] = 1;
+            printf("%s %s -> %s %d", shown ? "," : "", intent_names[bk],
+                   intent_names[bj], bv);
+            shown++;
+        }
+        printf("%s\n", shown ? "" : " none");
+    }
+}
+
+static int sel_heldout(const row_t *r)
+{
+    return r->heldout;
+}
+
+static int sel_train(const row_t *r)
+{
+    return is_train(r) && !r->correction;
+}
+
+static void eval_heldout(apr_pool_t *p, const rows_t *rs, const cs_clf_model_t *m,
+                         int ntrain, int ncorr)
+{
+    int *pi = apr_pcalloc(p, (apr_size_t)(rs->n + 1) * sizeof(int));
+    int *pu = apr_pcalloc(p, (apr_size_t)(rs->n + 1) * sizeof(int));
+    int i, nh = 0;
+
+    for (i = 0; i < rs->n; i++) {
+        const row_t *r = &rs->rows[i];
+        apr_pool_t *sp;
+        cs_classification_t *c;
+        if (!r->heldout) {
+            continue;
+        }
+        nh++;
+        apr_pool_create(&sp, p);
+        c = cs_clf_classify(sp, m, r->text);   /* the runtime pipeline */
+        pi[i] = cs_intent_index(c->intent);
+        pu[i] = cs_urgency_index(c->urgency);
+        apr_pool_destroy(sp);
+    }
+    printf("train examples:    %d (%d staff corrections, weight %.0f)\n", ntrain, ncorr,
+           CORRECTION_WEIGHT);
+    printf("held-out examples: %d (%d%% of examples by text hash; never trained on)\n\n",
+           nh, HELDOUT_PERCENT);
+    report(rs, "held-out", pi, pu, sel_heldout);
+}
+
+/* --cv --rules: the rule weights over a grid, on cross-validated scores
+ * inside the train split; prints the best settings (to put in
+ * cs_clf_rule_defaults by hand). */
+typedef struct {
+    double acc, f1;
+    cs_clf_rule_params_t rp;
+    double temp;
+} rule_result_t;
+
+static int cmp_rule_result(const void *a, const void *b)
+{
+    const rule_result_t *x = a, *y = b;
+    if (x->acc != y->acc) {
+        return x->acc < y->acc ? 1 : -1;
+    }
+    return x->f1 < y->f1 ? 1 : x->f1 > y->f1 ? -1 : 0;
+}
+
+static void tune_rules(apr_pool_t *p, rows_t *rs, const choice_t *ch)
+{
+    static const double sfree[] = { 0.5, 1.0, 1.5, 2.0, 3.0 };
+    static const double sper[] = { 0.5, 1.0, 2.0, 3.0, 5.0 };
+    static const double snone[] = { 0.0, 0.5, 1.0, 2.0 };
+    static const double ustrong[] = { 1.0, 2.0, 2.5, 3.0, 4.0 };
+    static const double usoon[] = { 0.0, 0.5, 1.0, 1.5, 2.0 };
+    static const double ucalm[] = { 1.0, 2.0, 2.5, 3.0, 4.0 };
+    nb_counts_t counts = { 0 };
+    size_t n = (size_t)rs->n, i;
+    double *iscores = malloc((size_t)N_ALPHAS * n * CS_N_INTENTS * sizeof(double));
+    double *uscores = malloc((size_t)N_ALPHAS * n * CS_N_URGENCIES * sizeof(double));
+    rule_result_t *res;
+    int nres = 0, a, ia = 0, ua = 0, x, y, z, t, k;
+
+    res = apr_palloc(p, 5 * 5 * 5 * N_TEMPS * sizeof(*res) + 5 * 5 * 4 * N_TEMPS * sizeof(*res));
+    vectorize_all(p, rs, &ch->feat);
+    cv_scores(rs, 0, ch->icomp, iscores, &counts);
+    cv_scores(rs, 1, ch->ucomp, uscores, &counts);
+    for (a = 0; a < N_ALPHAS; a++) {
+        ia = alphas[a] == ch->ialpha ? a : ia;
+        ua = alphas[a] == ch->ualpha ? a : ua;
+    }
+    for (x = 0; x < 5; x++)
+    for (y = 0; y < 5; y++)
+    for (z = 0; z < 4; z++)
+    for (t = 0; t < N_TEMPS; t++) {
+        cs_clf_rule_params_t rp = cs_clf_rule_defaults;
+        double ok = 0, tot = 0, tp = 0, fp = 0, fn = 0;
+        rp.spam_free = sfree[x];
+        rp.spam_per_point = sper[y];
+        rp.spam_none = snone[z];
+        for (i = 0; i < n; i++) {
+            const row_t *r = &rs->rows[i];
+            cs_clf_decision_t dec;
+            if (!is_train(r) || r->correction) {
+                continue;
+            }
+            decide_rp(&rp, r, iscores + ((size_t)ia * n + i) * CS_N_INTENTS, temps[t],
+                      NULL, 1.0, &dec);
+            ok += dec.intent == r->intent;
+            tot++;
+            tp += dec.intent == 6 && r->intent == 6;
+            fp += dec.intent == 6 && r->intent != 6;
+            fn += dec.intent != 6 && r->intent == 6;
+        }
+        res[nres].acc = ok / tot;
+        res[nres].f1 = 2 * tp / (2 * tp + fp + fn);
+        res[nres].rp = rp;
+        res[nres].temp = temps[t];
+        nres++;
+    }
+    qsort(res, (size_t)nres, sizeof(*res), cmp_rule_result);
+    printf("spam rule weights (cv inside train): accuracy, spam f1, free, per point, none, temp\n");
+    for (k = 0; k < 15 && k < nres; k++) {
+        printf("  %.4f %.4f  %.1f %.1f %.1f  %g\n", res[k].acc, res[k].f1, res[k].rp.spam_free,
+               res[k].rp.spam_per_point, res[k].rp.spam_none, res[k].temp);
+    }
+    nres = 0;
+    for (x = 0; x < 5; x++)
+    for (y = 0; y < 5; y++)
+    for (z = 0; z < 5; z++)
+    for (t = 0; t < N_TEMPS; t++) {
+        cs_clf_rule_params_t rp = cs_clf_rule_defaults;
+        double ok = 0, tot = 0, tp = 0, fp = 0, fn = 0;
+        rp.urg_strong = ustrong[x];
+        rp.urg_soon = usoon[y];
+        rp.urg_calm = ucalm[z];
+        for (i = 0; i < n; i++) {
+            const row_t *r = &rs->rows[i];
+            cs_clf_decision_t dec;
+            if (!is_train(r) || r->correction || r->urgency < 0) {
+                continue;
+            }
+            decide_rp(&rp, r, iscores + ((size_t)ia * n + i) * CS_N_INTENTS, ch->itemp,
+                      uscores + ((size_t)ua * n + i) * CS_N_URGENCIES, temps[t], &dec);
+            ok += dec.urgency == r->urgency;
+            tot++;
+            tp += dec.urgency == 0 && r->urgency == 0;
+            fp += dec.urgency == 0 && r->urgency != 0;
+            fn += dec.urgency != 0 && r->urgency == 0;
+        }
+        res[nres].acc = ok / tot;
+        res[nres].f1 = 2 * tp / (2 * tp + fp + fn);
+        res[nres].rp = rp;
+        res[nres].temp = temps[t];
+        nres++;
+    }
+    qsort(res, (size_t)nres, sizeof(*res), cmp_rule_result);
+    printf("urgency rule weights (cv inside train): accuracy, high f1, strong, soon, calm, temp\n");
+    for (k = 0; k < 15 && k < nres; k++) {
+        printf("  %.4f %.4f  %.1f %.1f %.1f  %g\n", res[k].acc, res[k].f1, res[k].rp.urg_strong,
+               res[k].rp.urg_soon, res[k].rp.urg_calm, res[k].temp);
+    }
+    free(counts.count);
+    free(iscores);
+    free(uscores);
+}
+
+/* --cv: cross-validated predictions inside the train split, with the
+ * mistakes listed (for tuning rules without looking at held-out data). */
+static void cv_report(apr_pool_t *p, rows_t *rs, const choice_t *ch)
+{
+    nb_counts_t ic = { 0 }, uc = { 0 };
+    int *pi = apr_pcalloc(p, (apr_size_t)(rs->n + 1) * sizeof(int));
+    int *pu = apr_pcalloc(p, (apr_size_t)(rs->n + 1) * sizeof(int));
+    double (*pr)[2] = apr_pcalloc(p, (apr_size_t)(rs->n + 1) * sizeof(*pr));
+    int fold, i;
+
+    vectorize_all(p, rs, &ch->feat);
+    for (fold = 0; fold < CV_FOLDS; fold++) {
+        nb_init(&ic, CS_N_INTENTS, 1u << BUCKET_BITS);
+        nb_init(&uc, CS_N_URGENCIES, 1u << BUCKET_BITS);
+        for (i = 0; i < rs->n; i++) {
+            row_t *r = &rs->rows[i];
+            if (is_train(r) && r->fold != fold) {
+                nb_add(&ic, r, r->intent);
+                if (r->urgency >= 0) {
+                    nb_add(&uc, r, r->urgency);
+                }
+            }
+        }
+        for (i = 0; i < rs->n; i++) {
+            row_t *r = &rs->rows[i];
+            double is[CS_CLF_MAX_CLASSES], us[CS_CLF_MAX_CLASSES];
+            cs_clf_decision_t dec;
+            if (!is_train(r) || r->fold != fold) {
+                continue;
+            }
+            nb_score(&ic, ch->ialpha, ch->icomp, r, is);
+            nb_score(&uc, ch->ualpha, ch->ucomp, r, us);
+            decide(r, is, ch->itemp, us, ch->utemp, &dec);
+            pi[i] = dec.intent;
+            pu[i] = dec.urgency;
+            pr[i][0] = dec.intent_prob[dec.intent];
+            pr[i][1] = dec.urgency_prob[dec.urgency];
+        }
+    }
+    report(rs, "cross-validation inside the train split", pi, pu, sel_train);
+    printf("\nmistakes (train split, cross-validated):\n");
+    for (i = 0; i < rs->n; i++) {
+        const row_t *r = &rs->rows[i];
+        if (!sel_train(r) || (pi[i] == r->intent && pu[i] == r->urgency)) {
+            continue;
+        }
+        printf("%s%s/%s -> %s/%s (%.2f/%.2f) spam=%.1f strong=%.1f soon=%.1f calm=%.1f | %s\n",
+               pi[i] != r->intent ? "I " : "U ", intent_names[r->intent],
+               r->urgency >= 0 ? urgency_names[r->urgency] : "-", intent_names[pi[i]],
+               urgency_names[pu[i]], pr[i][0], pr[i][1], r->sig.spam, r->sig.strong,
+               r->sig.soon, r->sig.calm, r->text);
+    }
+    free(ic.count);
+    free(uc.count);
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: classifier-train --out FILE.c EXAMPLES.jsonl [corrections*.jsonl...]\n"
+                    "       classifier-train --eval EXAMPLES.jsonl [corrections*.jsonl...]\n"
+                    "       classifier-train --cv EXAMPLES.jsonl [...]  (train split only)\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    apr_pool_t *p;
+    rows_t rs = { 0 };
+    const char *out = NULL;
+    int mode, first, i, dropped, replaced, wide = 0, rules = 0;
+    choice_t ch;
+    cs_clf_model_t model;
+
+    if (argc < 3) {
+        return usage();
+    }
+    if (!strcmp(argv[1], "--out") && argc >= 4) {
+        mode = 0;
+        out = argv[2];
+        first = 3;
+    }
+    else if (!strcmp(argv[1], "--eval")) {
+        mode = 1;
+        first = 2;
+    }
+    else if (!strcmp(argv[1], "--cv")) {
+        mode = 2;
+        first = 2;
+    }
+    else {
+        return usage();
+    }
+    while (first < argc && (!strcmp(argv[first], "--wide") || !strcmp(argv[first], "--rules"))) {
+        if (!strcmp(argv[first], "--wide")) {
+            wide = 1;      /* a larger tuning grid */
+        }
+        else {
+            rules = 1;     /* tune the rule weights too (--cv) */
+        }
+        first++;
+    }
+    if (first >= argc) {
+        return usage();
+    }
+    if (apr_initialize() != APR_SUCCESS || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        fprintf(stderr, "classifier-train: APR initialization failed\n");
+        return 1;
+    }
+    for (i = first; i < argc; i++) {
+        if (read_file(p, &rs, argv[i], is_corrections_file(argv[i])) != 0) {
+            return 1;
+        }
+    }
+    apply_corrections(&rs, &dropped, &replaced);
+    if (dropped || replaced) {
+        fprintf(stderr, "classifier-train: corrections: %d replace training examples, "
+                "%d left out (same text as a held-out example)\n", replaced, dropped);
+    }
+    if (n_train_rows(&rs) == 0) {
+        fprintf(stderr, "classifier-train: no training examples\n");
+        return 1;
+    }
+    fprintf(stderr, "classifier-train: analyzing %d messages\n", rs.n);
+    for (i = 0; i < rs.n; i++) {
+        row_t *r = &rs.rows[i];
+        r->doc = cs_clf_analyze(p, r->text);
+        r->nraw = cs_clf_raw_features(p, r->doc, BUCKET_BITS, &r->raw);
+        cs_clf_signals(r->doc, &r->sig);
+    }
+
+    tune(p, &rs, wide, &ch);
+    if (mode == 2) {
+        if (rules) {
+            tune_rules(p, &rs, &ch);
+        }
+        cv_report(p, &rs, &ch);
+        return 0;
+    }
+    fprintf(stderr, "classifier-train: training on %d examples\n", n_train_rows(&rs));
+    train_model(p, &rs, &ch, &model);
+    if (mode == 0) {
+        if (write_model(out, &model, &ch) != 0) {
+            return 1;
+        }
+        fprintf(stderr, "classifier-train: wrote %s\n", out);
+    }
+    else {
+        eval_heldout(p, &rs, &model, model.n_train, model.n_corrections);
+    }
+    apr_pool_destroy(p);
+    apr_terminate();
+    return 0;
+}
