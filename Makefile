@@ -49,7 +49,7 @@ MODEL_OBJ  := $(BUILD)/gen/cs_model_data.o
 MODEL_LIB  := $(BUILD)/libconsult_model.a
 CLASSIFY   := $(BUILD)/consult-classify
 
-MODULES    := core intake
+MODULES    := core intake inbox
 MODULE_SO  := $(MODULES:%=$(BUILD)/modules/mod_consult_%.so)
 ADMIN      := $(BUILD)/consult-admin
 
@@ -59,10 +59,10 @@ INTEG_SRC  := $(wildcard tests/integration/check_*.c)
 INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
-        seed clean help install classify eval bench
+        seed clean help install classify eval bench assets test-browser
 .DEFAULT_GOAL := all
 
-all: $(MODULE_SO) $(ADMIN) $(CLASSIFY)
+all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
 
 help:
 	@echo "make            build modules and consult-admin (SAN=1: ASan+UBSan build)"
@@ -76,6 +76,11 @@ help:
 
 deps:
 	@dist/install-deps.sh
+
+# htmx from the npm registry (pinned in package-lock.json), copied into the
+# dashboard's assets.
+assets:
+	@tools/assets.sh
 
 $(BUILD)/common/%.o: common/%.c $(wildcard common/*.h)
 	@mkdir -p $(dir $@)

@@ -18,8 +18,8 @@ enum { U_HIGH = 0, U_NORMAL = 1, U_LOW = 2 };
 
 const cs_clf_rule_params_t cs_clf_rule_defaults = {
     .spam_free = 1.0,
-    .spam_per_point = 2.0,
-    .spam_none = 0.5,
+    .spam_per_point = 3.0,
+    .spam_none = 2.0,
     .urg_strong = 3.0,
     .urg_soon = 1.5,
     .urg_calm = 3.0,

@@ -264,6 +264,28 @@ static const char *const shorteners[] = {
     NULL
 };
 
+/* Where people link their own profiles, portfolios, photos and places: such
+ * a link is its own token (CS_TOK_PROFILE), not evidence of spam. */
+static const char *const profile_hosts[] = {
+    "linkedin.com", "instagram.com", "facebook.com", "fb.com", "behance.net",
+    "dribbble.com", "indeed.com", "youtube.com", "youtu.be", "tiktok.com",
+    "maps.google.com", "maps.app.goo.gl", "drive.google.com", "photos.google.com",
+    "photos.app.goo.gl", "dropbox.com", "imgur.com", "icloud.com", "yelp.com",
+    "nextdoor.com", "flickr.com", "pinterest.com", "vimeo.com", NULL
+};
+
+/* The host or a subdomain of it. */
+static int host_in(const char *const *list, const char *h, apr_size_t hn)
+{
+    for (; *list; list++) {
+        apr_size_t n = strlen(*list);
+        if (hn >= n && !memcmp(h + hn - n, *list, n) && (hn == n || h[hn - n - 1] == '.')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int in_list(const char *const *list, const char *s, apr_size_t n)
 {
     for (; *list; list++) {
@@ -304,8 +326,8 @@ static int looks_like_host(const char *s, apr_size_t n)
     return dots > 0 && label > 0 && alpha && in_list(tlds, s + last, n - last);
 }
 
-static void add_tok(apr_pool_t *p, cs_clf_doc_t *d, apr_array_header_t *a,
-                    const char *text, int kind, apr_size_t start, apr_size_t end)
+static void add_tok(apr_array_header_t *a, const char *text, int kind,
+                    apr_size_t start, apr_size_t end)
 {
     cs_clf_tok_t *t = apr_array_push(a);
     t->text = text;
@@ -313,8 +335,6 @@ static void add_tok(apr_pool_t *p, cs_clf_doc_t *d, apr_array_header_t *a,
     t->short_url = 0;
     t->start = start;
     t->end = end;
-    (void)p;
-    (void)d;
 }
 
 /* Split a chunk (no whitespace) that is not a link into words: letters,
@@ -348,7 +368,7 @@ static void split_words(apr_pool_t *p, cs_clf_doc_t *d, apr_array_header_t *a,
             }
         }
         w[n] = '\0';
-        add_tok(p, d, a, w, CS_TOK_WORD, ws, i);
+        add_tok(a, w, CS_TOK_WORD, ws, i);
     }
 }
 
@@ -360,10 +380,10 @@ static void tokenize_chunk(apr_pool_t *p, cs_clf_doc_t *d, apr_array_header_t *a
     apr_size_t hs, he, k;
 
     /* Punctuation around a link or address is not part of it. */
-    while (cs < ce && strchr("([{<\"'*", f[cs])) {
+    while (cs < ce && f[cs] && strchr("([{<\"'*", f[cs])) {
         cs++;
     }
-    while (ce > cs && strchr(".,;:!?)]}>\"'*", f[ce - 1])) {
+    while (ce > cs && f[ce - 1] && strchr(".,;:!?)]}>\"'*", f[ce - 1])) {
         ce--;
     }
     if (cs >= ce) {
@@ -404,7 +424,12 @@ static void tokenize_chunk(apr_pool_t *p, cs_clf_doc_t *d, apr_array_header_t *a
         if (he - hs > 4 && memcmp(f + hs, "www.", 4) == 0) {
             hs += 4;
         }
-        add_tok(p, d, a, "__url", CS_TOK_URL, cs, ce);
+        if (host_in(profile_hosts, f + hs, he - hs)) {
+            add_tok(a, "__profile_link", CS_TOK_PROFILE, cs, ce);
+            d->info.profile_links++;
+            return;
+        }
+        add_tok(a, "__url", CS_TOK_URL, cs, ce);
         t = &APR_ARRAY_IDX(a, a->nelts - 1, cs_clf_tok_t);
         t->short_url = in_list(shorteners, f + hs, he - hs);
         d->info.urls++;
@@ -416,7 +441,7 @@ static void tokenize_chunk(apr_pool_t *p, cs_clf_doc_t *d, apr_array_header_t *a
     at = memchr(f + cs, '@', ce - cs);
     if (at && at > f + cs && memchr(at, '.', (apr_size_t)(f + ce - at))
         && at + 1 < f + ce && is_alnum_ascii(at[1])) {
-        add_tok(p, d, a, "__email", CS_TOK_EMAIL, cs, ce);
+        add_tok(a, "__email", CS_TOK_EMAIL, cs, ce);
         d->info.emails++;
         return;
     }
@@ -427,15 +452,13 @@ cs_clf_doc_t *cs_clf_analyze(apr_pool_t *p, const char *text)
 {
     cs_clf_doc_t *d = apr_pcalloc(p, sizeof(*d));
     apr_array_header_t *a;
-    const char *nul;
     apr_size_t i;
 
     if (!text) {
         text = "";
     }
-    nul = memchr(text, '\0', CS_CLF_MAX_INPUT + 1);
     d->orig = text;
-    d->orig_len = nul ? (apr_size_t)(nul - text) : CS_CLF_MAX_INPUT;
+    d->orig_len = strnlen(text, CS_CLF_MAX_INPUT);
     /* Folding never lengthens: every input character yields at most as many
      * bytes as it had. */
     d->folded = apr_palloc(p, d->orig_len + 1);

@@ -36,7 +36,10 @@
 enum {
     CS_TOK_WORD = 0,   /**< letters, digits, '$' (digits kept as typed) */
     CS_TOK_URL,        /**< a link; text is "__url" */
-    CS_TOK_EMAIL       /**< an email address; text is "__email" */
+    CS_TOK_EMAIL,      /**< an email address; text is "__email" */
+    CS_TOK_PROFILE     /**< a link to a profile, portfolio, photos or a map
+                            (LinkedIn, Instagram, Google Maps, ...);
+                            text is "__profile_link" */
 };
 
 typedef struct {
@@ -53,8 +56,9 @@ typedef struct {
     int nonlatin;         /**< letters of other scripts (Cyrillic, CJK, ...) */
     int upper;            /**< uppercase Latin letters as typed */
     int digits;
-    int urls;
+    int urls;             /**< links, not counting profile links */
     int short_urls;
+    int profile_links;
     int emails;
     int exclaims;         /**< '!' and U+00A1 */
     int questions;        /**< '?' and U+00BF */

@@ -303,7 +303,20 @@ static const weighted_t spam_phrases[] = {
     { "returns", 0.5 }, { "signals", 1 }, { "funds", 1 }, { "fondos", 1 },
     { "transferencia", 0.5 }, { "beneficiario", 1.5 }, { "hookup", 2 }, { "escort*", 2 },
     { "nudes", 3 }, { "chicas", 1 }, { "girls", 1 }, { "pills", 1.5 }, { "pastillas", 1 },
-    { "meds", 1.5 }, { "medications", 1 },
+    { "meds", 1.5 }, { "medications", 1 }, { "sorte*", 1.5 }, { "reclamar", 1 },
+    /* "a complaint was filed against your business, see the document" */
+    { "complaint ~ filed against", 2 }, { "filed ~ complaint against your", 2 },
+    { "complaint against your business", 2 }, { "better business bureau", 1.5 },
+    { "bbb", 1 }, { "view the complaint", 2 }, { "complaint ~ attached", 1.5 },
+    { "complaint case", 1.5 }, { "chargeback", 1 }, { "queja ~ contra su negocio", 2 },
+    { "demanda ~ contra su", 1.5 }, { "case number", 1 }, { "numero de caso", 1 },
+    /* the "wrong number, let's be friends" opener */
+    { "nice to meet you", 1 }, { "be friends", 1.5 }, { "got your number from", 1 },
+    { "mucho gusto en conocerte", 1 }, { "ser amigos", 1.5 },
+    { "llame ya", 1 }, { "call now", 1 }, { "refund the difference", 2 },
+    { "more than the total", 1.5 }, { "the difference to", 1 }, { "la diferencia a", 1 },
+    { "add me on", 1.5 }, { "agregame", 1 }, { "snap", 0.5 }, { "wanna chat", 1.5 },
+    { "hey beautiful", 1.5 }, { "hola guapa", 1.5 }, { "your pic", 1 }, { "tu foto", 1 },
     { NULL, 0 }
 };
 
@@ -317,6 +330,9 @@ static const weighted_t job_seeker_phrases[] = {
     { "buscando trabajo", 1 }, { "estan contratando", 1 }, { "contratando", 0.5 },
     { "vacante*", 1 }, { "curriculum", 1 }, { "solicitud", 0.5 }, { "entrevista", 1 },
     { "tengo experiencia", 1 }, { "need work", 1 }, { "necesito trabajo", 1 },
+    { "portfolio", 1 }, { "portafolio", 1 }, { "my work", 0.5 }, { "mi trabajo", 0.5 },
+    { "openings", 1 }, { "position", 0.5 }, { "puesto", 1 }, { "shifts", 1 },
+    { "turnos", 1 }, { "part time", 0.5 }, { "full time", 0.5 }, { "medio tiempo", 0.5 },
     { NULL, 0 }
 };
 
@@ -371,31 +387,40 @@ static const char *const phishy_host_words[] = {
     "multa", "entrega", "sale", "outlet", "discount", "cheap", "deal", NULL
 };
 
+/* [*host, *host_end) of a link token. */
+static void url_host(const cs_clf_doc_t *d, const cs_clf_tok_t *t, const char **hs,
+                     const char **he)
+{
+    const char *f = d->folded + t->start, *e = d->folded + t->end, *h;
+
+    for (h = f; h + 3 <= e; h++) {
+        if (h[0] == ':' && h[1] == '/' && h[2] == '/') {
+            break;
+        }
+    }
+    h = h + 3 <= e ? h + 3 : f;
+    if (e - h > 4 && !memcmp(h, "www.", 4)) {
+        h += 4;
+    }
+    *hs = h;
+    while (h < e && *h != '/' && *h != '?' && *h != '#' && *h != ':') {
+        h++;
+    }
+    *he = h;
+}
+
 /* Evidence from one link: a cheap top-level domain, a host stitched together
  * from phishing words or many hyphens. */
 static double url_score(const cs_clf_doc_t *d, const cs_clf_tok_t *t)
 {
-    const char *f = d->folded + t->start, *e = d->folded + t->end, *h, *he, *dot;
+    const char *h, *he, *dot;
     const char *const *w;
     char host[128];
     apr_size_t n;
     double score = 0.0;
     int hyphens = 0, words = 0;
 
-    h = f;
-    for (; h + 3 <= e; h++) {
-        if (h[0] == ':' && h[1] == '/' && h[2] == '/') {
-            h += 3;
-            break;
-        }
-    }
-    if (h + 3 > e) {
-        h = f;
-    }
-    he = h;
-    while (he < e && *he != '/' && *he != '?' && *he != '#' && *he != ':') {
-        he++;
-    }
+    url_host(d, t, &h, &he);
     n = (apr_size_t)(he - h);
     if (n == 0 || n >= sizeof(host)) {
         return 0.0;
@@ -433,13 +458,11 @@ double cs_clf_spam_score(const cs_clf_doc_t *d)
     double score = 0.0, vocab = 0.0, links = 0.0;
     int i;
 
-    /* A link in a message to a small business is unusual by itself. */
-    if (in->urls) {
-        score += 1.0;
-    }
+    /* A link in a message to a small business is unusual by itself (links
+     * to profiles, portfolios and photos are tokens of their own). */
     for (i = 0; i < d->ntoks; i++) {
         if (d->toks[i].kind == CS_TOK_URL) {
-            double u = url_score(d, &d->toks[i]);
+            double u = 1.0 + url_score(d, &d->toks[i]);
             links = u > links ? u : links;
         }
     }
@@ -931,6 +954,29 @@ static int time_at(const cs_clf_doc_t *d, int i, int needs_marker)
     return j;
 }
 
+/* "locations", "stores": a plural that a bare number before it counts. */
+static int counted_noun(const cs_clf_doc_t *d, int i)
+{
+    static const char *const not_nouns[] = {
+        "is", "was", "has", "works", "thanks", "pls", "yes", "this", "its", "as",
+        "us", "his", "its", "plus", "mas", "tres", "dos", "seis", "sharp", NULL
+    };
+    const char *s, *c;
+    apr_size_t n;
+
+    if (i >= d->ntoks || d->toks[i].kind != CS_TOK_WORD || tok_in(d, i, not_nouns)) {
+        return 0;
+    }
+    s = d->toks[i].text;
+    n = strlen(s);
+    for (c = s; *c; c++) {
+        if (*c < 'a' || *c > 'z') {
+            return 0;
+        }
+    }
+    return n >= 4 && s[n - 1] == 's';
+}
+
 /* One date or time expression starting at token i; returns its last token,
  * or -1. */
 static int when_at(const cs_clf_doc_t *d, int i)
@@ -954,6 +1000,7 @@ static int when_at(const cs_clf_doc_t *d, int i)
 
     /* multiword first */
     if ((e = match_at(d, i, "pasado manana")) > 0
+        || (e = match_at(d, i, "hoy mismo")) > 0
         || (e = match_at(d, i, "medio dia")) > 0
         || (e = match_at(d, i, "fin de semana")) > 0
         || (e = match_at(d, i, "esta noche")) > 0
@@ -1086,7 +1133,7 @@ static int when_at(const cs_clf_doc_t *d, int i)
         };
         int ampm;
         if (hour_token(d->toks[i + 1].text, &ampm) && tok_long(d, i + 1) <= 12
-            && !tok_in(d, i + 2, not_time)
+            && !tok_in(d, i + 2, not_time) && !(spaced(d, i + 1) && counted_noun(d, i + 2))
             && !(joined_by(d, i + 1, '/') || joined_by(d, i + 1, '-')
                  || joined_by(d, i + 1, '.'))) {
             j = time_at(d, i + 1, 0);

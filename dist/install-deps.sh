@@ -9,6 +9,11 @@ for pkg in "${wanted[@]}"; do
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
     [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
+# Node.js may come from Debian or elsewhere (NodeSource): only its absence
+# matters, and Debian's nodejs brings npm along.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 if ((${#missing[@]} == 0)); then
     exit 0
 fi

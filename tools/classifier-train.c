@@ -3,7 +3,13 @@
  *
  *   classifier-train --out FILE.c EXAMPLES.jsonl [corrections*.jsonl ...]
  *   classifier-train --eval EXAMPLES.jsonl [corrections*.jsonl ...]
- *   classifier-train --cv EXAMPLES.jsonl [...]   (tuning aid, train split only)
+ *   classifier-train --cv [--wide] [--rules] [--no-spam-rules] EXAMPLES.jsonl ...
+ *
+ * --cv is a tuning aid that never touches the held-out split: it prints
+ * cross-validated metrics inside the train split and lists the train
+ * examples it gets wrong; --wide searches a larger grid of feature
+ * settings, --rules also searches the rule weights of cs_clf_rule_defaults
+ * (which are then set by hand), --no-spam-rules shows the naive Bayes alone.
  *
  * Input: JSON lines {"text","intent","urgency",...}. Examples are split by a
  * hash of their normalized text: 80% train, 20% held-out. The held-out
@@ -373,7 +379,7 @@ static void nb_quantize(apr_pool_t *p, const nb_counts_t *c, double alpha,
 
 static const double alphas[] = { 0.01, 0.03, 0.1, 0.3, 1.0 };
 #define N_ALPHAS ((int)(sizeof(alphas) / sizeof(alphas[0])))
-static const double temps[] = { 1, 2, 4, 8, 16, 32, 64, 128 };
+static const double temps[] = { 1, 1.5, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128 };
 #define N_TEMPS ((int)(sizeof(temps) / sizeof(temps[0])))
 
 typedef struct {
@@ -438,16 +444,25 @@ static void decide_rp(const cs_clf_rule_params_t *rp, const row_t *r, const doub
     cs_clf_decide_with(rp, &r->sig, il, ul, dec);
 }
 
+/* --cv --no-spam-rules: the naive Bayes alone decides spam (tuning aid). */
+static int no_spam_rules;
+
 static void decide(const row_t *r, const double *is, double it, const double *us,
                    double ut, cs_clf_decision_t *dec)
 {
-    decide_rp(&cs_clf_rule_defaults, r, is, it, us, ut, dec);
+    cs_clf_rule_params_t rp = cs_clf_rule_defaults;
+    if (no_spam_rules) {
+        rp.spam_per_point = 0;
+        rp.spam_none = 0;
+    }
+    decide_rp(&rp, r, is, it, us, ut, dec);
 }
 
-/* Evaluate every alpha x temperature for one head; keeps the best (accuracy
- * first, then log-loss) in *best_* and returns 1 if it improved. When
- * scoring urgency, @p other holds the chosen intent scores (spam decides
- * urgency). */
+/* Evaluate every alpha x temperature for one head. For each alpha the
+ * temperature is the one with the least log-loss (calibrated confidence);
+ * alphas compete on accuracy, then log-loss. Keeps the best in *best_* and
+ * returns 1 if it improved. When scoring urgency, @p other holds the chosen
+ * intent scores (spam decides urgency). */
 static int pick(rows_t *rs, int urgency, const double *scores, const double *other,
                 double other_temp, double *best_acc, double *best_nll,
                 double *best_alpha, double *best_temp)
@@ -456,6 +471,7 @@ static int pick(rows_t *rs, int urgency, const double *scores, const double *oth
     int nc = urgency ? CS_N_URGENCIES : CS_N_INTENTS;
 
     for (a = 0; a < N_ALPHAS; a++) {
+        double a_acc = 0, a_nll = 1e300, a_temp = 1;
         for (t = 0; t < N_TEMPS; t++) {
             double correct = 0, total = 0, nll = 0;
             for (i = 0; i < rs->n; i++) {
@@ -483,16 +499,18 @@ static int pick(rows_t *rs, int urgency, const double *scores, const double *oth
             if (total == 0) {
                 continue;
             }
-            correct /= total;
-            nll /= total;
-            if (correct > *best_acc + 1e-9
-                || (correct > *best_acc - 1e-9 && nll < *best_nll)) {
-                *best_acc = correct;
-                *best_nll = nll;
-                *best_alpha = alphas[a];
-                *best_temp = temps[t];
-                improved = 1;
+            if (nll / total < a_nll) {
+                a_nll = nll / total;
+                a_acc = correct / total;
+                a_temp = temps[t];
             }
+        }
+        if (a_acc > *best_acc + 1e-9 || (a_acc > *best_acc - 1e-9 && a_nll < *best_nll)) {
+            *best_acc = a_acc;
+            *best_nll = a_nll;
+            *best_alpha = alphas[a];
+            *best_temp = a_temp;
+            improved = 1;
         }
     }
     return improved;
@@ -931,6 +949,29 @@ static void tune_rules(apr_pool_t *p, rows_t *rs, const choice_t *ch)
         res[nres].temp = temps[t];
         nres++;
     }
+    {
+        /* the naive Bayes alone, at its chosen temperature */
+        cs_clf_rule_params_t rp = cs_clf_rule_defaults;
+        double ok = 0, tot = 0, tp = 0, fp = 0, fn = 0;
+        rp.spam_per_point = 0;
+        rp.spam_none = 0;
+        for (i = 0; i < n; i++) {
+            const row_t *r = &rs->rows[i];
+            cs_clf_decision_t dec;
+            if (!is_train(r) || r->correction) {
+                continue;
+            }
+            decide_rp(&rp, r, iscores + ((size_t)ia * n + i) * CS_N_INTENTS, ch->itemp,
+                      NULL, 1.0, &dec);
+            ok += dec.intent == r->intent;
+            tot++;
+            tp += dec.intent == 6 && r->intent == 6;
+            fp += dec.intent == 6 && r->intent != 6;
+            fn += dec.intent != 6 && r->intent == 6;
+        }
+        printf("naive Bayes without spam rules: accuracy %.4f, spam f1 %.4f (tp %.0f fp %.0f fn %.0f)\n",
+               ok / tot, 2 * tp / (2 * tp + fp + fn), tp, fp, fn);
+    }
     qsort(res, (size_t)nres, sizeof(*res), cmp_rule_result);
     printf("spam rule weights (cv inside train): accuracy, spam f1, free, per point, none, temp\n");
     for (k = 0; k < 15 && k < nres; k++) {
@@ -1040,7 +1081,9 @@ static int usage(void)
 {
     fprintf(stderr, "usage: classifier-train --out FILE.c EXAMPLES.jsonl [corrections*.jsonl...]\n"
                     "       classifier-train --eval EXAMPLES.jsonl [corrections*.jsonl...]\n"
-                    "       classifier-train --cv EXAMPLES.jsonl [...]  (train split only)\n");
+                    "       classifier-train --cv [--wide] [--rules] [--no-spam-rules] "
+                    "EXAMPLES.jsonl [...]\n"
+                    "         (tuning aid: cross-validation inside the train split only)\n");
     return 2;
 }
 
@@ -1072,8 +1115,12 @@ int main(int argc, char **argv)
     else {
         return usage();
     }
-    while (first < argc && (!strcmp(argv[first], "--wide") || !strcmp(argv[first], "--rules"))) {
-        if (!strcmp(argv[first], "--wide")) {
+    while (first < argc && (!strcmp(argv[first], "--wide") || !strcmp(argv[first], "--rules")
+                            || !strcmp(argv[first], "--no-spam-rules"))) {
+        if (!strcmp(argv[first], "--no-spam-rules")) {
+            no_spam_rules = 1;
+        }
+        else if (!strcmp(argv[first], "--wide")) {
             wide = 1;      /* a larger tuning grid */
         }
         else {
@@ -1098,10 +1145,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "classifier-train: corrections: %d replace training examples, "
                 "%d left out (same text as a held-out example)\n", replaced, dropped);
     }
-    if (n_train_rows(&rs) == 0) {
-        fprintf(stderr, "classifier-train: no training examples\n");
-        return 1;
-    }
+
     fprintf(stderr, "classifier-train: analyzing %d messages\n", rs.n);
     for (i = 0; i < rs.n; i++) {
         row_t *r = &rs.rows[i];
@@ -1110,7 +1154,26 @@ int main(int argc, char **argv)
         cs_clf_signals(r->doc, &r->sig);
     }
 
-    tune(p, &rs, wide, &ch);
+    if (n_train_rows(&rs) >= 2 * CV_FOLDS) {
+        tune(p, &rs, wide, &ch);
+    }
+    else {
+        /* Nothing to learn from: a uniform model, so the build still works. */
+        fprintf(stderr, "classifier-train: warning: only %d training examples; "
+                "writing an untrained model\n", n_train_rows(&rs));
+        memset(&ch, 0, sizeof(ch));
+        ch.feat.bucket_bits = BUCKET_BITS;
+        ch.feat.kind_weight[CS_FK_WORD] = 1.0;
+        ch.feat.kind_weight[CS_FK_BIGRAM] = 1.0;
+        ch.feat.kind_weight[CS_FK_CHAR] = 0.2;
+        ch.feat.kind_weight[CS_FK_META] = 3.0;
+        ch.feat.norm = 20.0;
+        ch.ialpha = ch.ualpha = 0.1;
+        ch.itemp = ch.utemp = 16.0;
+        if (mode == 2) {
+            return 0;
+        }
+    }
     if (mode == 2) {
         if (rules) {
             tune_rules(p, &rs, &ch);

@@ -11,6 +11,8 @@
 #include "cs_db.h"
 #include "cs_migrate.h"
 #include "cs_conf.h"
+#include "cs_auth.h"
+#include "cs_text.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -35,6 +37,8 @@ static int usage(void)
             "  client-add SLUG NAME  create a client, or rename it\n"
             "  client-list           list clients\n"
             "  correct MESSAGE_ID INTENT [URGENCY]  store a staff correction of a label\n"
+            "  user-add EMAIL NAME PASSWORD [--admin]  create a staff user (or reset)\n"
+            "  member-add EMAIL CLIENT_SLUG owner|staff  give a user access to a client\n"
             "  corrections-export FILE  write corrections as training JSON lines\n"
             "The database defaults to $CONSULT_DATABASE.\n");
     return 2;
@@ -196,6 +200,75 @@ static int cmd_export(PGconn *conn, apr_pool_t *p, const char *file)
     return 0;
 }
 
+static int cmd_user_add(PGconn *conn, apr_pool_t *p, const char *email,
+                        const char *name, const char *password, int admin)
+{
+    const char *hash = NULL, *norm = NULL, *err = NULL, *params[4];
+    PGresult *res;
+
+    if (cs_email_normalize(p, email, &norm) != APR_SUCCESS) {
+        fprintf(stderr, "consult-admin: '%s' is not a valid email address\n", email);
+        return 1;
+    }
+    if (strlen(password) < 10) {
+        fprintf(stderr, "consult-admin: the password must have at least 10 characters\n");
+        return 1;
+    }
+    if (cs_password_hash(&hash, p, password, NULL) != APR_SUCCESS) {
+        fprintf(stderr, "consult-admin: cannot hash the password\n");
+        return 1;
+    }
+    params[0] = norm;
+    params[1] = name;
+    params[2] = hash;
+    params[3] = admin ? "true" : "false";
+    res = cs_db_exec(conn, p, &err, PGRES_TUPLES_OK,
+                     "INSERT INTO staff_users (email, name, password_hash, is_agency_admin)"
+                     " VALUES ($1, $2, $3, $4::boolean)"
+                     " ON CONFLICT (lower(email)) DO UPDATE SET name = EXCLUDED.name,"
+                     "  password_hash = EXCLUDED.password_hash,"
+                     "  is_agency_admin = EXCLUDED.is_agency_admin, disabled_at = NULL"
+                     " RETURNING id", 4, params);
+    if (!res) {
+        fprintf(stderr, "consult-admin: %s", err);
+        return 1;
+    }
+    printf("user %s (%s%s) has id %s\n", norm, name, admin ? ", agency admin" : "",
+           PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+static int cmd_member_add(PGconn *conn, apr_pool_t *p, const char *email,
+                          const char *slug, const char *role)
+{
+    const char *params[3] = { email, slug, role }, *err = NULL;
+    PGresult *res;
+
+    if (strcmp(role, "owner") && strcmp(role, "staff")) {
+        fprintf(stderr, "consult-admin: role must be owner or staff\n");
+        return 1;
+    }
+    res = cs_db_exec(conn, p, &err, PGRES_TUPLES_OK,
+                     "INSERT INTO memberships (user_id, client_id, role)"
+                     " SELECT u.id, c.id, $3 FROM staff_users u, clients c"
+                     " WHERE lower(u.email) = lower($1) AND c.slug = $2"
+                     " ON CONFLICT (user_id, client_id) DO UPDATE SET role = EXCLUDED.role"
+                     " RETURNING user_id", 3, params);
+    if (!res) {
+        fprintf(stderr, "consult-admin: %s", err);
+        return 1;
+    }
+    if (PQntuples(res) != 1) {
+        fprintf(stderr, "consult-admin: no user %s or no client %s\n", email, slug);
+        PQclear(res);
+        return 1;
+    }
+    printf("%s is %s of %s\n", email, role, slug);
+    PQclear(res);
+    return 0;
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p;
@@ -228,7 +301,10 @@ int main(int argc, const char *const *argv)
           || (!strcmp(cmd, "client-add") && argc - i == 2)
           || (!strcmp(cmd, "client-list") && argc - i == 0)
           || (!strcmp(cmd, "correct") && (argc - i == 2 || argc - i == 3))
-          || (!strcmp(cmd, "corrections-export") && argc - i == 1))) {
+          || (!strcmp(cmd, "corrections-export") && argc - i == 1)
+          || (!strcmp(cmd, "user-add") && (argc - i == 3
+                                           || (argc - i == 4 && !strcmp(argv[i + 3], "--admin"))))
+          || (!strcmp(cmd, "member-add") && argc - i == 3))) {
         return usage();
     }
     conn = cs_db_connect(&params, &err, p);
@@ -244,6 +320,10 @@ int main(int argc, const char *const *argv)
     else if (!strcmp(cmd, "correct"))
         rc = cmd_correct(conn, p, argv[i], argv[i + 1], argc - i == 3 ? argv[i + 2] : NULL);
     else if (!strcmp(cmd, "corrections-export")) rc = cmd_export(conn, p, argv[i]);
+    else if (!strcmp(cmd, "user-add"))
+        rc = cmd_user_add(conn, p, argv[i], argv[i + 1], argv[i + 2], argc - i == 4);
+    else if (!strcmp(cmd, "member-add"))
+        rc = cmd_member_add(conn, p, argv[i], argv[i + 1], argv[i + 2]);
     else rc = cmd_client_list(conn, p);
     PQfinish(conn);
     apr_pool_destroy(p);

@@ -21,6 +21,10 @@ trap stop_all INT TERM EXIT
 
 "$build/consult-admin" --db "$conninfo" migrate "$root/sql"
 "$build/consult-admin" --db "$conninfo" seed "$root/sql/seed/demo.sql"
+# Demo staff (README lists them): an agency admin and the coffee shop's owner.
+"$build/consult-admin" --db "$conninfo" user-add admin@agency.example "Alex Agency" "demo-admin-pass" --admin >/dev/null
+"$build/consult-admin" --db "$conninfo" user-add owner@coffee.example "Olivia Owner" "demo-owner-pass" >/dev/null
+"$build/consult-admin" --db "$conninfo" member-add owner@coffee.example coffee-shop owner >/dev/null
 
 cs_httpd_env "$root" "$var" "$build" "$listen" "$conninfo"
 cs_htdocs_for_children "$root" "$var/htdocs"
@@ -32,9 +36,11 @@ echo
 echo "Consult is running (Ctrl-C stops Apache and PostgreSQL):"
 for f in "$root"/conf/sites/*.conf; do
     name=$(awk '/ServerName/ {print $2; exit}' "$f")
-    [[ "$name" == localhost ]] && continue
+    [[ "$name" == localhost || "$name" == admin.localhost ]] && continue
     echo "  http://$name:${listen##*:}/"
 done
+echo "  dashboard: http://admin.localhost:${listen##*:}/ (owner@coffee.example / demo-owner-pass,"
+echo "             admin@agency.example / demo-admin-pass)"
 echo "  health: http://localhost:${listen##*:}/consult/health"
 echo "  logs:   $var/log/   database: make psql"
 wait "$httpd_pid"

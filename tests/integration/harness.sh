@@ -55,6 +55,16 @@ cs_pg_start "$CS_TEST_PG_DIR" "$CS_TEST_PG_PORT"
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add other-client "Other Client" >/dev/null
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add llm-client "LLM Client" >/dev/null
 export CS_TEST_LLM_KEY=sk-test-not-a-real-key
+admin() { "$build/consult-admin" --db "$CS_TEST_DATABASE" "$@" >/dev/null; }
+admin user-add owner@coffee.example "Olivia Owner" "owner password 1"
+admin member-add owner@coffee.example coffee-shop owner
+admin user-add staff@coffee.example "Sam Staff" "staff password 1"
+admin member-add staff@coffee.example coffee-shop staff
+admin user-add other@other.example "Oscar Other" "other password 1"
+admin member-add other@other.example other-client owner
+admin user-add throttle@coffee.example "Tess Throttle" "throttle password 1"
+admin member-add throttle@coffee.example coffee-shop staff
+admin user-add admin@agency.example "Alex Agency" "agency password 1" --admin
 
 # Fast job timing and no per-IP limit (every test posts from 127.0.0.1);
 # the limits themselves are tested on their own vhost below.
@@ -131,6 +141,13 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultLLMModel test-model
     ConsultLLMKey env:CS_TEST_LLM_KEY
     ConsultLLMTimeout 2s
+</VirtualHost>
+# The dashboard with short pages, to see keyset paging.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName smallpage.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/admin"
+    ConsultInbox On
+    ConsultInboxPageSize 5
 </VirtualHost>
 # A client vhost without ConsultIntake.
 <VirtualHost \${CONSULT_LISTEN}>

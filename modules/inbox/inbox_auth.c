@@ -1,0 +1,347 @@
+/*
+ * Sign-in, sessions and CSRF. Passwords are argon2id (cs_auth); the cookie
+ * carries a 256-bit random token of which only the SHA-256 is stored;
+ * sessions end after ConsultInboxSessionIdle without use and
+ * ConsultInboxSessionMax after sign-in; every state change carries a CSRF
+ * token derived from the session.
+ */
+#include "inbox_private.h"
+
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_cookies.h"
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(consult_inbox);
+
+/* One message for every failure: no telling which of the two was wrong. */
+#define GENERIC_LOGIN_ERROR "That email and password do not match an account."
+#define THROTTLE_WINDOW "15 minutes"
+
+static const char *interval(request_rec *r, apr_interval_time_t t)
+{
+    return apr_psprintf(r->pool, "%" APR_INT64_T_FMT " seconds",
+                        (apr_int64_t)apr_time_sec(t));
+}
+
+static const char *cookie_attrs(request_rec *r)
+{
+    /* Secure whenever the dashboard is reached over HTTPS (directly or via
+     * a proxy that says so). */
+    const char *proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
+    int https = !strcmp(ap_http_scheme(r), "https") || (proto && !strcasecmp(proto, "https"));
+    return https ? "HttpOnly;SameSite=Lax;Path=/;Secure" : "HttpOnly;SameSite=Lax;Path=/";
+}
+
+int inbox_login_page(request_rec *r, const char *error, const char *email)
+{
+    json_object *d = json_object_new_object();
+    json_object_object_add(d, "title", json_object_new_string("Sign in"));
+    if (error) {
+        json_object_object_add(d, "error", json_object_new_string(error));
+    }
+    if (email) {
+        json_object_object_add(d, "email", json_object_new_string(email));
+    }
+    return inbox_render(r, error ? HTTP_UNAUTHORIZED : HTTP_OK, "login", d);
+}
+
+/* Cross-site form posts are refused outright (belt and braces with
+ * SameSite cookies and CSRF tokens). */
+static int same_origin(request_rec *r)
+{
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *host = apr_table_get(r->headers_in, "Host");
+    if (!origin || !strcmp(origin, "null")) {
+        return origin == NULL;
+    }
+    return host && (!strcmp(origin, apr_pstrcat(r->pool, "http://", host, NULL))
+                    || !strcmp(origin, apr_pstrcat(r->pool, "https://", host, NULL)));
+}
+
+static void record_attempt(request_rec *r, PGconn *conn, const char *email, int ok)
+{
+    const char *params[3] = { email, r->useragent_ip, ok ? "true" : "false" };
+    const char *err = NULL;
+    PGresult *res = cs_db_exec(conn, r->pool, &err, PGRES_COMMAND_OK,
+                               "INSERT INTO login_attempts (email, ip, succeeded)"
+                               " VALUES (lower($1), $2::inet, $3::boolean)", 3, params);
+    if (res) PQclear(res);
+}
+
+/* Seconds to wait before another try for this account or address, or 0. */
+static long throttled_for(request_rec *r, PGconn *conn, const char *email)
+{
+    const char *params[2] = { email, r->useragent_ip }, *err = NULL;
+    PGresult *res;
+    long wait = 0;
+    int i;
+
+    /* Failures since the last success, per account and per address. */
+    res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,
+        "SELECT count(*), coalesce(extract(epoch FROM max(created_at)), 0)::bigint"
+        "  FROM login_attempts a WHERE lower(a.email) = lower($1) AND NOT succeeded"
+        "   AND created_at > now() - interval '" THROTTLE_WINDOW "'"
+        "   AND created_at > coalesce((SELECT max(created_at) FROM login_attempts"
+        "        WHERE lower(email) = lower($1) AND succeeded), '-infinity')"
+        " UNION ALL "
+        "SELECT count(*) / 4, coalesce(extract(epoch FROM max(created_at)), 0)::bigint"
+        "  FROM login_attempts WHERE ip = $2::inet AND NOT succeeded"
+        "   AND created_at > now() - interval '" THROTTLE_WINDOW "'", 2, params);
+    if (!res) {
+        return 0;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        int fails = atoi(PQgetvalue(res, i, 0));
+        apr_int64_t last = apr_atoi64(PQgetvalue(res, i, 1));
+        apr_interval_time_t delay = cs_login_delay(fails);
+        long left = (long)(last + apr_time_sec(delay) - apr_time_sec(apr_time_now()));
+        if (delay > 0 && left > wait) {
+            wait = left;
+        }
+    }
+    PQclear(res);
+    return wait;
+}
+
+int inbox_login_post(request_rec *r)
+{
+    inbox_conf *conf = inbox_sconf(r->server);
+    apr_table_t *form = inbox_read_form(r);
+    const char *email, *password, *token, *params[6], *err = NULL;
+    PGconn *conn;
+    PGresult *res;
+    long wait;
+    int ok = 0;
+
+    if (!form || !same_origin(r)) {
+        return HTTP_BAD_REQUEST;
+    }
+    email = apr_table_get(form, "email");
+    password = apr_table_get(form, "password");
+    if (!email || !*email || !password || !*password) {
+        return inbox_login_page(r, "Enter your email and password.", email);
+    }
+    if (inbox_core.db_acquire(r, &conn) != APR_SUCCESS) {
+        return inbox_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                                     "the dashboard cannot reach its database");
+    }
+    if ((wait = throttled_for(r, conn, email)) > 0) {
+        apr_table_setn(r->err_headers_out, "Retry-After", apr_ltoa(r->pool, wait));
+        json_object *d = json_object_new_object();
+        json_object_object_add(d, "title", json_object_new_string("Sign in"));
+        json_object_object_add(d, "email", json_object_new_string(email));
+        json_object_object_add(d, "error", json_object_new_string(apr_psprintf(
+            r->pool, "Too many attempts. Try again in %ld seconds.", wait)));
+        return inbox_render(r, HTTP_TOO_MANY_REQUESTS, "login", d);
+    }
+    params[0] = email;
+    res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,
+                     "SELECT id, password_hash FROM staff_users"
+                     " WHERE lower(email) = lower($1) AND disabled_at IS NULL", 1, params);
+    if (!res) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (PQntuples(res) == 1) {
+        ok = cs_password_verify(PQgetvalue(res, 0, 1), password);
+        params[1] = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    }
+    else {
+        cs_password_burn(password);   /* same time as a real check */
+    }
+    PQclear(res);
+    record_attempt(r, conn, email, ok);
+    if (!ok) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CSLOGNO(03020)
+                      "failed dashboard sign-in from %s", r->useragent_ip);
+        return inbox_login_page(r, GENERIC_LOGIN_ERROR, email);
+    }
+
+    /* A fresh token at every sign-in; an old session cookie is dropped. */
+    token = cs_random_token(r->pool);
+    if (!token) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    params[0] = cs_token_hash(r->pool, token);
+    params[2] = interval(r, conf->lifetime);
+    params[3] = r->useragent_ip;
+    params[4] = apr_table_get(r->headers_in, "User-Agent");
+    res = cs_db_exec(conn, r->pool, &err, PGRES_COMMAND_OK,
+                     "INSERT INTO sessions (token_hash, user_id, expires_at, ip, user_agent)"
+                     " VALUES ($1, $2, now() + $3::interval, $4::inet, left($5, 300))",
+                     5, params);
+    if (!res) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(03021)
+                      "cannot create a session: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    PQclear(res);
+    {
+        const char *old = NULL;
+        if (ap_cookie_read(r, SESSION_COOKIE, &old, 0) == APR_SUCCESS && old
+            && cs_token_looks_valid(old)) {
+            params[0] = cs_token_hash(r->pool, old);
+            res = cs_db_exec(conn, r->pool, &err, PGRES_COMMAND_OK,
+                             "DELETE FROM sessions WHERE token_hash = $1", 1, params);
+            if (res) PQclear(res);
+        }
+    }
+    ap_cookie_write(r, SESSION_COOKIE, token, cookie_attrs(r), 0, r->err_headers_out, NULL);
+    return inbox_redirect(r, "/");
+}
+
+static int to_login(request_rec *r)
+{
+    if (r->method_number == M_GET && !inbox_is_htmx(r)) {
+        apr_table_setn(r->headers_out, "Location", "/login");
+        return HTTP_SEE_OTHER;
+    }
+    if (inbox_is_htmx(r)) {
+        return inbox_redirect(r, "/login");
+    }
+    return HTTP_UNAUTHORIZED;
+}
+
+int inbox_session(request_rec *r, inbox_ctx **pctx)
+{
+    inbox_conf *conf = inbox_sconf(r->server);
+    const char *token = NULL, *params[3], *err = NULL;
+    const unsigned char *key;
+    apr_size_t keylen;
+    inbox_ctx *ctx;
+    PGresult *res;
+
+    *pctx = NULL;
+    if (ap_cookie_read(r, SESSION_COOKIE, &token, 0) != APR_SUCCESS || !token
+        || !cs_token_looks_valid(token)) {
+        return to_login(r);
+    }
+    ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    if (inbox_core.db_acquire(r, &ctx->conn) != APR_SUCCESS) {
+        return inbox_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                                     "the dashboard cannot reach its database");
+    }
+    ctx->token_hash = cs_token_hash(r->pool, token);
+    params[0] = ctx->token_hash;
+    params[1] = interval(r, conf->idle);
+    res = cs_db_exec(ctx->conn, r->pool, &err, PGRES_TUPLES_OK,
+                     "UPDATE sessions s SET last_seen_at = now()"
+                     "  FROM staff_users u"
+                     " WHERE s.token_hash = $1 AND u.id = s.user_id AND u.disabled_at IS NULL"
+                     "   AND s.expires_at > now() AND s.last_seen_at > now() - $2::interval"
+                     " RETURNING s.id, u.id, u.name, u.email, u.is_agency_admin,"
+                     "   s.client_id", 2, params);
+    if (!res) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return to_login(r);
+    }
+    ctx->session_id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    ctx->user_id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 1));
+    ctx->user_name = apr_pstrdup(r->pool, PQgetvalue(res, 0, 2));
+    ctx->user_email = apr_pstrdup(r->pool, PQgetvalue(res, 0, 3));
+    ctx->is_admin = PQgetvalue(res, 0, 4)[0] == 't';
+    params[2] = PQgetisnull(res, 0, 5) ? NULL : apr_pstrdup(r->pool, PQgetvalue(res, 0, 5));
+    PQclear(res);
+
+    /* The client to show: the session's choice if still allowed, else the
+     * first one this person may see. Membership is checked every request,
+     * so removing someone takes effect at once. */
+    params[0] = ctx->user_id;
+    params[1] = ctx->is_admin ? "true" : "false";
+    res = cs_db_exec(ctx->conn, r->pool, &err, PGRES_TUPLES_OK,
+                     "SELECT c.id, c.name, c.slug, coalesce(m.role, 'admin')"
+                     "  FROM clients c LEFT JOIN memberships m"
+                     "    ON m.client_id = c.id AND m.user_id = $1"
+                     " WHERE m.user_id IS NOT NULL OR $2::boolean"
+                     " ORDER BY (c.id = $3::bigint) IS TRUE DESC, c.name LIMIT 1", 3, params);
+    if (!res) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (PQntuples(res) == 1) {
+        ctx->client_id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+        ctx->client_name = apr_pstrdup(r->pool, PQgetvalue(res, 0, 1));
+        ctx->client_slug = apr_pstrdup(r->pool, PQgetvalue(res, 0, 2));
+        ctx->role = apr_pstrdup(r->pool, PQgetvalue(res, 0, 3));
+    }
+    PQclear(res);
+
+    inbox_core.server_secret(r->server, &key, &keylen);
+    ctx->csrf = cs_csrf_token(r->pool, key, keylen, ctx->token_hash);
+    if (r->method_number == M_POST) {
+        apr_table_t *form = NULL;
+        if (!inbox_csrf_ok(r, ctx, form)) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CSLOGNO(03022)
+                          "dashboard POST without a valid CSRF token refused");
+            return HTTP_FORBIDDEN;
+        }
+    }
+    *pctx = ctx;
+    return OK;
+}
+
+/* The token comes in the X-CSRF-Token header (htmx sends it on every
+ * request) or the _csrf form field; the form is read once and kept. */
+int inbox_csrf_ok(request_rec *r, inbox_ctx *ctx, apr_table_t *unused)
+{
+    const unsigned char *key;
+    apr_size_t keylen;
+    const char *presented = apr_table_get(r->headers_in, "X-CSRF-Token");
+    apr_table_t *form;
+
+    (void)unused;
+    if (!same_origin(r)) {
+        return 0;
+    }
+    form = inbox_read_form(r);
+    if (!form) {
+        return 0;
+    }
+    ap_set_module_config(r->request_config, &consult_inbox_module, form);
+    if (!presented) {
+        presented = apr_table_get(form, "_csrf");
+    }
+    inbox_core.server_secret(r->server, &key, &keylen);
+    return cs_csrf_check(r->pool, key, keylen, ctx->token_hash, presented);
+}
+
+int inbox_logout(request_rec *r, inbox_ctx *ctx)
+{
+    const char *params[1] = { ctx->session_id }, *err = NULL;
+    PGresult *res = cs_db_exec(ctx->conn, r->pool, &err, PGRES_COMMAND_OK,
+                               "DELETE FROM sessions WHERE id = $1", 1, params);
+    if (res) PQclear(res);
+    ap_cookie_remove(r, SESSION_COOKIE, cookie_attrs(r), r->err_headers_out, NULL);
+    return inbox_redirect(r, "/login");
+}
+
+int inbox_switch_client(request_rec *r, inbox_ctx *ctx, apr_table_t *unused)
+{
+    apr_table_t *form = ap_get_module_config(r->request_config, &consult_inbox_module);
+    const char *slug = form ? apr_table_get(form, "client") : NULL;
+    const char *params[4], *err = NULL;
+    PGresult *res;
+
+    (void)unused;
+    params[0] = ctx->session_id;
+    params[1] = slug;
+    params[2] = ctx->user_id;
+    params[3] = ctx->is_admin ? "true" : "false";
+    /* Only to a client this person may see; anything else changes nothing. */
+    res = cs_db_exec(ctx->conn, r->pool, &err, PGRES_COMMAND_OK,
+                     "UPDATE sessions SET client_id = c.id FROM clients c"
+                     " WHERE sessions.id = $1 AND c.slug = $2 AND ($4::boolean OR EXISTS"
+                     "  (SELECT 1 FROM memberships m WHERE m.user_id = $3 AND m.client_id = c.id))",
+                     4, params);
+    if (!res) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (atoi(PQcmdTuples(res)) != 1) {
+        PQclear(res);
+        return HTTP_NOT_FOUND;
+    }
+    PQclear(res);
+    return inbox_redirect(r, "/");
+}

@@ -1,0 +1,97 @@
+/* Internal to mod_consult_inbox, the staff dashboard. */
+#ifndef INBOX_PRIVATE_H
+#define INBOX_PRIVATE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "mod_consult_core.h"
+#include "cs_auth.h"
+#include "cs_db.h"
+#include "cs_json.h"
+#include "cs_tmpl.h"
+
+#define CSLOGNO(n) "CS" #n ": "
+#define SESSION_COOKIE "consult_session"
+
+extern module AP_MODULE_DECLARE_DATA consult_inbox_module;
+
+typedef struct {
+    int enabled;                        /* -1 unset */
+    const char *templates;              /* folder of *.mustache */
+    apr_interval_time_t idle;           /* session idle expiry */
+    apr_interval_time_t lifetime;       /* absolute expiry */
+    int page_size;
+    cs_tmpl_set_t *tmpl;                /* compiled in post_config */
+} inbox_conf;
+
+typedef struct {
+    APR_OPTIONAL_FN_TYPE(cs_db_acquire) *db_acquire;
+    APR_OPTIONAL_FN_TYPE(cs_server_secret) *server_secret;
+    APR_OPTIONAL_FN_TYPE(cs_rate_limit) *rate_limit;
+    APR_OPTIONAL_FN_TYPE(cs_send_error) *send_error;
+} inbox_core_fns;
+extern inbox_core_fns inbox_core;
+
+/* The signed-in staff member and the client they are working on. Every
+ * query of the dashboard is scoped by client_id taken from here, never
+ * from the request. */
+typedef struct {
+    const char *session_id;
+    const char *token_hash;
+    const char *user_id;
+    const char *user_name;
+    const char *user_email;
+    int is_admin;
+    const char *client_id;              /* NULL: no client to show */
+    const char *client_name;
+    const char *client_slug;
+    const char *role;                   /* owner, staff, or admin */
+    const char *csrf;
+    PGconn *conn;
+} inbox_ctx;
+
+inbox_conf *inbox_sconf(server_rec *s);
+
+/* inbox_auth.c */
+int inbox_login_page(request_rec *r, const char *error, const char *email);
+int inbox_login_post(request_rec *r);
+int inbox_logout(request_rec *r, inbox_ctx *ctx);
+/* OK with *pctx set, or an HTTP status (a redirect to /login is sent). */
+int inbox_session(request_rec *r, inbox_ctx **pctx);
+int inbox_csrf_ok(request_rec *r, inbox_ctx *ctx, apr_table_t *form);
+int inbox_switch_client(request_rec *r, inbox_ctx *ctx, apr_table_t *form);
+
+/* inbox_render.c */
+/* Render template @p name with @p data into the response; 500 (logged) on
+ * a render error, never half a page. */
+int inbox_render(request_rec *r, int status, const char *name, json_object *data);
+/* The common page data: user, client, csrf, memberships for the switcher. */
+json_object *inbox_page_data(request_rec *r, inbox_ctx *ctx, const char *title);
+/* Rows of a result as an array of objects, typed by column type. */
+json_object *inbox_rows(PGresult *res);
+json_object *inbox_row(PGresult *res, int i);
+int inbox_is_htmx(request_rec *r);
+int inbox_redirect(request_rec *r, const char *to);
+/* Form fields of a POST (urlencoded), or NULL on a bad body. */
+apr_table_t *inbox_read_form(request_rec *r);
+PGresult *inbox_query(request_rec *r, inbox_ctx *ctx, const char *sql,
+                      int n, const char *const *params);
+void inbox_audit(request_rec *r, inbox_ctx *ctx, const char *action,
+                 const char *target_type, const char *target_id, const char *detail_json);
+
+/* inbox_views.c */
+int inbox_home(request_rec *r, inbox_ctx *ctx);
+int inbox_list(request_rec *r, inbox_ctx *ctx);
+int inbox_conversation(request_rec *r, inbox_ctx *ctx, const char *id);
+int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id);
+int inbox_attachment(request_rec *r, inbox_ctx *ctx, const char *id);
+
+/* inbox_contacts.c */
+int inbox_contact(request_rec *r, inbox_ctx *ctx, const char *id);
+int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const char *what);
+int inbox_export_csv(request_rec *r, inbox_ctx *ctx);
+int inbox_audit_page(request_rec *r, inbox_ctx *ctx);
+int inbox_replies(request_rec *r, inbox_ctx *ctx);
+
+#endif

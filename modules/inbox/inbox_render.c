@@ -1,0 +1,203 @@
+/* Rendering and the small helpers every dashboard page uses. */
+#include "inbox_private.h"
+
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+#include <apr_strings.h>
+#include <stdlib.h>
+
+APLOG_USE_MODULE(consult_inbox);
+
+static apr_status_t put_json(void *data)
+{
+    json_object_put(data);
+    return APR_SUCCESS;
+}
+
+int inbox_render(request_rec *r, int status, const char *name, json_object *data)
+{
+    const inbox_conf *conf = inbox_sconf(r->server);
+    const char *out = NULL, *err = NULL;
+    apr_size_t len = 0;
+
+    /* The data belongs to the request from here on, rendered or not. */
+    apr_pool_cleanup_register(r->pool, data, put_json, apr_pool_cleanup_null);
+    if (cs_tmpl_render(&out, &len, r->pool, conf->tmpl, name, data, &err) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(03010)
+                      "rendering template %s failed: %s", name, err ? err : "?");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    r->status = status;
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    ap_set_content_length(r, len);
+    if (!r->header_only) {
+        ap_rwrite(out, (int)len, r);
+    }
+    return OK;
+}
+
+int inbox_is_htmx(request_rec *r)
+{
+    return apr_table_get(r->headers_in, "HX-Request") != NULL;
+}
+
+int inbox_redirect(request_rec *r, const char *to)
+{
+    if (inbox_is_htmx(r)) {
+        /* htmx follows this header with a full navigation. */
+        apr_table_setn(r->headers_out, "HX-Redirect", to);
+        r->status = HTTP_OK;
+        ap_set_content_length(r, 0);
+        return OK;
+    }
+    apr_table_setn(r->headers_out, "Location", to);
+    return HTTP_SEE_OTHER;
+}
+
+apr_table_t *inbox_read_form(request_rec *r)
+{
+    apr_array_header_t *pairs = NULL;
+    apr_table_t *form = apr_table_make(r->pool, 8);
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    int i;
+
+    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+        ap_discard_request_body(r);
+        return form;
+    }
+    if (ap_parse_form_data(r, NULL, &pairs, 64, 64 * 1024) != OK) {
+        return NULL;
+    }
+    for (i = 0; pairs && i < pairs->nelts; i++) {
+        ap_form_pair_t *fp = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+        apr_off_t len = 0;
+        apr_size_t size;
+        char *val;
+        apr_brigade_length(fp->value, 1, &len);
+        size = (apr_size_t)len;
+        val = apr_palloc(r->pool, size + 1);
+        apr_brigade_flatten(fp->value, val, &size);
+        val[size] = '\0';
+        apr_table_add(form, fp->name, val);
+    }
+    return form;
+}
+
+static json_object *cell(PGresult *res, int i, int j)
+{
+    const char *v;
+    if (PQgetisnull(res, i, j)) {
+        return NULL;
+    }
+    v = PQgetvalue(res, i, j);
+    switch (PQftype(res, j)) {
+    case 16:                                   /* bool */
+        return json_object_new_boolean(v[0] == 't');
+    case 20: case 21: case 23:                 /* int8, int2, int4 */
+        return json_object_new_int64(strtoll(v, NULL, 10));
+    case 700: case 701: case 1700:             /* float4, float8, numeric */
+        return json_object_new_double(strtod(v, NULL));
+    case 114: case 3802:                       /* json, jsonb */
+        return json_tokener_parse(v);
+    default:
+        return json_object_new_string(v);
+    }
+}
+
+json_object *inbox_row(PGresult *res, int i)
+{
+    json_object *o = json_object_new_object();
+    int j;
+    for (j = 0; j < PQnfields(res); j++) {
+        json_object_object_add(o, PQfname(res, j), cell(res, i, j));
+    }
+    return o;
+}
+
+json_object *inbox_rows(PGresult *res)
+{
+    json_object *a = json_object_new_array();
+    int i;
+    for (i = 0; i < PQntuples(res); i++) {
+        json_object_array_add(a, inbox_row(res, i));
+    }
+    return a;
+}
+
+PGresult *inbox_query(request_rec *r, inbox_ctx *ctx, const char *sql,
+                      int n, const char *const *params)
+{
+    const char *err = NULL;
+    PGresult *res = cs_db_exec(ctx->conn, r->pool, &err, PGRES_TUPLES_OK, sql, n, params);
+    if (!res) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(03011)
+                      "dashboard query failed: %s", err);
+    }
+    return res;
+}
+
+void inbox_audit(request_rec *r, inbox_ctx *ctx, const char *action,
+                 const char *target_type, const char *target_id, const char *detail_json)
+{
+    const char *params[6] = { ctx->client_id, ctx->user_id, action, target_type,
+                              target_id, detail_json ? detail_json : "{}" };
+    const char *err = NULL;
+    PGresult *res = cs_db_exec(ctx->conn, r->pool, &err, PGRES_COMMAND_OK,
+                               "INSERT INTO audit_log (client_id, user_id, action,"
+                               " target_type, target_id, detail)"
+                               " VALUES ($1, $2, $3, $4, $5::bigint, $6::jsonb)", 6, params);
+    if (!res) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(03012)
+                      "audit log write failed: %s", err);
+        return;
+    }
+    PQclear(res);
+}
+
+json_object *inbox_page_data(request_rec *r, inbox_ctx *ctx, const char *title)
+{
+    json_object *d = json_object_new_object(), *me = json_object_new_object();
+    PGresult *res;
+    const char *params[1];
+
+    json_object_object_add(d, "title", json_object_new_string(title));
+    json_object_object_add(d, "csrf", json_object_new_string(ctx->csrf));
+    json_object_object_add(me, "name", json_object_new_string(ctx->user_name));
+    json_object_object_add(me, "email", json_object_new_string(ctx->user_email));
+    json_object_object_add(me, "is_admin", json_object_new_boolean(ctx->is_admin));
+    json_object_object_add(me, "is_owner", json_object_new_boolean(
+                               ctx->is_admin || (ctx->role && !strcmp(ctx->role, "owner"))));
+    json_object_object_add(d, "me", me);
+    if (ctx->client_id) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "id", json_object_new_string(ctx->client_id));
+        json_object_object_add(c, "name", json_object_new_string(ctx->client_name));
+        json_object_object_add(c, "slug", json_object_new_string(ctx->client_slug));
+        json_object_object_add(d, "client", c);
+    }
+    /* The clients this person may switch to. */
+    params[0] = ctx->user_id;
+    res = inbox_query(r, ctx,
+                      "SELECT c.id::text AS id, c.name, c.slug FROM clients c"
+                      " WHERE EXISTS (SELECT 1 FROM staff_users u WHERE u.id = $1"
+                      "   AND u.is_agency_admin)"
+                      "    OR EXISTS (SELECT 1 FROM memberships m WHERE m.user_id = $1"
+                      "   AND m.client_id = c.id)"
+                      " ORDER BY c.name LIMIT 500", 1, params);
+    if (res) {
+        json_object *list = inbox_rows(res);
+        size_t i;
+        for (i = 0; i < json_object_array_length(list); i++) {
+            json_object *o = json_object_array_get_idx(list, i), *id;
+            json_object_object_get_ex(o, "id", &id);
+            json_object_object_add(o, "current", json_object_new_boolean(
+                ctx->client_id && !strcmp(json_object_get_string(id), ctx->client_id)));
+        }
+        json_object_object_add(d, "clients", list);
+        json_object_object_add(d, "many_clients",
+                               json_object_new_boolean(PQntuples(res) > 1));
+        PQclear(res);
+    }
+    return d;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Browser harness: a private PostgreSQL and Apache with our modules on free
+# loopback ports, two clients and their owners seeded, then the node:test
+# suites in tests/browser/ driving Debian's Chromium (playwright-core).
+# Nothing is left running afterwards, pass or fail; the logs of a failed run
+# are kept in tests/out/browser-logs, screenshots in tests/out/browser.
+#   usage: tests/browser/harness.sh [node --test arguments, default tests/browser/]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tools/lib.sh"
+build="$root/${BUILD:-build/release}"
+conf=$root/conf/httpd.conf
+cd "$root"
+
+command -v node >/dev/null 2>&1 || cs_die "node not found (Node.js 20+ is needed for the browser tests)"
+chromium=${CS_CHROMIUM:-/usr/bin/chromium}
+[[ -x "$chromium" ]] || cs_die "$chromium not found (apt-get install chromium)"
+[[ -x "$build/consult-admin" ]] || cs_die "$build/consult-admin not built (make)"
+# node_modules (playwright-core, axe-core) and the vendored htmx the
+# dashboard serves; before Apache starts, as its htdocs may be copied.
+tools/assets.sh
+
+export no_proxy=127.0.0.1,localhost,.localhost NO_PROXY=127.0.0.1,localhost,.localhost
+tmp=$(mktemp -d /tmp/consult-browser.XXXXXX)
+chmod 755 "$tmp"
+pg_dir=$tmp/pg
+pg_port=$(cs_free_port)
+port=$(cs_free_port)
+export CS_PORT=$port
+export CS_BASE=http://127.0.0.1:$port
+export CS_DATABASE=$(cs_conninfo "$pg_port")
+export CS_OUT=$root/tests/out/browser
+logs=$root/tests/out/browser-logs
+
+httpd_stop() {
+    local pidfile=$tmp/var/run/httpd.pid i
+    [[ -f $pidfile ]] || return 0
+    cs_httpd -f "$conf" -k stop >/dev/null 2>&1 || true
+    for i in $(seq 1 100); do
+        [[ -f $pidfile ]] || return 0
+        kill -0 "$(cat "$pidfile" 2>/dev/null)" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    echo "browser: httpd did not stop" >&2
+    return 1
+}
+
+finish() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ -n "${node_pid:-}" ]]; then
+        kill "$node_pid" 2>/dev/null || true
+        wait "$node_pid" 2>/dev/null || true
+    fi
+    httpd_stop || true
+    cs_pg_stop "$pg_dir"
+    if [[ $rc -ne 0 ]]; then
+        mkdir -p "$root/tests/out"; rm -rf "$logs"
+        cp -r "$tmp/var/log" "$logs" 2>/dev/null || mkdir -p "$logs"
+        cp "$pg_dir/postgres.log" "$logs/" 2>/dev/null || true
+        echo "browser: logs kept in tests/out/browser-logs, screenshots in tests/out/browser" >&2
+    fi
+    rm -rf "$tmp"
+    exit $rc
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "browser: PostgreSQL on 127.0.0.1:$pg_port, Apache on 127.0.0.1:$port"
+cs_pg_start "$pg_dir" "$pg_port" >/dev/null
+admin() { "$build/consult-admin" --db "$CS_DATABASE" "$@" >/dev/null; }
+admin migrate "$root/sql"
+admin client-add coffee-shop "Ember & Oak Coffee"
+admin client-add other-client "Other Client"
+admin user-add owner@coffee.example "Coffee Owner" "correct horse battery"
+admin member-add owner@coffee.example coffee-shop owner
+admin user-add other@other.example "Other Owner" "other secret pass"
+admin member-add other@other.example other-client owner
+
+# Fast job timing and no per-IP limit: every post comes from 127.0.0.1.
+export CONSULT_JOB_POLL=200ms CONSULT_INTAKE_IP_LIMIT=0
+cs_httpd_env "$root" "$tmp/var" "$build" "127.0.0.1:$port" "$CS_DATABASE"
+cs_htdocs_for_children "$root" "$tmp/htdocs"
+cs_httpd -f "$conf" -k start
+for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$CS_BASE/" && break
+    sleep 0.1
+done
+if ! curl -s -o /dev/null "$CS_BASE/"; then
+    tail -n 20 "$tmp/var/log/error.log" >&2 || true
+    cs_die "Apache did not start"
+fi
+login_status=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: admin.localhost:$port" "$CS_BASE/login" || true)
+[[ $login_status == 200 ]] ||
+    echo "browser: warning: http://admin.localhost:$port/login answers $login_status; is the dashboard vhost configured?" >&2
+
+mkdir -p "$CS_OUT"
+rm -f "$CS_OUT"/*.png
+[[ $# -gt 0 ]] || set -- tests/browser/
+status=0
+# In the background so that a signal to this script stops it at once (the
+# EXIT trap then ends node, which closes its Chromium).
+node --test --test-concurrency=1 "$@" &
+node_pid=$!
+wait "$node_pid" || status=$?
+node_pid=
+
+# A crash or sanitizer report in any child fails the run even if every
+# assertion passed.
+if grep -E "AddressSanitizer|runtime error:|LeakSanitizer|exit signal (Segmentation|Aborted|Bus)" \
+        "$tmp/var/log/error.log" 2>/dev/null >&2; then
+    echo "browser: crash or sanitizer report in the Apache error log" >&2
+    status=1
+fi
+if [[ $status -ne 0 ]]; then
+    echo "browser: FAILED" >&2
+else
+    echo "browser: all tests passed"
+fi
+exit $status

@@ -1,0 +1,373 @@
+/* The staff dashboard over HTTP: sign-in, sessions, CSRF, throttling, and
+ * a tenant-isolation matrix (another client's ids answer 404, never data). */
+#include "integ.h"
+
+#include <apr_strings.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+#define ADMIN "admin.localhost"
+#define FORM "application/x-www-form-urlencoded"
+
+typedef struct {
+    const char *cookie;   /* "consult_session=..." */
+    const char *token;
+    const char *csrf;
+} sess_t;
+
+static it_resp_t *req(const char *host, const char *method, const char *path,
+                      const sess_t *s, const char *body, int with_csrf, const char *origin)
+{
+    it_req_t q = { 0 };
+    const char *hdrs[4];
+    int n = 0;
+    q.host = host;
+    q.method = method;
+    q.path = path;
+    q.accept = "text/html";
+    if (body) {
+        q.body = body;
+        q.content_type = FORM;
+    }
+    if (s) hdrs[n++] = apr_pstrcat(it_pool, "Cookie: ", s->cookie, NULL);
+    if (with_csrf && s) hdrs[n++] = apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL);
+    if (origin) hdrs[n++] = apr_pstrcat(it_pool, "Origin: ", origin, NULL);
+    hdrs[n] = NULL;
+    q.headers = hdrs;
+    return it_http(&q);
+}
+
+static const char *csrf_of(const char *body)
+{
+    const char *at = strstr(body, "\"X-CSRF-Token\": \""), *end;
+    if (!at) return "";
+    at += strlen("\"X-CSRF-Token\": \"");
+    end = strchr(at, '"');
+    return apr_pstrmemdup(it_pool, at, end - at);
+}
+
+static sess_t *login_on(const char *host, const char *email, const char *password)
+{
+    sess_t *s = apr_pcalloc(it_pool, sizeof(*s));
+    it_resp_t *r = req(host, "POST", "/login", NULL, apr_psprintf(
+        it_pool, "email=%s&password=%s", email, password), 0, NULL);
+    const char *set = apr_table_get(r->headers, "Set-Cookie"), *semi;
+    ck_assert_msg(r->status == 303, "login %s: %ld", email, r->status);
+    ck_assert_msg(set && !strncmp(set, "consult_session=", 16), "no cookie");
+    semi = strchr(set, ';');
+    s->cookie = apr_pstrmemdup(it_pool, set, semi - set);
+    s->token = s->cookie + 16;
+    s->csrf = csrf_of(req(host, "GET", "/", s, NULL, 0, NULL)->body);
+    ck_assert_msg(*s->csrf, "no CSRF token on the page");
+    return s;
+}
+
+static sess_t *login(const char *email, const char *password)
+{
+    return login_on(ADMIN, email, password);
+}
+
+static const char *sha256(const char *s)
+{
+    unsigned char md[32];
+    unsigned int n = 0;
+    char *hex = apr_palloc(it_pool, 65);
+    int i;
+    EVP_Digest(s, strlen(s), md, &n, EVP_sha256(), NULL);
+    for (i = 0; i < 32; i++) sprintf(hex + 2 * i, "%02x", md[i]);
+    return hex;
+}
+
+/* A fresh conversation for @p site's client; returns its id. */
+static const char *new_conversation(const char *site, const char *email, const char *text)
+{
+    const char *p[1];
+    it_resp_t *r = it_post(site, "application/json", apr_psprintf(
+        it_pool, "{\"name\":\"N\",\"email\":\"%s\",\"message\":\"%s\"}", email, text));
+    ck_assert_int_eq(r->status, 201);
+    p[0] = apr_pstrndup(it_pool, r->body + 6, strcspn(r->body + 6, "}"));
+    return it_sql("SELECT m.conversation_id FROM submissions s JOIN messages m"
+                  " ON m.id = s.message_id WHERE s.id = $1", 1, p);
+}
+
+START_TEST(test_sign_in_sets_a_hashed_http_only_session)
+{
+    it_resp_t *r = req(ADMIN, "GET", "/login", NULL, NULL, 0, NULL);
+    const char *p[1];
+    sess_t *s;
+
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, "id=\"login\"") != NULL, "no login form");
+    ck_assert_int_eq(req(ADMIN, "GET", "/", NULL, NULL, 0, NULL)->status, 303);
+
+    r = req(ADMIN, "POST", "/login", NULL,
+            "email=owner%40coffee.example&password=owner+password+1", 0, NULL);
+    ck_assert_int_eq(r->status, 303);
+    ck_assert_str_eq(apr_table_get(r->headers, "Location"), "/");
+    ck_assert_msg(strstr(apr_table_get(r->headers, "Set-Cookie"), "HttpOnly") != NULL, "HttpOnly");
+    ck_assert_msg(strstr(apr_table_get(r->headers, "Set-Cookie"), "SameSite=Lax") != NULL, "SameSite");
+    s = login("owner%40coffee.example", "owner+password+1");
+    /* Only the token's hash is stored. */
+    p[0] = sha256(s->token);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM sessions WHERE token_hash = $1", 1, p), "1");
+    p[0] = s->token;
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM sessions WHERE token_hash = $1", 1, p), "0");
+    r = req(ADMIN, "GET", "/", s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, "id=\"inbox-list\"") != NULL, "no inbox");
+    /* Each sign-in gets its own token. */
+    ck_assert_str_ne(login("owner%40coffee.example", "owner+password+1")->token, s->token);
+}
+END_TEST
+
+START_TEST(test_wrong_password_and_unknown_user_get_the_same_answer)
+{
+    it_resp_t *a = req(ADMIN, "POST", "/login", NULL,
+                       "email=owner%40coffee.example&password=nope", 0, NULL);
+    it_resp_t *b = req(ADMIN, "POST", "/login", NULL,
+                       "email=nobody%40coffee.example&password=nope", 0, NULL);
+    ck_assert_int_eq(a->status, 401);
+    ck_assert_int_eq(b->status, 401);
+    ck_assert_msg(strstr(a->body, "role=\"alert\"") != NULL, "no alert");
+    ck_assert_msg(strstr(a->body, "do not match an account") && strstr(b->body, "do not match an account"),
+                  "different messages");
+    ck_assert_msg(apr_table_get(a->headers, "Set-Cookie") == NULL, "cookie on failure");
+}
+END_TEST
+
+START_TEST(test_logout_needs_csrf_and_ends_the_session)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *p[1] = { sha256(s->token) };
+
+    ck_assert_int_eq(req(ADMIN, "POST", "/logout", s, "", 0, NULL)->status, 403);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM sessions WHERE token_hash = $1", 1, p), "1");
+    ck_assert_int_eq(req(ADMIN, "POST", "/logout", s, "", 1, NULL)->status, 303);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM sessions WHERE token_hash = $1", 1, p), "0");
+    ck_assert_int_eq(req(ADMIN, "GET", "/", s, NULL, 0, NULL)->status, 303);
+}
+END_TEST
+
+START_TEST(test_idle_and_absolute_expiry_sign_out)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *p[1] = { sha256(s->token) };
+
+    it_sql("UPDATE sessions SET last_seen_at = now() - interval '3 hours' WHERE token_hash = $1", 1, p);
+    ck_assert_int_eq(req(ADMIN, "GET", "/", s, NULL, 0, NULL)->status, 303);
+    s = login("owner%40coffee.example", "owner+password+1");
+    p[0] = sha256(s->token);
+    it_sql("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE token_hash = $1", 1, p);
+    ck_assert_int_eq(req(ADMIN, "GET", "/", s, NULL, 0, NULL)->status, 303);
+}
+END_TEST
+
+START_TEST(test_state_changes_need_the_csrf_token_and_same_origin)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *cv = new_conversation("other.localhost", "x@x.example", "noise"), *mine, *p[1];
+    (void)cv;
+    mine = new_conversation("small.localhost", "csrf@c.example", "csrf check");
+    p[0] = mine;
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/archive", mine), s, "",
+                         0, NULL)->status, 403);
+    ck_assert_str_eq(it_sql("SELECT status FROM conversations WHERE id = $1", 1, p), "open");
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/archive", mine), s,
+                         apr_psprintf(it_pool, "_csrf=%s", "wrong"), 0, NULL)->status, 403);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/archive", mine), s, "",
+                         1, "https://evil.example")->status, 403);
+    ck_assert_str_eq(it_sql("SELECT status FROM conversations WHERE id = $1", 1, p), "open");
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/archive", mine), s,
+                         apr_psprintf(it_pool, "_csrf=%s", s->csrf), 0, NULL)->status, 303);
+    ck_assert_str_eq(it_sql("SELECT status FROM conversations WHERE id = $1", 1, p), "archived");
+    /* And the owner sees it in the activity log. */
+    ck_assert_msg(strstr(req(ADMIN, "GET", "/audit", s, NULL, 0, NULL)->body, "archive") != NULL,
+                  "audit log");
+}
+END_TEST
+
+START_TEST(test_repeated_failures_are_throttled_even_with_the_right_password)
+{
+    it_resp_t *r;
+    int i;
+    for (i = 0; i < 5; i++) {
+        ck_assert_int_eq(req(ADMIN, "POST", "/login", NULL,
+                             "email=throttle%40coffee.example&password=wrong", 0, NULL)->status, 401);
+    }
+    r = req(ADMIN, "POST", "/login", NULL,
+            "email=throttle%40coffee.example&password=throttle+password+1", 0, NULL);
+    ck_assert_int_eq(r->status, 429);
+    ck_assert_msg(apr_table_get(r->headers, "Retry-After") != NULL, "Retry-After");
+    ck_assert_msg(strstr(r->body, "Too many attempts") != NULL, "%s", r->body);
+}
+END_TEST
+
+START_TEST(test_another_clients_ids_answer_404_never_data)
+{
+    sess_t *me = login("owner%40coffee.example", "owner+password+1");
+    const char *theirs = new_conversation("other.localhost", "secret@other.example",
+                                          "their private zebra message");
+    const char *p[1] = { theirs }, *contact, *paths[3];
+    int i;
+
+    contact = it_sql("SELECT contact_id FROM conversations WHERE id = $1", 1, p);
+    paths[0] = apr_psprintf(it_pool, "/c/%s", theirs);
+    paths[1] = apr_psprintf(it_pool, "/contacts/%s", contact);
+    paths[2] = "/a/999999";
+    for (i = 0; i < 3; i++) {
+        it_resp_t *r = req(ADMIN, "GET", paths[i], me, NULL, 0, NULL);
+        ck_assert_msg(r->status == 404, "GET %s -> %ld", paths[i], r->status);
+        ck_assert_msg(strstr(r->body, "zebra") == NULL && strstr(r->body, "secret@") == NULL,
+                      "leaked data on %s", paths[i]);
+    }
+    {
+        const char *actions[] = { "archive", "spam", "read", "unread", "open", "notspam" };
+        for (i = 0; i < 6; i++) {
+            ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/%s", theirs, actions[i]),
+                                 me, "", 1, NULL)->status, 404);
+        }
+        ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/note", theirs), me,
+                             "body=hi", 1, NULL)->status, 404);
+        ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/intent", theirs), me,
+                             "intent=spam", 1, NULL)->status, 404);
+        ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/edit", contact), me,
+                             "name=Hacked&email=h%40h.example", 1, NULL)->status, 404);
+        ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/note", contact), me,
+                             "body=hi", 1, NULL)->status, 404);
+    }
+    /* Merging their contact into one of ours changes nothing. */
+    {
+        const char *mine = new_conversation("small.localhost", "mine@c.example", "mine");
+        const char *q1[1] = { mine };
+        const char *mc = it_sql("SELECT contact_id FROM conversations WHERE id = $1", 1, q1);
+        ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/merge", mc), me,
+                             apr_psprintf(it_pool, "other=%s", contact), 1, NULL)->status, 404);
+    }
+    ck_assert_str_eq(it_sql("SELECT status || coalesce(assigned_to::text, '') FROM conversations"
+                            " WHERE id = $1", 1, p), "open");
+    p[0] = contact;
+    ck_assert_str_eq(it_sql("SELECT coalesce(name, '') FROM contacts WHERE id = $1", 1, p), "N");
+    /* Search does not reach across either; nor does switching client. */
+    ck_assert_msg(strstr(req(ADMIN, "GET", "/?q=zebra", me, NULL, 0, NULL)->body, "conv-row") == NULL,
+                  "search leaked");
+    ck_assert_int_eq(req(ADMIN, "POST", "/switch", me, "client=other-client", 1, NULL)->status, 404);
+    ck_assert_msg(strstr(req(ADMIN, "GET", "/export.csv", me, NULL, 0, NULL)->body, "zebra") == NULL,
+                  "export leaked");
+}
+END_TEST
+
+START_TEST(test_agency_admin_switches_between_clients)
+{
+    sess_t *a = login("admin%40agency.example", "agency+password+1");
+    new_conversation("other.localhost", "switch@other.example", "switching works okapi");
+    ck_assert_int_eq(req(ADMIN, "POST", "/switch", a, "client=other-client", 1, NULL)->status, 303);
+    ck_assert_msg(strstr(req(ADMIN, "GET", "/?q=okapi", a, NULL, 0, NULL)->body, "conv-row") != NULL,
+                  "admin does not see the other client after switching");
+}
+END_TEST
+
+START_TEST(test_stored_markup_is_escaped_everywhere)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *cv = new_conversation("small.localhost", "xss@c.example",
+                                      "<script>alert(1)</script><img src=x onerror=alert(2)>");
+    it_resp_t *list = req(ADMIN, "GET", "/", s, NULL, 0, NULL);
+    it_resp_t *panel = req(ADMIN, "GET", apr_psprintf(it_pool, "/c/%s", cv), s, NULL, 0, NULL);
+    ck_assert_int_eq(panel->status, 200);
+    ck_assert_msg(strstr(list->body, "<script>alert") == NULL && strstr(list->body, "<img src=x") == NULL,
+                  "raw markup in the list");
+    ck_assert_msg(strstr(panel->body, "&lt;script&gt;alert(1)") != NULL, "not escaped in the panel");
+    ck_assert_msg(strstr(panel->body, "<img src=x") == NULL, "raw img in the panel");
+}
+END_TEST
+
+START_TEST(test_staff_cannot_export_owners_can_and_formulas_are_defused)
+{
+    sess_t *staff = login("staff%40coffee.example", "staff+password+1");
+    sess_t *owner = login("owner%40coffee.example", "owner+password+1");
+    it_resp_t *r;
+    new_conversation("small.localhost", "csv@c.example", "=HYPERLINK(\\\"http://x\\\")");
+    ck_assert_int_eq(req(ADMIN, "GET", "/export.csv", staff, NULL, 0, NULL)->status, 403);
+    ck_assert_int_eq(req(ADMIN, "GET", "/audit", staff, NULL, 0, NULL)->status, 403);
+    r = req(ADMIN, "GET", "/export.csv", owner, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(!strncmp(r->body, "message_id,created_utc", 22), "%s", r->body);
+    ck_assert_msg(strstr(r->body, "\"'=HYPERLINK") != NULL, "formula not defused");
+}
+END_TEST
+
+START_TEST(test_merge_joins_timelines_and_keeps_everything)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *a = new_conversation("small.localhost", "merge-a@c.example", "first from a");
+    const char *b = new_conversation("small.localhost", "merge-b@c.example", "first from b");
+    const char *pa[1] = { a }, *pb[1] = { b }, *ca, *cb, *pc[1];
+    ca = it_sql("SELECT contact_id FROM conversations WHERE id = $1", 1, pa);
+    cb = it_sql("SELECT contact_id FROM conversations WHERE id = $1", 1, pb);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/merge", ca), s,
+                         apr_psprintf(it_pool, "other=%s", cb), 1, NULL)->status, 303);
+    pc[0] = ca;
+    ck_assert_str_eq(it_sql("SELECT string_agg(m.body, ',' ORDER BY m.id) FROM conversations c"
+                            " JOIN messages m ON m.conversation_id = c.id WHERE c.contact_id = $1",
+                            1, pc), "first from a,first from b");
+    pc[0] = cb;
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM contacts WHERE id = $1", 1, pc), "0");
+    pc[0] = ca;
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM submissions WHERE contact_id = $1", 1, pc), "2");
+}
+END_TEST
+
+START_TEST(test_list_filters_search_and_keyset_pages)
+{
+    sess_t *s = login_on("smallpage.localhost", "owner%40coffee.example", "owner+password+1");
+    it_resp_t *r;
+    const char *more;
+    int i, rows = 0;
+    const char *at;
+
+    for (i = 0; i < 7; i++) {
+        new_conversation("small.localhost", apr_psprintf(it_pool, "page%d@c.example", i),
+                         apr_psprintf(it_pool, "paging llamas %d", i));
+    }
+    r = req("smallpage.localhost", "GET", "/?q=llamas", s, NULL, 0, NULL);
+    for (at = r->body; (at = strstr(at, "class=\"conv-row")); at++) rows++;
+    ck_assert_int_eq(rows, 5);
+    more = strstr(r->body, "before=");
+    ck_assert_msg(more != NULL, "no load-more link");
+    more = apr_pstrndup(it_pool, more, strcspn(more, "\"&"));
+    r = req("smallpage.localhost", "GET", apr_pstrcat(it_pool, "/inbox/list?status=open&q=llamas&", more, NULL),
+            s, NULL, 0, NULL);
+    /* Not htmx: the full page with the next rows. */
+    rows = 0;
+    for (at = r->body; (at = strstr(at, "class=\"conv-row")); at++) rows++;
+    ck_assert_int_eq(rows, 2);
+    ck_assert_msg(strstr(r->body, "paging llamas 0") != NULL, "oldest missing on page 2");
+    /* Stemmed search in Spanish and English both find messages. */
+    new_conversation("small.localhost", "es@c.example", "necesitamos cotizaciones para mudanzas");
+    r = req(ADMIN, "GET", "/?q=mudanza", login("owner%40coffee.example", "owner+password+1"), NULL, 0, NULL);
+    ck_assert_msg(strstr(r->body, "mudanzas") != NULL, "Spanish stemming");
+}
+END_TEST
+
+Suite *suite_inbox(void)
+{
+    Suite *s = suite_create("inbox");
+    TCase *tc = tcase_create("dashboard");
+
+    tcase_add_checked_fixture(tc, it_setup, it_teardown);
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_sign_in_sets_a_hashed_http_only_session);
+    tcase_add_test(tc, test_wrong_password_and_unknown_user_get_the_same_answer);
+    tcase_add_test(tc, test_logout_needs_csrf_and_ends_the_session);
+    tcase_add_test(tc, test_idle_and_absolute_expiry_sign_out);
+    tcase_add_test(tc, test_state_changes_need_the_csrf_token_and_same_origin);
+    tcase_add_test(tc, test_repeated_failures_are_throttled_even_with_the_right_password);
+    tcase_add_test(tc, test_another_clients_ids_answer_404_never_data);
+    tcase_add_test(tc, test_agency_admin_switches_between_clients);
+    tcase_add_test(tc, test_stored_markup_is_escaped_everywhere);
+    tcase_add_test(tc, test_staff_cannot_export_owners_can_and_formulas_are_defused);
+    tcase_add_test(tc, test_merge_joins_timelines_and_keeps_everything);
+    tcase_add_test(tc, test_list_filters_search_and_keyset_pages);
+    suite_add_tcase(s, tc);
+    return s;
+}
