@@ -59,7 +59,7 @@ INTEG_SRC  := $(wildcard tests/integration/check_*.c)
 INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
-        seed clean help install classify eval bench assets test-browser
+        seed clean help install classify eval bench assets test-browser seed-inbox
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -67,7 +67,7 @@ all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
 help:
 	@echo "make            build modules and consult-admin (SAN=1: ASan+UBSan build)"
 	@echo "make run        private Postgres + Apache on 127.0.0.1:8080 (Ctrl-C stops both)"
-	@echo "make test       unit + integration suites; make test-san: the same under ASan/UBSan"
+	@echo "make test       unit, integration and browser suites; make test-san: the same under ASan/UBSan"
 	@echo "make classify   classify JSON lines from stdin; make eval: held-out accuracy and F1"
 	@echo "make bench      intake posts/s and latency next to pgbench doing the same write"
 	@echo "make psql       psql on the make-run database (reads SQL from stdin if piped)"
@@ -128,7 +128,7 @@ $(UNIT_BIN): $(UNIT_SRC) tests/unit/unit_main.c tests/unit/unit.h $(COMMON_LIB) 
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) tests/unit/unit_main.c $(COMMON_LIB) $(MODEL_LIB) \
 	    $(SANFLAGS) $(LDLIBS) -lm $(shell pkg-config --libs check)
 
-$(INTEG_BIN): $(INTEG_SRC) tests/integration/integ_main.c tests/integration/integ.h $(COMMON_LIB)
+$(INTEG_BIN): $(INTEG_SRC) tests/integration/integ_main.c tests/integration/integ.h $(COMMON_LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/integration -o $@ $(INTEG_SRC) tests/integration/integ_main.c \
 	    $(COMMON_LIB) $(MODEL_LIB) $(SANFLAGS) $(LDLIBS) -lm $(shell pkg-config --libs check)
@@ -160,10 +160,15 @@ eval: $(TRAINER)
 bench: deps all
 	@BUILD=$(BUILD) bench/run.sh
 
+# Grow the make-run database's demo inbox (client bench-inbox) to N messages.
+seed-inbox:
+	@tools/pg.sh start
+	@psql -X -q "$$(tools/pg.sh conninfo)" -v slug=$${SLUG:-bench-inbox} -v n=$${N:-10000} -f bench/seed_inbox.sql
+
 # ---- tests ---------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN) $(INTEG_BIN)
-	@$(MAKE) --no-print-directory test-unit test-integration
+	@$(MAKE) --no-print-directory test-unit test-integration test-browser
 
 test-unit: $(UNIT_BIN)
 	@echo "== unit tests ($(BUILD))"
@@ -172,6 +177,12 @@ test-unit: $(UNIT_BIN)
 test-integration: $(INTEG_BIN) $(MODULE_SO) $(ADMIN)
 	@echo "== integration tests ($(BUILD))"
 	@BUILD=$(BUILD) SAN=$(SAN) tests/integration/harness.sh $(INTEG_BIN)
+
+# Headless Chromium (Debian's) driven by playwright-core: the dashboard as
+# staff use it, axe-core checks, screenshots in tests/out/browser/.
+test-browser: all
+	@echo "== browser tests ($(BUILD))"
+	@BUILD=$(BUILD) SAN=$(SAN) tests/browser/harness.sh
 
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test

@@ -57,6 +57,29 @@ echo "bench: the same write with pgbench, $conns clients, ${secs}s"
 (cd "$tmp" && pgbench -n -c "$conns" -j 2 -T "$secs" -f "$root/bench/intake.sql" \
     --log --log-prefix=pgb "$conninfo" > "$tmp/pgbench.txt" 2>&1)
 
+# ---- the inbox list at 10 thousand and 1 million messages ----------------
+"$build/consult-admin" --db "$conninfo" user-add bench@agency.example "Bench Owner" "bench password 1" >/dev/null
+"$build/consult-admin" --db "$conninfo" client-add bench-inbox "Bench Inbox" >/dev/null
+"$build/consult-admin" --db "$conninfo" member-add bench@agency.example bench-inbox owner >/dev/null
+cookie=$(curl -s -o /dev/null -D - -H "Host: admin.localhost" -H "Origin: http://admin.localhost" \
+    --data "email=bench%40agency.example&password=bench+password+1" \
+    "http://127.0.0.1:$port/login" | sed -n 's/^Set-Cookie: \(consult_session=[^;]*\).*/\1/p')
+[[ -n "$cookie" ]] || cs_die "bench: cannot sign in to the dashboard"
+cat > "$tmp/inbox.lua" <<LUA
+wrk.headers["Host"] = "admin.localhost"
+wrk.headers["Cookie"] = "$cookie"
+wrk.headers["HX-Request"] = "true"
+LUA
+inbox_run() {   # label, messages
+    echo "bench: seeding the inbox to $2 messages"
+    psql -X -q "$conninfo" -v slug=bench-inbox -v n="$2" -f "$root/bench/seed_inbox.sql"
+    wrk -t1 -c4 -d2s -s "$tmp/inbox.lua" "http://127.0.0.1:$port/inbox/list?status=open" >/dev/null
+    wrk -t1 -c4 -d"${secs}s" --latency -s "$tmp/inbox.lua" \
+        "http://127.0.0.1:$port/inbox/list?status=open" > "$tmp/inbox-$1.txt"
+}
+inbox_run 10k "${BENCH_INBOX_SMALL:-10000}"
+inbox_run 1m "${BENCH_INBOX_LARGE:-1000000}"
+
 python3 - "$tmp" "$conns" "$secs" "$before" "$after" <<'PY'
 import glob, json, re, sys
 tmp, conns, secs, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
@@ -87,6 +110,13 @@ res = {
 }
 res["rps_ratio"] = round(rps / tps, 3) if tps else None
 res["p99_ratio"] = round(res["intake_p99_ms"] / res["pgbench_p99_ms"], 3) if res["pgbench_p99_ms"] else None
+for tag in ("10k", "1m"):
+    t = open("%s/inbox-%s.txt" % (tmp, tag)).read()
+    l = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", t, re.M)}
+    res["inbox_%s_rps" % tag] = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+    res["inbox_%s_p50_ms" % tag] = round(l.get("50", 0), 2)
+    res["inbox_%s_p99_ms" % tag] = round(l.get("99", 0), 2)
+res["inbox_p50_ratio"] = round(res["inbox_1m_p50_ms"] / res["inbox_10k_p50_ms"], 3) if res["inbox_10k_p50_ms"] else None
 print()
 print("%-34s %12s %10s %10s" % ("", "per second", "p50 ms", "p99 ms"))
 print("%-34s %12.1f %10.2f %10.2f" % ("intake POST /api/intake (wrk)", rps, res["intake_p50_ms"], res["intake_p99_ms"]))
@@ -94,5 +124,11 @@ print("%-34s %12.1f %10.2f %10.2f" % ("same write via pgbench", tps, res["pgbenc
 print("%-34s %12.3f %10s %10.3f" % ("ratio intake / pgbench", res["rps_ratio"], "", res["p99_ratio"]))
 print("rows written by the intake run: %d; non-2xx/3xx answers: %d" % (res["intake_rows"], errors))
 print("targets: rps ratio >= 0.8, p99 ratio < 3")
+print()
+print("%-34s %12s %10s %10s" % ("inbox list (4 connections)", "per second", "p50 ms", "p99 ms"))
+for tag, label in (("10k", "10 thousand messages"), ("1m", "1 million messages")):
+    print("%-34s %12.1f %10.2f %10.2f" % (label, res["inbox_%s_rps" % tag], res["inbox_%s_p50_ms" % tag], res["inbox_%s_p99_ms" % tag]))
+print("%-34s %12s %10.3f" % ("ratio 1M / 10k", "", res["inbox_p50_ratio"]))
+print("target: ratio <= 1.5")
 print("JSON " + json.dumps(res))
 PY

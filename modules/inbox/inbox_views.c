@@ -261,7 +261,8 @@ static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id)
     }
     json_object_object_add(d, "messages", inbox_rows(res));
     PQclear(res);
-    json_object_object_add(d, "intents", choices(INTENT_LIST, intent));
+    /* Not "intents": the full page also carries the list's filter choices. */
+    json_object_object_add(d, "intent_choices", choices(INTENT_LIST, intent));
 
     res = inbox_query(r, ctx,
         "SELECT n.body, coalesce(u.name, 'someone') AS author,"
