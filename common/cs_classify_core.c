@@ -146,6 +146,10 @@ cs_classification_t *cs_clf_classify(apr_pool_t *p, const cs_clf_model_t *m,
     nraw = cs_clf_raw_features(p, d, m->feat.bucket_bits, &raw);
     nx = cs_clf_vectorize(p, raw, nraw, &m->feat, &x);
     cs_clf_head_predict(&m->intent, m->feat.bucket_bits, x, nx, ip, il);
+    if (m->spam.w && m->spam.weight != 0.0) {
+        il[I_SPAM] += m->spam.weight * cs_clf_linear_score(&m->spam, m->feat.bucket_bits,
+                                                           x, nx);
+    }
     cs_clf_head_predict(&m->urgency, m->feat.bucket_bits, x, nx, up, ul);
     cs_clf_signals(d, &sig);
     cs_clf_decide(&sig, il, ul, &dec);

@@ -734,6 +734,28 @@ void cs_clf_softmax(double *v, int n)
     }
 }
 
+double cs_clf_linear_score(const cs_clf_linear_t *l, unsigned int bucket_bits,
+                           const cs_clf_feat_t *x, int nx)
+{
+    uint32_t nb = 1u << bucket_bits;
+    double s = 0.0;
+    int i;
+
+    if (!l->w) {
+        return 0.0;
+    }
+    for (i = 0; i < nx; i++) {
+        if (x[i].bucket < nb) {
+            s += x[i].value * (double)l->w[x[i].bucket];
+        }
+    }
+    s = l->intercept + l->scale * s;
+    if (!(s > -1e300 && s < 1e300)) {   /* NaN or infinite */
+        s = 0.0;
+    }
+    return s;
+}
+
 void cs_clf_head_predict(const cs_clf_head_t *head, unsigned int bucket_bits,
                          const cs_clf_feat_t *x, int nx, double *prob,
                          double *logit)
@@ -762,7 +784,7 @@ void cs_clf_head_predict(const cs_clf_head_t *head, unsigned int bucket_bits,
         }
     }
     for (c = 0; c < nc; c++) {
-        s[c] = (head->prior[c] + head->scale * s[c]) / temp;
+        s[c] = (head->prior[c] + head->scale * s[c]) / temp + head->bias[c];
         if (!(s[c] > -1e300 && s[c] < 1e300)) {   /* NaN or infinite */
             s[c] = 0.0;
         }

@@ -132,7 +132,8 @@ int cs_clf_vectorize(apr_pool_t *p, const cs_clf_raw_t *raw, int nraw,
 
 /* ---- model --------------------------------------------------------------- */
 
-/** One naive Bayes head: score_c = (prior_c + scale * sum_b x_b w[b][c]) / temp.
+/** One naive Bayes head:
+ * score_c = (prior_c + scale * sum_b x_b w[b][c]) / temp + bias_c.
  * w holds ln P(bucket | class), centered per bucket (which leaves the
  * softmax unchanged) and quantized. */
 typedef struct {
@@ -141,10 +142,24 @@ typedef struct {
     double scale;
     double prior[CS_CLF_MAX_CLASSES];  /**< ln P(class) */
     double temp;                       /**< softmax temperature (calibration) */
+    double bias[CS_CLF_MAX_CLASSES];   /**< added to the tempered scores: a
+                                            decision threshold per class,
+                                            chosen by cross-validation */
 } cs_clf_head_t;
+
+/** A binary linear scorer (spam vs not: logistic regression on the same
+ * features): log-odds = intercept + scale * sum_b x_b w[b]; the runtime adds
+ * weight * log-odds to the tempered spam score. w NULL or weight 0: unused. */
+typedef struct {
+    const int16_t *w;        /**< [bucket] */
+    double scale;
+    double intercept;
+    double weight;
+} cs_clf_linear_t;
 
 typedef struct {
     cs_clf_featcfg_t feat;
+    cs_clf_linear_t spam;    /**< second opinion on spam, combined by weight */
     cs_clf_head_t intent;    /**< classes in CS_INTENTS order */
     cs_clf_head_t urgency;   /**< classes in CS_URGENCIES order */
     int n_train;             /**< training examples (corrections included) */
@@ -159,6 +174,11 @@ extern const cs_clf_model_t cs_clf_builtin_model;
 void cs_clf_head_predict(const cs_clf_head_t *head, unsigned int bucket_bits,
                          const cs_clf_feat_t *x, int nx, double *prob,
                          double *logit);
+
+/** Log-odds of a binary linear scorer for feature vector @p x (0 when
+ * the scorer is unused). */
+double cs_clf_linear_score(const cs_clf_linear_t *l, unsigned int bucket_bits,
+                           const cs_clf_feat_t *x, int nx);
 
 /** Softmax of @p n scores in place. */
 void cs_clf_softmax(double *v, int n);

@@ -67,6 +67,7 @@ typedef struct {
     cs_clf_signals_t sig;
     cs_clf_feat_t *x;     /* under the configuration being evaluated */
     int nx;
+    double spam_lr;       /* spam log-odds of the binary model (out of fold) */
 } row_t;
 
 typedef struct {
@@ -387,7 +388,15 @@ typedef struct {
     double ialpha, itemp, ualpha, utemp;
     int icomp, ucomp;     /* complement naive Bayes */
     double iacc, inll, uacc, unll;
+    double spam_bias;     /* added to the tempered spam score */
+    double lr_l2, lr_weight;   /* binary spam model: L2 penalty, weight */
+    double spam_f1_before, spam_f1_after;   /* cross-validated, train split */
 } choice_t;
+
+/* Offsets added to the tempered intent scores (the intent head's bias). */
+static double intent_bias[CS_CLF_MAX_CLASSES];
+/* Weight of the binary spam model's log-odds (row_t.spam_lr). */
+static double spam_lr_weight;
 
 static void vectorize_all(apr_pool_t *p, rows_t *rs, const cs_clf_featcfg_t *cfg)
 {
@@ -436,8 +445,9 @@ static void decide_rp(const cs_clf_rule_params_t *rp, const row_t *r, const doub
     double il[CS_CLF_MAX_CLASSES], ul[CS_CLF_MAX_CLASSES];
     int k;
     for (k = 0; k < CS_N_INTENTS; k++) {
-        il[k] = is[k] / it;
+        il[k] = is[k] / it + intent_bias[k];
     }
+    il[6] += spam_lr_weight * r->spam_lr;
     for (k = 0; k < CS_N_URGENCIES; k++) {
         ul[k] = us ? us[k] / ut : (k == 1 ? 0.0 : -1e9);
     }
@@ -644,6 +654,183 @@ static void tune(apr_pool_t *p, rows_t *rs, int wide, choice_t *best)
     free(chosen);
 }
 
+/* ---- binary spam model -------------------------------------------------- */
+
+#define LR_EPOCHS 12
+
+/* Logistic regression spam vs not, by SGD over the train rows outside
+ * fold @p skip_fold (-1: all), on the feature vectors scaled by 1/@p c.
+ * Deterministic: rows in file order, alternating direction per epoch. */
+static void lr_train(const rows_t *rs, int skip_fold, double l2, double c,
+                     double *w, double *b0, uint32_t nb)
+{
+    int epoch, k, j;
+
+    memset(w, 0, (size_t)nb * sizeof(*w));
+    *b0 = 0.0;
+    for (epoch = 0; epoch < LR_EPOCHS; epoch++) {
+        double lr = 0.5 / (1.0 + epoch);
+        for (k = 0; k < rs->n; k++) {
+            const row_t *r = &rs->rows[epoch % 2 ? rs->n - 1 - k : k];
+            double z = *b0, g;
+            if (!is_train(r) || r->fold == skip_fold) {
+                continue;
+            }
+            for (j = 0; j < r->nx; j++) {
+                z += w[r->x[j].bucket] * r->x[j].value / c;
+            }
+            z = z > 30 ? 30 : z < -30 ? -30 : z;
+            g = r->weight * (1.0 / (1.0 + exp(-z)) - (r->intent == 6 ? 1.0 : 0.0));
+            for (j = 0; j < r->nx; j++) {
+                double *wb = &w[r->x[j].bucket];
+                *wb -= lr * (g * r->x[j].value / c + l2 * *wb);
+            }
+            *b0 -= lr * g;
+        }
+    }
+}
+
+static double lr_scale(const cs_clf_featcfg_t *f)
+{
+    return f->norm > 0.0 ? f->norm : 1.0;
+}
+
+static const double lr_l2s[] = { 1e-4, 1e-3, 1e-2 };
+#define N_LR_L2 ((int)(sizeof(lr_l2s) / sizeof(lr_l2s[0])))
+static const double lr_weights[] = { 0.0, 0.25, 0.5, 1.0, 2.0 };
+#define N_LR_W ((int)(sizeof(lr_weights) / sizeof(lr_weights[0])))
+#define N_BIAS 41
+#define BIAS_AT(b) (-2.0 + 0.125 * (b))
+
+/* The spam decision, chosen by cross-validation inside the train split:
+ * the weight of a binary spam-vs-not logistic regression (its L2 penalty
+ * too) and a bias on the tempered spam score (a decision threshold). The
+ * criterion is spam F1; ties go to macro F1 over the intents, then to the
+ * smaller weight of the second model, then to the middle of the tied
+ * thresholds (the centre of a plateau rather than its edge). */
+static void tune_spam(apr_pool_t *p, rows_t *rs, choice_t *ch)
+{
+    nb_counts_t counts = { 0 };
+    size_t n = (size_t)rs->n, i;
+    uint32_t nb = 1u << BUCKET_BITS;
+    double *iscores = malloc((size_t)N_ALPHAS * n * CS_N_INTENTS * sizeof(double));
+    double *oof = malloc((size_t)N_LR_L2 * n * sizeof(double));
+    double *w = malloc((size_t)nb * sizeof(double));
+    double best_f1 = -1, best_macro = -1, c = lr_scale(&ch->feat), b0;
+    int a, ia = 0, li, wi, b, fold, ntied = 0, tied_l[N_LR_L2 * N_LR_W * N_BIAS];
+    int tied_w[N_LR_L2 * N_LR_W * N_BIAS], tied_b[N_LR_L2 * N_LR_W * N_BIAS];
+    int k, chosen;
+    apr_pool_t *vp;
+
+    if (!iscores || !oof || !w) {
+        fprintf(stderr, "classifier-train: out of memory\n");
+        exit(1);
+    }
+    apr_pool_create(&vp, p);
+    vectorize_all(vp, rs, &ch->feat);
+    cv_scores(rs, 0, ch->icomp, iscores, &counts);
+    for (a = 0; a < N_ALPHAS; a++) {
+        ia = alphas[a] == ch->ialpha ? a : ia;
+    }
+    for (li = 0; li < N_LR_L2; li++) {
+        for (fold = 0; fold < CV_FOLDS; fold++) {
+            lr_train(rs, fold, lr_l2s[li], c, w, &b0, nb);
+            for (i = 0; i < n; i++) {
+                const row_t *r = &rs->rows[i];
+                double z = b0;
+                int j;
+                if (!is_train(r) || r->fold != fold) {
+                    continue;
+                }
+                for (j = 0; j < r->nx; j++) {
+                    z += w[r->x[j].bucket] * r->x[j].value / c;
+                }
+                oof[(size_t)li * n + i] = z;
+            }
+        }
+    }
+    for (wi = 0; wi < N_LR_W; wi++)
+    for (li = 0; li < (wi == 0 ? 1 : N_LR_L2); li++)
+    for (b = 0; b < N_BIAS; b++) {
+        double f1, macro = 0;
+        double tp[CS_N_INTENTS] = { 0 }, fp[CS_N_INTENTS] = { 0 }, fn[CS_N_INTENTS] = { 0 };
+        memset(intent_bias, 0, sizeof(intent_bias));
+        intent_bias[6] = BIAS_AT(b);
+        spam_lr_weight = lr_weights[wi];
+        for (i = 0; i < n; i++) {
+            row_t *r = &rs->rows[i];
+            cs_clf_decision_t dec;
+            if (!is_train(r)) {
+                continue;
+            }
+            r->spam_lr = oof[(size_t)li * n + i];
+            decide(r, iscores + ((size_t)ia * n + i) * CS_N_INTENTS, ch->itemp,
+                   NULL, 1.0, &dec);
+            if (dec.intent == r->intent) {
+                tp[r->intent] += r->weight;
+            }
+            else {
+                fp[dec.intent] += r->weight;
+                fn[r->intent] += r->weight;
+            }
+        }
+        for (k = 0; k < CS_N_INTENTS; k++) {
+            double d = 2 * tp[k] + fp[k] + fn[k];
+            macro += d > 0 ? 2 * tp[k] / d : 0.0;
+        }
+        macro /= CS_N_INTENTS;
+        f1 = 2 * tp[6] + fp[6] + fn[6] > 0 ? 2 * tp[6] / (2 * tp[6] + fp[6] + fn[6]) : 0.0;
+        if (wi == 0 && BIAS_AT(b) == 0.0) {
+            ch->spam_f1_before = f1;
+        }
+        if (f1 > best_f1 + 1e-9 || (f1 > best_f1 - 1e-9 && macro > best_macro + 1e-9)) {
+            best_f1 = f1;
+            best_macro = macro;
+            ntied = 0;
+        }
+        if (f1 > best_f1 - 1e-9 && macro > best_macro - 1e-9) {
+            tied_w[ntied] = wi;
+            tied_l[ntied] = li;
+            tied_b[ntied] = b;
+            ntied++;
+        }
+    }
+    /* The smallest weight among the ties (then the first penalty), and the
+     * middle threshold of that setting's ties. */
+    {
+        int first = 0, last = 0;
+        for (k = 0; k < ntied; k++) {
+            if (tied_w[k] == tied_w[0] && tied_l[k] == tied_l[0]) {
+                last = k;
+            }
+        }
+        chosen = first + (last - first) / 2;
+    }
+    ch->lr_weight = ntied ? lr_weights[tied_w[chosen]] : 0.0;
+    ch->lr_l2 = ntied ? lr_l2s[tied_l[chosen]] : lr_l2s[0];
+    ch->spam_bias = ntied ? BIAS_AT(tied_b[chosen]) : 0.0;
+    ch->spam_f1_after = best_f1;
+    memset(intent_bias, 0, sizeof(intent_bias));
+    intent_bias[6] = ch->spam_bias;
+    spam_lr_weight = ch->lr_weight;
+    for (li = 0; li < N_LR_L2; li++) {
+        if (lr_l2s[li] == ch->lr_l2) {
+            for (i = 0; i < n; i++) {
+                rs->rows[i].spam_lr = oof[(size_t)li * n + i];
+            }
+        }
+    }
+    fprintf(stderr, "classifier-train: spam: binary model weight %g (l2 %g), bias %+.3f "
+            "(cv spam f1 %.4f -> %.4f, macro f1 %.4f; %d tied settings)\n",
+            ch->lr_weight, ch->lr_l2, ch->spam_bias, ch->spam_f1_before, best_f1,
+            best_macro, ntied);
+    apr_pool_destroy(vp);
+    free(counts.count);
+    free(iscores);
+    free(oof);
+    free(w);
+}
+
 /* The final model on the whole train split. */
 static void train_model(apr_pool_t *p, rows_t *rs, const choice_t *ch, cs_clf_model_t *m)
 {
@@ -663,6 +850,30 @@ static void train_model(apr_pool_t *p, rows_t *rs, const choice_t *ch, cs_clf_mo
         }
     }
     nb_quantize(p, &counts, ch->ialpha, ch->icomp, ch->itemp, &m->intent);
+    m->intent.bias[6] = ch->spam_bias;
+    if (ch->lr_weight != 0.0) {
+        uint32_t nb = 1u << BUCKET_BITS, b;
+        double *w = malloc((size_t)nb * sizeof(double)), b0, maxabs = 0.0;
+        double c = lr_scale(&m->feat);
+        int16_t *q = apr_palloc(p, (size_t)nb * sizeof(int16_t));
+        if (!w) {
+            fprintf(stderr, "classifier-train: out of memory\n");
+            exit(1);
+        }
+        lr_train(rs, -1, ch->lr_l2, c, w, &b0, nb);
+        for (b = 0; b < nb; b++) {
+            maxabs = fabs(w[b]) > maxabs ? fabs(w[b]) : maxabs;
+        }
+        maxabs = maxabs > 0.0 ? maxabs : 1.0;
+        for (b = 0; b < nb; b++) {
+            q[b] = (int16_t)lround(w[b] / maxabs * 32767.0);
+        }
+        m->spam.w = q;
+        m->spam.scale = maxabs / 32767.0 / c;
+        m->spam.intercept = b0;
+        m->spam.weight = ch->lr_weight;
+        free(w);
+    }
     nb_init(&counts, CS_N_URGENCIES, 1u << BUCKET_BITS);
     for (i = 0; i < rs->n; i++) {
         row_t *r = &rs->rows[i];
@@ -696,7 +907,11 @@ static void write_head_struct(FILE *f, const char *name, const char *table,
     for (k = 0; k < h->n_classes; k++) {
         fprintf(f, " %.17g%s", h->prior[k], k + 1 < h->n_classes ? "," : " ");
     }
-    fprintf(f, "},\n        .temp = %.17g\n    },\n", h->temp);
+    fprintf(f, "},\n        .temp = %.17g,\n        .bias = {", h->temp);
+    for (k = 0; k < h->n_classes; k++) {
+        fprintf(f, " %.17g%s", h->bias[k], k + 1 < h->n_classes ? "," : " ");
+    }
+    fprintf(f, "}\n    },\n");
 }
 
 static int write_model(const char *path, const cs_clf_model_t *m, const choice_t *ch)
@@ -716,6 +931,14 @@ static int write_model(const char *path, const cs_clf_model_t *m, const choice_t
             m->n_train, m->n_corrections, nb, 100.0 * ch->iacc, 100.0 * ch->uacc);
     write_head(f, "intent_w", &m->intent, nb);
     write_head(f, "urgency_w", &m->urgency, nb);
+    if (m->spam.w) {
+        uint32_t b;
+        fprintf(f, "static const int16_t spam_w[%u] = {\n", nb);
+        for (b = 0; b < nb; b++) {
+            fprintf(f, "%d%s", m->spam.w[b], b + 1 == nb ? "\n" : (b % 20 == 19) ? ",\n" : ",");
+        }
+        fputs("};\n\n", f);
+    }
     fprintf(f, "const cs_clf_model_t cs_clf_builtin_model = {\n"
             "    .feat = {\n        .bucket_bits = %u,\n        .kind_weight = {",
             m->feat.bucket_bits);
@@ -724,6 +947,9 @@ static int write_model(const char *path, const cs_clf_model_t *m, const choice_t
     }
     fprintf(f, "},\n        .sublinear = %d,\n        .norm = %.17g\n    },\n",
             m->feat.sublinear, m->feat.norm);
+    fprintf(f, "    .spam = {\n        .w = %s,\n        .scale = %.17g,\n"
+            "        .intercept = %.17g,\n        .weight = %.17g\n    },\n",
+            m->spam.w ? "spam_w" : "NULL", m->spam.scale, m->spam.intercept, m->spam.weight);
     write_head_struct(f, "intent", "intent_w", &m->intent);
     write_head_struct(f, "urgency", "urgency_w", &m->urgency);
     fprintf(f, "    .n_train = %d,\n    .n_corrections = %d\n};\n",
@@ -1156,6 +1382,7 @@ int main(int argc, char **argv)
 
     if (n_train_rows(&rs) >= 2 * CV_FOLDS) {
         tune(p, &rs, wide, &ch);
+        tune_spam(p, &rs, &ch);
     }
     else {
         /* Nothing to learn from: a uniform model, so the build still works. */

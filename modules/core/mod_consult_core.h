@@ -75,6 +75,10 @@ APR_DECLARE_OPTIONAL_FN(int, cs_send_error,
 APR_DECLARE_OPTIONAL_FN(int, cs_send_json,
                         (request_rec *r, int status, const char *body));
 
+/** Provided by mod_consult_twilio: whether SMS can be sent for a client.
+ * Absent (NULL when retrieved) when that module is not loaded. */
+APR_DECLARE_OPTIONAL_FN(int, cs_twilio_enabled, (const char *slug));
+
 /**
  * Optional hook run by core's job worker for every claimed job. Return
  * DECLINED for kinds you do not own; OK when the job is done (writes made

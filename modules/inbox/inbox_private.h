@@ -30,6 +30,7 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_server_secret) *server_secret;
     APR_OPTIONAL_FN_TYPE(cs_rate_limit) *rate_limit;
     APR_OPTIONAL_FN_TYPE(cs_send_error) *send_error;
+    APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /* may be NULL */
 } inbox_core_fns;
 extern inbox_core_fns inbox_core;
 
@@ -86,6 +87,11 @@ int inbox_list(request_rec *r, inbox_ctx *ctx);
 int inbox_conversation(request_rec *r, inbox_ctx *ctx, const char *id);
 int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id);
 int inbox_attachment(request_rec *r, inbox_ctx *ctx, const char *id);
+
+/* inbox_reply.c: the composer. */
+json_object *inbox_composer(request_rec *r, inbox_ctx *ctx, const char *conversation_id,
+                            const char *error);
+int inbox_reply(request_rec *r, inbox_ctx *ctx, const char *conversation_id);
 
 /* inbox_contacts.c */
 int inbox_contact(request_rec *r, inbox_ctx *ctx, const char *id);

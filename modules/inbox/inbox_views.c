@@ -245,6 +245,10 @@ static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id)
         "     CASE WHEN jsonb_typeof(m.classification->'when') = 'array'"
         "          THEN m.classification->'when' ELSE '[]'::jsonb END) w) AS when_mentioned,"
         "  m.classification->>'backend' AS backend, m.classification->>'fallback' AS fallback,"
+        "  m.direction = 'outbound' AS outbound, m.delivery_status, m.delivery_error,"
+        "  m.delivery_status IN ('queued', 'sending') AND m.direction = 'outbound' AS pending,"
+        "  m.recording_url, m.recording_seconds,"
+        "  m.channel = 'voicemail' AND m.body = '' AS no_transcript,"
         "  to_char(m.created_at AT TIME ZONE 'UTC', 'Mon DD, YYYY HH24:MI') AS at,"
         "  (SELECT coalesce(json_agg(json_build_object('id', a.id, 'filename', a.filename,"
         "      'size_kb', greatest(1, a.size / 1024), 'type', a.content_type) ORDER BY a.id), '[]')"
@@ -259,8 +263,17 @@ static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id)
     if (PQntuples(res) > 0 && !PQgetisnull(res, PQntuples(res) - 1, 6)) {
         intent = apr_pstrdup(r->pool, PQgetvalue(res, PQntuples(res) - 1, 6));
     }
+    {
+        int i, pending = 0;
+        for (i = 0; i < PQntuples(res); i++) {
+            pending |= PQgetvalue(res, i, PQfnumber(res, "pending"))[0] == 't';
+        }
+        /* While a reply is on its way, the panel refreshes itself. */
+        json_object_object_add(d, "pending", json_object_new_boolean(pending));
+    }
     json_object_object_add(d, "messages", inbox_rows(res));
     PQclear(res);
+    json_object_object_add(d, "composer", inbox_composer(r, ctx, id, NULL));
     /* Not "intents": the full page also carries the list's filter choices. */
     json_object_object_add(d, "intent_choices", choices(INTENT_LIST, intent));
 
@@ -391,6 +404,18 @@ int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id)
         params[4] = ctx->user_email;
         n = 5;
         detail = apr_psprintf(r->pool, "{\"intent\": \"%s\"}", intent);
+    }
+    else if (!strcmp(action, "reply")) {
+        int st = inbox_reply(r, ctx, id);
+        if (st != OK || r->status == HTTP_CONFLICT) {
+            return st;
+        }
+        apr_table_setn(r->headers_out, "HX-Trigger", "inbox-changed");
+        if (inbox_is_htmx(r)) {
+            json_object *d = panel_data(r, ctx, id);
+            return d ? inbox_render(r, HTTP_OK, "partials/panel", d) : HTTP_NOT_FOUND;
+        }
+        return inbox_redirect(r, apr_pstrcat(r->pool, "/c/", id, NULL));
     }
     else if (!strcmp(action, "note")) {
         const char *body = apr_table_get(form, "body");

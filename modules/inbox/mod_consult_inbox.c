@@ -102,6 +102,7 @@ static void retrieve_core(void)
     inbox_core.server_secret = APR_RETRIEVE_OPTIONAL_FN(cs_server_secret);
     inbox_core.rate_limit = APR_RETRIEVE_OPTIONAL_FN(cs_rate_limit);
     inbox_core.send_error = APR_RETRIEVE_OPTIONAL_FN(cs_send_error);
+    inbox_core.twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
 }
 
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -248,7 +249,9 @@ static int handler(request_rec *r)
 
 static void register_hooks(apr_pool_t *p)
 {
-    ap_hook_optional_fn_retrieve(retrieve_core, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After mod_consult_twilio registers cs_twilio_enabled, whatever the
+     * LoadModule order. */
+    ap_hook_optional_fn_retrieve(retrieve_core, NULL, NULL, APR_HOOK_LAST);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);

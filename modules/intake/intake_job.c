@@ -1,5 +1,6 @@
 /*
- * submission.process: classify a new form message, store the result on it,
+ * submission.process and message.process: classify a new inbound message
+ * (form, SMS, voicemail transcript), store the result on it,
  * and record the notifications the client's staff get. Runs in the job's
  * transaction, so a job that dies half-way leaves nothing and runs again.
  */
@@ -63,7 +64,8 @@ int intake_run_job(cs_job_t *job)
     PGresult *res;
     int was_spam;
 
-    if (strcmp(job->kind, "submission.process")) {
+    /* Form submissions, SMS and voicemail transcripts: classified alike. */
+    if (strcmp(job->kind, "submission.process") && strcmp(job->kind, "message.process")) {
         return DECLINED;
     }
     if (cs_json_parse(&payload, job->pool, job->payload, strlen(job->payload), &err)

@@ -65,6 +65,10 @@ admin member-add other@other.example other-client owner
 admin user-add throttle@coffee.example "Tess Throttle" "throttle password 1"
 admin member-add throttle@coffee.example coffee-shop staff
 admin user-add admin@agency.example "Alex Agency" "agency password 1" --admin
+admin client-add sms-client "SMS Client"
+admin user-add sms@sms.example "Sandy Sms" "sms password 1"
+admin member-add sms@sms.example sms-client owner
+export CS_TEST_TWILIO_TOKEN=test-auth-token-0123456789abcdef
 
 # Fast job timing and no per-IP limit (every test posts from 127.0.0.1);
 # the limits themselves are tested on their own vhost below.
@@ -148,6 +152,22 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     DocumentRoot "\${CONSULT_HTDOCS}/admin"
     ConsultInbox On
     ConsultInboxPageSize 5
+</VirtualHost>
+# SMS and voicemail through the fake Twilio.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName sms.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient sms-client
+    ConsultIntake On
+    ConsultTwilio On
+    ConsultTwilioAccountSid AC0123456789abcdef0123456789abcdef
+    ConsultTwilioAuthToken env:CS_TEST_TWILIO_TOKEN
+    ConsultTwilioNumber +15005550006
+    ConsultTwilioPublicURL http://sms.localhost:$port
+    ConsultTwilioAPIBase $CS_TEST_FAKE_URL
+    ConsultTwilioGreeting "Thanks for calling the test shop."
+    ConsultTwilioMissedCallText "Sorry we missed you! We will call back soon."
+    ConsultTwilioTimeout 2s
 </VirtualHost>
 # A client vhost without ConsultIntake.
 <VirtualHost \${CONSULT_LISTEN}>

@@ -72,6 +72,7 @@ Suite *suite_migrate(void);
 Suite *suite_recovery(void);
 Suite *suite_pipeline(void);
 Suite *suite_inbox(void);
+Suite *suite_twilio(void);
 Suite *suite_jobs(void);
 
 #endif

@@ -312,6 +312,7 @@ int main(int argc, const char *const *argv)
     srunner_add_suite(sr, suite_migrate());
     srunner_add_suite(sr, suite_pipeline());
     srunner_add_suite(sr, suite_inbox());
+    srunner_add_suite(sr, suite_twilio());
     srunner_add_suite(sr, suite_jobs());
     /* Last: it stops and starts the servers. */
     srunner_add_suite(sr, suite_recovery());

@@ -528,6 +528,36 @@ START_TEST(test_label_indexes)
 }
 END_TEST
 
+START_TEST(test_head_bias_shifts_tempered_scores)
+{
+    /* A tiny head: two buckets, two classes; the bias is added after the
+     * temperature, so it is a decision threshold in log-odds. */
+    static const int16_t w[] = { 10, -10, -10, 10 };
+    cs_clf_head_t h;
+    cs_clf_feat_t x[1] = { { 0, 1.0 } };
+    double prob[CS_CLF_MAX_CLASSES], logit[CS_CLF_MAX_CLASSES];
+    double prob2[CS_CLF_MAX_CLASSES], logit2[CS_CLF_MAX_CLASSES];
+
+    memset(&h, 0, sizeof(h));
+    h.n_classes = 2;
+    h.w = w;
+    h.scale = 0.1;
+    h.temp = 2.0;
+    cs_clf_head_predict(&h, 8, x, 1, prob, logit);
+    ck_assert(logit[0] > logit[1]);
+    ck_assert(prob[0] > prob[1]);
+    h.bias[1] = 3.0;
+    cs_clf_head_predict(&h, 8, x, 1, prob2, logit2);
+    ck_assert_double_eq_tol(logit2[0], logit[0], 1e-12);
+    ck_assert_double_eq_tol(logit2[1], logit[1] + 3.0, 1e-12);
+    ck_assert(prob2[1] > prob2[0]);
+    ck_assert_double_eq_tol(prob2[0] + prob2[1], 1.0, 1e-12);
+    /* The builtin model's bias is finite whatever the training chose. */
+    ck_assert(cs_clf_builtin_model.intent.bias[6] > -10.0
+              && cs_clf_builtin_model.intent.bias[6] < 10.0);
+}
+END_TEST
+
 Suite *classify_suite(void)
 {
     Suite *s = suite_create("cs_classify");
@@ -539,6 +569,7 @@ Suite *classify_suite(void)
     tcase_add_test(tc, test_spanish_intents);
     tcase_add_test(tc, test_spam_with_links_is_spam_and_low_urgency);
     tcase_add_test(tc, test_mashed_keys_are_spam);
+    tcase_add_test(tc, test_head_bias_shifts_tempered_scores);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("urgency");

@@ -22,6 +22,8 @@ Suite *sniff_suite(void);
 Suite *tmpl_suite(void);
 Suite *auth_suite(void);
 Suite *classify_suite(void);
+Suite *twilio_suite(void);
+Suite *channel_suite(void);
 
 /** The pool of the running test: created fresh by unit_pool_setup and
  * destroyed by unit_pool_teardown (use them as a checked fixture). */

@@ -24,6 +24,31 @@
       row.classList.add("selected");
     }
   });
+  /* SMS length and segments while typing (GSM-7: 160/153, else 70/67). */
+  var GSM = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+  var GSM_EXT = "^{}\\[~]|€\f";
+  function segments(text) {
+    var gsm = true, units = 0, i, ch;
+    for (i = 0; i < text.length; i++) {
+      ch = text.charAt(i);
+      if (GSM.indexOf(ch) >= 0) { units += 1; }
+      else if (GSM_EXT.indexOf(ch) >= 0) { units += 2; }
+      else { gsm = false; break; }
+    }
+    if (!gsm) { units = text.length; }
+    if (units === 0) { return [0, units, gsm]; }
+    var single = gsm ? 160 : 70, multi = gsm ? 153 : 67;
+    return [units <= single ? 1 : Math.ceil(units / multi), units, gsm];
+  }
+  document.addEventListener("input", function (ev) {
+    var t = ev.target;
+    if (!t.hasAttribute || !t.hasAttribute("data-sms-counter")) { return; }
+    var out = t.form && t.form.querySelector(".sms-count");
+    if (!out) { return; }
+    var s = segments(t.value);
+    out.textContent = s[1] + " characters, " + s[0] + " SMS segment" + (s[0] === 1 ? "" : "s") +
+      (s[2] ? "" : " (special characters: 70 per segment)");
+  });
   document.addEventListener("keydown", function (ev) {
     var t = ev.target, tag = t && t.tagName;
     if (ev.ctrlKey || ev.metaKey || ev.altKey || tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") { return; }

@@ -1,0 +1,162 @@
+/**
+ * @file cs_twilio.h
+ * @brief Twilio without the network: webhook signature checks
+ * (X-Twilio-Signature), opt-out keywords, SMS segment counting, the TwiML
+ * documents we answer with, and the form body / JSON answer of
+ * POST Messages.json. Pure functions over APR pools.
+ *
+ * The signature algorithm follows Twilio's SDKs (twilio-python
+ * request_validator.py, twilio-node webhooks.ts); see
+ * /work/shared/providers.md section 1.7.
+ */
+#ifndef CS_TWILIO_H
+#define CS_TWILIO_H
+
+#include <apr_pools.h>
+#include <apr_errno.h>
+#include <apr_tables.h>
+
+/** One received form parameter, already URL-decoded. A NULL value counts
+ * as "". */
+typedef struct {
+    const char *name;
+    const char *value;
+} cs_param_t;
+
+/**
+ * The string Twilio signs: @p url exactly as Twilio requested it, then for
+ * every parameter name in byte order, name followed by value with no
+ * separator. A name sent several times contributes each distinct value
+ * once, values in byte order (the SDKs' sorted(set(values))).
+ * @param params array of cs_param_t, or NULL for none
+ */
+const char *cs_twilio_signing_string(apr_pool_t *p, const char *url,
+                                     const apr_array_header_t *params);
+
+/** base64(HMAC-SHA1(key = @p auth_token, cs_twilio_signing_string(...))),
+ * the value Twilio puts in X-Twilio-Signature. */
+const char *cs_twilio_signature(apr_pool_t *p, const char *auth_token,
+                                const char *url,
+                                const apr_array_header_t *params);
+
+/**
+ * Check a presented X-Twilio-Signature, in constant time per candidate.
+ *
+ * Like the SDKs, the signature may have been computed over @p url as given,
+ * over it with the scheme's default port added when it has none
+ * (":443" for https, ":80" otherwise), or with its port removed when it has
+ * one; any of these matching is accepted.
+ *
+ * Form-encoded requests: pass the decoded parameters in @p params and
+ * @p body NULL.
+ *
+ * application/json requests: pass @p params NULL and the raw body in
+ * @p body / @p body_len. The URL's query must then carry
+ * bodySHA256=<lowercase hex SHA-256 of the body> (Twilio adds it), the body
+ * must hash to it, and the signature covers the URL alone. Passing both
+ * @p params and @p body is a caller error and fails.
+ *
+ * @return 1 when valid, 0 otherwise (including any NULL/empty input).
+ */
+int cs_twilio_verify(apr_pool_t *p, const char *auth_token, const char *url,
+                     const apr_array_header_t *params, const char *body,
+                     apr_size_t body_len, const char *presented);
+
+/** What an inbound SMS asks for, in carrier/Twilio keyword terms. */
+typedef enum {
+    CS_SMS_NONE,    /**< an ordinary message */
+    CS_SMS_STOP,    /**< opt out of all further messages */
+    CS_SMS_START,   /**< opt back in */
+    CS_SMS_HELP     /**< asks who we are / how to opt out */
+} cs_sms_keyword_t;
+
+/**
+ * Classify an inbound SMS body as an opt-out/opt-in/help keyword. The whole
+ * message, trimmed of whitespace and compared case-insensitively (ASCII),
+ * must be the keyword; "stop please" or "STOP." is an ordinary message,
+ * as with Twilio's default handling.
+ *
+ * - STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE, and the
+ *   Spanish PARAR: CS_SMS_STOP
+ * - START, YES, UNSTOP: CS_SMS_START
+ * - HELP, INFO, and the Spanish AYUDA: CS_SMS_HELP
+ *
+ * The English lists are Twilio's documented defaults; PARAR and AYUDA are
+ * the common Spanish carrier keywords and are included because many of our
+ * customers write in Spanish. NULL is CS_SMS_NONE.
+ */
+cs_sms_keyword_t cs_sms_keyword(const char *body);
+
+/**
+ * How many SMS segments @p utf8 takes.
+ *
+ * When every character is in the GSM 03.38 basic set or its extension table
+ * the message is GSM-7: extension characters (form feed ^ { } \ [ ] ~ | and
+ * the euro sign) cost two septets; one segment holds 160 septets, and a
+ * concatenated message 153 per part. Otherwise it is UCS-2, counted in
+ * UTF-16 code units (characters outside the BMP, such as most emoji, cost
+ * two): 70 for one segment, 67 per part. In a concatenated message an
+ * escape pair or a surrogate pair is never split across parts (handsets
+ * and Twilio move it to the next part), so the count can exceed
+ * ceil(units / 153) (or / 67). Invalid UTF-8 bytes count as U+FFFD (UCS-2).
+ *
+ * @param pencoding set to "GSM-7" or "UCS-2" (may be NULL)
+ * @param pchars    set to the septets (GSM-7) or UTF-16 units (UCS-2)
+ *                  counted (may be NULL)
+ * @return segments; 0 for NULL or "" (which report "GSM-7" and 0)
+ */
+int cs_sms_segments(const char *utf8, const char **pencoding, int *pchars);
+
+/** A TwiML document that does nothing: an empty <Response/> (with the XML
+ * declaration). A static string. */
+const char *cs_twiml_empty(void);
+
+/** TwiML that replies to an inbound SMS with @p text (XML-escaped; control
+ * characters XML 1.0 cannot carry are dropped). NULL text gives an empty
+ * message element. */
+const char *cs_twiml_message(apr_pool_t *p, const char *text);
+
+/**
+ * Voicemail TwiML: <Say>greeting</Say> then
+ * <Record action maxLength recordingStatusCallback transcribe="true"
+ * transcribeCallback/>. Text and attribute values are XML-escaped.
+ * A NULL argument omits its part: no <Say> without @p greeting; no
+ * transcribe="true" without @p transcribe_cb_url (transcription is billed,
+ * so it is only asked for when someone listens for it); @p max_length <= 0
+ * leaves Twilio's default (3600 s).
+ */
+const char *cs_twiml_voicemail(apr_pool_t *p, const char *greeting,
+                               const char *action_url,
+                               const char *recording_cb_url,
+                               const char *transcribe_cb_url, int max_length);
+
+/**
+ * Read Twilio's JSON answer to POST Messages.json.
+ *
+ * A Message resource fills *psid and *pstatus (and, when its error_code is
+ * set, *pcode and *pmessage from error_code / error_message). An error
+ * document {"code": 21211, "message": "...", "more_info": ..., "status": 400}
+ * fills *pcode and *pmessage. Outputs not found are NULL / 0; any output
+ * pointer may be NULL.
+ *
+ * @return APR_SUCCESS when a non-empty string "sid" was found, APR_EINVAL
+ *         otherwise (error document, not JSON, not an object).
+ */
+apr_status_t cs_twilio_parse_message_response(apr_pool_t *p, const char *json,
+                                              apr_size_t len,
+                                              const char **psid,
+                                              const char **pstatus, int *pcode,
+                                              const char **pmessage);
+
+/**
+ * The application/x-www-form-urlencoded body of POST Messages.json:
+ * To, then From (or MessagingServiceSid when @p from starts with "MG", a
+ * Messaging Service SID), Body, and StatusCallback when non-NULL. NULL
+ * @p to, @p from or @p body omit their field. Space is '+', everything but
+ * ALPHA / DIGIT / "-._~" is %XX (so "+1503..." is sent as "%2B1503...").
+ */
+const char *cs_twilio_message_form(apr_pool_t *p, const char *to,
+                                   const char *from, const char *body,
+                                   const char *status_callback);
+
+#endif

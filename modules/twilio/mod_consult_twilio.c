@@ -1,0 +1,211 @@
+/*
+ * mod_consult_twilio: SMS and voicemail through Twilio for a client vhost
+ * (`ConsultTwilio On`): signed webhooks in, the twilio.sms.send job out.
+ */
+#include "twilio_private.h"
+#include "cs_conf.h"
+#include "cs_text.h"
+
+#include "http_request.h"
+#include <apr_strings.h>
+#include <apr_hash.h>
+
+twilio_core_fns twilio_core;
+static apr_hash_t *by_slug;
+
+#define UNSET (-1)
+
+twilio_conf *twilio_sconf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &consult_twilio_module);
+}
+
+static void *create_server(apr_pool_t *p, server_rec *s)
+{
+    twilio_conf *c = apr_pcalloc(p, sizeof(*c));
+    c->enabled = UNSET;
+    c->timeout = UNSET;
+    return c;
+}
+
+#define MERGE_PTR(f) c->f = add->f ? add->f : base->f
+static void *merge_server(apr_pool_t *p, void *basev, void *addv)
+{
+    twilio_conf *base = basev, *add = addv, *c = apr_pcalloc(p, sizeof(*c));
+    c->enabled = add->enabled != UNSET ? add->enabled : base->enabled;
+    c->timeout = add->timeout != UNSET ? add->timeout : base->timeout;
+    MERGE_PTR(account_sid);
+    MERGE_PTR(auth_token);
+    MERGE_PTR(number);
+    MERGE_PTR(public_url);
+    MERGE_PTR(api_base);
+    MERGE_PTR(greeting);
+    MERGE_PTR(missed_call_text);
+    return c;
+}
+
+static const char *named(cmd_parms *cmd, const char *err)
+{
+    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+}
+
+static const char *set_flag(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return named(cmd, cs_conf_parse_flag(cmd->pool, arg, &twilio_sconf(cmd->server)->enabled));
+}
+
+static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
+{
+    twilio_conf *c = twilio_sconf(cmd->server);
+    const char *val = NULL, *err;
+    apr_size_t len = 0;
+
+    switch ((int)(intptr_t)cmd->info) {
+    case 0:
+        if (strncmp(arg, "AC", 2) || strlen(arg) != 34) {
+            return apr_psprintf(cmd->pool, "ConsultTwilioAccountSid: expected AC "
+                                "followed by 32 characters, got '%s'", arg);
+        }
+        c->account_sid = arg;
+        break;
+    case 1:
+        if ((err = cs_conf_secret(cmd->pool, arg, &val, &len))) {
+            return named(cmd, err);
+        }
+        c->auth_token = val;
+        break;
+    case 2:
+        if (cs_phone_e164(cmd->pool, arg, "US", &val) != APR_SUCCESS || arg[0] != '+') {
+            return apr_psprintf(cmd->pool, "ConsultTwilioNumber: expected an E.164 "
+                                "number like +15035550142, got '%s'", arg);
+        }
+        c->number = val;
+        break;
+    case 3:
+    case 4:
+        if ((strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8))
+            || arg[strlen(arg) - 1] == '/') {
+            return apr_psprintf(cmd->pool, "%s: expected a URL like https://example.com "
+                                "(no trailing slash), got '%s'", cmd->cmd->name, arg);
+        }
+        if ((int)(intptr_t)cmd->info == 3) c->public_url = arg; else c->api_base = arg;
+        break;
+    case 5:
+        c->greeting = arg;
+        break;
+    default:
+        c->missed_call_text = arg;
+        break;
+    }
+    return NULL;
+}
+
+static const char *set_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return named(cmd, cs_conf_parse_duration(cmd->pool, arg, apr_time_from_msec(100),
+                                             apr_time_from_sec(120),
+                                             &twilio_sconf(cmd->server)->timeout));
+}
+
+static const command_rec cmds[] = {
+    AP_INIT_TAKE1("ConsultTwilio", set_flag, NULL, RSRC_CONF,
+                  "On mounts /twilio/* webhooks and enables SMS replies"),
+    AP_INIT_TAKE1("ConsultTwilioAccountSid", set_str, (void *)0, RSRC_CONF, "AC..."),
+    AP_INIT_TAKE1("ConsultTwilioAuthToken", set_str, (void *)1, RSRC_CONF,
+                  "auth token: env:NAME, file:PATH or the value"),
+    AP_INIT_TAKE1("ConsultTwilioNumber", set_str, (void *)2, RSRC_CONF,
+                  "the client's Twilio number, E.164"),
+    AP_INIT_TAKE1("ConsultTwilioPublicURL", set_str, (void *)3, RSRC_CONF,
+                  "scheme://host Twilio uses to reach this vhost (signatures behind a proxy)"),
+    AP_INIT_TAKE1("ConsultTwilioAPIBase", set_str, (void *)4, RSRC_CONF,
+                  "Twilio REST base URL (default https://api.twilio.com)"),
+    AP_INIT_TAKE1("ConsultTwilioGreeting", set_str, (void *)5, RSRC_CONF,
+                  "what callers hear before leaving a voicemail"),
+    AP_INIT_TAKE1("ConsultTwilioMissedCallText", set_str, (void *)6, RSRC_CONF,
+                  "SMS sent to a caller after a missed call (default: none)"),
+    AP_INIT_TAKE1("ConsultTwilioTimeout", set_timeout, NULL, RSRC_CONF,
+                  "deadline of a call to Twilio's API (default 10s)"),
+    { NULL }
+};
+
+const twilio_conf *twilio_conf_for_slug(const char *slug)
+{
+    return slug && by_slug ? apr_hash_get(by_slug, slug, APR_HASH_KEY_STRING) : NULL;
+}
+
+/* Exported so the dashboard can tell whether SMS is possible for a client. */
+static int cs_twilio_enabled(const char *slug)
+{
+    return twilio_conf_for_slug(slug) != NULL;
+}
+
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                        server_rec *s)
+{
+    server_rec *v;
+
+    twilio_core.db_acquire = APR_RETRIEVE_OPTIONAL_FN(cs_db_acquire);
+    twilio_core.client_get = APR_RETRIEVE_OPTIONAL_FN(cs_client_get);
+    twilio_core.client_slug = APR_RETRIEVE_OPTIONAL_FN(cs_client_slug);
+    by_slug = apr_hash_make(pconf);
+    for (v = s; v; v = v->next) {
+        twilio_conf *c = twilio_sconf(v);
+        const char *slug;
+        if (c->enabled != 1) {
+            continue;
+        }
+        if (!twilio_core.db_acquire || !twilio_core.client_slug) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(04001)
+                         "mod_consult_twilio needs mod_consult_core loaded first");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!c->account_sid || !c->auth_token || !c->number) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(04002)
+                         "ConsultTwilio On (%s:%d) needs ConsultTwilioAccountSid, "
+                         "ConsultTwilioAuthToken and ConsultTwilioNumber",
+                         v->defn_name ? v->defn_name : "?", v->defn_line_number);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!c->api_base) c->api_base = "https://api.twilio.com";
+        if (!c->greeting) c->greeting = "Sorry we missed your call. Please leave a message after the beep.";
+        if (c->timeout == UNSET) c->timeout = apr_time_from_sec(10);
+        if ((slug = twilio_core.client_slug(v))) {
+            apr_hash_set(by_slug, slug, APR_HASH_KEY_STRING, c);
+        }
+    }
+    return OK;
+}
+
+static void child_init(apr_pool_t *p, server_rec *s)
+{
+    cs_http_global_init();
+}
+
+static int map_to_storage(request_rec *r)
+{
+    if (twilio_sconf(r->server)->enabled == 1 && !strncmp(r->uri, "/twilio/", 8)) {
+        return OK;
+    }
+    return DECLINED;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    APR_REGISTER_OPTIONAL_FN(cs_twilio_enabled);
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(twilio_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    CS_REGISTER_JOB_HANDLER(twilio_run_job);
+}
+
+AP_DECLARE_MODULE(consult_twilio) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,
+    NULL,
+    create_server,
+    merge_server,
+    cmds,
+    register_hooks,
+    0
+};

@@ -1,0 +1,46 @@
+/* Internal to mod_consult_twilio. */
+#ifndef TWILIO_PRIVATE_H
+#define TWILIO_PRIVATE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "mod_consult_core.h"
+#include "cs_db.h"
+#include "cs_http.h"
+#include "cs_twilio.h"
+
+#define CSLOGNO(n) "CS" #n ": "
+
+extern module AP_MODULE_DECLARE_DATA consult_twilio_module;
+
+typedef struct {
+    int enabled;                    /* -1 unset */
+    const char *account_sid;
+    const char *auth_token;         /* resolved from env:/file: at config time */
+    const char *number;             /* the client's Twilio number, E.164 */
+    const char *public_url;         /* scheme://host[:port] Twilio calls, NULL: this server */
+    const char *api_base;           /* default https://api.twilio.com */
+    const char *greeting;
+    const char *missed_call_text;   /* NULL: no text-back */
+    apr_interval_time_t timeout;
+} twilio_conf;
+
+typedef struct {
+    APR_OPTIONAL_FN_TYPE(cs_db_acquire) *db_acquire;
+    APR_OPTIONAL_FN_TYPE(cs_client_get) *client_get;
+    APR_OPTIONAL_FN_TYPE(cs_client_slug) *client_slug;
+} twilio_core_fns;
+extern twilio_core_fns twilio_core;
+
+twilio_conf *twilio_sconf(server_rec *s);
+/* The conf of the vhost bound to @p slug with Twilio on, or NULL. */
+const twilio_conf *twilio_conf_for_slug(const char *slug);
+
+/* twilio_webhooks.c */
+int twilio_handler(request_rec *r);
+
+/* twilio_send.c: the twilio.sms.send job. */
+int twilio_run_job(cs_job_t *job);
+
+#endif

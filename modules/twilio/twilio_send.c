@@ -1,0 +1,245 @@
+/*
+ * The twilio.sms.send job: one outbound SMS, sent once.
+ *
+ * Twilio's Messages API has no idempotency key, so the job records that a
+ * send began (committed before the HTTP call). A retry that finds that mark
+ * without a stored SID asks Twilio for the message first (same To and
+ * From, same body, created since the mark) and only sends when Twilio has
+ * none: a worker killed after Twilio accepted never sends twice.
+ */
+#include "twilio_private.h"
+#include "cs_json.h"
+
+#include <apr_strings.h>
+#include <apr_date.h>
+
+APLOG_USE_MODULE(consult_twilio);
+
+typedef struct {
+    cs_job_t *job;
+    const twilio_conf *conf;
+    const char *id, *client_id, *body, *to, *status, *sid, *slug;
+    apr_time_t started;          /* send_started_at, 0 when none */
+    int opted_out;
+} out_msg;
+
+static int fail(cs_job_t *job, int permanent, const char *msg)
+{
+    job->error = msg;
+    job->permanent = permanent;
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* Write the message's outcome and commit it, so it stands whatever the
+ * job does next (the worker then continues in a fresh transaction). */
+static int record(out_msg *m, const char *status, const char *sid, const char *error)
+{
+    const char *params[5] = { m->id, m->client_id, status, sid, error }, *err = NULL;
+    PGresult *res = cs_db_exec(m->job->conn, m->job->pool, &err, PGRES_COMMAND_OK,
+        "UPDATE messages SET delivery_status = $3, provider_id = coalesce($4, provider_id),"
+        " delivery_error = $5, send_started_at = CASE WHEN $3 = 'sending' THEN now()"
+        "   ELSE send_started_at END"
+        " WHERE id = $1 AND client_id = $2", 5, params);
+    if (!res) {
+        return fail(m->job, 0, err);
+    }
+    PQclear(res);
+    if (cs_db_command(m->job->conn, m->job->pool, &err, "COMMIT") != APR_SUCCESS
+        || cs_db_command(m->job->conn, m->job->pool, &err, "BEGIN") != APR_SUCCESS) {
+        return fail(m->job, 0, err);
+    }
+    return OK;
+}
+
+static int load(out_msg *m, const char *message_id, const char *client_id)
+{
+    const char *params[2] = { message_id, client_id }, *err = NULL;
+    PGresult *res = cs_db_exec(m->job->conn, m->job->pool, &err, PGRES_TUPLES_OK,
+        "SELECT m.body, m.to_address, coalesce(m.delivery_status, 'queued'), m.provider_id,"
+        "  extract(epoch FROM m.send_started_at)::bigint, ct.sms_opted_out, c.slug"
+        " FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
+        " JOIN contacts ct ON ct.id = cv.contact_id JOIN clients c ON c.id = m.client_id"
+        " WHERE m.id = $1 AND m.client_id = $2 AND m.direction = 'outbound'"
+        " FOR UPDATE OF m", 2, params);
+    apr_pool_t *p = m->job->pool;
+
+    if (!res) {
+        return fail(m->job, 0, err);
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return fail(m->job, 1, "the message no longer exists");
+    }
+    m->id = message_id;
+    m->client_id = client_id;
+    m->body = apr_pstrdup(p, PQgetvalue(res, 0, 0));
+    m->to = PQgetisnull(res, 0, 1) ? NULL : apr_pstrdup(p, PQgetvalue(res, 0, 1));
+    m->status = apr_pstrdup(p, PQgetvalue(res, 0, 2));
+    m->sid = PQgetisnull(res, 0, 3) ? NULL : apr_pstrdup(p, PQgetvalue(res, 0, 3));
+    m->started = PQgetisnull(res, 0, 4) ? 0 : apr_time_from_sec(apr_atoi64(PQgetvalue(res, 0, 4)));
+    m->opted_out = PQgetvalue(res, 0, 5)[0] == 't';
+    m->slug = apr_pstrdup(p, PQgetvalue(res, 0, 6));
+    PQclear(res);
+    return OK;
+}
+
+static const char *messages_url(out_msg *m)
+{
+    return apr_psprintf(m->job->pool, "%s/2010-04-01/Accounts/%s/Messages.json",
+                        m->conf->api_base, m->conf->account_sid);
+}
+
+/* Did an earlier attempt reach Twilio? Returns 1 with m->sid set, 0 for no,
+ * -1 when Twilio could not be asked (retry later). */
+static int find_earlier(out_msg *m)
+{
+    apr_pool_t *p = m->job->pool;
+    cs_http_req_t req;
+    cs_http_resp_t *resp = NULL;
+    const char *err = NULL;
+    apr_time_exp_t day;
+    char date[16];
+    apr_size_t n;
+    json_object *doc, *list;
+    size_t i;
+    int found = 0;
+
+    apr_time_exp_gmt(&day, m->started - apr_time_from_sec(86400));
+    apr_strftime(date, &n, sizeof(date), "%Y-%m-%d", &day);
+    memset(&req, 0, sizeof(req));
+    req.url = apr_psprintf(p, "%s?To=%s&From=%s&DateSent%%3E=%s&PageSize=50", messages_url(m),
+                           ap_escape_urlencoded(p, m->to), ap_escape_urlencoded(p, m->conf->number), date);
+    req.basic_user = m->conf->account_sid;
+    req.basic_pass = m->conf->auth_token;
+    req.timeout = m->conf->timeout;
+    if (cs_http_perform(&resp, p, &req, &err) != APR_SUCCESS || resp->status / 100 != 2) {
+        return -1;
+    }
+    doc = json_tokener_parse(resp->body);
+    if (doc && json_object_object_get_ex(doc, "messages", &list)
+        && json_object_is_type(list, json_type_array)) {
+        for (i = 0; i < json_object_array_length(list) && !found; i++) {
+            json_object *e = json_object_array_get_idx(list, i), *body, *sid, *created;
+            apr_time_t t;
+            if (!json_object_object_get_ex(e, "body", &body)
+                || !json_object_object_get_ex(e, "sid", &sid)
+                || strcmp(json_object_get_string(body), m->body)) {
+                continue;
+            }
+            /* Created since our mark (a minute of clock skew allowed). */
+            t = json_object_object_get_ex(e, "date_created", &created)
+                ? apr_date_parse_rfc(json_object_get_string(created)) : 0;
+            if (t && t + apr_time_from_sec(60) < m->started) {
+                continue;
+            }
+            m->sid = apr_pstrdup(p, json_object_get_string(sid));
+            found = 1;
+        }
+    }
+    if (doc) json_object_put(doc);
+    return found;
+}
+
+int twilio_run_job(cs_job_t *job)
+{
+    out_msg m;
+    cs_json_t *payload;
+    cs_http_req_t req;
+    cs_http_resp_t *resp = NULL;
+    const char *err = NULL, *mid, *cid, *status = NULL, *tmsg = NULL, *callback;
+    const char *public_base;
+    int code = 0, st;
+    apr_status_t rv;
+
+    if (strcmp(job->kind, "twilio.sms.send")) {
+        return DECLINED;
+    }
+    memset(&m, 0, sizeof(m));
+    m.job = job;
+    if (cs_json_parse(&payload, job->pool, job->payload, strlen(job->payload), &err) != APR_SUCCESS) {
+        return fail(job, 1, "payload is not JSON");
+    }
+    {
+        json_object *v = NULL;
+        mid = json_object_object_get_ex(cs_json_raw(payload), "message_id", &v)
+              ? json_object_get_string(v) : NULL;
+        cid = json_object_object_get_ex(cs_json_raw(payload), "client_id", &v)
+              ? json_object_get_string(v) : NULL;
+    }
+    if (!mid || !cid) {
+        return fail(job, 1, "payload lacks message_id or client_id");
+    }
+    if ((st = load(&m, mid, cid)) != OK) {
+        return st;
+    }
+    if (m.sid) {
+        return OK;                      /* already with Twilio */
+    }
+    if (!(m.conf = twilio_conf_for_slug(m.slug))) {
+        record(&m, "failed", NULL, "SMS is not set up for this client");
+        return fail(job, 1, "no ConsultTwilio vhost for this client");
+    }
+    if (!m.to) {
+        record(&m, "failed", NULL, "no phone number to send to");
+        return fail(job, 1, "no phone number");
+    }
+    if (m.opted_out) {
+        record(&m, "failed", NULL, "the contact opted out of SMS (STOP)");
+        return fail(job, 1, "contact opted out");
+    }
+    if (!strcmp(m.status, "sending") && m.started) {
+        int earlier = find_earlier(&m);
+        if (earlier < 0) {
+            return fail(job, 0, "cannot ask Twilio whether an earlier attempt was sent");
+        }
+        if (earlier > 0) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, job->server, CSLOGNO(04020)
+                         "message %s: an earlier attempt reached Twilio as %s; not sending again",
+                         m.id, m.sid);
+            return record(&m, "sent", m.sid, NULL);
+        }
+    }
+    /* The mark, committed before the call. */
+    if ((st = record(&m, "sending", NULL, NULL)) != OK) {
+        return st;
+    }
+    m.started = apr_time_now();
+
+    public_base = m.conf->public_url ? m.conf->public_url : NULL;
+    callback = public_base ? apr_psprintf(job->pool, "%s/twilio/status?m=%s", public_base, m.id)
+                           : NULL;
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = messages_url(&m);
+    req.body = cs_twilio_message_form(job->pool, m.to, m.conf->number, m.body, callback);
+    req.content_type = "application/x-www-form-urlencoded";
+    req.basic_user = m.conf->account_sid;
+    req.basic_pass = m.conf->auth_token;
+    req.timeout = m.conf->timeout;
+    rv = cs_http_perform(&resp, job->pool, &req, &err);
+    if (rv != APR_SUCCESS) {
+        /* Timeout or connection trouble: maybe sent. The retry asks first. */
+        return fail(job, 0, apr_pstrcat(job->pool, "Twilio: ", err, NULL));
+    }
+    if (resp->status / 100 == 2) {
+        if (cs_twilio_parse_message_response(job->pool, resp->body, resp->len, &m.sid,
+                                             &status, &code, &tmsg) != APR_SUCCESS) {
+            return fail(job, 0, "Twilio answered 2xx without a message sid");
+        }
+        return record(&m, status && !strcmp(status, "sent") ? "sent" : "queued", m.sid, NULL);
+    }
+    cs_twilio_parse_message_response(job->pool, resp->body, resp->len, &m.sid, &status,
+                                     &code, &tmsg);
+    if (resp->status / 100 == 4 && resp->status != 429) {
+        /* Twilio refused this message (bad number, blocked...): retrying
+         * cannot help. Staff see Twilio's words on the message. */
+        const char *why = apr_psprintf(job->pool, "Twilio error %d: %s", code,
+                                       tmsg ? tmsg : "refused");
+        if ((st = record(&m, "failed", NULL, why)) != OK) {
+            return st;
+        }
+        return fail(job, 1, why);
+    }
+    /* 5xx and 429: it was not accepted; the mark stays and the retry asks. */
+    return fail(job, 0, apr_psprintf(job->pool, "Twilio answered HTTP %ld", resp->status));
+}

@@ -1,0 +1,376 @@
+/* Twilio over real HTTP: signed webhooks in (SMS, STOP, voicemail), replies
+ * out through the fake Twilio, retries, refusals, and a worker killed after
+ * Twilio accepted a message. Signatures here are computed independently of
+ * the module (HMAC-SHA1 over the URL and the sorted parameters). */
+#include "integ.h"
+
+#include <apr_strings.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SMS "sms.localhost"
+#define TOKEN "test-auth-token-0123456789abcdef"
+#define ACCOUNT "AC0123456789abcdef0123456789abcdef"
+
+static const char *port(void)
+{
+    const char *u = getenv("CS_TEST_URL");
+    return strrchr(u, ':') + 1;
+}
+
+static const char *pct(const char *s)
+{
+    char *out = apr_palloc(it_pool, strlen(s) * 3 + 1), *o = out;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            || c == '-' || c == '_' || c == '.' || c == '~') *o++ = (char)c;
+        else o += sprintf(o, "%%%02X", c);
+    }
+    *o = '\0';
+    return out;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* POST a Twilio webhook: names and values alternate in @p kv (NULL-ended). */
+static it_resp_t *webhook(const char *path, const char *const *kv, int good_signature)
+{
+    const char *names[40], *url = apr_psprintf(it_pool, "http://sms.localhost:%s%s", port(), path);
+    const char *body = "", *signing = url, *hdrs[2];
+    unsigned char mac[20];
+    unsigned int maclen = 0;
+    char b64[64];
+    int i, n = 0;
+    it_req_t q = { 0 };
+
+    for (i = 0; kv[i]; i += 2) names[n++] = kv[i];
+    qsort(names, (size_t)n, sizeof(names[0]), by_name);
+    for (i = 0; i < n; i++) {
+        int j;
+        for (j = 0; kv[j]; j += 2) {
+            if (!strcmp(kv[j], names[i])) {
+                signing = apr_pstrcat(it_pool, signing, kv[j], kv[j + 1], NULL);
+            }
+        }
+    }
+    for (i = 0; kv[i]; i += 2) {
+        body = apr_pstrcat(it_pool, body, i ? "&" : "", pct(kv[i]), "=", pct(kv[i + 1]), NULL);
+    }
+    HMAC(EVP_sha1(), good_signature ? TOKEN : "wrong-token", good_signature ? (int)strlen(TOKEN) : 11,
+         (const unsigned char *)signing, strlen(signing), mac, &maclen);
+    EVP_EncodeBlock((unsigned char *)b64, mac, (int)maclen);
+    hdrs[0] = apr_pstrcat(it_pool, "X-Twilio-Signature: ", b64, NULL);
+    hdrs[1] = NULL;
+    q.host = SMS;
+    q.path = path;
+    q.method = "POST";
+    q.content_type = "application/x-www-form-urlencoded";
+    q.body = body;
+    q.headers = hdrs;
+    return it_http(&q);
+}
+
+static it_resp_t *inbound_sms(const char *sid, const char *from, const char *text)
+{
+    const char *kv[] = { "MessageSid", sid, "SmsSid", sid, "AccountSid", ACCOUNT, "From", from,
+                         "To", "+15005550006", "Body", text, "NumMedia", "0", NULL };
+    return webhook("/twilio/sms", kv, 1);
+}
+
+static const char *message_of(const char *sid)
+{
+    const char *p[1] = { sid };
+    return it_sql("SELECT id FROM messages WHERE provider = 'twilio' AND provider_id = $1", 1, p);
+}
+
+/* Sign in to the dashboard as the SMS client's owner and reply. */
+static const char *cookie, *csrf;
+static void sign_in(void)
+{
+    it_req_t q = { 0 };
+    it_resp_t *r;
+    const char *set, *at, *hdr[2];
+    q.host = "admin.localhost";
+    q.path = "/login";
+    q.body = "email=sms%40sms.example&password=sms+password+1";
+    q.content_type = "application/x-www-form-urlencoded";
+    r = it_http(&q);
+    set = apr_table_get(r->headers, "Set-Cookie");
+    ck_assert_ptr_nonnull(set);
+    cookie = apr_pstrndup(it_pool, set, strcspn(set, ";"));
+    memset(&q, 0, sizeof(q));
+    hdr[0] = apr_pstrcat(it_pool, "Cookie: ", cookie, NULL);
+    hdr[1] = NULL;
+    q.host = "admin.localhost";
+    q.path = "/";
+    q.headers = hdr;
+    r = it_http(&q);
+    at = strstr(r->body, "\"X-CSRF-Token\": \"") + 17;
+    csrf = apr_pstrndup(it_pool, at, strcspn(at, "\""));
+}
+
+static it_resp_t *reply(const char *message_id, const char *text)
+{
+    const char *p[1] = { message_id }, *hdr[3];
+    const char *cv = it_sql("SELECT conversation_id FROM messages WHERE id = $1", 1, p);
+    it_req_t q = { 0 };
+    sign_in();
+    hdr[0] = apr_pstrcat(it_pool, "Cookie: ", cookie, NULL);
+    hdr[1] = apr_pstrcat(it_pool, "X-CSRF-Token: ", csrf, NULL);
+    hdr[2] = NULL;
+    q.host = "admin.localhost";
+    q.path = apr_psprintf(it_pool, "/c/%s/reply", cv);
+    q.body = apr_pstrcat(it_pool, "channel=auto&body=", pct(text), NULL);
+    q.content_type = "application/x-www-form-urlencoded";
+    q.headers = hdr;
+    return it_http(&q);
+}
+
+static const char *outbound(const char *text)
+{
+    const char *p[1] = { text };
+    return it_sql("SELECT id FROM messages WHERE direction = 'outbound' AND body = $1", 1, p);
+}
+
+#define Q(fmt, id) apr_psprintf(it_pool, fmt, id)
+
+START_TEST(test_signed_sms_is_stored_once_and_answered_with_twiml)
+{
+    it_resp_t *r = inbound_sms("SM00000000000000000000000000000001", "+15035550111",
+                               "hi do you deliver on sundays?");
+    const char *m;
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(apr_table_get(r->headers, "Content-Type"), "text/xml") != NULL, "ctype");
+    ck_assert_msg(strstr(r->body, "<Response") != NULL, "%s", r->body);
+    m = message_of("SM00000000000000000000000000000001");
+    ck_assert_msg(*m, "not stored");
+    ck_assert_str_eq(it_sql(Q("SELECT m.channel || '|' || ct.phone FROM messages m JOIN conversations cv"
+                              " ON cv.id = m.conversation_id JOIN contacts ct ON ct.id = cv.contact_id"
+                              " WHERE m.id = %s", m), 0, NULL), "sms|+15035550111");
+    /* Twilio redelivers: still one message. */
+    ck_assert_int_eq(inbound_sms("SM00000000000000000000000000000001", "+15035550111",
+                                 "hi do you deliver on sundays?")->status, 200);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM messages WHERE provider_id ="
+                            " 'SM00000000000000000000000000000001'", 0, NULL), "1");
+    /* And it is classified like any message. */
+    ck_assert_msg(it_wait_sql(Q("SELECT classified_at IS NOT NULL FROM messages WHERE id = %s", m),
+                              "t", 15), "not classified");
+}
+END_TEST
+
+START_TEST(test_bad_or_missing_signature_is_403_and_stores_nothing)
+{
+    const char *kv[] = { "MessageSid", "SM00000000000000000000000000000002", "AccountSid", ACCOUNT,
+                         "From", "+15035550112", "To", "+15005550006", "Body", "forged", NULL };
+    it_req_t q = { 0 };
+    ck_assert_int_eq(webhook("/twilio/sms", kv, 0)->status, 403);
+    q.host = SMS;
+    q.path = "/twilio/sms";
+    q.content_type = "application/x-www-form-urlencoded";
+    q.body = "MessageSid=SM00000000000000000000000000000002&From=%2B15035550112&Body=forged";
+    ck_assert_int_eq(it_http(&q)->status, 403);
+    ck_assert_str_eq(message_of("SM00000000000000000000000000000002"), "");
+}
+END_TEST
+
+START_TEST(test_reply_reaches_twilio_once_with_the_right_form_then_delivery_updates)
+{
+    const char *m, *out, *kv[9];
+    it_fake_rules("[{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"body_contains\":\"5pm+works\",\"status\":201,"
+                  "\"body\":{\"sid\":\"SMaaaa0000000000000000000000000001\",\"status\":\"queued\"}}]");
+    inbound_sms("SM00000000000000000000000000000003", "+15035550113", "can I move my booking to 5pm");
+    m = message_of("SM00000000000000000000000000000003");
+    ck_assert_int_eq(reply(m, "Sure, 5pm works. See you then!")->status, 303);
+    out = outbound("Sure, 5pm works. See you then!");
+    ck_assert_msg(it_wait_sql(Q("SELECT provider_id FROM messages WHERE id = %s", out),
+                              "SMaaaa0000000000000000000000000001", 15), "no sid stored");
+    ck_assert_int_eq(it_fake_count("/Messages.json", "See+you+then"), 1);
+    ck_assert_int_eq(it_fake_count("/2010-04-01/Accounts/" ACCOUNT "/Messages.json", "To=%2B15035550113"), 1);
+    ck_assert_int_eq(it_fake_count("/Messages.json", "From=%2B15005550006"), 1);
+    ck_assert_int_eq(it_fake_count("/Messages.json", "StatusCallback="), 1);
+    /* Twilio reports delivery. */
+    kv[0] = "MessageSid"; kv[1] = "SMaaaa0000000000000000000000000001";
+    kv[2] = "MessageStatus"; kv[3] = "delivered";
+    kv[4] = "AccountSid"; kv[5] = ACCOUNT; kv[6] = NULL;
+    ck_assert_int_eq(webhook(apr_psprintf(it_pool, "/twilio/status?m=%s", out), kv, 1)->status, 200);
+    ck_assert_str_eq(it_sql(Q("SELECT delivery_status FROM messages WHERE id = %s", out), 0, NULL),
+                     "delivered");
+    /* A late "sent" does not move it back. */
+    kv[3] = "sent";
+    webhook(apr_psprintf(it_pool, "/twilio/status?m=%s", out), kv, 1);
+    ck_assert_str_eq(it_sql(Q("SELECT delivery_status FROM messages WHERE id = %s", out), 0, NULL),
+                     "delivered");
+    it_fake_rules(NULL);
+}
+END_TEST
+
+START_TEST(test_twilio_failing_then_recovering_delivers_exactly_once)
+{
+    const char *m, *out;
+    it_fake_rules("[{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"body_contains\":\"heaters\",\"status\":503,\"times\":2,"
+                  "\"body\":{\"code\":20500,\"message\":\"busy\"}},"
+                  "{\"method\":\"GET\",\"path\":\"*/Messages.json\",\"body\":{\"messages\":[]}},"
+                  "{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"body_contains\":\"heaters\",\"status\":201,"
+                  "\"body\":{\"sid\":\"SMbbbb0000000000000000000000000002\",\"status\":\"queued\"}}]");
+    inbound_sms("SM00000000000000000000000000000004", "+15035550114", "is the patio heated");
+    m = message_of("SM00000000000000000000000000000004");
+    ck_assert_int_eq(reply(m, "Yes, heaters are on from 5pm.")->status, 303);
+    out = outbound("Yes, heaters are on from 5pm.");
+    ck_assert_msg(it_wait_sql(Q("SELECT provider_id FROM messages WHERE id = %s", out),
+                              "SMbbbb0000000000000000000000000002", 30), "never delivered");
+    ck_assert_int_eq(it_fake_count("/Messages.json", "heaters+are+on"), 3);
+    ck_assert_str_eq(it_sql(Q("SELECT state || attempts FROM jobs WHERE unique_key ="
+                              " 'twilio.sms.send:%s'", out), 0, NULL), "done3");
+    it_fake_rules(NULL);
+}
+END_TEST
+
+START_TEST(test_twilio_refusal_fails_at_once_with_its_error_on_the_message)
+{
+    const char *m, *out;
+    it_fake_rules("[{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"body_contains\":\"Calling+you\",\"status\":400,"
+                  "\"body\":{\"code\":21211,\"message\":\"The 'To' number is not a valid phone number.\","
+                  "\"status\":400}}]");
+    inbound_sms("SM00000000000000000000000000000005", "+15035550115", "call me");
+    m = message_of("SM00000000000000000000000000000005");
+    ck_assert_int_eq(reply(m, "Calling you now.")->status, 303);
+    out = outbound("Calling you now.");
+    ck_assert_msg(it_wait_sql(Q("SELECT delivery_status FROM messages WHERE id = %s", out),
+                              "failed", 15), "not failed");
+    ck_assert_msg(strstr(it_sql(Q("SELECT delivery_error FROM messages WHERE id = %s", out), 0, NULL),
+                         "21211") != NULL, "Twilio's error not shown");
+    ck_assert_str_eq(it_sql(Q("SELECT state || attempts FROM jobs WHERE unique_key ="
+                              " 'twilio.sms.send:%s'", out), 0, NULL), "dead1");
+    ck_assert_int_eq(it_fake_count("/Messages.json", "Calling+you+now"), 1);
+    it_fake_rules(NULL);
+}
+END_TEST
+
+START_TEST(test_stop_blocks_replies_and_start_allows_them_again)
+{
+    const char *m, *out, *p[1] = { "+15035550116" };
+    inbound_sms("SM00000000000000000000000000000006", "+15035550116", "hello");
+    inbound_sms("SM00000000000000000000000000000007", "+15035550116", " Stop ");
+    ck_assert_str_eq(it_sql("SELECT sms_opted_out::text FROM contacts WHERE phone = $1", 1, p), "true");
+    m = message_of("SM00000000000000000000000000000007");
+    it_fake_rules(NULL);
+    /* The composer has no channel left: the reply is refused, nothing sent. */
+    ck_assert_int_eq(reply(m, "Are you still there?")->status, 409);
+    ck_assert_str_eq(outbound("Are you still there?"), "");
+    ck_assert_int_eq(it_fake_count("/Messages.json", NULL), 0);
+    inbound_sms("SM00000000000000000000000000000008", "+15035550116", "START");
+    ck_assert_str_eq(it_sql("SELECT sms_opted_out::text FROM contacts WHERE phone = $1", 1, p), "false");
+    it_fake_rules("[{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"body_contains\":\"Welcome\",\"status\":201,"
+                  "\"body\":{\"sid\":\"SMcccc0000000000000000000000000003\",\"status\":\"queued\"}}]");
+    ck_assert_int_eq(reply(m, "Welcome back!")->status, 303);
+    out = outbound("Welcome back!");
+    ck_assert_msg(it_wait_sql(Q("SELECT provider_id FROM messages WHERE id = %s", out),
+                              "SMcccc0000000000000000000000000003", 15), "not sent after START");
+    it_fake_rules(NULL);
+}
+END_TEST
+
+START_TEST(test_worker_killed_after_twilio_accepted_never_sends_twice)
+{
+    const char *m, *out, *locked = "";
+    char date[64];
+    time_t now = time(NULL);
+    int i;
+
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", gmtime(&now));
+    /* Twilio takes the message, then hangs before answering; asked later,
+     * it lists the message. */
+    it_fake_rules(apr_psprintf(it_pool,
+        "[{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"body_contains\":\"7am\",\"delay\":1.8,\"times\":1,\"status\":201,"
+        "\"body\":{\"sid\":\"SMdddd0000000000000000000000000004\",\"status\":\"queued\"}},"
+        "{\"method\":\"GET\",\"path\":\"*/Messages.json\",\"body\":{\"messages\":[{\"sid\":"
+        "\"SMdddd0000000000000000000000000004\",\"body\":\"We open at 7am tomorrow.\","
+        "\"date_created\":\"%s\",\"status\":\"sent\"}]}}]", date));
+    inbound_sms("SM00000000000000000000000000000009", "+15035550117", "what time do you open");
+    m = message_of("SM00000000000000000000000000000009");
+    ck_assert_int_eq(reply(m, "We open at 7am tomorrow.")->status, 303);
+    out = outbound("We open at 7am tomorrow.");
+    for (i = 0; i < 200 && !*locked; i++) {
+        locked = it_sql(Q("SELECT locked_by FROM jobs WHERE state = 'running'"
+                          " AND unique_key = 'twilio.sms.send:%s'", out), 0, NULL);
+        if (!*locked || it_fake_count("/Messages.json", "7am+tomorrow") == 0) {
+            locked = "";
+            usleep(20 * 1000);
+        }
+    }
+    ck_assert_msg(*locked, "the send never started");
+    ck_assert_int_eq(kill((pid_t)atoi(strrchr(locked, ':') + 1), SIGKILL), 0);
+    ck_assert_msg(it_wait_sql(Q("SELECT provider_id FROM messages WHERE id = %s", out),
+                              "SMdddd0000000000000000000000000004", 25), "sid not found after the kill");
+    ck_assert_int_eq(it_fake_count("/Messages.json", "7am+tomorrow"), 1);
+    ck_assert_msg(it_fake_count("/Messages.json", NULL) >= 2, "Twilio was not asked before resending");
+    it_fake_rules(NULL);
+}
+END_TEST
+
+START_TEST(test_voicemail_with_recording_and_transcript_is_one_inbox_entry)
+{
+    const char *voice[] = { "CallSid", "CA00000000000000000000000000000001", "AccountSid", ACCOUNT,
+                            "From", "+15035550118", "To", "+15005550006", "CallStatus", "ringing", NULL };
+    const char *rec[] = { "CallSid", "CA00000000000000000000000000000001", "AccountSid", ACCOUNT,
+                          "RecordingSid", "RE00000000000000000000000000000001",
+                          "RecordingUrl", "https://api.twilio.com/rec/RE1", "RecordingStatus", "completed",
+                          "RecordingDuration", "14", NULL };
+    const char *tx[] = { "CallSid", "CA00000000000000000000000000000001", "AccountSid", ACCOUNT,
+                         "TranscriptionText", "Hi this is Dana, my sink is leaking, please call me back today",
+                         "TranscriptionStatus", "completed", NULL };
+    it_resp_t *r;
+    const char *m;
+
+    it_fake_rules("[{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"body_contains\":\"missed\",\"status\":201,"
+                  "\"body\":{\"sid\":\"SMeeee0000000000000000000000000005\",\"status\":\"queued\"}}]");
+    r = webhook("/twilio/voice", voice, 1);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, "<Record") && strstr(r->body, "Thanks for calling the test shop."),
+                  "%s", r->body);
+    ck_assert_int_eq(webhook("/twilio/voice/recording", rec, 1)->status, 200);
+    ck_assert_int_eq(webhook("/twilio/voice/transcription", tx, 1)->status, 200);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM messages WHERE provider_id ="
+                            " 'CA00000000000000000000000000000001'", 0, NULL), "1");
+    m = message_of("CA00000000000000000000000000000001");
+    ck_assert_str_eq(it_sql(Q("SELECT channel || '|' || recording_seconds || '|' || recording_url"
+                              " FROM messages WHERE id = %s", m), 0, NULL),
+                     "voicemail|14|https://api.twilio.com/rec/RE1");
+    ck_assert_msg(it_wait_sql(Q("SELECT urgency FROM messages WHERE id = %s", m), "high", 15),
+                  "the transcript was not classified (urgent leak)");
+    /* Missed-call text-back went to the caller. */
+    ck_assert_msg(it_wait_sql("SELECT count(*) FROM messages WHERE direction = 'outbound'"
+                              " AND to_address = '+15035550118' AND provider_id IS NOT NULL", "1", 15),
+                  "no missed-call text");
+    ck_assert_int_eq(it_fake_count("/Messages.json", "Sorry+we+missed+you"), 1);
+    it_fake_rules(NULL);
+}
+END_TEST
+
+Suite *suite_twilio(void)
+{
+    Suite *s = suite_create("twilio");
+    TCase *tc = tcase_create("sms");
+
+    tcase_add_checked_fixture(tc, it_setup, it_teardown);
+    tcase_set_timeout(tc, 90);
+    tcase_add_test(tc, test_signed_sms_is_stored_once_and_answered_with_twiml);
+    tcase_add_test(tc, test_bad_or_missing_signature_is_403_and_stores_nothing);
+    tcase_add_test(tc, test_reply_reaches_twilio_once_with_the_right_form_then_delivery_updates);
+    tcase_add_test(tc, test_twilio_failing_then_recovering_delivers_exactly_once);
+    tcase_add_test(tc, test_twilio_refusal_fails_at_once_with_its_error_on_the_message);
+    tcase_add_test(tc, test_stop_blocks_replies_and_start_allows_them_again);
+    tcase_add_test(tc, test_worker_killed_after_twilio_accepted_never_sends_twice);
+    tcase_add_test(tc, test_voicemail_with_recording_and_transcript_is_one_inbox_entry);
+    suite_add_tcase(s, tc);
+    return s;
+}
