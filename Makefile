@@ -49,7 +49,7 @@ MODEL_OBJ  := $(BUILD)/gen/cs_model_data.o
 MODEL_LIB  := $(BUILD)/libconsult_model.a
 CLASSIFY   := $(BUILD)/consult-classify
 
-MODULES    := core intake inbox twilio
+MODULES    := core intake inbox twilio email
 MODULE_SO  := $(MODULES:%=$(BUILD)/modules/mod_consult_%.so)
 ADMIN      := $(BUILD)/consult-admin
 

@@ -78,6 +78,8 @@ APR_DECLARE_OPTIONAL_FN(int, cs_send_json,
 /** Provided by mod_consult_twilio: whether SMS can be sent for a client.
  * Absent (NULL when retrieved) when that module is not loaded. */
 APR_DECLARE_OPTIONAL_FN(int, cs_twilio_enabled, (const char *slug));
+/** Provided by mod_consult_email: whether email can be sent for a client. */
+APR_DECLARE_OPTIONAL_FN(int, cs_email_enabled, (const char *slug));
 
 /**
  * Optional hook run by core's job worker for every claimed job. Return

@@ -49,7 +49,7 @@ static void choose(request_rec *r, inbox_ctx *ctx, const who_t *w, const char *o
     in.has_email = w->email != NULL;
     in.sms_opted_out = w->opted_out;
     in.sms_enabled = inbox_core.twilio_enabled && inbox_core.twilio_enabled(ctx->client_slug);
-    in.email_enabled = 0;           /* email replies arrive with the Resend module */
+    in.email_enabled = inbox_core.email_enabled && inbox_core.email_enabled(ctx->client_slug);
     in.fallback_order = "sms email";
     in.override = override && *override && strcmp(override, "auto") ? override : NULL;
     cs_channel_choose(out, &in);

@@ -103,6 +103,7 @@ static void retrieve_core(void)
     inbox_core.rate_limit = APR_RETRIEVE_OPTIONAL_FN(cs_rate_limit);
     inbox_core.send_error = APR_RETRIEVE_OPTIONAL_FN(cs_send_error);
     inbox_core.twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
+    inbox_core.email_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_email_enabled);
 }
 
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,

@@ -139,9 +139,14 @@ int intake_run_job(cs_job_t *job)
         return OK;      /* no one is woken up for spam */
     }
     params[2] = !strcmp(c->urgency, "high") ? "urgent_message" : "new_message";
+    /* The notification and the job that emails it (mod_consult_email;
+     * a client without email just has the row, shown in the dashboard). */
     res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_COMMAND_OK,
-                     "INSERT INTO notifications (client_id, message_id, kind)"
-                     " VALUES ($2, $1, $3) ON CONFLICT DO NOTHING", 3, params);
+                     "WITH n AS (INSERT INTO notifications (client_id, message_id, kind)"
+                     " VALUES ($2, $1, $3) ON CONFLICT DO NOTHING RETURNING id)"
+                     " INSERT INTO jobs (kind, payload, unique_key)"
+                     " SELECT 'notification.send', jsonb_build_object('notification_id', n.id),"
+                     "   'notification.send:' || n.id FROM n", 3, params);
     if (!res) {
         return HTTP_SERVICE_UNAVAILABLE;
     }

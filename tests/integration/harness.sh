@@ -69,6 +69,10 @@ admin client-add sms-client "SMS Client"
 admin user-add sms@sms.example "Sandy Sms" "sms password 1"
 admin member-add sms@sms.example sms-client owner
 export CS_TEST_TWILIO_TOKEN=test-auth-token-0123456789abcdef
+admin client-add mail-client "Mail Client"
+admin user-add mail@mail.example "Mia Mail" "mail password 1"
+admin member-add mail@mail.example mail-client owner
+export CS_TEST_RESEND_KEY=re_test_key_not_real
 
 # Fast job timing and no per-IP limit (every test posts from 127.0.0.1);
 # the limits themselves are tested on their own vhost below.
@@ -168,6 +172,19 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultTwilioGreeting "Thanks for calling the test shop."
     ConsultTwilioMissedCallText "Sorry we missed you! We will call back soon."
     ConsultTwilioTimeout 2s
+</VirtualHost>
+# Email replies and staff notifications through the fake Resend.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName mail.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient mail-client
+    ConsultIntake On
+    ConsultEmail On
+    ConsultResendKey env:CS_TEST_RESEND_KEY
+    ConsultResendFrom "Mail Client <hello@mail.example>"
+    ConsultResendReplyTo "owner@mail.example"
+    ConsultResendAPIBase $CS_TEST_FAKE_URL
+    ConsultEmailTimeout 2s
 </VirtualHost>
 # A client vhost without ConsultIntake.
 <VirtualHost \${CONSULT_LISTEN}>

@@ -48,6 +48,9 @@ long it_submission_count(void);
  * contain the given strings (NULL: any). */
 void it_fake_rules(const char *rules_json);
 long it_fake_count(const char *path_part, const char *body_part);
+/* Requests whose path contains @p path_part and whose header @p name
+ * (lowercase) equals @p value. */
+long it_fake_count_header(const char *path_part, const char *name, const char *value);
 
 /* The form token in a page served by @p host ("" when none). */
 const char *it_form_token(const char *host);
@@ -73,6 +76,7 @@ Suite *suite_recovery(void);
 Suite *suite_pipeline(void);
 Suite *suite_inbox(void);
 Suite *suite_twilio(void);
+Suite *suite_email(void);
 Suite *suite_jobs(void);
 
 #endif

@@ -233,6 +233,34 @@ long it_fake_count(const char *path_part, const char *body_part)
     return n;
 }
 
+long it_fake_count_header(const char *path_part, const char *name, const char *value)
+{
+    it_req_t req = { 0 };
+    it_resp_t *r;
+    json_object *arr;
+    long n = 0;
+    size_t i;
+
+    req.base = env("CS_TEST_FAKE_URL");
+    req.host = "127.0.0.1";
+    req.path = "/_control/requests";
+    r = it_http(&req);
+    arr = json_tokener_parse(r->body);
+    ck_assert_msg(arr && json_object_is_type(arr, json_type_array), "%s", r->body);
+    for (i = 0; i < json_object_array_length(arr); i++) {
+        json_object *e = json_object_array_get_idx(arr, i), *path, *hdrs, *h;
+        json_object_object_get_ex(e, "path", &path);
+        json_object_object_get_ex(e, "headers", &hdrs);
+        if (strstr(json_object_get_string(path), path_part) && hdrs
+            && json_object_object_get_ex(hdrs, name, &h)
+            && !strcmp(json_object_get_string(h), value)) {
+            n++;
+        }
+    }
+    json_object_put(arr);
+    return n;
+}
+
 const char *it_form_token(const char *host)
 {
     it_req_t req = { 0 };
@@ -313,6 +341,7 @@ int main(int argc, const char *const *argv)
     srunner_add_suite(sr, suite_pipeline());
     srunner_add_suite(sr, suite_inbox());
     srunner_add_suite(sr, suite_twilio());
+    srunner_add_suite(sr, suite_email());
     srunner_add_suite(sr, suite_jobs());
     /* Last: it stops and starts the servers. */
     srunner_add_suite(sr, suite_recovery());
