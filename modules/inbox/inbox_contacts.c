@@ -34,7 +34,8 @@ static int contact_page(request_rec *r, inbox_ctx *ctx, const char *id, int stat
     const char *params[2] = { id, ctx->client_id };
     json_object *d = inbox_page_data(r, ctx, "Contact");
     PGresult *res = inbox_query(r, ctx,
-        "SELECT id, name, email, phone, coalesce(name, email, phone) AS display,"
+        "SELECT id, name, email, phone, coalesce(name, email, phone) AS display, sms_opted_out,"
+        "  to_char(sms_opted_out_at AT TIME ZONE 'UTC', 'Mon DD, YYYY') AS opted_out_on,"
         "  to_char(created_at AT TIME ZONE 'UTC', 'Mon DD, YYYY') AS since"
         " FROM contacts WHERE id = $1 AND client_id = $2", 2, params);
 

@@ -222,7 +222,7 @@ static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id)
         "SELECT cv.id, cv.status, cv.unread, cv.status = 'archived' AS archived,"
         "  cv.status = 'spam' AS spam, cv.assigned_to,"
         "  ct.id AS contact_id, coalesce(ct.name, ct.email, ct.phone) AS contact,"
-        "  ct.email, ct.phone"
+        "  ct.email, ct.phone, ct.sms_opted_out"
         " FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id"
         " WHERE cv.id = $1 AND cv.client_id = $2", 2, params);
     if (!res || PQntuples(res) != 1) {

@@ -9,6 +9,7 @@
 #include "http_request.h"
 #include <apr_strings.h>
 #include <apr_hash.h>
+#include <apr_lib.h>
 
 twilio_core_fns twilio_core;
 static apr_hash_t *by_slug;
@@ -41,6 +42,10 @@ static void *merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(api_base);
     MERGE_PTR(greeting);
     MERGE_PTR(missed_call_text);
+    MERGE_PTR(hours_spec);
+    MERGE_PTR(holidays);
+    MERGE_PTR(time_zone);
+    MERGE_PTR(after_hours_reply);
     return c;
 }
 
@@ -107,6 +112,60 @@ static const char *set_timeout(cmd_parms *cmd, void *dc, const char *arg)
                                              &twilio_sconf(cmd->server)->timeout));
 }
 
+static const char *add_hours(cmd_parms *cmd, void *dc, const char *arg)
+{
+    twilio_conf *c = twilio_sconf(cmd->server);
+    apr_array_header_t *one = apr_array_make(cmd->temp_pool, 1, sizeof(const char *));
+    cs_hours_t *h = NULL;
+    const char *err = NULL;
+
+    /* Each entry is checked on its own so the error names it. */
+    APR_ARRAY_PUSH(one, const char *) = arg;
+    if (cs_hours_parse(&h, cmd->temp_pool, one, &err) != APR_SUCCESS) {
+        return apr_pstrcat(cmd->pool, "ConsultBusinessHours: ", err, NULL);
+    }
+    if (!c->hours_spec) c->hours_spec = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(c->hours_spec, const char *) = arg;
+    return NULL;
+}
+
+static const char *add_holiday(cmd_parms *cmd, void *dc, const char *arg)
+{
+    twilio_conf *c = twilio_sconf(cmd->server);
+    apr_array_header_t *none = apr_array_make(cmd->temp_pool, 1, sizeof(const char *));
+    cs_hours_t *h = NULL;
+    const char *err = NULL;
+
+    if (cs_hours_parse(&h, cmd->temp_pool, none, &err) != APR_SUCCESS
+        || cs_hours_add_holiday(h, arg, &err) != APR_SUCCESS) {
+        return apr_pstrcat(cmd->pool, "ConsultHoliday: ", err ? err : "bad date", NULL);
+    }
+    if (!c->holidays) c->holidays = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(c->holidays, const char *) = arg;
+    return NULL;
+}
+
+static const char *set_tz(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *ch;
+    /* An IANA name (Area/City) or UTC; Postgres resolves it. */
+    for (ch = arg; *ch; ch++) {
+        if (!apr_isalnum(*ch) && !strchr("/_+-", *ch)) break;
+    }
+    if (!*arg || *ch || strlen(arg) > 64) {
+        return apr_psprintf(cmd->pool, "ConsultTimeZone: expected a time zone name like "
+                            "America/Los_Angeles, got '%s'", arg);
+    }
+    twilio_sconf(cmd->server)->time_zone = arg;
+    return NULL;
+}
+
+static const char *set_after_hours(cmd_parms *cmd, void *dc, const char *arg)
+{
+    twilio_sconf(cmd->server)->after_hours_reply = arg;
+    return NULL;
+}
+
 static const command_rec cmds[] = {
     AP_INIT_TAKE1("ConsultTwilio", set_flag, NULL, RSRC_CONF,
                   "On mounts /twilio/* webhooks and enables SMS replies"),
@@ -125,6 +184,14 @@ static const command_rec cmds[] = {
                   "SMS sent to a caller after a missed call (default: none)"),
     AP_INIT_TAKE1("ConsultTwilioTimeout", set_timeout, NULL, RSRC_CONF,
                   "deadline of a call to Twilio's API (default 10s)"),
+    AP_INIT_ITERATE("ConsultBusinessHours", add_hours, NULL, RSRC_CONF,
+                    "weekly hours, e.g. \"Mon-Fri 08:00-17:00\" \"Sat 09:00-13:00\""),
+    AP_INIT_ITERATE("ConsultHoliday", add_holiday, NULL, RSRC_CONF,
+                    "closed dates, YYYY-MM-DD"),
+    AP_INIT_TAKE1("ConsultTimeZone", set_tz, NULL, RSRC_CONF,
+                  "the client's time zone (default UTC)"),
+    AP_INIT_TAKE1("ConsultAfterHoursReply", set_after_hours, NULL, RSRC_CONF,
+                  "SMS auto-reply outside business hours, once per conversation per evening"),
     { NULL }
 };
 
@@ -169,6 +236,21 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         if (!c->api_base) c->api_base = "https://api.twilio.com";
         if (!c->greeting) c->greeting = "Sorry we missed your call. Please leave a message after the beep.";
         if (c->timeout == UNSET) c->timeout = apr_time_from_sec(10);
+        if (!c->time_zone) c->time_zone = "UTC";
+        if (c->after_hours_reply) {
+            const char *err = NULL;
+            int i;
+            apr_array_header_t *spec = c->hours_spec ? c->hours_spec
+                                       : apr_array_make(pconf, 1, sizeof(const char *));
+            if (cs_hours_parse(&c->hours, pconf, spec, &err) != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(04003)
+                             "ConsultBusinessHours: %s", err);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+            for (i = 0; c->holidays && i < c->holidays->nelts; i++) {
+                cs_hours_add_holiday(c->hours, APR_ARRAY_IDX(c->holidays, i, const char *), &err);
+            }
+        }
         if ((slug = twilio_core.client_slug(v))) {
             apr_hash_set(by_slug, slug, APR_HASH_KEY_STRING, c);
         }

@@ -9,6 +9,7 @@
 #include "cs_db.h"
 #include "cs_http.h"
 #include "cs_twilio.h"
+#include "cs_hours.h"
 
 #define CSLOGNO(n) "CS" #n ": "
 
@@ -24,6 +25,11 @@ typedef struct {
     const char *greeting;
     const char *missed_call_text;   /* NULL: no text-back */
     apr_interval_time_t timeout;
+    apr_array_header_t *hours_spec;  /* const char *, ConsultBusinessHours */
+    apr_array_header_t *holidays;    /* const char *, ConsultHoliday */
+    const char *time_zone;          /* IANA name, converted by Postgres */
+    const char *after_hours_reply;  /* NULL: none */
+    cs_hours_t *hours;              /* parsed in check_config */
 } twilio_conf;
 
 typedef struct {

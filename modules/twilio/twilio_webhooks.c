@@ -14,6 +14,7 @@
 #include "util_script.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
+#include <stdlib.h>
 
 APLOG_USE_MODULE(consult_twilio);
 
@@ -161,6 +162,36 @@ static int queue_sms(hook_req *h, const char *contact_id, const char *to, const 
     return OK;
 }
 
+/* Outside the client's hours, one auto-reply per conversation per
+ * evening (the evening's date is part of the job's unique key). Local
+ * time comes from Postgres, which knows every time zone. */
+static int after_hours(hook_req *h, const char *contact_id, const char *phone)
+{
+    const char *params[2] = { h->conf->time_zone, contact_id }, *evening = NULL;
+    PGresult *res = q(h,
+        "SELECT extract(isodow FROM now() AT TIME ZONE $1)::int,"
+        "  (extract(hour FROM now() AT TIME ZONE $1) * 60"
+        "   + extract(minute FROM now() AT TIME ZONE $1))::int,"
+        "  to_char(now() AT TIME ZONE $1, 'YYYY-MM-DD'),"
+        "  (SELECT cv.id FROM conversations cv WHERE cv.contact_id = $2::bigint),"
+        "  (SELECT sms_opted_out FROM contacts WHERE id = $2::bigint)", 2, params);
+    int open_now;
+    const char *conv;
+
+    if (!res) return HTTP_SERVICE_UNAVAILABLE;
+    open_now = cs_hours_open(h->conf->hours, h->r->pool, atoi(PQgetvalue(res, 0, 0)),
+                             atoi(PQgetvalue(res, 0, 1)), PQgetvalue(res, 0, 2), &evening);
+    conv = apr_pstrdup(h->r->pool, PQgetvalue(res, 0, 3));
+    if (open_now || PQgetvalue(res, 0, 4)[0] == 't') {
+        PQclear(res);
+        return OK;
+    }
+    PQclear(res);
+    return queue_sms(h, contact_id, phone, h->conf->after_hours_reply,
+                     apr_psprintf(h->r->pool, "after-hours:%s:%s", conv,
+                                  evening ? evening : "closed"));
+}
+
 static int sms(hook_req *h)
 {
     const char *from = param(h, "From"), *sid = param(h, "MessageSid");
@@ -209,6 +240,10 @@ static int sms(hook_req *h)
                    " WHERE id = $2 AND client_id = $1 RETURNING id", 3, params);
         if (!res) return HTTP_SERVICE_UNAVAILABLE;
         PQclear(res);
+    }
+    else if (h->conf->after_hours_reply && h->conf->hours && kw == CS_SMS_NONE
+             && (st = after_hours(h, params[1], phone)) != OK) {
+        return st;
     }
     if ((st = commit(h)) != OK) return st;
     return send_twiml(h->r, cs_twiml_empty());

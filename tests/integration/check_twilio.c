@@ -41,10 +41,11 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* POST a Twilio webhook: names and values alternate in @p kv (NULL-ended). */
-static it_resp_t *webhook(const char *path, const char *const *kv, int good_signature)
+/* POST a Twilio webhook to @p host: names and values alternate in @p kv. */
+static it_resp_t *webhook_to(const char *host, const char *path, const char *const *kv,
+                             int good_signature)
 {
-    const char *names[40], *url = apr_psprintf(it_pool, "http://sms.localhost:%s%s", port(), path);
+    const char *names[40], *url = apr_psprintf(it_pool, "http://%s:%s%s", host, port(), path);
     const char *body = "", *signing = url, *hdrs[2];
     unsigned char mac[20];
     unsigned int maclen = 0;
@@ -70,13 +71,18 @@ static it_resp_t *webhook(const char *path, const char *const *kv, int good_sign
     EVP_EncodeBlock((unsigned char *)b64, mac, (int)maclen);
     hdrs[0] = apr_pstrcat(it_pool, "X-Twilio-Signature: ", b64, NULL);
     hdrs[1] = NULL;
-    q.host = SMS;
+    q.host = host;
     q.path = path;
     q.method = "POST";
     q.content_type = "application/x-www-form-urlencoded";
     q.body = body;
     q.headers = hdrs;
     return it_http(&q);
+}
+
+static it_resp_t *webhook(const char *path, const char *const *kv, int good_signature)
+{
+    return webhook_to(SMS, path, kv, good_signature);
 }
 
 static it_resp_t *inbound_sms(const char *sid, const char *from, const char *text)
@@ -263,6 +269,19 @@ START_TEST(test_stop_blocks_replies_and_start_allows_them_again)
     ck_assert_str_eq(it_sql("SELECT sms_opted_out::text FROM contacts WHERE phone = $1", 1, p), "true");
     m = message_of("SM00000000000000000000000000000007");
     it_fake_rules(NULL);
+    /* Staff see it on the contact. */
+    {
+        const char *hdr[2];
+        it_req_t q = { 0 };
+        sign_in();
+        hdr[0] = apr_pstrcat(it_pool, "Cookie: ", cookie, NULL);
+        hdr[1] = NULL;
+        q.host = "admin.localhost";
+        q.path = apr_pstrcat(it_pool, "/contacts/",
+                             it_sql("SELECT id FROM contacts WHERE phone = $1", 1, p), NULL);
+        q.headers = hdr;
+        ck_assert_msg(strstr(it_http(&q)->body, "Opted out of SMS") != NULL, "opt-out not shown");
+    }
     /* The composer has no channel left: the reply is refused, nothing sent. */
     ck_assert_int_eq(reply(m, "Are you still there?")->status, 409);
     ck_assert_str_eq(outbound("Are you still there?"), "");
@@ -356,6 +375,27 @@ START_TEST(test_voicemail_with_recording_and_transcript_is_one_inbox_entry)
 }
 END_TEST
 
+START_TEST(test_after_hours_reply_goes_once_per_evening)
+{
+    const char *a[] = { "MessageSid", "SM0000000000000000000000000000c001", "AccountSid", ACCOUNT,
+                        "From", "+15035550130", "To", "+15005550007", "Body", "are you open?", NULL };
+    const char *b[] = { "MessageSid", "SM0000000000000000000000000000c002", "AccountSid", ACCOUNT,
+                        "From", "+15035550130", "To", "+15005550007", "Body", "hello??", NULL };
+    it_fake_rules("[{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"body_contains\":\"closed+right+now\","
+                  "\"status\":201,\"body\":{\"sid\":\"SMffff0000000000000000000000000006\",\"status\":\"queued\"}}]");
+    ck_assert_int_eq(webhook_to("closed.localhost", "/twilio/sms", a, 1)->status, 200);
+    ck_assert_int_eq(webhook_to("closed.localhost", "/twilio/sms", b, 1)->status, 200);
+    ck_assert_msg(it_wait_sql("SELECT count(*) FROM messages WHERE direction = 'outbound'"
+                              " AND to_address = '+15035550130' AND provider_id IS NOT NULL", "1", 15),
+                  "no after-hours reply");
+    usleep(600 * 1000);
+    ck_assert_int_eq(it_fake_count("/Messages.json", "closed+right+now"), 1);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM messages WHERE direction = 'outbound'"
+                            " AND to_address = '+15035550130'", 0, NULL), "1");
+    it_fake_rules(NULL);
+}
+END_TEST
+
 Suite *suite_twilio(void)
 {
     Suite *s = suite_create("twilio");
@@ -371,6 +411,7 @@ Suite *suite_twilio(void)
     tcase_add_test(tc, test_stop_blocks_replies_and_start_allows_them_again);
     tcase_add_test(tc, test_worker_killed_after_twilio_accepted_never_sends_twice);
     tcase_add_test(tc, test_voicemail_with_recording_and_transcript_is_one_inbox_entry);
+    tcase_add_test(tc, test_after_hours_reply_goes_once_per_evening);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -69,6 +69,7 @@ admin client-add sms-client "SMS Client"
 admin user-add sms@sms.example "Sandy Sms" "sms password 1"
 admin member-add sms@sms.example sms-client owner
 export CS_TEST_TWILIO_TOKEN=test-auth-token-0123456789abcdef
+admin client-add closed-client "Closed Client"
 admin client-add mail-client "Mail Client"
 admin user-add mail@mail.example "Mia Mail" "mail password 1"
 admin member-add mail@mail.example mail-client owner
@@ -172,6 +173,22 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultTwilioGreeting "Thanks for calling the test shop."
     ConsultTwilioMissedCallText "Sorry we missed you! We will call back soon."
     ConsultTwilioTimeout 2s
+</VirtualHost>
+# A client that is never open: every SMS gets the after-hours reply, once.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName closed.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient closed-client
+    ConsultTwilio On
+    ConsultTwilioAccountSid AC0123456789abcdef0123456789abcdef
+    ConsultTwilioAuthToken env:CS_TEST_TWILIO_TOKEN
+    ConsultTwilioNumber +15005550007
+    ConsultTwilioPublicURL http://closed.localhost:$port
+    ConsultTwilioAPIBase $CS_TEST_FAKE_URL
+    ConsultTimeZone America/Los_Angeles
+    ConsultBusinessHours "Mon-Sun closed"
+    ConsultHoliday 2026-12-25
+    ConsultAfterHoursReply "We are closed right now and will text you back in the morning."
 </VirtualHost>
 # Email replies and staff notifications through the fake Resend.
 <VirtualHost \${CONSULT_LISTEN}>

@@ -24,6 +24,7 @@ Suite *auth_suite(void);
 Suite *classify_suite(void);
 Suite *twilio_suite(void);
 Suite *channel_suite(void);
+Suite *hours_suite(void);
 
 /** The pool of the running test: created fresh by unit_pool_setup and
  * destroyed by unit_pool_teardown (use them as a checked fixture). */

@@ -59,6 +59,7 @@ int main(void)
     srunner_add_suite(sr, classify_suite());
     srunner_add_suite(sr, twilio_suite());
     srunner_add_suite(sr, channel_suite());
+    srunner_add_suite(sr, hours_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
