@@ -1,6 +1,8 @@
 /* JSON responses shared by every Consult module, and /consult/health. */
 #include "core_private.h"
 #include "cs_json.h"
+#include "cs_intake.h"
+#include "util_script.h"
 
 #include "http_protocol.h"
 #include "http_request.h"
@@ -18,6 +20,34 @@ int cs_send_json(request_rec *r, int status, const char *body)
     if (!r->header_only) {
         ap_rputs(body, r);
     }
+    return OK;
+}
+
+int cs_read_form(request_rec *r, int max_fields, apr_size_t max_bytes,
+                 apr_array_header_t **pfields)
+{
+    apr_array_header_t *raw = NULL, *out;
+    int i, st;
+
+    *pfields = NULL;
+    if ((st = ap_parse_form_data(r, NULL, &raw, max_fields, max_bytes)) != OK) {
+        return st;
+    }
+    out = cs_pairs_make(r->pool);
+    for (i = 0; raw && i < raw->nelts; i++) {
+        ap_form_pair_t *fp = &APR_ARRAY_IDX(raw, i, ap_form_pair_t);
+        apr_off_t len = 0;
+        apr_size_t size;
+        char *val;
+
+        apr_brigade_length(fp->value, 1, &len);
+        size = (apr_size_t)len;
+        val = apr_palloc(r->pool, size + 1);
+        apr_brigade_flatten(fp->value, val, &size);
+        val[size] = '\0';
+        cs_pairs_add(out, fp->name, val, size);
+    }
+    *pfields = out;
     return OK;
 }
 

@@ -87,6 +87,8 @@ void cs_server_secret(server_rec *s, const unsigned char **pkey, apr_size_t *ple
 int cs_send_error(request_rec *r, int status, const char *code,
                     const char *message);
 int cs_send_json(request_rec *r, int status, const char *body);
+int cs_read_form(request_rec *r, int max_fields, apr_size_t max_bytes,
+                 apr_array_header_t **pfields);
 int core_health_handler(request_rec *r);
 
 #endif

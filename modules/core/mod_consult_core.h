@@ -71,6 +71,16 @@ APR_DECLARE_OPTIONAL_FN(int, cs_send_error,
                         (request_rec *r, int status, const char *code,
                          const char *message));
 
+/**
+ * Read an application/x-www-form-urlencoded body with ap_parse_form_data
+ * into @p *pfields, an array of cs_pair_t (common/cs_intake.h) in the
+ * order sent, values NUL-terminated. Returns OK or ap_parse_form_data's
+ * HTTP status. One implementation for every module that reads forms.
+ */
+APR_DECLARE_OPTIONAL_FN(int, cs_read_form,
+                        (request_rec *r, int max_fields, apr_size_t max_bytes,
+                         apr_array_header_t **pfields));
+
 /** Send @p body as application/json with @p status; returns OK. */
 APR_DECLARE_OPTIONAL_FN(int, cs_send_json,
                         (request_rec *r, int status, const char *body));

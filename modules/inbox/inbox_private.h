@@ -30,6 +30,7 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_server_secret) *server_secret;
     APR_OPTIONAL_FN_TYPE(cs_rate_limit) *rate_limit;
     APR_OPTIONAL_FN_TYPE(cs_send_error) *send_error;
+    APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
     APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /* may be NULL */
     APR_OPTIONAL_FN_TYPE(cs_email_enabled) *email_enabled;     /* may be NULL */
 } inbox_core_fns;

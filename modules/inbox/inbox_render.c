@@ -4,6 +4,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_script.h"
+#include "cs_intake.h"
 #include <apr_strings.h>
 #include <stdlib.h>
 
@@ -66,20 +67,12 @@ apr_table_t *inbox_read_form(request_rec *r)
         ap_discard_request_body(r);
         return form;
     }
-    if (ap_parse_form_data(r, NULL, &pairs, 64, 64 * 1024) != OK) {
+    if (inbox_core.read_form(r, 64, 64 * 1024, &pairs) != OK) {
         return NULL;
     }
-    for (i = 0; pairs && i < pairs->nelts; i++) {
-        ap_form_pair_t *fp = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
-        apr_off_t len = 0;
-        apr_size_t size;
-        char *val;
-        apr_brigade_length(fp->value, 1, &len);
-        size = (apr_size_t)len;
-        val = apr_palloc(r->pool, size + 1);
-        apr_brigade_flatten(fp->value, val, &size);
-        val[size] = '\0';
-        apr_table_add(form, fp->name, val);
+    for (i = 0; i < pairs->nelts; i++) {
+        cs_pair_t *pair = &APR_ARRAY_IDX(pairs, i, cs_pair_t);
+        apr_table_add(form, pair->key, pair->value);
     }
     return form;
 }

@@ -102,6 +102,7 @@ static void retrieve_core(void)
     inbox_core.server_secret = APR_RETRIEVE_OPTIONAL_FN(cs_server_secret);
     inbox_core.rate_limit = APR_RETRIEVE_OPTIONAL_FN(cs_rate_limit);
     inbox_core.send_error = APR_RETRIEVE_OPTIONAL_FN(cs_send_error);
+    inbox_core.read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
     inbox_core.twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
     inbox_core.email_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_email_enabled);
 }
@@ -120,7 +121,8 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         if (c->enabled != 1) {
             continue;
         }
-        if (!inbox_core.db_acquire || !inbox_core.server_secret || !inbox_core.send_error) {
+        if (!inbox_core.db_acquire || !inbox_core.server_secret || !inbox_core.send_error
+            || !inbox_core.read_form) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(03001)
                          "mod_consult_inbox needs mod_consult_core: LoadModule "
                          "consult_core_module before consult_inbox_module");

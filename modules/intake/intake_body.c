@@ -90,33 +90,10 @@ static int read_all(request_rec *r, apr_off_t limit, char **pbuf,
 
 static int read_form(request_rec *r, apr_off_t limit, apr_array_header_t **ppairs)
 {
-    apr_array_header_t *raw = NULL;
-    apr_array_header_t *pairs;
-    int i, st;
-
     /* usize above the limit: our filter, not a silent truncation inside
      * ap_parse_form_data, decides when a body is too large. */
-    st = ap_parse_form_data(r, NULL, &raw, CS_INTAKE_MAX_FIELDS + 1,
-                            (apr_size_t)limit * 2 + 1);
-    if (st != OK) {
-        return st;
-    }
-    pairs = cs_pairs_make(r->pool);
-    for (i = 0; raw && i < raw->nelts; i++) {
-        ap_form_pair_t *fp = &APR_ARRAY_IDX(raw, i, ap_form_pair_t);
-        apr_off_t len = 0;
-        apr_size_t size;
-        char *val;
-
-        apr_brigade_length(fp->value, 1, &len);
-        size = (apr_size_t)len;
-        val = apr_palloc(r->pool, size + 1);
-        apr_brigade_flatten(fp->value, val, &size);
-        val[size] = '\0';
-        cs_pairs_add(pairs, fp->name, val, size);
-    }
-    *ppairs = pairs;
-    return OK;
+    return intake_core.read_form(r, CS_INTAKE_MAX_FIELDS + 1,
+                                 (apr_size_t)limit * 2 + 1, ppairs);
 }
 
 static int multipart_pairs(request_rec *r, const intake_conf *conf, const char *ct,

@@ -68,6 +68,7 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_rate_limit) *rate_limit;
     APR_OPTIONAL_FN_TYPE(cs_send_error) *send_error;
     APR_OPTIONAL_FN_TYPE(cs_send_json) *send_json;
+    APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
 } intake_core_fns;
 extern intake_core_fns intake_core;
 

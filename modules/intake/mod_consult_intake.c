@@ -320,6 +320,7 @@ static void retrieve_core(void)
     intake_core.rate_limit = APR_RETRIEVE_OPTIONAL_FN(cs_rate_limit);
     intake_core.send_error = APR_RETRIEVE_OPTIONAL_FN(cs_send_error);
     intake_core.send_json = APR_RETRIEVE_OPTIONAL_FN(cs_send_json);
+    intake_core.read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
 }
 
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -333,7 +334,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     if (!intake_core.db_acquire || !intake_core.client_get
         || !intake_core.send_error || !intake_core.send_json
         || !intake_core.client_slug || !intake_core.server_secret
-        || !intake_core.rate_limit) {
+        || !intake_core.rate_limit || !intake_core.read_form) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(02001)
                      "mod_consult_intake needs mod_consult_core: LoadModule "
                      "consult_core_module before consult_intake_module");

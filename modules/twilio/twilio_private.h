@@ -36,6 +36,7 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_db_acquire) *db_acquire;
     APR_OPTIONAL_FN_TYPE(cs_client_get) *client_get;
     APR_OPTIONAL_FN_TYPE(cs_client_slug) *client_slug;
+    APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
 } twilio_core_fns;
 extern twilio_core_fns twilio_core;
 

@@ -7,6 +7,7 @@
 #include "twilio_private.h"
 #include "cs_text.h"
 #include "cs_json.h"
+#include "cs_intake.h"
 
 #include "http_protocol.h"
 #include "http_request.h"
@@ -56,29 +57,22 @@ static const char *signed_url(request_rec *r, const twilio_conf *c)
 
 static int read_params(request_rec *r, apr_array_header_t **pout)
 {
-    apr_array_header_t *pairs = NULL, *out = apr_array_make(r->pool, 16, sizeof(cs_param_t));
+    apr_array_header_t *pairs = NULL, *out;
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
     int i, st;
 
     if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
         return HTTP_UNSUPPORTED_MEDIA_TYPE;
     }
-    if ((st = ap_parse_form_data(r, NULL, &pairs, 200, 256 * 1024)) != OK) {
+    if ((st = twilio_core.read_form(r, 200, 256 * 1024, &pairs)) != OK) {
         return st;
     }
-    for (i = 0; pairs && i < pairs->nelts; i++) {
-        ap_form_pair_t *fp = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+    out = apr_array_make(r->pool, pairs->nelts, sizeof(cs_param_t));
+    for (i = 0; i < pairs->nelts; i++) {
+        cs_pair_t *pair = &APR_ARRAY_IDX(pairs, i, cs_pair_t);
         cs_param_t *p = apr_array_push(out);
-        apr_off_t len = 0;
-        apr_size_t size;
-        char *val;
-        apr_brigade_length(fp->value, 1, &len);
-        size = (apr_size_t)len;
-        val = apr_palloc(r->pool, size + 1);
-        apr_brigade_flatten(fp->value, val, &size);
-        val[size] = '\0';
-        p->name = fp->name;
-        p->value = val;
+        p->name = pair->key;
+        p->value = pair->value;
     }
     *pout = out;
     return OK;

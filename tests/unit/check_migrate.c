@@ -15,73 +15,16 @@
 
 /* ---- fixture: a pool and an empty temporary folder ----------------------- */
 
-static char *tmpdir;
-
-static void remove_tree(apr_pool_t *p, const char *path)
-{
-    apr_dir_t *d;
-    apr_finfo_t fi;
-
-    if (apr_dir_open(&d, path, p) != APR_SUCCESS) {
-        return;
-    }
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
-        const char *child;
-        if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
-            continue;
-        }
-        child = apr_pstrcat(p, path, "/", fi.name, NULL);
-        if (fi.filetype == APR_DIR) {
-            remove_tree(p, child);
-        }
-        else {
-            apr_file_remove(child, p);
-        }
-    }
-    apr_dir_close(d);
-    apr_dir_remove(path, p);
-}
-
 static void migrate_setup(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    unit_pool_setup();
-    tmpdir = apr_pstrcat(unit_pool, base && *base ? base : "/tmp",
-                         "/cs_migrate_unit_XXXXXX", NULL);
-    ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp %s failed", tmpdir);
+    unit_tmpdir_setup("cs_migrate_unit");
 }
 
 static void migrate_teardown(void)
 {
-    if (tmpdir && unit_pool) {
-        remove_tree(unit_pool, tmpdir);
-    }
-    tmpdir = NULL;
-    unit_pool_teardown();
+    unit_tmpdir_teardown();
 }
 
-/* Create @p name in the temp folder holding @p content. */
-static void put_file(const char *name, const char *content)
-{
-    apr_file_t *f;
-    apr_size_t n = strlen(content);
-    const char *path = apr_pstrcat(unit_pool, tmpdir, "/", name, NULL);
-
-    ck_assert_int_eq(apr_file_open(&f, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE
-                                   | APR_FOPEN_TRUNCATE, APR_FPROT_OS_DEFAULT,
-                                   unit_pool), APR_SUCCESS);
-    if (n) {
-        ck_assert_int_eq(apr_file_write_full(f, content, n, NULL), APR_SUCCESS);
-    }
-    ck_assert_int_eq(apr_file_close(f), APR_SUCCESS);
-}
-
-static void put_dir(const char *name)
-{
-    ck_assert_int_eq(apr_dir_make(apr_pstrcat(unit_pool, tmpdir, "/", name, NULL),
-                                  APR_FPROT_OS_DEFAULT, unit_pool), APR_SUCCESS);
-}
 
 static const cs_migration_t *mig_at(const apr_array_header_t *list, int i)
 {
@@ -93,7 +36,7 @@ static apr_array_header_t *load_ok(void)
 {
     apr_array_header_t *list = NULL;
     const char *err = NULL;
-    apr_status_t rv = cs_migrations_load(&list, unit_pool, tmpdir, &err);
+    apr_status_t rv = cs_migrations_load(&list, unit_pool, unit_tmpdir, &err);
 
     ck_assert_msg(rv == APR_SUCCESS, "load failed: %s", err ? err : "(no message)");
     ck_assert_ptr_nonnull(list);
@@ -212,10 +155,10 @@ START_TEST(test_load_returns_files_sorted_by_version)
 {
     apr_array_header_t *list;
 
-    put_file("010_ten.sql", "SELECT 10;\n");
-    put_file("002_two.sql", "SELECT 2;\n");
-    put_file("1_one.sql", "abc");
-    put_file("0003_three.sql", "SELECT 3;\n");
+    unit_put_file("010_ten.sql", "SELECT 10;\n");
+    unit_put_file("002_two.sql", "SELECT 2;\n");
+    unit_put_file("1_one.sql", "abc");
+    unit_put_file("0003_three.sql", "SELECT 3;\n");
     list = load_ok();
     ck_assert_int_eq(list->nelts, 4);
     ck_assert_int_eq(mig_at(list, 0)->version, 1);
@@ -234,11 +177,11 @@ START_TEST(test_load_reads_path_sql_and_checksum)
     apr_array_header_t *list;
     const cs_migration_t *m;
 
-    put_file("001_init.sql", "abc");
+    unit_put_file("001_init.sql", "abc");
     list = load_ok();
     ck_assert_int_eq(list->nelts, 1);
     m = mig_at(list, 0);
-    ck_assert_str_eq(m->path, apr_pstrcat(unit_pool, tmpdir, "/001_init.sql", NULL));
+    ck_assert_str_eq(m->path, apr_pstrcat(unit_pool, unit_tmpdir, "/001_init.sql", NULL));
     ck_assert_str_eq(m->sql, "abc");
     ck_assert_str_eq(m->checksum, SHA256_ABC);
 }
@@ -250,7 +193,7 @@ START_TEST(test_load_keeps_multi_statement_file_verbatim)
                       "INSERT INTO t VALUES (1);\n";
     apr_array_header_t *list;
 
-    put_file("005_t.sql", sql);
+    unit_put_file("005_t.sql", sql);
     list = load_ok();
     ck_assert_str_eq(mig_at(list, 0)->sql, sql);
     ck_assert_str_eq(mig_at(list, 0)->checksum,
@@ -262,7 +205,7 @@ START_TEST(test_load_empty_file_has_empty_sql_and_digest)
 {
     apr_array_header_t *list;
 
-    put_file("001_empty.sql", "");
+    unit_put_file("001_empty.sql", "");
     list = load_ok();
     ck_assert_int_eq(list->nelts, 1);
     ck_assert_str_eq(mig_at(list, 0)->sql, "");
@@ -274,14 +217,14 @@ START_TEST(test_load_ignores_files_that_are_not_migrations)
 {
     apr_array_header_t *list;
 
-    put_file("README.md", "notes");
-    put_file("001_init.sql", "SELECT 1;");
-    put_file("001_init.sql.bak", "old");
-    put_file("002_Upper.sql", "x");
-    put_file("000_zero.sql", "x");
-    put_file("seed.sql", "x");
-    put_file(".003_hidden.sql", "x");
-    put_file("004_next.sql", "SELECT 4;");
+    unit_put_file("README.md", "notes");
+    unit_put_file("001_init.sql", "SELECT 1;");
+    unit_put_file("001_init.sql.bak", "old");
+    unit_put_file("002_Upper.sql", "x");
+    unit_put_file("000_zero.sql", "x");
+    unit_put_file("seed.sql", "x");
+    unit_put_file(".003_hidden.sql", "x");
+    unit_put_file("004_next.sql", "SELECT 4;");
     list = load_ok();
     ck_assert_int_eq(list->nelts, 2);
     ck_assert_str_eq(mig_at(list, 0)->name, "001_init.sql");
@@ -293,9 +236,9 @@ START_TEST(test_load_ignores_folders_named_like_migrations)
 {
     apr_array_header_t *list;
 
-    put_dir("002_folder.sql");
-    put_dir("seed");
-    put_file("001_init.sql", "SELECT 1;");
+    unit_put_dir("002_folder.sql");
+    unit_put_dir("seed");
+    unit_put_file("001_init.sql", "SELECT 1;");
     list = load_ok();
     ck_assert_int_eq(list->nelts, 1);
     ck_assert_int_eq(mig_at(list, 0)->version, 1);
@@ -310,14 +253,14 @@ END_TEST
 
 START_TEST(test_load_two_files_with_one_version_is_an_error_naming_both)
 {
-    apr_array_header_t *list = (apr_array_header_t *)(void *)&tmpdir;
+    apr_array_header_t *list = (apr_array_header_t *)(void *)&unit_tmpdir;
     const char *err = NULL;
 
-    put_file("001_init.sql", "SELECT 1;");
-    put_file("002_a.sql", "SELECT 2;");
-    put_file("02_b.sql", "SELECT 2;");
-    put_file("003_c.sql", "SELECT 3;");
-    ck_assert_int_eq(cs_migrations_load(&list, unit_pool, tmpdir, &err), APR_EINVAL);
+    unit_put_file("001_init.sql", "SELECT 1;");
+    unit_put_file("002_a.sql", "SELECT 2;");
+    unit_put_file("02_b.sql", "SELECT 2;");
+    unit_put_file("003_c.sql", "SELECT 3;");
+    ck_assert_int_eq(cs_migrations_load(&list, unit_pool, unit_tmpdir, &err), APR_EINVAL);
     ck_assert_ptr_null(list);
     ck_assert_ptr_nonnull(err);
     ck_assert_msg(strstr(err, "002_a.sql") && strstr(err, "02_b.sql")
@@ -327,9 +270,9 @@ END_TEST
 
 START_TEST(test_load_missing_folder_is_an_error_naming_it)
 {
-    apr_array_header_t *list = (apr_array_header_t *)(void *)&tmpdir;
+    apr_array_header_t *list = (apr_array_header_t *)(void *)&unit_tmpdir;
     const char *err = NULL;
-    const char *missing = apr_pstrcat(unit_pool, tmpdir, "/nope", NULL);
+    const char *missing = apr_pstrcat(unit_pool, unit_tmpdir, "/nope", NULL);
 
     ck_assert_int_ne(cs_migrations_load(&list, unit_pool, missing, &err), APR_SUCCESS);
     ck_assert_ptr_null(list);

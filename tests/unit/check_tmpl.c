@@ -631,90 +631,35 @@ END_TEST
 
 /* ---- load_dir ------------------------------------------------------------ */
 
-static char *tmpdir;
-
-static void remove_tree(apr_pool_t *p, const char *path)
-{
-    apr_dir_t *d;
-    apr_finfo_t fi;
-
-    if (apr_dir_open(&d, path, p) != APR_SUCCESS) {
-        return;
-    }
-    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
-        const char *child;
-        if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
-            continue;
-        }
-        child = apr_pstrcat(p, path, "/", fi.name, NULL);
-        if (fi.filetype == APR_DIR) {
-            remove_tree(p, child);
-        }
-        else {
-            apr_file_remove(child, p);
-        }
-    }
-    apr_dir_close(d);
-    apr_dir_remove(path, p);
-}
-
+/* A fresh pool and an empty temporary folder (unit_main.c). */
 static void dir_setup(void)
 {
-    const char *base = getenv("TMPDIR");
-
-    unit_pool_setup();
-    tmpdir = apr_pstrcat(unit_pool, base && *base ? base : "/tmp",
-                         "/cs_tmpl_unit_XXXXXX", NULL);
-    ck_assert_msg(mkdtemp(tmpdir) != NULL, "mkdtemp %s failed", tmpdir);
+    unit_tmpdir_setup("cs_tmpl_unit");
 }
 
 static void dir_teardown(void)
 {
-    if (tmpdir && unit_pool) {
-        remove_tree(unit_pool, tmpdir);
-    }
-    tmpdir = NULL;
-    unit_pool_teardown();
+    unit_tmpdir_teardown();
 }
 
-static void put_file(const char *name, const char *content)
-{
-    apr_file_t *f;
-    apr_size_t n = strlen(content);
-    const char *path = apr_pstrcat(unit_pool, tmpdir, "/", name, NULL);
-
-    ck_assert_int_eq(apr_file_open(&f, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE
-                                   | APR_FOPEN_TRUNCATE, APR_FPROT_OS_DEFAULT,
-                                   unit_pool), APR_SUCCESS);
-    if (n) {
-        ck_assert_int_eq(apr_file_write_full(f, content, n, NULL), APR_SUCCESS);
-    }
-    ck_assert_int_eq(apr_file_close(f), APR_SUCCESS);
-}
-
-static void put_dir(const char *name)
-{
-    ck_assert_int_eq(apr_dir_make(apr_pstrcat(unit_pool, tmpdir, "/", name, NULL),
-                                  APR_FPROT_OS_DEFAULT, unit_pool), APR_SUCCESS);
-}
 
 START_TEST(test_load_dir_names_templates_by_relative_path)
 {
     cs_tmpl_set_t *set = NULL;
     const char *err = NULL, *out = sentinel;
 
-    put_dir("partials");
-    put_dir("partials/deep");
-    put_file("inbox.mustache", "<table>\n{{#rows}}\n{{> partials/row}}\n{{/rows}}\n</table>\n");
-    put_file("partials/row.mustache", "<tr>{{> partials/deep/cell}}</tr>\n");
-    put_file("partials/deep/cell.mustache", "<td>{{subject}}</td>");
-    put_file("empty.mustache", "");
-    put_file("notes.txt", "{{#broken");
-    put_file(".#inbox.mustache", "{{#broken");
-    put_file("inbox.mustache.swp", "{{#broken");
+    unit_put_dir("partials");
+    unit_put_dir("partials/deep");
+    unit_put_file("inbox.mustache", "<table>\n{{#rows}}\n{{> partials/row}}\n{{/rows}}\n</table>\n");
+    unit_put_file("partials/row.mustache", "<tr>{{> partials/deep/cell}}</tr>\n");
+    unit_put_file("partials/deep/cell.mustache", "<td>{{subject}}</td>");
+    unit_put_file("empty.mustache", "");
+    unit_put_file("notes.txt", "{{#broken");
+    unit_put_file(".#inbox.mustache", "{{#broken");
+    unit_put_file("inbox.mustache.swp", "{{#broken");
 
     ck_assert_int_eq(cs_tmpl_set_create(&set, unit_pool), APR_SUCCESS);
-    ck_assert_msg(cs_tmpl_load_dir(set, tmpdir, &err) == APR_SUCCESS, "%s", err);
+    ck_assert_msg(cs_tmpl_load_dir(set, unit_tmpdir, &err) == APR_SUCCESS, "%s", err);
     ck_assert_msg(cs_tmpl_finalize(set, &err) == APR_SUCCESS, "%s", err);
     ck_assert_str_eq(render_set(set, "inbox", "{\"rows\": [{\"subject\": \"a\"}]}"),
                      "<table>\n<tr><td>a</td></tr>\n</table>\n");
@@ -733,12 +678,12 @@ START_TEST(test_load_dir_reports_the_failing_template_and_line)
     cs_tmpl_set_t *set = NULL;
     const char *err = NULL;
 
-    put_dir("partials");
-    put_file("a.mustache", "fine");
-    put_file("partials/row.mustache", "<tr>\n{{#x}}\n</tr>\n");
+    unit_put_dir("partials");
+    unit_put_file("a.mustache", "fine");
+    unit_put_file("partials/row.mustache", "<tr>\n{{#x}}\n</tr>\n");
 
     ck_assert_int_eq(cs_tmpl_set_create(&set, unit_pool), APR_SUCCESS);
-    ck_assert_int_eq(cs_tmpl_load_dir(set, tmpdir, &err), APR_EINVAL);
+    ck_assert_int_eq(cs_tmpl_load_dir(set, unit_tmpdir, &err), APR_EINVAL);
     ck_assert_str_eq(err, "partials/row:2: unclosed section {{#x}}");
 }
 END_TEST
@@ -747,7 +692,7 @@ START_TEST(test_load_dir_of_missing_folder_fails)
 {
     cs_tmpl_set_t *set = NULL;
     const char *err = NULL;
-    const char *dir = apr_pstrcat(unit_pool, tmpdir, "/nope", NULL);
+    const char *dir = apr_pstrcat(unit_pool, unit_tmpdir, "/nope", NULL);
 
     ck_assert_int_eq(cs_tmpl_set_create(&set, unit_pool), APR_SUCCESS);
     ck_assert_int_ne(cs_tmpl_load_dir(set, dir, &err), APR_SUCCESS);
@@ -761,9 +706,9 @@ START_TEST(test_load_dir_then_add_conflicting_name_fails)
     cs_tmpl_set_t *set = NULL;
     const char *err = NULL;
 
-    put_file("a.mustache", "x");
+    unit_put_file("a.mustache", "x");
     ck_assert_int_eq(cs_tmpl_set_create(&set, unit_pool), APR_SUCCESS);
-    ck_assert_int_eq(cs_tmpl_load_dir(set, tmpdir, &err), APR_SUCCESS);
+    ck_assert_int_eq(cs_tmpl_load_dir(set, unit_tmpdir, &err), APR_SUCCESS);
     ck_assert_int_eq(cs_tmpl_add(set, "a", "y", 1, &err), APR_EINVAL);
 }
 END_TEST

@@ -36,4 +36,11 @@ void unit_pool_teardown(void);
 /** @p piece repeated @p times, allocated in @p p. */
 char *unit_repeat(apr_pool_t *p, const char *piece, int times);
 
+/* An empty temporary folder with a fresh pool, removed with its contents. */
+extern char *unit_tmpdir;
+void unit_tmpdir_setup(const char *tag);
+void unit_tmpdir_teardown(void);
+void unit_put_file(const char *name, const char *content);
+void unit_put_dir(const char *name);
+
 #endif

@@ -3,6 +3,7 @@
 
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_file_io.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,76 @@ char *unit_repeat(apr_pool_t *p, const char *piece, int times)
     }
     s[n * (size_t)times] = '\0';
     return s;
+}
+
+
+/* ---- an empty temporary folder per test ---------------------------------- */
+
+char *unit_tmpdir;
+
+static void remove_tree(apr_pool_t *p, const char *path)
+{
+    apr_dir_t *d;
+    apr_finfo_t fi;
+
+    if (apr_dir_open(&d, path, p) != APR_SUCCESS) {
+        return;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+        const char *child;
+        if (!strcmp(fi.name, ".") || !strcmp(fi.name, "..")) {
+            continue;
+        }
+        child = apr_pstrcat(p, path, "/", fi.name, NULL);
+        if (fi.filetype == APR_DIR) {
+            remove_tree(p, child);
+        }
+        else {
+            apr_file_remove(child, p);
+        }
+    }
+    apr_dir_close(d);
+    apr_dir_remove(path, p);
+}
+
+void unit_tmpdir_setup(const char *tag)
+{
+    const char *base = getenv("TMPDIR");
+
+    unit_pool_setup();
+    unit_tmpdir = apr_pstrcat(unit_pool, base && *base ? base : "/tmp", "/", tag,
+                              "_XXXXXX", NULL);
+    ck_assert_msg(mkdtemp(unit_tmpdir) != NULL, "mkdtemp %s failed", unit_tmpdir);
+}
+
+void unit_tmpdir_teardown(void)
+{
+    if (unit_tmpdir && unit_pool) {
+        remove_tree(unit_pool, unit_tmpdir);
+    }
+    unit_tmpdir = NULL;
+    unit_pool_teardown();
+}
+
+void unit_put_file(const char *name, const char *content)
+{
+    apr_file_t *f;
+    apr_size_t n = strlen(content);
+    const char *path = apr_pstrcat(unit_pool, unit_tmpdir, "/", name, NULL);
+
+    ck_assert_int_eq(apr_file_open(&f, path, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                                   | APR_FOPEN_TRUNCATE, APR_FPROT_OS_DEFAULT,
+                                   unit_pool), APR_SUCCESS);
+    if (n) {
+        ck_assert_int_eq(apr_file_write_full(f, content, n, NULL), APR_SUCCESS);
+    }
+    ck_assert_int_eq(apr_file_close(f), APR_SUCCESS);
+}
+
+void unit_put_dir(const char *name)
+{
+    ck_assert_int_eq(apr_dir_make(apr_pstrcat(unit_pool, unit_tmpdir, "/", name, NULL),
+                                  APR_FPROT_OS_DEFAULT, unit_pool), APR_SUCCESS);
 }
 
 int main(void)
