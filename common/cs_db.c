@@ -263,8 +263,13 @@ PGresult *cs_db_exec(PGconn *conn, apr_pool_t *p, const char **perr,
     PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
 
     if (!res || PQresultStatus(res) != expect) {
-        *perr = apr_pstrdup(p, res ? PQresultErrorMessage(res)
-                                   : PQerrorMessage(conn));
+        /* The primary message and SQLSTATE only: Postgres' DETAIL can quote
+         * the failing row (names, phones, messages) into our logs. */
+        const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        *perr = primary ? apr_psprintf(p, "%s (SQLSTATE %s)", primary, state ? state : "?")
+                        : apr_pstrdup(p, res ? PQresultErrorMessage(res)
+                                             : PQerrorMessage(conn));
         if (!**perr) {
             *perr = apr_psprintf(p, "unexpected result %s",
                                  res ? PQresStatus(PQresultStatus(res)) : "none");

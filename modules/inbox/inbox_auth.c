@@ -89,7 +89,7 @@ static long throttled_for(request_rec *r, PGconn *conn, const char *email)
         "  FROM login_attempts WHERE ip = $2::inet AND NOT succeeded"
         "   AND created_at > now() - interval '" THROTTLE_WINDOW "'", 2, params);
     if (!res) {
-        return 0;
+        return -1;      /* cannot tell: refuse rather than allow unlimited tries */
     }
     for (i = 0; i < PQntuples(res); i++) {
         int fails = atoi(PQgetvalue(res, i, 0));
@@ -126,7 +126,11 @@ int inbox_login_post(request_rec *r)
         return inbox_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                      "the dashboard cannot reach its database");
     }
-    if ((wait = throttled_for(r, conn, email)) > 0) {
+    if ((wait = throttled_for(r, conn, email)) < 0) {
+        return inbox_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                                     "sign-in is unavailable right now; try again shortly");
+    }
+    if (wait > 0) {
         apr_table_setn(r->err_headers_out, "Retry-After", apr_ltoa(r->pool, wait));
         json_object *d = json_object_new_object();
         json_object_object_add(d, "title", json_object_new_string("Sign in"));

@@ -27,16 +27,26 @@ static apr_table_t *query_args(request_rec *r)
     return t;
 }
 
+/* Is @p v exactly one of the space-separated words of @p list? */
 static int one_of(const char *v, const char *list)
 {
     const char *p;
     size_t n;
-    if (!v) return 0;
+    if (!v || !*v || strchr(v, ' ')) return 0;
     n = strlen(v);
     for (p = strstr(list, v); p; p = strstr(p + 1, v)) {
         if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) return 1;
     }
     return 0;
+}
+
+/* Digits only, and few enough for a bigint. */
+static int id_like(const char *s)
+{
+    const char *c;
+    if (!s || !*s || strlen(s) > 18) return 0;
+    for (c = s; *c; c++) if (!apr_isdigit(*c)) return 0;
+    return 1;
 }
 
 /* The list's filters, validated: what the list shows and the links keep. */
@@ -61,9 +71,7 @@ static void read_filters(request_rec *r, filters *f)
     if (f->q && strlen(f->q) > 200) f->q = apr_pstrndup(r->pool, f->q, 200);
     /* Keyset cursor "<timestamp>_<id>" from the previous page. */
     if (before && (us = strrchr(before, '_')) && us[1] && strlen(before) < 64) {
-        const char *d;
-        for (d = us + 1; apr_isdigit(*d); d++) {}
-        if (!*d) {
+        if (id_like(us + 1)) {
             f->before = apr_pstrmemdup(r->pool, before, us - before);
             f->before_id = us + 1;
         }
@@ -381,9 +389,8 @@ int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id)
               " WHERE conversations.id = $1 AND conversations.client_id = $2"
               "   AND (x.id IS NULL OR u.id IS NOT NULL) RETURNING conversations.id";
         params[2] = who && *who && strcmp(who, "none") ? who : NULL;
-        if (params[2]) {
-            const char *c;
-            for (c = params[2]; *c; c++) if (!apr_isdigit(*c)) return HTTP_BAD_REQUEST;
+        if (params[2] && !id_like(params[2])) {
+            return HTTP_BAD_REQUEST;
         }
         detail = apr_psprintf(r->pool, "{\"assignee\": %s}", params[2] ? params[2] : "null");
     }

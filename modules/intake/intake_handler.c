@@ -163,20 +163,44 @@ static int preflight(intake_req *q)
     return OK;
 }
 
-/* 1: go on; 0: over a limit, the 429 is sent. */
+/* The sender's network for the per-IP limit: an IPv6 host controls its
+ * whole /64, so that is what is counted. */
+static const char *ip_key(request_rec *r)
+{
+    const char *ip = r->useragent_ip;
+    int colons = 0;
+    const char *c, *cut = NULL;
+    if (!strchr(ip, ':') || strstr(ip, "::")) {
+        return ip;          /* IPv4, or compressed IPv6 (kept whole) */
+    }
+    for (c = ip; *c; c++) {
+        if (*c == ':' && ++colons == 4) { cut = c; break; }
+    }
+    return cut ? apr_pstrmemdup(r->pool, ip, cut - ip) : ip;
+}
+
+/* Over the per-client budget, posts are still stored but marked spam, so
+ * a flood cannot shut a client's form for genuine visitors. */
+static void client_budget(intake_req *q)
+{
+    int retry = 0;
+    if (!intake_core.rate_limit(q->r, apr_pstrcat(q->r->pool, "intake-client|",
+                                                  intake_core.client_slug(q->r->server),
+                                                  NULL),
+                                q->conf->client_limit, q->conf->client_window, &retry)) {
+        APR_ARRAY_PUSH(q->spam, const char *) = "client_rate_limit";
+    }
+}
+
+/* 1: go on; 0: over the per-IP limit, the 429 is sent. */
 static int within_rate_limits(intake_req *q)
 {
     request_rec *r = q->r;
     int retry = 0, ok;
 
     ok = intake_core.rate_limit(r, apr_pstrcat(r->pool, "intake-ip|",
-                                               r->useragent_ip, NULL),
-                                q->conf->ip_limit, q->conf->ip_window, &retry)
-         && intake_core.rate_limit(r, apr_pstrcat(r->pool, "intake-client|",
-                                                  intake_core.client_slug(r->server),
-                                                  NULL),
-                                   q->conf->client_limit, q->conf->client_window,
-                                   &retry);
+                                               ip_key(r), NULL),
+                                q->conf->ip_limit, q->conf->ip_window, &retry);
     if (ok) {
         return 1;
     }
@@ -269,7 +293,7 @@ static int store_files(intake_req *q, PGconn *conn, const char *submission_id)
 
     for (i = 0; i < q->files->nelts; i++) {
         cs_part_t *f = &APR_ARRAY_IDX(q->files, i, cs_part_t);
-        const char *vals[7], *err = NULL;
+        const char *vals[7];
         int lens[7] = { 0 }, fmts[7] = { 0 };
         PGresult *res;
 
@@ -288,9 +312,10 @@ static int store_files(intake_req *q, PGconn *conn, const char *submission_id)
                            " VALUES ($1, $2, $3, $4, $5, octet_length($7::bytea), $6, $7::bytea)",
                            7, NULL, vals, lens, fmts, 0);
         if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            err = PQresultErrorMessage(res);
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(02012)
-                          "storing attachment %s failed: %s", f->filename, err);
+                          "storing an attachment failed: %s (SQLSTATE %s)",
+                          PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+                          PQresultErrorField(res, PG_DIAG_SQLSTATE));
             PQclear(res);
             return cs_db_conn_lost(conn) ? HTTP_SERVICE_UNAVAILABLE
                                          : HTTP_INTERNAL_SERVER_ERROR;
@@ -337,8 +362,9 @@ static int submit_once(intake_req *q, PGconn *conn, const char **pid, int *pdup,
         *pretry = state && !strcmp(state, "23505") && q->idem_key;
         if (!*pretry) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(02010)
-                          "storing a submission for client %s failed: %s",
-                          q->client->slug, PQresultErrorMessage(res));
+                          "storing a submission for client %s failed: %s (SQLSTATE %s)",
+                          q->client->slug, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+                          PQresultErrorField(res, PG_DIAG_SQLSTATE));
         }
         PQclear(res);
         return cs_db_conn_lost(conn) ? HTTP_SERVICE_UNAVAILABLE
@@ -457,6 +483,7 @@ int intake_handler(request_rec *r)
                                       "please try again in a moment");
     }
     check_spam(&q);
+    client_budget(&q);
     st = store(&q, &id, &dup);
     if (st != OK) {
         return intake_core.send_error(r, st, st == HTTP_SERVICE_UNAVAILABLE

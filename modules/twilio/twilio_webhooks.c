@@ -94,8 +94,8 @@ static int verify(hook_req *h)
         return HTTP_FORBIDDEN;
     }
     acct = param(h, "AccountSid");
-    if (acct && strcmp(acct, h->conf->account_sid)) {
-        return HTTP_FORBIDDEN;
+    if (!acct || strcmp(acct, h->conf->account_sid)) {
+        return HTTP_FORBIDDEN;      /* signed, but for another account */
     }
     return OK;
 }
@@ -299,9 +299,14 @@ static int voice_callback(hook_req *h, int transcription)
     if (!transcription) {
         params[2] = param(h, "RecordingUrl");
         params[3] = param(h, "RecordingDuration");
+        /* Shown to staff as a link: https only. */
+        if (params[2] && strncmp(params[2], "https://", 8)) {
+            params[2] = NULL;
+        }
         if (params[3]) {
             const char *c;
-            for (c = params[3]; *c; c++) if (!apr_isdigit(*c)) { params[3] = NULL; break; }
+            if (!*params[3] || strlen(params[3]) > 9) params[3] = NULL;
+            for (c = params[3]; c && *c; c++) if (!apr_isdigit(*c)) { params[3] = NULL; break; }
         }
         res = q(h, "UPDATE messages SET recording_url = coalesce($3, recording_url),"
                    " recording_seconds = coalesce($4::int, recording_seconds)"

@@ -184,6 +184,13 @@ START_TEST(test_state_changes_need_the_csrf_token_and_same_origin)
     ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/archive", mine), s, "",
                          1, "https://evil.example")->status, 403);
     ck_assert_str_eq(it_sql("SELECT status FROM conversations WHERE id = $1", 1, p), "open");
+    /* Malformed values are refused, not half-applied. */
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/intent", mine), s,
+                         "intent=", 1, NULL)->status, 400);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/intent", mine), s,
+                         "intent=spam+other", 1, NULL)->status, 400);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/assign", mine), s,
+                         "assignee=99999999999999999999999", 1, NULL)->status, 400);
     ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/archive", mine), s,
                          apr_psprintf(it_pool, "_csrf=%s", s->csrf), 0, NULL)->status, 303);
     ck_assert_str_eq(it_sql("SELECT status FROM conversations WHERE id = $1", 1, p), "archived");

@@ -142,6 +142,20 @@ START_TEST(test_rate_limit_answers_429_with_retry_after)
 }
 END_TEST
 
+START_TEST(test_client_budget_keeps_posts_but_marks_them_spam)
+{
+    int i;
+    for (i = 0; i < 3; i++) {
+        ck_assert_int_eq(it_post("budget.localhost", FORM, apr_psprintf(
+            it_pool, "email=b%%40b.example&message=budget+%d", i))->status, 303);
+    }
+    ck_assert_str_eq(it_sql("SELECT string_agg(s.message || ':' || array_to_string(s.spam_reasons, ','),"
+                            " ' ' ORDER BY s.id) FROM submissions s JOIN clients c ON c.id = s.client_id"
+                            " WHERE c.slug = 'budget-client'", 0, NULL),
+                     "budget 0: budget 1: budget 2:client_rate_limit");
+}
+END_TEST
+
 START_TEST(test_cors_preflight_and_origin_rules)
 {
     const char *ok_origin[] = { "Origin: https://www.coffee.example",
@@ -272,6 +286,7 @@ Suite *suite_pipeline(void)
     tcase_add_test(tc, test_token_rules_too_fast_replay_missing_tampered_and_foreign);
     tcase_add_test(tc, test_idempotency_key_makes_one_submission);
     tcase_add_test(tc, test_rate_limit_answers_429_with_retry_after);
+    tcase_add_test(tc, test_client_budget_keeps_posts_but_marks_them_spam);
     tcase_add_test(tc, test_cors_preflight_and_origin_rules);
     tcase_add_test(tc, test_htmx_requests_get_html_fragments);
     tcase_add_test(tc, test_attachments_are_stored_with_checksum_and_checked_by_content);

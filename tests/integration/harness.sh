@@ -70,6 +70,7 @@ admin user-add sms@sms.example "Sandy Sms" "sms password 1"
 admin member-add sms@sms.example sms-client owner
 export CS_TEST_TWILIO_TOKEN=test-auth-token-0123456789abcdef
 admin client-add closed-client "Closed Client"
+admin client-add budget-client "Budget Client"
 admin client-add mail-client "Mail Client"
 admin user-add mail@mail.example "Mia Mail" "mail password 1"
 admin member-add mail@mail.example mail-client owner
@@ -173,6 +174,14 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultTwilioGreeting "Thanks for calling the test shop."
     ConsultTwilioMissedCallText "Sorry we missed you! We will call back soon."
     ConsultTwilioTimeout 2s
+</VirtualHost>
+# A tiny per-client budget: posts beyond it are kept, marked spam.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName budget.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient budget-client
+    ConsultIntake On
+    ConsultIntakeClientRateLimit 2 1h
 </VirtualHost>
 # A client that is never open: every SMS gets the after-hours reply, once.
 <VirtualHost \${CONSULT_LISTEN}>
