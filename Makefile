@@ -59,7 +59,7 @@ INTEG_SRC  := $(wildcard tests/integration/check_*.c)
 INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
-        seed clean help install classify eval bench assets test-browser seed-inbox
+        seed clean help install classify eval bench assets test-browser seed-inbox fault
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -186,6 +186,12 @@ test-browser: all
 
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test
+
+# Faults under load: a killed Apache child, a graceful restart, Postgres
+# gone for ten seconds. Every 2xx must be in the database exactly once.
+fault: all
+	@echo "== fault tests ($(BUILD))"
+	@BUILD=$(BUILD) SAN=$(SAN) tests/integration/harness.sh tests/fault/fault.py
 
 clean:
 	rm -rf build

@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""Fault tests (make fault): a steady stream of form posts while an Apache
+child is killed, Apache restarts gracefully, and PostgreSQL stops for ten
+seconds. Run by tests/integration/harness.sh, which starts the servers and
+exports CS_TEST_URL, CS_TEST_DATABASE and CS_TEST_ROOT.
+
+Each post carries a unique Idempotency-Key. The rules checked:
+  - every post answered 2xx/3xx is in the database exactly once;
+  - a post whose answer was lost, retried with its key, never makes a
+    second row;
+  - a graceful restart fails no request;
+  - while PostgreSQL is down, answers are 503 with Retry-After and come
+    within the configured timeouts (no hang); within two seconds of its
+    return posts succeed again; connections stay within the pool bounds.
+"""
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+URL = urllib.parse.urlsplit(os.environ["CS_TEST_URL"])
+DB = os.environ["CS_TEST_DATABASE"]
+ROOT = os.environ["CS_TEST_ROOT"]
+HOST = "coffee-shop.localhost"
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append((name, ok))
+    print(("ok     " if ok else "FAILED ") + name + ("" if ok else ": " + detail), flush=True)
+
+
+def sql(q):
+    out = subprocess.run(["psql", "-X", "-q", "-t", "-A", DB, "-c", q],
+                         capture_output=True, text=True, timeout=30)
+    return out.stdout.strip()
+
+
+def ctl(*args):
+    subprocess.run([ROOT + "/tests/integration/ctl.sh", *args], check=True,
+                   capture_output=True, timeout=120)
+
+
+def post(key, timeout=10.0):
+    """One form post; returns (status or None, seconds, retry_after)."""
+    body = urllib.parse.urlencode({"email": "fault@example.com", "message": "fault test " + key})
+    t0 = time.monotonic()
+    try:
+        c = http.client.HTTPConnection(URL.hostname, URL.port, timeout=timeout)
+        c.request("POST", "/api/intake", body, {
+            "Host": HOST, "Content-Type": "application/x-www-form-urlencoded",
+            "Idempotency-Key": key})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        return r.status, time.monotonic() - t0, r.getheader("Retry-After")
+    except (OSError, http.client.HTTPException):
+        return None, time.monotonic() - t0, None
+
+
+class Stream:
+    """Posts from a few threads until stopped, remembering every answer."""
+
+    def __init__(self, tag, threads=4):
+        self.tag, self.stop, self.log, self.lock = tag, False, [], threading.Lock()
+        self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(threads)]
+
+    def run(self, n):
+        i = 0
+        while not self.stop:
+            key = "%s-%d-%d" % (self.tag, n, i)
+            st, secs, ra = post(key)
+            with self.lock:
+                self.log.append((key, st, secs, ra, time.monotonic()))
+            i += 1
+            time.sleep(0.01)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *a):
+        self.stop = True
+        for t in self.threads:
+            t.join()
+
+
+def rows_for(keys):
+    if not keys:
+        return {}
+    out = sql("SELECT idempotency_key, count(*) FROM submissions WHERE idempotency_key LIKE 'key:%' "
+              "GROUP BY 1")
+    counts = {}
+    for line in out.splitlines():
+        k, n = line.split("|")
+        counts[k[4:]] = int(n)
+    return counts
+
+
+def child_pids():
+    pid = int(open(os.environ["CS_TEST_TMP"] + "/var/run/httpd.pid").read())
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def test_child_killed():
+    with Stream("kill") as s:
+        time.sleep(1.5)
+        victims = child_pids()
+        check("Apache has children to kill", len(victims) > 0)
+        if victims:
+            os.kill(victims[0], signal.SIGKILL)
+        time.sleep(2.0)
+    ok = [k for k, st, _, _, _ in s.log if st and st < 400]
+    lost = [k for k, st, _, _, _ in s.log if not st or st >= 500]
+    counts = rows_for(ok)
+    check("every answered post is stored exactly once",
+          all(counts.get(k) == 1 for k in ok), "%d answered" % len(ok))
+    # Retry the posts whose answer was lost, with the same key.
+    for k in lost:
+        post(k)
+    counts = rows_for(ok + lost)
+    check("retried posts never make a second row",
+          all(counts.get(k, 0) <= 1 for k in ok + lost) and all(counts.get(k) == 1 for k in lost),
+          "%d lost and retried" % len(lost))
+    print("  %d posts, %d lost to the kill and retried" % (len(s.log), len(lost)), flush=True)
+
+
+def test_graceful_restart():
+    pid = int(open(os.environ["CS_TEST_TMP"] + "/var/run/httpd.pid").read())
+    with Stream("graceful") as s:
+        time.sleep(1.0)
+        os.kill(pid, signal.SIGUSR1)      # apachectl graceful
+        time.sleep(3.0)
+    failed = [(k, st) for k, st, _, _, _ in s.log if not st or st >= 400]
+    check("a graceful restart fails no request", not failed,
+          "%d of %d failed: %s" % (len(failed), len(s.log), failed[:3]))
+
+
+def test_postgres_down():
+    with Stream("pgdown", threads=3) as s:
+        time.sleep(1.0)
+        ctl("pg-stop")
+        down_at = time.monotonic()
+        time.sleep(10.0)
+        ctl("pg-start")
+        up_at = time.monotonic()
+        time.sleep(4.0)
+    during = [(st, secs, ra) for k, st, secs, ra, _ in s.log]
+    bad = [x for x in during if x[0] not in (303, 503)]
+    check("answers are 303 or 503, never an error page or a hang", not bad, str(bad[:3]))
+    no_retry = [x for x in during if x[0] == 503 and not x[2]]
+    check("every 503 carries Retry-After", not no_retry, str(no_retry[:3]))
+    slow = [x for x in during if x[1] > 8.0]
+    check("no answer takes longer than the timeouts allow (8 s)", not slow, str(slow[:3]))
+    # Recovery: the stream's posts succeed within two seconds of the return.
+    back = [t for k, st, _, _, t in s.log if st == 303 and t > up_at]
+    check("posts succeed within 2 s of Postgres' return",
+          bool(back) and min(back) - up_at <= 2.0,
+          "first success %.2f s after" % (min(back) - up_at) if back else "none")
+    print("  %d posts while Postgres was away for %.0f s" % (len(s.log), up_at - down_at), flush=True)
+    n = int(sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'consult-httpd'") or 0)
+    check("connections stay within the pool bounds (<= 4 children x 16)", n <= 64, str(n))
+
+
+def main():
+    t0 = time.monotonic()
+    for t in (test_child_killed, test_graceful_restart, test_postgres_down):
+        print("== " + t.__name__, flush=True)
+        t()
+    passed = sum(1 for _, ok in results if ok)
+    failed = len(results) - passed
+    print("fault tests took %.0f s" % (time.monotonic() - t0))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
