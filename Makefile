@@ -69,6 +69,7 @@ help:
 	@echo "make run        private Postgres + Apache on 127.0.0.1:8080 (Ctrl-C stops both)"
 	@echo "make test       unit, integration and browser suites; make test-san: the same under ASan/UBSan"
 	@echo "make classify   classify JSON lines from stdin; make eval: held-out accuracy and F1"
+	@echo "make fuzz       libFuzzer on every parser (FUZZ_SECONDS per target); make fault: faults under load"
 	@echo "make bench      intake posts/s and latency next to pgbench doing the same write"
 	@echo "make psql       psql on the make-run database (reads SQL from stdin if piped)"
 	@echo "make migrate    apply pending migrations to the make-run database"
@@ -195,3 +196,6 @@ fault: all
 
 clean:
 	rm -rf build
+
+# make fuzz: libFuzzer targets for every parser of untrusted input (clang).
+include fuzz.mk

@@ -19,16 +19,17 @@ static void hex(char *out, const unsigned char *in, apr_size_t n)
 }
 
 /* MAC over "v1|scope|issued|nonce": the scope binds a token to one client. */
-static void mac_hex(char out[65], const unsigned char *secret, apr_size_t secret_len,
-                    const char *scope, const char *issued, const char *nonce)
+static void mac_hex(char out[65], apr_pool_t *p, const unsigned char *secret,
+                    apr_size_t secret_len, const char *scope, const char *issued,
+                    const char *nonce)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
-    char msg[512];
-    int n = snprintf(msg, sizeof(msg), "v1|%s|%s|%s", scope, issued, nonce);
+    /* Built in the pool, never cut short: two long scopes must not share
+     * a MAC because their common prefix filled a fixed buffer. */
+    const char *msg = apr_pstrcat(p, "v1|", scope, "|", issued, "|", nonce, NULL);
 
-    HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg,
-         (size_t)(n < 0 ? 0 : n >= (int)sizeof(msg) ? (int)sizeof(msg) - 1 : n),
+    HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg, strlen(msg),
          md, &mdlen);
     hex(out, md, 32);
 }
@@ -47,7 +48,7 @@ const char *cs_form_token_issue(apr_pool_t *p, const unsigned char *secret,
         apr_generate_random_bytes(raw, sizeof(raw));
     }
     hex(nonce, raw, sizeof(raw));
-    mac_hex(mac, secret, secret_len, scope, issued, nonce);
+    mac_hex(mac, p, secret, secret_len, scope, issued, nonce);
     return apr_pstrcat(p, "v1.", issued, ".", nonce, ".", mac, NULL);
 }
 
@@ -101,7 +102,7 @@ cs_token_verdict_t cs_form_token_check(apr_pool_t *p, const char *token,
             return CS_TOKEN_INVALID;
         }
     }
-    mac_hex(expect, secret, secret_len, scope, issued_s, nonce);
+    mac_hex(expect, p, secret, secret_len, scope, issued_s, nonce);
     if (CRYPTO_memcmp(expect, mac, 64) != 0) {
         return CS_TOKEN_INVALID;
     }
