@@ -3,6 +3,7 @@
 # to pgbench running the same write at the same concurrency against the
 # same Postgres, in the same run. Prints a table and a JSON line.
 set -euo pipefail
+[[ -n "${BENCH_DEBUG:-}" ]] && set -x
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tools/lib.sh"
 build="$root/${BUILD:-build/release}"
@@ -37,6 +38,11 @@ ConsultJobWorker Off
     ConsultIntake On
     ConsultIntakeFormToken Off
     ConsultIntakeClientRateLimit 0 1h
+    ConsultTwilio On
+    ConsultTwilioAccountSid AC00000000000000000000000000000000
+    ConsultTwilioAuthToken bench-token-0123456789
+    ConsultTwilioNumber +15005550006
+    ConsultTwilioPublicURL http://bench.localhost:$port
 </VirtualHost>
 CONF
 cs_httpd -f "$root/conf/httpd.conf" -k start
@@ -56,6 +62,57 @@ after=$(psql_q "SELECT count(*) FROM submissions")
 echo "bench: the same write with pgbench, $conns clients, ${secs}s"
 (cd "$tmp" && pgbench -n -c "$conns" -j 2 -T "$secs" -f "$root/bench/intake.sql" \
     --log --log-prefix=pgb "$conninfo" > "$tmp/pgbench.txt" 2>&1)
+
+# ---- a signed Twilio SMS webhook, the same way ----------------------------
+echo "bench: signed Twilio SMS webhooks, $conns connections, ${secs}s"
+python3 "$root/bench/twilio_reqs.py" "http://bench.localhost:$port" bench-token-0123456789 \
+    "${BENCH_SMS_REQUESTS:-40000}" "$tmp/twilio.lua"
+wrk -t2 -c"$conns" -d"${secs}s" --latency -s "$tmp/twilio.lua" \
+    "http://127.0.0.1:$port/twilio/sms" > "$tmp/twilio.txt"
+(cd "$tmp" && pgbench -n -c "$conns" -j 2 -T "$secs" -f "$root/bench/twilio.sql" \
+    --log --log-prefix=pgt "$conninfo" > "$tmp/pgbench-twilio.txt" 2>&1)
+
+# ---- resident memory of an Apache child, with and without Consult -------
+rss_of_children() {   # pidfile -> average RSS (kB) of its children
+    local parent
+    parent=$(cat "$1")
+    ps -o rss= --ppid "$parent" | awk '{ s += $1; n++ } END { if (n) printf "%d", s / n; else print 0 }'
+}
+rss_with=$(rss_of_children "$tmp/var/run/httpd.pid")
+mkdir -p "$tmp/plain/run" "$tmp/plain/log"
+plain_port=$(cs_free_port)
+cat > "$tmp/plain/httpd.conf" <<PLAIN
+ServerRoot "$tmp/plain"
+PidFile "$tmp/plain/run/httpd.pid"
+DefaultRuntimeDir "$tmp/plain/run"
+ServerName localhost
+Listen 127.0.0.1:$plain_port
+User $CONSULT_USER
+Group $CONSULT_GROUP
+LoadModule mpm_event_module     $CONSULT_HTTPD_MODULES/mod_mpm_event.so
+LoadModule authz_core_module    $CONSULT_HTTPD_MODULES/mod_authz_core.so
+LoadModule mime_module          $CONSULT_HTTPD_MODULES/mod_mime.so
+# The same httpd modules as conf/httpd.conf, without Consult's.
+LoadModule dir_module           $CONSULT_HTTPD_MODULES/mod_dir.so
+LoadModule headers_module       $CONSULT_HTTPD_MODULES/mod_headers.so
+LoadModule socache_shmcb_module $CONSULT_HTTPD_MODULES/mod_socache_shmcb.so
+StartServers 2
+ServerLimit 4
+ThreadsPerChild 16
+MaxRequestWorkers 64
+ErrorLog "$tmp/plain/log/error.log"
+TypesConfig /etc/mime.types
+DocumentRoot "$CONSULT_HTDOCS/coffee-shop"
+<Directory "$CONSULT_HTDOCS">
+    Require all granted
+</Directory>
+PLAIN
+apache2 -f "$tmp/plain/httpd.conf" -k start || { cat "$tmp/plain/log/error.log" >&2; cs_die "bench: the plain Apache did not start"; }
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$plain_port/" && break; sleep 0.1; done
+wrk -t1 -c4 -d2s "http://127.0.0.1:$plain_port/" >/dev/null
+rss_without=$(rss_of_children "$tmp/plain/run/httpd.pid")
+apache2 -f "$tmp/plain/httpd.conf" -k stop
+echo "$rss_with $rss_without" > "$tmp/rss.txt"
 
 # ---- the inbox list at 10 thousand and 1 million messages ----------------
 "$build/consult-admin" --db "$conninfo" user-add bench@agency.example "Bench Owner" "bench password 1" >/dev/null
@@ -110,6 +167,21 @@ res = {
 }
 res["rps_ratio"] = round(rps / tps, 3) if tps else None
 res["p99_ratio"] = round(res["intake_p99_ms"] / res["pgbench_p99_ms"], 3) if res["pgbench_p99_ms"] else None
+t = open(tmp + "/twilio.txt").read()
+l = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", t, re.M)}
+res["sms_rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+res["sms_p50_ms"], res["sms_p99_ms"] = round(l.get("50", 0), 2), round(l.get("99", 0), 2)
+bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
+res["sms_errors"] = int(bad.group(1)) if bad else 0
+p2 = open(tmp + "/pgbench-twilio.txt").read()
+res["sms_pgbench_tps"] = float(re.search(r"tps = ([\d.]+)", p2).group(1))
+lats2 = sorted(int(line.split()[2]) / 1000.0 for f in glob.glob(tmp + "/pgt.*") for line in open(f) if len(line.split()) >= 3)
+q2 = lambda q: lats2[min(len(lats2) - 1, int(q * len(lats2)))] if lats2 else float("nan")
+res["sms_pgbench_p50_ms"], res["sms_pgbench_p99_ms"] = round(q2(0.5), 2), round(q2(0.99), 2)
+res["sms_rps_ratio"] = round(res["sms_rps"] / res["sms_pgbench_tps"], 3)
+res["sms_p99_ratio"] = round(res["sms_p99_ms"] / res["sms_pgbench_p99_ms"], 3) if res["sms_pgbench_p99_ms"] else None
+rw, rwo = open(tmp + "/rss.txt").read().split()
+res["child_rss_kb_with_consult"], res["child_rss_kb_without"] = int(rw), int(rwo)
 for tag in ("10k", "1m"):
     t = open("%s/inbox-%s.txt" % (tmp, tag)).read()
     l = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", t, re.M)}
@@ -124,6 +196,16 @@ print("%-34s %12.1f %10.2f %10.2f" % ("same write via pgbench", tps, res["pgbenc
 print("%-34s %12.3f %10s %10.3f" % ("ratio intake / pgbench", res["rps_ratio"], "", res["p99_ratio"]))
 print("rows written by the intake run: %d; non-2xx/3xx answers: %d" % (res["intake_rows"], errors))
 print("targets: rps ratio >= 0.8, p99 ratio < 3")
+print()
+print("%-34s %12s %10s %10s" % ("signed Twilio SMS webhook", "per second", "p50 ms", "p99 ms"))
+print("%-34s %12.1f %10.2f %10.2f" % ("POST /twilio/sms (wrk)", res["sms_rps"], res["sms_p50_ms"], res["sms_p99_ms"]))
+print("%-34s %12.1f %10.2f %10.2f" % ("same write via pgbench", res["sms_pgbench_tps"], res["sms_pgbench_p50_ms"], res["sms_pgbench_p99_ms"]))
+print("%-34s %12.3f %10s %10.3f" % ("ratio webhook / pgbench", res["sms_rps_ratio"], "", res["sms_p99_ratio"] or 0))
+print("non-2xx answers: %d" % res["sms_errors"])
+print()
+print("Apache child resident memory: %d kB with every Consult module, %d kB without (%+d kB)"
+      % (res["child_rss_kb_with_consult"], res["child_rss_kb_without"],
+         res["child_rss_kb_with_consult"] - res["child_rss_kb_without"]))
 print()
 print("%-34s %12s %10s %10s" % ("inbox list (4 connections)", "per second", "p50 ms", "p99 ms"))
 for tag, label in (("10k", "10 thousand messages"), ("1m", "1 million messages")):

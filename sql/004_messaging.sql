@@ -30,12 +30,14 @@ CREATE TABLE provider_events (
     PRIMARY KEY (provider, event_id)
 );
 
--- An inbound SMS or voicemail, atomically: the contact (by E.164 phone,
--- created if new), the thread, the message, and its processing job. A
--- redelivery (same provider id) changes nothing and returns the first.
+-- An inbound SMS or voicemail, atomically and in one statement: the
+-- contact (by E.164 phone, created if new), its SMS opt-out when the
+-- message was STOP or START (p_sms_opt 'stop'/'start'), the thread, the
+-- message, and its processing job. A redelivery (same provider id)
+-- changes nothing and returns the first.
 CREATE FUNCTION consult_inbound_message(
     p_client_id bigint, p_phone text, p_channel text, p_body text,
-    p_provider text, p_provider_id text, p_media jsonb,
+    p_provider text, p_provider_id text, p_media jsonb, p_sms_opt text,
     OUT o_message_id bigint, OUT o_contact_id bigint, OUT o_duplicate boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -60,16 +62,30 @@ BEGIN
         EXCEPTION WHEN unique_violation THEN
         END;
     END LOOP;
+    IF p_sms_opt IN ('stop', 'start') THEN
+        UPDATE contacts SET sms_opted_out = (p_sms_opt = 'stop'),
+               sms_opted_out_at = CASE WHEN p_sms_opt = 'stop' THEN now() END,
+               updated_at = now()
+         WHERE id = o_contact_id;
+    END IF;
     INSERT INTO conversations AS cv (client_id, contact_id) VALUES (p_client_id, o_contact_id)
     ON CONFLICT (client_id, contact_id) DO UPDATE
         SET last_message_at = now(),
             status = CASE WHEN cv.status = 'archived' THEN 'open' ELSE cv.status END
     RETURNING id INTO v_conversation;
-    INSERT INTO messages (client_id, conversation_id, channel, direction, body, provider,
-                          provider_id, delivery_status, media)
-    VALUES (p_client_id, v_conversation, p_channel, 'inbound', coalesce(p_body, ''), p_provider,
-            p_provider_id, 'received', p_media)
-    RETURNING id INTO o_message_id;
+    BEGIN
+        INSERT INTO messages (client_id, conversation_id, channel, direction, body, provider,
+                              provider_id, delivery_status, media)
+        VALUES (p_client_id, v_conversation, p_channel, 'inbound', coalesce(p_body, ''), p_provider,
+                p_provider_id, 'received', p_media)
+        RETURNING id INTO o_message_id;
+    EXCEPTION WHEN unique_violation THEN
+        -- The same delivery arrived twice at once: the other one stored it.
+        SELECT m.id INTO o_message_id FROM messages m
+         WHERE m.provider = p_provider AND m.provider_id = p_provider_id;
+        o_duplicate := true;
+        RETURN;
+    END;
     IF coalesce(p_body, '') <> '' THEN
         INSERT INTO jobs (kind, payload, unique_key)
         VALUES ('message.process', jsonb_build_object('message_id', o_message_id,

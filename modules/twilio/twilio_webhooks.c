@@ -190,11 +190,12 @@ static int sms(hook_req *h)
 {
     const char *from = param(h, "From"), *sid = param(h, "MessageSid");
     const char *body = param(h, "Body"), *phone = NULL, *nm = param(h, "NumMedia");
-    const char *params[7];
+    const char *params[8];
     cs_json_t *media = cs_json_array(h->r->pool);
     cs_sms_keyword_t kw;
+    apr_status_t rv;
     PGresult *res;
-    int i, n, st;
+    int i, n;
 
     if (!from || !sid || cs_phone_e164(h->r->pool, from, "US", &phone) != APR_SUCCESS) {
         return HTTP_BAD_REQUEST;
@@ -207,7 +208,14 @@ static int sms(hook_req *h)
                         param(h, apr_psprintf(h->r->pool, "MediaContentType%d", i)));
         cs_json_append(media, item);
     }
-    if ((st = begin(h)) != OK) return st;
+    rv = twilio_core.client_get(h->r, &h->client);
+    if (APR_STATUS_IS_NOTFOUND(rv)) return HTTP_NOT_FOUND;
+    if (rv != APR_SUCCESS || twilio_core.db_acquire(h->r, &h->conn) != APR_SUCCESS) {
+        apr_table_setn(h->r->err_headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    /* Carrier rules: STOP blocks every further SMS until START. */
+    kw = cs_sms_keyword(body);
     params[0] = h->client->id_str;
     params[1] = phone;
     params[2] = "sms";
@@ -215,31 +223,26 @@ static int sms(hook_req *h)
     params[4] = "twilio";
     params[5] = sid;
     params[6] = n ? cs_json_dump(media, h->r->pool) : NULL;
-    res = q(h, "SELECT * FROM consult_inbound_message("
-               "$1, $2, $3, $4, $5, $6, $7::jsonb)", 7, params);
-    if (!res) return HTTP_SERVICE_UNAVAILABLE;
+    params[7] = kw == CS_SMS_STOP ? "stop" : kw == CS_SMS_START ? "start" : NULL;
+    /* One statement, so one transaction and one round trip: the answer
+     * below follows the commit. */
+    res = q(h, "SELECT * FROM consult_inbound_message($1, $2, $3, $4, $5, $6, $7::jsonb, $8)",
+            8, params);
+    if (!res) {
+        apr_table_setn(h->r->err_headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
     params[1] = apr_pstrdup(h->r->pool, PQgetvalue(res, 0, 1));
-    if (PQgetvalue(res, 0, 2)[0] == 't') {
-        PQclear(res);
-        commit(h);
-        return send_twiml(h->r, cs_twiml_empty());   /* a redelivery: acknowledged */
-    }
     PQclear(res);
-    kw = cs_sms_keyword(body);
-    if (kw == CS_SMS_STOP || kw == CS_SMS_START) {
-        /* Carrier rules: STOP blocks every further SMS until START. */
-        params[2] = kw == CS_SMS_STOP ? "true" : "false";
-        res = q(h, "UPDATE contacts SET sms_opted_out = $3::boolean,"
-                   " sms_opted_out_at = CASE WHEN $3::boolean THEN now() END, updated_at = now()"
-                   " WHERE id = $2 AND client_id = $1 RETURNING id", 3, params);
-        if (!res) return HTTP_SERVICE_UNAVAILABLE;
-        PQclear(res);
+    /* The after-hours reply is idempotent (one per conversation and
+     * evening), so a redelivery may ask again safely. */
+    if (h->conf->after_hours_reply && h->conf->hours && kw == CS_SMS_NONE) {
+        int st;
+        if ((st = begin(h)) != OK || (st = after_hours(h, params[1], phone)) != OK
+            || (st = commit(h)) != OK) {
+            return st;
+        }
     }
-    else if (h->conf->after_hours_reply && h->conf->hours && kw == CS_SMS_NONE
-             && (st = after_hours(h, params[1], phone)) != OK) {
-        return st;
-    }
-    if ((st = commit(h)) != OK) return st;
     return send_twiml(h->r, cs_twiml_empty());
 }
 
@@ -264,7 +267,7 @@ static int voice(hook_req *h)
         params[5] = call;
         params[6] = NULL;
         res = q(h, "SELECT * FROM consult_inbound_message("
-                   "$1, $2, $3, $4, $5, $6, $7::jsonb)", 7, params);
+                   "$1, $2, $3, $4, $5, $6, $7::jsonb, NULL)", 7, params);
         if (!res) return HTTP_SERVICE_UNAVAILABLE;
         if (h->conf->missed_call_text && PQgetvalue(res, 0, 2)[0] != 't') {
             const char *contact = apr_pstrdup(h->r->pool, PQgetvalue(res, 0, 1));
