@@ -59,7 +59,7 @@ INTEG_SRC  := $(wildcard tests/integration/check_*.c)
 INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
-        seed clean help install classify eval bench assets test-browser seed-inbox fault
+        seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -196,6 +196,11 @@ fault: all
 
 clean:
 	rm -rf build
+
+# valgrind memcheck over Apache -X driven through every module.
+leakcheck: all
+	@echo "== leak check ($(BUILD))"
+	@BUILD=$(BUILD) SAN=0 tests/integration/harness.sh tests/leak/leak.sh
 
 # make fuzz: libFuzzer targets for every parser of untrusted input (clang).
 include fuzz.mk

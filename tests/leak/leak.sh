@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# make leakcheck: Apache with every Consult module under valgrind memcheck
+# (one process, -X), driven through intake posts, the job worker, health,
+# the dashboard and a signed Twilio webhook, then stopped. Fails if
+# valgrind finds memory definitely lost in a stack through our code
+# (cs_*, core_*, intake_*, inbox_*, twilio_*, email_* functions).
+# Run by tests/integration/harness.sh, which set up PostgreSQL, the
+# clients and the test vhosts.
+set -euo pipefail
+root=$CS_TEST_ROOT
+. "$root/tools/lib.sh"
+log=$CS_TEST_TMP/valgrind.log
+url=$CS_TEST_URL
+
+"$root/tests/integration/ctl.sh" httpd-stop
+echo "leakcheck: starting Apache under valgrind (slow)"
+valgrind --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+    --num-callers=30 --log-file="$log" \
+    apache2 -X -f "$root/conf/httpd.conf" &
+vg=$!
+for _ in $(seq 1 300); do curl -s -o /dev/null "$url/" && break; sleep 0.2; done
+
+post() { curl -s -o /dev/null -w "%{http_code}" -H "Host: $1" -H "Content-Type: $2" --data-binary "$3" "$url/api/intake"; }
+echo "leakcheck: driving requests"
+for i in $(seq 1 20); do
+    post other.localhost application/x-www-form-urlencoded "email=leak$i%40example.com&message=leak+check+$i" >/dev/null
+    post other.localhost application/json "{\"email\":\"j$i@example.com\",\"message\":\"json $i\"}" >/dev/null
+    post other.localhost application/json "{\"message\":" >/dev/null
+    curl -s -o /dev/null -H "Host: localhost" "$url/consult/health"
+    curl -s -o /dev/null -H "Host: coffee-shop.localhost" "$url/"
+done
+jar=$CS_TEST_TMP/leak.cookies
+curl -s -o /dev/null -c "$jar" -H "Host: admin.localhost" \
+    --data "email=owner%40coffee.example&password=owner+password+1" "$url/login"
+for i in $(seq 1 10); do
+    curl -s -o /dev/null -b "$jar" -H "Host: admin.localhost" "$url/?q=leak"
+    curl -s -o /dev/null -b "$jar" -H "Host: admin.localhost" -H "HX-Request: true" "$url/inbox/list?status=open"
+done
+curl -s -o /dev/null -b "$jar" -H "Host: admin.localhost" --data "email=x&password=y" "$url/login"
+# A signed webhook (signature computed here, like Twilio does).
+sig=$(python3 - "$CS_TEST_URL" <<'PY'
+import base64, hashlib, hmac, sys, urllib.parse
+port = urllib.parse.urlsplit(sys.argv[1]).port
+p = {"MessageSid": "SMleak0000000000000000000000000001", "AccountSid": "AC0123456789abcdef0123456789abcdef",
+     "From": "+15035550199", "To": "+15005550006", "Body": "leak check"}
+url = "http://sms.localhost:%d/twilio/sms" % port
+s = url + "".join(k + p[k] for k in sorted(p))
+print(base64.b64encode(hmac.new(b"test-auth-token-0123456789abcdef", s.encode(), hashlib.sha1).digest()).decode())
+PY
+)
+curl -s -o /dev/null -H "Host: sms.localhost" -H "X-Twilio-Signature: $sig" \
+    --data "MessageSid=SMleak0000000000000000000000000001&AccountSid=AC0123456789abcdef0123456789abcdef&From=%2B15035550199&To=%2B15005550006&Body=leak+check" \
+    "$url/twilio/sms"
+sleep 5       # let the job worker classify what arrived
+echo "leakcheck: stopping Apache"
+kill -TERM "$vg"
+wait "$vg" || true
+
+# The requests must really have been served, or the check proves nothing.
+stored=$(psql -X -q -t -A "$CS_TEST_DATABASE" -c "SELECT count(*) FROM submissions WHERE email LIKE 'leak%'")
+if [[ "$stored" != 20 ]]; then
+    echo "0 passed, 1 failed"
+    echo "leakcheck: only $stored of 20 posts were stored under valgrind" >&2
+    exit 1
+fi
+echo "leakcheck: $stored posts stored, dashboard, health, webhook and jobs exercised"
+
+ours='(cs_|core_|intake_|inbox_|twilio_|email_|consult_)[a-z_]+'
+blocks=$(awk '/definitely lost in/ {b=1; s=""} b {s = s $0 "\n"} b && /^==[0-9]+== $/ {print s "----"; b=0}' "$log")
+mine=$(printf '%s' "$blocks" | awk -v RS='----' -v re="$ours" '$0 ~ re {n++; print} END {}' || true)
+summary=$(grep -E "definitely lost:|ERROR SUMMARY" "$log" | tail -2)
+echo "$summary"
+if [[ -n "$mine" ]]; then
+    printf '%s\n' "$mine" >&2
+    echo "0 passed, 1 failed"
+    echo "leakcheck: memory definitely lost through Consult code (full log: $log)" >&2
+    mkdir -p "$root/tests/out"; cp "$log" "$root/tests/out/valgrind.log"
+    exit 1
+fi
+echo "leakcheck: no memory definitely lost through Consult code"
+echo "1 passed, 0 failed"
