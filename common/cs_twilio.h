@@ -6,8 +6,7 @@
  * POST Messages.json. Pure functions over APR pools.
  *
  * The signature algorithm follows Twilio's SDKs (twilio-python
- * request_validator.py, twilio-node webhooks.ts); see
- * /work/shared/providers.md section 1.7.
+ * request_validator.py, twilio-node webhooks.ts).
  */
 #ifndef CS_TWILIO_H
 #define CS_TWILIO_H
