@@ -23,7 +23,7 @@ export const CHROMIUM = process.env.CS_CHROMIUM || '/usr/bin/chromium';
 
 const AXE_PATH = join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
-// Flags that work as root on a closed network (see ../shared/NOTES.md).
+// Flags that work as root on a machine without outside network access.
 // Playwright's launch() also gives every browser a fresh, temporary
 // --user-data-dir of its own and removes it on close.
 export const CHROMIUM_ARGS = [
