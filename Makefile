@@ -190,7 +190,7 @@ test-san:
 
 # Faults under load: a killed Apache child, a graceful restart, Postgres
 # gone for ten seconds. Every 2xx must be in the database exactly once.
-fault: all
+fault: deps all
 	@echo "== fault tests ($(BUILD))"
 	@BUILD=$(BUILD) SAN=$(SAN) tests/integration/harness.sh tests/fault/fault.py
 
@@ -198,7 +198,7 @@ clean:
 	rm -rf build
 
 # valgrind memcheck over Apache -X driven through every module.
-leakcheck: all
+leakcheck: deps all
 	@echo "== leak check ($(BUILD))"
 	@BUILD=$(BUILD) SAN=0 tests/integration/harness.sh tests/leak/leak.sh
 

@@ -46,7 +46,7 @@ FUZZ_SECONDS ?= 10
 
 fuzz-build: $(FUZZ_BINS)
 
-fuzz: fuzz-build
+fuzz: deps fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_NO_BUILD=1 \
 	    $(FUZZ_DIR)/run.sh
 
