@@ -96,12 +96,6 @@ static const char *global_only(cmd_parms *cmd)
     return ap_check_cmd_context(cmd, GLOBAL_ONLY);
 }
 
-/* Prefix a parser's message with the directive name, as httpd users expect. */
-static const char *named(cmd_parms *cmd, const char *err)
-{
-    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
-}
-
 static const char *set_database(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
@@ -138,7 +132,7 @@ static const char *set_pool_int(cmd_parms *cmd, void *dc, const char *arg)
         return err;
     }
     if ((err = cs_conf_parse_int(cmd->pool, arg, which == 0 ? 0 : 1, 1024, &v))) {
-        return named(cmd, err);
+        return cs_directive_error(cmd, err);
     }
     if (which == 0) c->min = (int)v;
     else if (which == 1) c->keep = (int)v;
@@ -161,7 +155,7 @@ static const char *set_duration(cmd_parms *cmd, void *dc, const char *arg)
         min = apr_time_from_sec(2);     /* libpq's floor for connect_timeout */
     }
     if ((err = cs_conf_parse_duration(cmd->pool, arg, min, max, &v))) {
-        return named(cmd, err);
+        return cs_directive_error(cmd, err);
     }
     switch (which) {
     case 0: c->ttl = v; break;
@@ -181,7 +175,7 @@ static const char *set_retry_after(cmd_parms *cmd, void *dc, const char *arg)
     long v = 0;
     const char *err = cs_conf_parse_int(cmd->pool, arg, 1, 3600, &v);
     if (err) {
-        return named(cmd, err);
+        return cs_directive_error(cmd, err);
     }
     core_sconf(cmd->server)->retry_after = (int)v;
     return NULL;
@@ -190,7 +184,7 @@ static const char *set_retry_after(cmd_parms *cmd, void *dc, const char *arg)
 static const char *set_worker(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
-    return err ? err : named(cmd, cs_conf_parse_flag(cmd->pool, arg,
+    return err ? err : cs_directive_error(cmd, cs_conf_parse_flag(cmd->pool, arg,
                                                      &core_sconf(cmd->server)->worker));
 }
 
@@ -202,7 +196,7 @@ static const char *set_max_attempts(cmd_parms *cmd, void *dc, const char *arg)
         return err;
     }
     if ((err = cs_conf_parse_int(cmd->pool, arg, 1, 100, &v))) {
-        return named(cmd, err);
+        return cs_directive_error(cmd, err);
     }
     core_sconf(cmd->server)->job_max_attempts = (int)v;
     return NULL;
@@ -218,7 +212,7 @@ static const char *set_secret(cmd_parms *cmd, void *dc, const char *arg)
         return err;
     }
     if ((err = cs_conf_secret(cmd->pool, arg, &val, &len))) {
-        return named(cmd, err);
+        return cs_directive_error(cmd, err);
     }
     if (len < 16) {
         return "ConsultSecret: expected at least 16 bytes of secret "

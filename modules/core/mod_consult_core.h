@@ -10,10 +10,22 @@
 #define MOD_CONSULT_CORE_H
 
 #include "httpd.h"
+#include "http_config.h"
+#include "apr_strings.h"
 #include "apr_optional.h"
 #include <libpq-fe.h>
 #include "apr_optional_hooks.h"
 #include "cs_jobs.h"
+
+/**
+ * A directive handler's error, prefixed with the directive's name, so every
+ * module's `apachectl -t` lines read "ConsultX: expected ..., got '...'".
+ * NULL stays NULL.
+ */
+static APR_INLINE const char *cs_directive_error(cmd_parms *cmd, const char *err)
+{
+    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+}
 
 /** The tenant a vhost is bound to with ConsultClient. */
 typedef struct {

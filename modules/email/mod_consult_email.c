@@ -68,11 +68,10 @@ static const char *set(cmd_parms *cmd, void *dc, const char *arg)
 
     switch ((int)(intptr_t)cmd->info) {
     case 0:
-        err = cs_conf_parse_flag(cmd->pool, arg, &c->enabled);
-        return err ? apr_pstrcat(cmd->pool, "ConsultEmail: ", err, NULL) : NULL;
+        return cs_directive_error(cmd, cs_conf_parse_flag(cmd->pool, arg, &c->enabled));
     case 1:
         if ((err = cs_conf_secret(cmd->pool, arg, &val, &len))) {
-            return apr_pstrcat(cmd->pool, "ConsultResendKey: ", err, NULL);
+            return cs_directive_error(cmd, err);
         }
         c->key = val;
         return NULL;
@@ -96,9 +95,8 @@ static const char *set(cmd_parms *cmd, void *dc, const char *arg)
         c->api_base = arg;
         return NULL;
     default:
-        err = cs_conf_parse_duration(cmd->pool, arg, apr_time_from_msec(100),
-                                     apr_time_from_sec(120), &c->timeout);
-        return err ? apr_pstrcat(cmd->pool, "ConsultEmailTimeout: ", err, NULL) : NULL;
+        return cs_directive_error(cmd, cs_conf_parse_duration(
+            cmd->pool, arg, apr_time_from_msec(100), apr_time_from_sec(120), &c->timeout));
     }
 }
 

@@ -229,12 +229,12 @@ int inbox_session(request_rec *r, inbox_ctx **pctx)
     params[0] = ctx->token_hash;
     params[1] = interval(r, conf->idle);
     res = cs_db_exec(ctx->conn, r->pool, &err, PGRES_TUPLES_OK,
-                     "UPDATE sessions s SET last_seen_at = now()"
-                     "  FROM staff_users u"
-                     " WHERE s.token_hash = $1 AND u.id = s.user_id AND u.disabled_at IS NULL"
-                     "   AND s.expires_at > now() AND s.last_seen_at > now() - $2::interval"
-                     " RETURNING s.id, u.id, u.name, u.email, u.is_agency_admin,"
-                     "   s.client_id", 2, params);
+                     "SELECT s.id, u.id, u.name, u.email, u.is_agency_admin, s.client_id,"
+                     "  s.last_seen_at < now() - interval '1 minute'"
+                     " FROM sessions s JOIN staff_users u ON u.id = s.user_id"
+                     " WHERE s.token_hash = $1 AND u.disabled_at IS NULL"
+                     "   AND s.expires_at > now() AND s.last_seen_at > now() - $2::interval",
+                     2, params);
     if (!res) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -248,6 +248,15 @@ int inbox_session(request_rec *r, inbox_ctx **pctx)
     ctx->user_email = apr_pstrdup(r->pool, PQgetvalue(res, 0, 3));
     ctx->is_admin = PQgetvalue(res, 0, 4)[0] == 't';
     params[2] = PQgetisnull(res, 0, 5) ? NULL : apr_pstrdup(r->pool, PQgetvalue(res, 0, 5));
+    if (PQgetvalue(res, 0, 6)[0] == 't') {
+        /* Idle time counts in minutes: a write per minute, not per request
+         * (the inbox polls every few seconds). */
+        PGresult *touch;
+        params[0] = ctx->session_id;
+        touch = cs_db_exec(ctx->conn, r->pool, &err, PGRES_COMMAND_OK,
+                           "UPDATE sessions SET last_seen_at = now() WHERE id = $1", 1, params);
+        if (touch) PQclear(touch);
+    }
     PQclear(res);
 
     /* The client to show: the session's choice if still allowed, else the
@@ -275,8 +284,7 @@ int inbox_session(request_rec *r, inbox_ctx **pctx)
     inbox_core.server_secret(r->server, &key, &keylen);
     ctx->csrf = cs_csrf_token(r->pool, key, keylen, ctx->token_hash);
     if (r->method_number == M_POST) {
-        apr_table_t *form = NULL;
-        if (!inbox_csrf_ok(r, ctx, form)) {
+        if (!inbox_csrf_ok(r, ctx)) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CSLOGNO(03022)
                           "dashboard POST without a valid CSRF token refused");
             return HTTP_FORBIDDEN;
@@ -288,14 +296,13 @@ int inbox_session(request_rec *r, inbox_ctx **pctx)
 
 /* The token comes in the X-CSRF-Token header (htmx sends it on every
  * request) or the _csrf form field; the form is read once and kept. */
-int inbox_csrf_ok(request_rec *r, inbox_ctx *ctx, apr_table_t *unused)
+int inbox_csrf_ok(request_rec *r, inbox_ctx *ctx)
 {
     const unsigned char *key;
     apr_size_t keylen;
     const char *presented = apr_table_get(r->headers_in, "X-CSRF-Token");
     apr_table_t *form;
 
-    (void)unused;
     if (!same_origin(r)) {
         return 0;
     }
@@ -321,14 +328,13 @@ int inbox_logout(request_rec *r, inbox_ctx *ctx)
     return inbox_redirect(r, "/login");
 }
 
-int inbox_switch_client(request_rec *r, inbox_ctx *ctx, apr_table_t *unused)
+int inbox_switch_client(request_rec *r, inbox_ctx *ctx)
 {
     apr_table_t *form = ap_get_module_config(r->request_config, &consult_inbox_module);
     const char *slug = form ? apr_table_get(form, "client") : NULL;
     const char *params[4], *err = NULL;
     PGresult *res;
 
-    (void)unused;
     params[0] = ctx->session_id;
     params[1] = slug;
     params[2] = ctx->user_id;

@@ -62,8 +62,8 @@ int inbox_login_post(request_rec *r);
 int inbox_logout(request_rec *r, inbox_ctx *ctx);
 /* OK with *pctx set, or an HTTP status (a redirect to /login is sent). */
 int inbox_session(request_rec *r, inbox_ctx **pctx);
-int inbox_csrf_ok(request_rec *r, inbox_ctx *ctx, apr_table_t *form);
-int inbox_switch_client(request_rec *r, inbox_ctx *ctx, apr_table_t *form);
+int inbox_csrf_ok(request_rec *r, inbox_ctx *ctx);
+int inbox_switch_client(request_rec *r, inbox_ctx *ctx);
 
 /* inbox_render.c */
 /* Render template @p name with @p data into the response; 500 (logged) on

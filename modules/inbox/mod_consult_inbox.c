@@ -39,14 +39,9 @@ static void *merge_server(apr_pool_t *p, void *basev, void *addv)
     return c;
 }
 
-static const char *named(cmd_parms *cmd, const char *err)
-{
-    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
-}
-
 static const char *set_enabled(cmd_parms *cmd, void *dc, const char *arg)
 {
-    return named(cmd, cs_conf_parse_flag(cmd->pool, arg, &inbox_sconf(cmd->server)->enabled));
+    return cs_directive_error(cmd, cs_conf_parse_flag(cmd->pool, arg, &inbox_sconf(cmd->server)->enabled));
 }
 
 static const char *set_templates(cmd_parms *cmd, void *dc, const char *arg)
@@ -66,7 +61,7 @@ static const char *set_duration(cmd_parms *cmd, void *dc, const char *arg)
 {
     inbox_conf *c = inbox_sconf(cmd->server);
     apr_interval_time_t *dst = cmd->info ? &c->lifetime : &c->idle;
-    return named(cmd, cs_conf_parse_duration(cmd->pool, arg, apr_time_from_sec(60),
+    return cs_directive_error(cmd, cs_conf_parse_duration(cmd->pool, arg, apr_time_from_sec(60),
                                              apr_time_from_sec(30 * 86400), dst));
 }
 
@@ -75,7 +70,7 @@ static const char *set_page_size(cmd_parms *cmd, void *dc, const char *arg)
     long v = 0;
     const char *err = cs_conf_parse_int(cmd->pool, arg, 5, 500, &v);
     if (err) {
-        return named(cmd, err);
+        return cs_directive_error(cmd, err);
     }
     inbox_sconf(cmd->server)->page_size = (int)v;
     return NULL;
@@ -205,7 +200,7 @@ static int handler(request_rec *r)
         return r->method_number == M_POST ? inbox_logout(r, ctx) : HTTP_METHOD_NOT_ALLOWED;
     }
     if (!strcmp(r->uri, "/switch")) {
-        return r->method_number == M_POST ? inbox_switch_client(r, ctx, NULL)
+        return r->method_number == M_POST ? inbox_switch_client(r, ctx)
                                           : HTTP_METHOD_NOT_ALLOWED;
     }
     if (!ctx->client_id) {

@@ -407,7 +407,7 @@ static int store(intake_req *q, const char **pid, int *pdup)
 
 int intake_handler(request_rec *r)
 {
-    const intake_conf *conf = intake_conf_of(r->server);
+    const intake_conf *conf = intake_sconf(r->server);
     apr_array_header_t *pairs = NULL, *errors;
     intake_req q;
     const char *why = NULL, *id = NULL, *idem;

@@ -52,9 +52,9 @@ typedef struct {
 #define INTAKE_TOKEN_FIELD "_token"
 #define INTAKE_TOKEN_PLACEHOLDER "__CONSULT_FORM_TOKEN__"
 
+/* The vhost's settings; defaults are filled in by check_config. */
 intake_conf *intake_sconf(server_rec *s);
-/* The vhost's settings with defaults applied (cached per server). */
-const intake_conf *intake_conf_of(server_rec *s);
+
 extern const command_rec intake_cmds[];
 void *intake_create_server(apr_pool_t *p, server_rec *s);
 void *intake_merge_server(apr_pool_t *p, void *base, void *add);

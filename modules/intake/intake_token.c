@@ -72,7 +72,7 @@ static apr_status_t token_out(ap_filter_t *f, apr_bucket_brigade *bb)
     page = apr_palloc(r->pool, len + 1);
     apr_brigade_flatten(ctx->held, page, &len);
     page[len] = '\0';
-    if (!memchr(page, '_', len) || !strstr(page, INTAKE_TOKEN_PLACEHOLDER)) {
+    if (!strstr(page, INTAKE_TOKEN_PLACEHOLDER)) {
         return pass_held(f, ctx, apr_brigade_create(r->pool, f->c->bucket_alloc));
     }
 
@@ -127,7 +127,7 @@ void intake_register_token_filter(void)
 
 void intake_insert_token_filter(request_rec *r)
 {
-    const intake_conf *conf = intake_conf_of(r->server);
+    const intake_conf *conf = intake_sconf(r->server);
 
     if (conf->enabled == 1 && conf->token_mode != TOKEN_OFF
         && (r->method_number == M_GET) && !r->main) {

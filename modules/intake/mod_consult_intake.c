@@ -89,19 +89,9 @@ static void resolve(intake_conf *c)
     DEFAULT(llm_timeout, apr_time_from_sec(10));
 }
 
-const intake_conf *intake_conf_of(server_rec *s)
-{
-    return intake_sconf(s);
-}
-
-static const char *named(cmd_parms *cmd, const char *err)
-{
-    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
-}
-
 static const char *set_flag(cmd_parms *cmd, void *dc, const char *arg)
 {
-    return named(cmd, cs_conf_parse_flag(cmd->pool, arg,
+    return cs_directive_error(cmd, cs_conf_parse_flag(cmd->pool, arg,
                                          &intake_sconf(cmd->server)->enabled));
 }
 
@@ -111,7 +101,7 @@ static const char *set_size(cmd_parms *cmd, void *dc, const char *arg)
     int which = (int)(intptr_t)cmd->info;
     apr_off_t *dst = which == 0 ? &c->max_body : which == 1 ? &c->max_file
                                                             : &c->max_files_total;
-    return named(cmd, cs_conf_parse_size(cmd->pool, arg, 1024,
+    return cs_directive_error(cmd, cs_conf_parse_size(cmd->pool, arg, 1024,
                                          256 * 1024 * 1024, dst));
 }
 
@@ -121,7 +111,7 @@ static const char *set_duration(cmd_parms *cmd, void *dc, const char *arg)
     int which = (int)(intptr_t)cmd->info;
     apr_interval_time_t *dst = which == 0 ? &c->min_fill
                                : which == 1 ? &c->token_max_age : &c->llm_timeout;
-    return named(cmd, cs_conf_parse_duration(cmd->pool, arg, 0,
+    return cs_directive_error(cmd, cs_conf_parse_duration(cmd->pool, arg, 0,
                                              apr_time_from_sec(30 * 86400), dst));
 }
 
@@ -258,7 +248,7 @@ static const char *set_llm(cmd_parms *cmd, void *dc, const char *arg)
     }
     else if (which == 1) {
         if ((err = cs_conf_secret(cmd->pool, arg, &val, &len))) {
-            return named(cmd, err);
+            return cs_directive_error(cmd, err);
         }
         c->llm_key = val;
     }

@@ -49,14 +49,9 @@ static void *merge_server(apr_pool_t *p, void *basev, void *addv)
     return c;
 }
 
-static const char *named(cmd_parms *cmd, const char *err)
-{
-    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
-}
-
 static const char *set_flag(cmd_parms *cmd, void *dc, const char *arg)
 {
-    return named(cmd, cs_conf_parse_flag(cmd->pool, arg, &twilio_sconf(cmd->server)->enabled));
+    return cs_directive_error(cmd, cs_conf_parse_flag(cmd->pool, arg, &twilio_sconf(cmd->server)->enabled));
 }
 
 static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
@@ -75,7 +70,7 @@ static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
         break;
     case 1:
         if ((err = cs_conf_secret(cmd->pool, arg, &val, &len))) {
-            return named(cmd, err);
+            return cs_directive_error(cmd, err);
         }
         c->auth_token = val;
         break;
@@ -107,7 +102,7 @@ static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *set_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
-    return named(cmd, cs_conf_parse_duration(cmd->pool, arg, apr_time_from_msec(100),
+    return cs_directive_error(cmd, cs_conf_parse_duration(cmd->pool, arg, apr_time_from_msec(100),
                                              apr_time_from_sec(120),
                                              &twilio_sconf(cmd->server)->timeout));
 }

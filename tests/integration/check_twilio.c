@@ -179,6 +179,16 @@ START_TEST(test_bad_or_missing_signature_is_403_and_stores_nothing)
                          "From", "+15035550112", "To", "+15005550006", "Body", "forged", NULL };
     it_req_t q = { 0 };
     ck_assert_int_eq(webhook("/twilio/sms", kv, 0)->status, 403);
+    {
+        /* Correctly signed, but not for this client's account. */
+        const char *other[] = { "MessageSid", "SM00000000000000000000000000000002",
+                                "From", "+15035550112", "To", "+15005550006", "Body", "forged", NULL };
+        const char *wrong[] = { "MessageSid", "SM00000000000000000000000000000002",
+                                "AccountSid", "AC99999999999999999999999999999999",
+                                "From", "+15035550112", "To", "+15005550006", "Body", "forged", NULL };
+        ck_assert_int_eq(webhook("/twilio/sms", other, 1)->status, 403);
+        ck_assert_int_eq(webhook("/twilio/sms", wrong, 1)->status, 403);
+    }
     q.host = SMS;
     q.path = "/twilio/sms";
     q.content_type = "application/x-www-form-urlencoded";
