@@ -308,20 +308,10 @@ static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id)
 
 int inbox_conversation(request_rec *r, inbox_ctx *ctx, const char *id)
 {
-    const char *params[2] = { id, ctx->client_id };
     json_object *d;
-    PGresult *res;
 
-    /* Opening a thread reads it (before rendering, so the page says so). */
-    res = inbox_query(r, ctx, "UPDATE conversations SET unread = false"
-                      " WHERE id = $1 AND client_id = $2 AND unread RETURNING id", 2, params);
-    if (res) {
-        if (PQntuples(res) == 1) {
-            inbox_audit(r, ctx, "read", "conversation", id, NULL);
-            apr_table_setn(r->headers_out, "HX-Trigger", "inbox-changed");
-        }
-        PQclear(res);
-    }
+    /* GET changes nothing: an unread thread's panel posts /c/ID/seen as it
+     * loads (conversation_seen), with the CSRF token. */
     if (!(d = panel_data(r, ctx, id))) {
         return HTTP_NOT_FOUND;
     }
@@ -339,6 +329,45 @@ int inbox_conversation(request_rec *r, inbox_ctx *ctx, const char *id)
         json_object_object_add(d, "open_panel", json_object_new_boolean(1));
         return inbox_render(r, HTTP_OK, "inbox", d);
     }
+}
+
+/* The panel of an unread thread was shown: it is read now. Audited and
+ * announced only when it changed, so a second tab or a poll adds nothing. */
+static int conversation_seen(request_rec *r, inbox_ctx *ctx, const char *id)
+{
+    const char *params[2] = { id, ctx->client_id };
+    json_object *d;
+    PGresult *res = inbox_query(r, ctx, "UPDATE conversations SET unread = false"
+                                " WHERE id = $1 AND client_id = $2 AND unread RETURNING id",
+                                2, params);
+    if (!res) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (PQntuples(res) == 1) {
+        inbox_audit(r, ctx, "read", "conversation", id, NULL);
+        apr_table_setn(r->headers_out, "HX-Trigger", "inbox-changed");
+    }
+    else {
+        /* Already read, or not this client's: only the first is an answer. */
+        PQclear(res);
+        res = inbox_query(r, ctx, "SELECT 1 FROM conversations WHERE id = $1 AND client_id = $2",
+                          2, params);
+        if (!res) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (PQntuples(res) == 0) {
+            PQclear(res);
+            return HTTP_NOT_FOUND;
+        }
+    }
+    PQclear(res);
+    if (!inbox_is_htmx(r)) {
+        return inbox_redirect(r, apr_pstrcat(r->pool, "/c/", id, NULL));
+    }
+    if (!(d = panel_data(r, ctx, id))) {
+        return HTTP_NOT_FOUND;      /* not this client's conversation */
+    }
+    return inbox_render(r, HTTP_OK, "partials/actions", d);
 }
 
 /* One action on a conversation; every statement is scoped to the client. */
@@ -360,6 +389,9 @@ int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id)
         if (!action) {
             return HTTP_BAD_REQUEST;
         }
+    }
+    if (!strcmp(action, "seen")) {
+        return conversation_seen(r, ctx, id);
     }
     if (!strcmp(action, "read") || !strcmp(action, "unread")) {
         sql = "UPDATE conversations SET unread = ($3 = 'unread')"

@@ -190,16 +190,22 @@ uitest('a message sent through the coffee shop form shows up in the inbox', asyn
     await done(p);
 });
 
-uitest('clicking a row opens the panel with the message body', async () => {
+uitest('clicking a row opens the panel with the message body and marks it read', async () => {
     await ensureSender();
     const p = await ownerPage();
     await p.goto(`${ADMIN}/`);
     const row = await waitForRow(p, SENDER_ROW);
+    assert.match(await row.getAttribute('class'), /\bunread\b/, 'a new thread is listed unread');
     const panel = await openPanel(p, row);
     const msg = panel.locator('.msg').filter({ hasText: MSG_WORD }).first();
     await msg.waitFor({ state: 'visible' });
     assert.ok((await msg.innerText()).includes('team breakfast for 25 people'),
               'the whole body is shown in .msg');
+    // Opening it reads it: the buttons and the refreshed list say so.
+    await panel.locator('button[name=action][value=unread]').waitFor({ state: 'visible' });
+    await until(async () => !/\bunread\b/.test(await rowOf(p, SENDER_ROW).first().getAttribute('class')),
+                { timeout: 5000, what: 'the row to lose its unread mark' });
+    assert.equal(sql('SELECT unread FROM conversations WHERE id = :p1', conversationIdByEmail(SENDER.email)), 'f');
     await screenshot(p, 'inbox-panel');
     await done(p);
 });

@@ -200,6 +200,61 @@ START_TEST(test_state_changes_need_the_csrf_token_and_same_origin)
 }
 END_TEST
 
+/* The panel's own POST after it opens an unread thread. */
+static it_resp_t *seen(sess_t *s, const char *cv, int with_csrf)
+{
+    it_req_t q = { 0 };
+    const char *hdrs[4];
+    int n = 0;
+    q.host = ADMIN;
+    q.method = "POST";
+    q.path = apr_psprintf(it_pool, "/c/%s/seen", cv);
+    q.body = "";
+    q.content_type = FORM;
+    hdrs[n++] = apr_pstrcat(it_pool, "Cookie: ", s->cookie, NULL);
+    hdrs[n++] = "HX-Request: true";
+    if (with_csrf) hdrs[n++] = apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL);
+    hdrs[n] = NULL;
+    q.headers = hdrs;
+    return it_http(&q);
+}
+
+START_TEST(test_opening_a_thread_changes_nothing_until_its_panel_posts_seen)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *cv = new_conversation("small.localhost", "seen@c.example", "Do you deliver on Sundays?");
+    const char *p[1] = { cv }, *audit = "SELECT count(*) FROM audit_log WHERE target_id = $1"
+                                        " AND target_type = 'conversation' AND action = 'read'";
+    it_resp_t *r;
+
+    /* A GET (a link from another site, say) reads nothing. */
+    r = req(ADMIN, "GET", apr_psprintf(it_pool, "/c/%s", cv), s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, apr_psprintf(it_pool, "hx-post=\"/c/%s/seen\"", cv)) != NULL,
+                  "the unread panel does not post seen");
+    ck_assert_str_eq(it_sql("SELECT unread::text FROM conversations WHERE id = $1", 1, p), "true");
+    ck_assert_int_eq(seen(s, cv, 0)->status, 403);
+    ck_assert_str_eq(it_sql("SELECT unread::text FROM conversations WHERE id = $1", 1, p), "true");
+
+    /* The panel's POST reads it, answers the buttons and refreshes the list. */
+    r = seen(s, cv, 1);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_str_eq(it_sql("SELECT unread::text FROM conversations WHERE id = $1", 1, p), "false");
+    ck_assert_msg(strstr(r->body, "value=\"unread\">Mark unread") != NULL, "%s", r->body);
+    ck_assert_msg(strstr(r->body, "class=\"msg") == NULL, "the whole panel came back");
+    ck_assert_str_eq(apr_table_get(r->headers, "HX-Trigger"), "inbox-changed");
+    ck_assert_str_eq(it_sql(audit, 1, p), "1");
+    /* Again (a second tab): nothing new to say or log. */
+    r = seen(s, cv, 1);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(apr_table_get(r->headers, "HX-Trigger") == NULL, "list refreshed for nothing");
+    ck_assert_str_eq(it_sql(audit, 1, p), "1");
+    /* A read thread's panel does not post it. */
+    r = req(ADMIN, "GET", apr_psprintf(it_pool, "/c/%s", cv), s, NULL, 0, NULL);
+    ck_assert_msg(strstr(r->body, "/seen") == NULL, "a read panel posts seen");
+}
+END_TEST
+
 START_TEST(test_repeated_failures_are_throttled_even_with_the_right_password)
 {
     it_resp_t *r;
@@ -242,8 +297,8 @@ START_TEST(test_another_clients_ids_answer_404_never_data)
                       "leaked data on %s", paths[i]);
     }
     {
-        const char *actions[] = { "archive", "spam", "read", "unread", "open", "notspam" };
-        for (i = 0; i < 6; i++) {
+        const char *actions[] = { "archive", "spam", "read", "unread", "open", "notspam", "seen" };
+        for (i = 0; i < 7; i++) {
             ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/%s", theirs, actions[i]),
                                  me, "", 1, NULL)->status, 404);
         }
@@ -385,6 +440,7 @@ Suite *suite_inbox(void)
     tcase_add_test(tc, test_logout_needs_csrf_and_ends_the_session);
     tcase_add_test(tc, test_idle_and_absolute_expiry_sign_out);
     tcase_add_test(tc, test_state_changes_need_the_csrf_token_and_same_origin);
+    tcase_add_test(tc, test_opening_a_thread_changes_nothing_until_its_panel_posts_seen);
     tcase_add_test(tc, test_repeated_failures_are_throttled_even_with_the_right_password);
     tcase_add_test(tc, test_another_clients_ids_answer_404_never_data);
     tcase_add_test(tc, test_agency_admin_switches_between_clients);
