@@ -77,7 +77,7 @@ START_TEST(test_token_rules_too_fast_replay_missing_tampered_and_foreign)
 
     /* A person's pace: clean, and the token is not stored with the fields. */
     tok = it_form_token("tokens.localhost");
-    usleep(700 * 1000);
+    usleep(1100 * 1000);
     body = apr_psprintf(it_pool, "email=a%%40b.co&message=human+pace&_token=%s", tok);
     ck_assert_int_eq(it_post("tokens.localhost", FORM, body)->status, 303);
     ck_assert_str_eq(last("is_spam::text || coalesce(fields->>'_token', '-')"), "false-");
@@ -94,12 +94,12 @@ START_TEST(test_token_rules_too_fast_replay_missing_tampered_and_foreign)
     ck_assert_str_eq(last("array_to_string(spam_reasons, ',')"), "no_form_token");
     tok = apr_pstrdup(it_pool, it_form_token("tokens.localhost"));
     ((char *)tok)[strlen(tok) - 1] = tok[strlen(tok) - 1] == 'a' ? 'b' : 'a';
-    usleep(600 * 1000);
+    usleep(1100 * 1000);
     ck_assert_int_eq(it_post("tokens.localhost", FORM, apr_psprintf(
         it_pool, "email=a%%40b.co&message=tampered&_token=%s", tok))->status, 303);
     ck_assert_str_eq(last("array_to_string(spam_reasons, ',')"), "bad_form_token");
     tok = it_form_token("other.localhost");
-    usleep(600 * 1000);
+    usleep(1100 * 1000);
     ck_assert_int_eq(it_post("tokens.localhost", FORM, apr_psprintf(
         it_pool, "email=a%%40b.co&message=foreign&_token=%s", tok))->status, 303);
     ck_assert_str_eq(last("array_to_string(spam_reasons, ',')"), "bad_form_token");

@@ -374,6 +374,20 @@ START_TEST(test_voicemail_with_recording_and_transcript_is_one_inbox_entry)
     ck_assert_str_eq(it_sql(Q("SELECT channel || '|' || recording_seconds || '|' || recording_url"
                               " FROM messages WHERE id = %s", m), 0, NULL),
                      "voicemail|14|https://api.twilio.com/rec/RE1");
+    {
+        /* Staff click this link: a URL that is not https, or a duration that
+         * is not a number, is never stored over a good one. */
+        const char *bad[] = { "CallSid", "CA00000000000000000000000000000001", "AccountSid", ACCOUNT,
+                              "RecordingSid", "RE00000000000000000000000000000002",
+                              "RecordingUrl", "javascript:alert(document.cookie)//https://x",
+                              "RecordingStatus", "completed", "RecordingDuration", "9;1", NULL };
+        ck_assert_int_eq(webhook("/twilio/voice/recording", bad, 1)->status, 200);
+        bad[7] = "http://api.twilio.com/rec/RE2";
+        ck_assert_int_eq(webhook("/twilio/voice/recording", bad, 1)->status, 200);
+        ck_assert_str_eq(it_sql(Q("SELECT recording_seconds || '|' || recording_url"
+                                  " FROM messages WHERE id = %s", m), 0, NULL),
+                         "14|https://api.twilio.com/rec/RE1");
+    }
     ck_assert_msg(it_wait_sql(Q("SELECT urgency FROM messages WHERE id = %s", m), "high", 15),
                   "the transcript was not classified (urgent leak)");
     /* Missed-call text-back went to the caller. */

@@ -120,7 +120,7 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultClient coffee-shop
     ConsultIntake On
     ConsultIntakeFormToken Require
-    ConsultIntakeMinFillTime 500ms
+    ConsultIntakeMinFillTime 1s
 </VirtualHost>
 # Small rate limits.
 <VirtualHost \${CONSULT_LISTEN}>
