@@ -68,6 +68,17 @@ static int contact_page(request_rec *r, inbox_ctx *ctx, const char *id, int stat
         " FROM notes n LEFT JOIN staff_users u ON u.id = n.author_id"
         " WHERE n.contact_id = $1 AND n.client_id = $2 ORDER BY n.created_at", 2, params);
     if (res) { json_object_object_add(d, "notes", inbox_rows(res)); PQclear(res); }
+    /* Who was merged into this contact, as they were (nothing is lost). */
+    res = inbox_query(r, ctx,
+        "SELECT a.merged_id, a.name, a.email, a.phone, a.sms_opted_out,"
+        "  to_char(a.merged_at AT TIME ZONE 'UTC', 'Mon DD, YYYY') AS at"
+        " FROM contact_aliases a WHERE a.contact_id = $1 AND a.client_id = $2"
+        " ORDER BY a.id", 2, params);
+    if (res) {
+        json_object_object_add(d, "merged", json_object_new_boolean(PQntuples(res) > 0));
+        json_object_object_add(d, "aliases", inbox_rows(res));
+        PQclear(res);
+    }
     return inbox_render(r, status, "contact", d);
 }
 
@@ -92,7 +103,11 @@ int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const cha
         name = cs_trim(r->pool, name);
         email = cs_trim(r->pool, email);
         phone = cs_trim(r->pool, phone);
-        if (name && (!*name || cs_utf8_chars(name) > 200)) name = NULL;
+        if (name && cs_utf8_chars(name) > 200) {
+            return contact_page(r, ctx, id, HTTP_BAD_REQUEST,
+                                "The name is too long (200 characters at most).");
+        }
+        if (name && !*name) name = NULL;
         if (email && *email && cs_email_normalize(r->pool, email, &e) != APR_SUCCESS) {
             return contact_page(r, ctx, id, HTTP_BAD_REQUEST, "The email address is not valid.");
         }
@@ -107,7 +122,11 @@ int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const cha
         params[3] = e;
         params[4] = ph;
         res = PQexecParams(ctx->conn,
-                           "UPDATE contacts SET name = $3, email = $4, phone = $5, updated_at = now()"
+                           /* A number that said STOP under a merged-away
+                            * contact stays opted out under this one. */
+                           "UPDATE contacts SET name = $3, email = $4, phone = $5, updated_at = now(),"
+                           " sms_opted_out = sms_opted_out OR EXISTS (SELECT 1 FROM contact_aliases a"
+                           "   WHERE a.contact_id = $1 AND a.phone = $5 AND a.sms_opted_out)"
                            " WHERE id = $1 AND client_id = $2 RETURNING id", 5, NULL, params,
                            NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -121,7 +140,15 @@ int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const cha
         }
         if (PQntuples(res) != 1) { PQclear(res); return HTTP_NOT_FOUND; }
         PQclear(res);
-        inbox_audit(r, ctx, "contact_edit", "contact", id, NULL);
+        {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "name", name ? json_object_new_string(name) : NULL);
+            json_object_object_add(o, "email", e ? json_object_new_string(e) : NULL);
+            json_object_object_add(o, "phone", ph ? json_object_new_string(ph) : NULL);
+            inbox_audit(r, ctx, "contact_edit", "contact", id,
+                        apr_pstrdup(r->pool, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)));
+            json_object_put(o);
+        }
     }
     else if (!strcmp(what, "note")) {
         const char *body = cs_trim(r->pool, apr_table_get(form, "body"));
@@ -226,7 +253,9 @@ int inbox_audit_page(request_rec *r, inbox_ctx *ctx)
         "  coalesce(u.name, 'system') AS who, replace(a.action, '_', ' ') AS action,"
         "  a.target_type, a.target_id,"
         "  CASE WHEN a.target_type = 'conversation' THEN '/c/' || a.target_id"
-        "       WHEN a.target_type = 'contact' THEN '/contacts/' || a.target_id END AS link"
+        "       WHEN a.target_type = 'contact' THEN '/contacts/' || a.target_id END AS link,"
+        "  (SELECT string_agg(e.key || ': ' || coalesce(e.value #>> '{}', 'none'), ', '"
+        "     ORDER BY e.key) FROM jsonb_each(a.detail) e) AS detail"
         " FROM audit_log a LEFT JOIN staff_users u ON u.id = a.user_id"
         " WHERE a.client_id = $1 ORDER BY a.created_at DESC, a.id DESC LIMIT 300", 1, params);
     if (!res) {

@@ -396,6 +396,92 @@ START_TEST(test_merge_joins_timelines_and_keeps_everything)
 }
 END_TEST
 
+START_TEST(test_merge_keeps_the_other_address_and_its_sms_opt_out)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *a = new_conversation("small.localhost", "keep-a@c.example", "hello from a");
+    const char *b = new_conversation("small.localhost", "drop-b@c.example", "hello from b");
+    const char *pa[1] = { a }, *pb[1] = { b }, *ca, *cb, *p[1];
+    it_resp_t *r;
+
+    ca = it_sql("SELECT contact_id FROM conversations WHERE id = $1", 1, pa);
+    cb = it_sql("SELECT contact_id FROM conversations WHERE id = $1", 1, pb);
+    /* b also texted from a number that replied STOP. */
+    p[0] = cb;
+    it_sql("UPDATE contacts SET phone = '+15035550177', sms_opted_out = true,"
+           " sms_opted_out_at = now() WHERE id = $1", 1, p);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/merge", ca), s,
+                         apr_psprintf(it_pool, "other=%s", cb), 1, NULL)->status, 303);
+    /* The kept contact texts b's number now, so it keeps b's STOP. */
+    p[0] = ca;
+    ck_assert_str_eq(it_sql("SELECT email || '|' || phone || '|' || sms_opted_out::text"
+                            " FROM contacts WHERE id = $1", 1, p),
+                     "keep-a@c.example|+15035550177|true");
+    /* b's address is kept and shown; a new post from it joins the same thread. */
+    r = req(ADMIN, "GET", apr_psprintf(it_pool, "/contacts/%s", ca), s, NULL, 0, NULL);
+    ck_assert_msg(strstr(r->body, "Merged into this contact") && strstr(r->body, "drop-b@c.example"),
+                  "the merged address is not shown");
+    ck_assert_str_eq(new_conversation("small.localhost", "DROP-B@c.example", "me again"), a);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM contacts WHERE lower(email) = 'drop-b@c.example'",
+                            0, NULL), "0");
+    /* Even edited back onto the contact, that number stays opted out. */
+    it_sql("UPDATE contacts SET phone = NULL, sms_opted_out = false WHERE id = $1", 1, p);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/edit", ca), s,
+                         "name=Kept&email=keep-a%40c.example&phone=%2B15035550177", 1, NULL)->status, 303);
+    ck_assert_str_eq(it_sql("SELECT sms_opted_out::text FROM contacts WHERE id = $1", 1, p), "true");
+    /* The activity log says what changed. */
+    r = req(ADMIN, "GET", "/audit", s, NULL, 0, NULL);
+    ck_assert_msg(strstr(r->body, apr_psprintf(it_pool, "merged: %s", cb)) != NULL, "merge detail");
+    ck_assert_msg(strstr(r->body, "phone: +15035550177") != NULL, "edit detail");
+    /* A name too long is refused, not silently erased. */
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/edit", ca), s,
+                         apr_psprintf(it_pool, "name=%0201d&email=keep-a%%40c.example", 0), 1,
+                         NULL)->status, 400);
+    ck_assert_str_eq(it_sql("SELECT name FROM contacts WHERE id = $1", 1, p), "Kept");
+}
+END_TEST
+
+/* Whether the list page for @p query shows conversation @p cv. */
+static int listed(sess_t *s, const char *query, const char *cv)
+{
+    it_resp_t *r = req(ADMIN, "GET", query, s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 200);
+    return strstr(r->body, apr_psprintf(it_pool, "data-id=\"%s\"", cv)) != NULL;
+}
+
+START_TEST(test_chips_and_filters_follow_the_customer_not_our_reply)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *cv = new_conversation("small.localhost", "chips@c.example",
+                                      "My order was cold and the barista was rude, I want a refund");
+    const char *p[1] = { cv }, *intent, *other;
+    it_resp_t *r;
+
+    intent = it_sql("SELECT intent FROM messages WHERE conversation_id = $1", 1, p);
+    other = strcmp(intent, "question") ? "question" : "complaint";
+    /* Staff answered by email: the newest message is ours. */
+    it_sql("INSERT INTO messages (client_id, conversation_id, channel, direction, body)"
+           " SELECT client_id, id, 'email', 'outbound', 'So sorry, refund on its way' FROM conversations"
+           " WHERE id = $1", 1, p);
+    it_sql("UPDATE conversations SET last_message_at = now() WHERE id = $1", 1, p);
+    r = req(ADMIN, "GET", "/?q=barista", s, NULL, 0, NULL);
+    ck_assert_msg(strstr(r->body, "You: So sorry, refund on its way") != NULL, "preview: %s", r->body);
+    ck_assert_msg(strstr(r->body, apr_psprintf(it_pool, "intent-%s", intent)) != NULL,
+                  "the intent chip went away after the reply");
+    ck_assert_msg(listed(s, apr_psprintf(it_pool, "/?intent=%s", intent), cv), "intent filter");
+    ck_assert_msg(!listed(s, apr_psprintf(it_pool, "/?intent=%s", other), cv), "wrong intent listed");
+    ck_assert_msg(listed(s, "/?channel=form", cv), "channel filter: the customer wrote by form");
+    ck_assert_msg(!listed(s, "/?channel=email", cv), "channel filter took our reply's channel");
+    /* Assigned to me, and only then. */
+    ck_assert_msg(!listed(s, "/?mine=1", cv), "unassigned thread listed as mine");
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/assign", cv), s,
+                         apr_psprintf(it_pool, "assignee=%s", it_sql(
+                             "SELECT id FROM staff_users WHERE email = 'owner@coffee.example'",
+                             0, NULL)), 1, NULL)->status, 303);
+    ck_assert_msg(listed(s, "/?mine=1", cv), "assigned thread not listed as mine");
+}
+END_TEST
+
 START_TEST(test_list_filters_search_and_keyset_pages)
 {
     sess_t *s = login_on("smallpage.localhost", "owner%40coffee.example", "owner+password+1");
@@ -447,7 +533,9 @@ Suite *suite_inbox(void)
     tcase_add_test(tc, test_stored_markup_is_escaped_everywhere);
     tcase_add_test(tc, test_staff_cannot_export_owners_can_and_formulas_are_defused);
     tcase_add_test(tc, test_merge_joins_timelines_and_keeps_everything);
+    tcase_add_test(tc, test_merge_keeps_the_other_address_and_its_sms_opt_out);
     tcase_add_test(tc, test_list_filters_search_and_keyset_pages);
+    tcase_add_test(tc, test_chips_and_filters_follow_the_customer_not_our_reply);
     suite_add_tcase(s, tc);
     return s;
 }
