@@ -22,7 +22,7 @@ typedef struct {
     const char *kind;
     const char *payload;      /**< JSON text */
     int attempt;              /**< 1 on the first run */
-    int max_attempts;
+    int max_attempts;         /**< the limit that applies: the job's, or the worker's when lower */
     PGconn *conn;             /**< in the job's transaction: writes commit with "done" */
     apr_pool_t *pool;         /**< cleared after the job */
     void *server;             /**< server_rec of the worker, for logging */

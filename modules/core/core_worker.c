@@ -83,6 +83,10 @@ static void run_job(worker_t *w, cs_job_t *job)
     int rc, dead = 0;
 
     job->server = w->s;
+    /* Handlers see the limit that applies, to tell their last attempt. */
+    if (w->conf.max_attempts < job->max_attempts) {
+        job->max_attempts = w->conf.max_attempts;
+    }
     if (cs_db_command(w->conn, job->pool, &err, "BEGIN") != APR_SUCCESS) {
         job->error = err;
         rc = HTTP_SERVICE_UNAVAILABLE;

@@ -306,6 +306,14 @@ static int reply_job(cs_job_t *job)
     if (permanent) {
         record(job, mid, "failed", NULL, why);
     }
+    else if (job->attempt >= job->max_attempts) {
+        /* The last attempt: say so on the message rather than leave it
+         * queued forever (Resend's Idempotency-Key keeps a late retry by
+         * hand from sending twice within a day). */
+        record(job, mid, "failed", NULL, apr_psprintf(
+            job->pool, "Not sent after %d attempts: %s", job->attempt, why));
+        permanent = 1;
+    }
     return fail(job, permanent, why);
 }
 

@@ -233,6 +233,26 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         if (!c->greeting) c->greeting = "Sorry we missed your call. Please leave a message after the beep.";
         if (c->timeout == UNSET) c->timeout = apr_time_from_sec(10);
         if (!c->time_zone) c->time_zone = "UTC";
+        {
+            /* A misspelt zone would fail every after-hours check in
+             * Postgres; catch it here where the system has the zone list. */
+            apr_finfo_t fi;
+            if (strcmp(c->time_zone, "UTC")
+                && apr_stat(&fi, "/usr/share/zoneinfo", APR_FINFO_TYPE, ptemp) == APR_SUCCESS
+                && apr_stat(&fi, apr_pstrcat(ptemp, "/usr/share/zoneinfo/", c->time_zone, NULL),
+                            APR_FINFO_TYPE, ptemp) != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(04004)
+                             "ConsultTimeZone: '%s' is not a time zone this system knows "
+                             "(expected a name like America/Chicago)", c->time_zone);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+        if (!c->public_url) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_NOTICE, 0, v, CSLOGNO(04005)
+                         "ConsultTwilio On (%s:%d) without ConsultTwilioPublicURL: Twilio "
+                         "cannot report delivery (replies show Twilio's first answer only)",
+                         v->defn_name ? v->defn_name : "?", v->defn_line_number);
+        }
         if (c->after_hours_reply) {
             const char *err = NULL;
             int i;

@@ -4,7 +4,7 @@
  * Twilio's Messages API has no idempotency key, so the job records that a
  * send began (committed before the HTTP call). A retry that finds that mark
  * without a stored SID asks Twilio for the message first (same To and
- * From, same body, created since the mark) and only sends when Twilio has
+ * From, same body, created since the mark, whether sent yet or not) and only sends when Twilio has
  * none: a worker killed after Twilio accepted never sends twice.
  */
 #include "twilio_private.h"
@@ -31,15 +31,24 @@ static int fail(cs_job_t *job, int permanent, const char *msg)
 }
 
 /* Write the message's outcome and commit it, so it stands whatever the
- * job does next (the worker then continues in a fresh transaction). */
+ * job does next (the worker then continues in a fresh transaction). The
+ * row is not locked during the call to Twilio, so a status callback may
+ * have said more already ("sent", "delivered"): what Twilio answered the
+ * call ("queued") never takes the status back. */
 static int record(out_msg *m, const char *status, const char *sid, const char *error)
 {
     const char *params[5] = { m->id, m->client_id, status, sid, error }, *err = NULL;
     PGresult *res = cs_db_exec(m->job->conn, m->job->pool, &err, PGRES_COMMAND_OK,
-        "UPDATE messages SET delivery_status = $3, provider_id = coalesce($4, provider_id),"
-        " delivery_error = $5, send_started_at = CASE WHEN $3 = 'sending' THEN now()"
-        "   ELSE send_started_at END"
-        " WHERE id = $1 AND client_id = $2", 5, params);
+        "WITH cur AS (SELECT id, $3 IN ('queued', 'sent') AND delivery_status IS NOT NULL"
+        "   AND array_position(ARRAY['queued','sending','sent','delivered','undelivered','failed'],"
+        "       delivery_status) > array_position(ARRAY['queued','sending','sent','delivered',"
+        "       'undelivered','failed'], $3) AS later"
+        "   FROM messages WHERE id = $1 AND client_id = $2)"
+        " UPDATE messages m SET provider_id = coalesce($4, m.provider_id),"
+        " delivery_status = CASE WHEN cur.later THEN m.delivery_status ELSE $3 END,"
+        " delivery_error = CASE WHEN cur.later THEN m.delivery_error ELSE $5 END,"
+        " send_started_at = CASE WHEN $3 = 'sending' THEN now() ELSE m.send_started_at END"
+        " FROM cur WHERE m.id = cur.id", 5, params);
     if (!res) {
         return fail(m->job, 0, err);
     }
@@ -49,6 +58,19 @@ static int record(out_msg *m, const char *status, const char *sid, const char *e
         return fail(m->job, 0, err);
     }
     return OK;
+}
+
+/* A failure a retry may fix. On the last attempt the message says so,
+ * so staff are not left watching "sending" for a text that will not go. */
+static int transient(out_msg *m, const char *why)
+{
+    if (m->job->attempt >= m->job->max_attempts) {
+        int st = record(m, "failed", NULL, apr_psprintf(
+            m->job->pool, "Not confirmed after %d attempts (it may still have gone out): %s",
+            m->job->attempt, why));
+        return st != OK ? st : fail(m->job, 1, why);
+    }
+    return fail(m->job, 0, why);
 }
 
 static int load(out_msg *m, const char *message_id, const char *client_id)
@@ -97,18 +119,16 @@ static int find_earlier(out_msg *m)
     cs_http_req_t req;
     cs_http_resp_t *resp = NULL;
     const char *err = NULL;
-    apr_time_exp_t day;
-    char date[16];
-    apr_size_t n;
     json_object *doc, *list;
     size_t i;
     int found = 0;
 
-    apr_time_exp_gmt(&day, m->started - apr_time_from_sec(86400));
-    apr_strftime(date, &n, sizeof(date), "%Y-%m-%d", &day);
+    /* No DateSent filter: a message Twilio accepted but has not sent yet
+     * (queued, accepted, sending) has no date_sent and would be left out.
+     * The newest 50 between the two numbers hold any attempt of ours. */
     memset(&req, 0, sizeof(req));
-    req.url = apr_psprintf(p, "%s?To=%s&From=%s&DateSent%%3E=%s&PageSize=50", messages_url(m),
-                           ap_escape_urlencoded(p, m->to), ap_escape_urlencoded(p, m->conf->number), date);
+    req.url = apr_psprintf(p, "%s?To=%s&From=%s&PageSize=50", messages_url(m),
+                           ap_escape_urlencoded(p, m->to), ap_escape_urlencoded(p, m->conf->number));
     req.basic_user = m->conf->account_sid;
     req.basic_pass = m->conf->auth_token;
     req.timeout = m->conf->timeout;
@@ -190,7 +210,7 @@ int twilio_run_job(cs_job_t *job)
     if (!strcmp(m.status, "sending") && m.started) {
         int earlier = find_earlier(&m);
         if (earlier < 0) {
-            return fail(job, 0, "cannot ask Twilio whether an earlier attempt was sent");
+            return transient(&m, "cannot ask Twilio whether an earlier attempt was sent");
         }
         if (earlier > 0) {
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, job->server, CSLOGNO(04020)
@@ -219,12 +239,12 @@ int twilio_run_job(cs_job_t *job)
     rv = cs_http_perform(&resp, job->pool, &req, &err);
     if (rv != APR_SUCCESS) {
         /* Timeout or connection trouble: maybe sent. The retry asks first. */
-        return fail(job, 0, apr_pstrcat(job->pool, "Twilio: ", err, NULL));
+        return transient(&m, apr_pstrcat(job->pool, "Twilio: ", err, NULL));
     }
     if (resp->status / 100 == 2) {
         if (cs_twilio_parse_message_response(job->pool, resp->body, resp->len, &m.sid,
                                              &status, &code, &tmsg) != APR_SUCCESS) {
-            return fail(job, 0, "Twilio answered 2xx without a message sid");
+            return transient(&m, "Twilio answered 2xx without a message sid");
         }
         return record(&m, status && !strcmp(status, "sent") ? "sent" : "queued", m.sid, NULL);
     }
@@ -241,5 +261,5 @@ int twilio_run_job(cs_job_t *job)
         return fail(job, 1, why);
     }
     /* 5xx and 429: it was not accepted; the mark stays and the retry asks. */
-    return fail(job, 0, apr_psprintf(job->pool, "Twilio answered HTTP %ld", resp->status));
+    return transient(&m, apr_psprintf(job->pool, "Twilio answered HTTP %ld", resp->status));
 }

@@ -26,6 +26,7 @@ A rule, every key optional:
     {"method": "POST",                 # any method when absent or "*"
      "path": "/v1/chat/completions",   # fnmatch pattern on the path (no query)
      "body_contains": "text",          # only requests whose body has this
+     "query_contains": "To=%2B1",      # only requests whose raw query has this
      "status": 200,
      "body": "...",                    # a string, or any JSON value (sent as JSON)
      "headers": {"X-Name": "value"},   # Content-Type defaults to application/json
@@ -62,7 +63,7 @@ DEFAULT_CLASSIFICATION = {
     "when": [],
     "budget": None,
 }
-RULE_KEYS = {"method", "path", "body_contains", "status", "body", "headers",
+RULE_KEYS = {"method", "path", "body_contains", "query_contains", "status", "body", "headers",
              "chunked", "delay", "times", "comment"}
 CONTROL = "/_control/"
 
@@ -86,7 +87,7 @@ class State:
                 self.log.write(line + "\n")
                 self.log.flush()
 
-    def take_rule(self, method, path, body):
+    def take_rule(self, method, path, body, query=""):
         """The first matching rule, its "times" counted down."""
         with self.lock:
             for i, rule in enumerate(self.rules):
@@ -97,6 +98,9 @@ class State:
                     continue
                 if rule.get("body_contains") is not None \
                         and rule["body_contains"] not in body:
+                    continue
+                if rule.get("query_contains") is not None \
+                        and rule["query_contains"] not in query:
                     continue
                 if rule.get("times") is not None:
                     rule["times"] -= 1
@@ -246,7 +250,7 @@ class Handler(BaseHTTPRequestHandler):
             "headers": headers,
             "body": text,
         })
-        rule = state.take_rule(self.command, url.path, text)
+        rule = state.take_rule(self.command, url.path, text, url.query)
         if rule is not None:
             delay = rule.get("delay") or 0
             if delay > 0 and state.stop.wait(delay):

@@ -250,6 +250,28 @@ START_TEST(test_twilio_failing_then_recovering_delivers_exactly_once)
 }
 END_TEST
 
+START_TEST(test_twilio_down_for_every_attempt_ends_failed_on_the_message)
+{
+    const char *m, *out;
+    it_fake_rules("[{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"body_contains\":\"generator\",\"status\":503,"
+                  "\"body\":{\"code\":20500,\"message\":\"busy\"}},"
+                  "{\"method\":\"GET\",\"path\":\"*/Messages.json\",\"body\":{\"messages\":[]}}]");
+    inbound_sms("SM0000000000000000000000000000000b", "+15035550121", "is the power back");
+    m = message_of("SM0000000000000000000000000000000b");
+    ck_assert_int_eq(reply(m, "The generator is running again.")->status, 303);
+    out = outbound("The generator is running again.");
+    it_sql(Q("UPDATE jobs SET max_attempts = 2 WHERE unique_key = 'twilio.sms.send:%s'", out), 0, NULL);
+    ck_assert_msg(it_wait_sql(Q("SELECT delivery_status FROM messages WHERE id = %s", out),
+                              "failed", 30), "still waiting after the last attempt");
+    ck_assert_msg(strstr(it_sql(Q("SELECT delivery_error FROM messages WHERE id = %s", out), 0, NULL),
+                         "Not confirmed after 2 attempts") != NULL, "no reason on the message");
+    ck_assert_str_eq(it_sql(Q("SELECT state || attempts FROM jobs WHERE unique_key ="
+                              " 'twilio.sms.send:%s'", out), 0, NULL), "dead2");
+    ck_assert_int_eq(it_fake_count("/Messages.json", "generator+is+running"), 2);
+    it_fake_rules(NULL);
+}
+END_TEST
+
 START_TEST(test_twilio_refusal_fails_at_once_with_its_error_on_the_message)
 {
     const char *m, *out;
@@ -321,9 +343,12 @@ START_TEST(test_worker_killed_after_twilio_accepted_never_sends_twice)
     it_fake_rules(apr_psprintf(it_pool,
         "[{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"body_contains\":\"7am\",\"delay\":1.8,\"times\":1,\"status\":201,"
         "\"body\":{\"sid\":\"SMdddd0000000000000000000000000004\",\"status\":\"queued\"}},"
+        /* Like Twilio: a DateSent filter leaves out what is not sent yet. */
+        "{\"method\":\"GET\",\"path\":\"*/Messages.json\",\"query_contains\":\"DateSent\","
+        "\"body\":{\"messages\":[]}},"
         "{\"method\":\"GET\",\"path\":\"*/Messages.json\",\"body\":{\"messages\":[{\"sid\":"
         "\"SMdddd0000000000000000000000000004\",\"body\":\"We open at 7am tomorrow.\","
-        "\"date_created\":\"%s\",\"status\":\"sent\"}]}}]", date));
+        "\"date_created\":\"%s\",\"date_sent\":null,\"status\":\"queued\"}]}}]", date));
     inbound_sms("SM00000000000000000000000000000009", "+15035550117", "what time do you open");
     m = message_of("SM00000000000000000000000000000009");
     ck_assert_int_eq(reply(m, "We open at 7am tomorrow.")->status, 303);
@@ -432,6 +457,7 @@ Suite *suite_twilio(void)
     tcase_add_test(tc, test_reply_reaches_twilio_once_with_the_right_form_then_delivery_updates);
     tcase_add_test(tc, test_twilio_failing_then_recovering_delivers_exactly_once);
     tcase_add_test(tc, test_twilio_refusal_fails_at_once_with_its_error_on_the_message);
+    tcase_add_test(tc, test_twilio_down_for_every_attempt_ends_failed_on_the_message);
     tcase_add_test(tc, test_stop_blocks_replies_and_start_allows_them_again);
     tcase_add_test(tc, test_worker_killed_after_twilio_accepted_never_sends_twice);
     tcase_add_test(tc, test_voicemail_with_recording_and_transcript_is_one_inbox_entry);
