@@ -346,7 +346,8 @@ static int notify_job(cs_job_t *job)
                         !strcmp(PQgetvalue(res, 0, 2), "urgent_message") ? "URGENT: " : "",
                         PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 3),
                         PQgetisnull(res, 0, 6) ? "unclassified" : PQgetvalue(res, 0, 6),
-                        PQgetvalue(res, 0, 4));
+                        *PQgetvalue(res, 0, 4) ? PQgetvalue(res, 0, 4)
+                        : "(no transcript: listen to the recording in your inbox)");
     {
         const char *subject = apr_psprintf(job->pool, "%sNew message for %s",
                                            !strcmp(PQgetvalue(res, 0, 2), "urgent_message")

@@ -56,6 +56,26 @@ static cs_classification_t *classify(cs_job_t *job, const intake_conf *conf,
     return c;
 }
 
+/* The notification and the job that emails it (mod_consult_email; a
+ * client without email just has the row, shown in the dashboard). Once
+ * per message, however often the message is processed. */
+static int notify(cs_job_t *job, const char *message_id, const char *client_id,
+                  const char *kind)
+{
+    const char *params[3] = { message_id, client_id, kind };
+    PGresult *res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_COMMAND_OK,
+                     "WITH n AS (INSERT INTO notifications (client_id, message_id, kind)"
+                     " VALUES ($2, $1, $3) ON CONFLICT DO NOTHING RETURNING id)"
+                     " INSERT INTO jobs (kind, payload, unique_key)"
+                     " SELECT 'notification.send', jsonb_build_object('notification_id', n.id),"
+                     "   'notification.send:' || n.id FROM n", 3, params);
+    if (!res) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    PQclear(res);
+    return OK;
+}
+
 int intake_run_job(cs_job_t *job)
 {
     cs_json_t *payload;
@@ -104,6 +124,18 @@ int intake_run_job(cs_job_t *job)
     was_spam = PQgetvalue(res, 0, 2)[0] == 't';
     PQclear(res);
 
+    if (!*body) {
+        /* A voicemail Twilio did not transcribe: nothing to classify, but
+         * staff still hear of it. */
+        res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_COMMAND_OK,
+                         "UPDATE messages SET classified_at = now() WHERE id = $1 AND client_id = $2",
+                         2, params);
+        if (!res) {
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+        PQclear(res);
+        return was_spam ? OK : notify(job, params[0], params[1], "new_message");
+    }
     c = classify(job, apr_hash_get(conf_by_slug, slug, APR_HASH_KEY_STRING), body);
     params[2] = c->intent;
     params[3] = c->urgency;
@@ -138,18 +170,6 @@ int intake_run_job(cs_job_t *job)
         }
         return OK;      /* no one is woken up for spam */
     }
-    params[2] = !strcmp(c->urgency, "high") ? "urgent_message" : "new_message";
-    /* The notification and the job that emails it (mod_consult_email;
-     * a client without email just has the row, shown in the dashboard). */
-    res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_COMMAND_OK,
-                     "WITH n AS (INSERT INTO notifications (client_id, message_id, kind)"
-                     " VALUES ($2, $1, $3) ON CONFLICT DO NOTHING RETURNING id)"
-                     " INSERT INTO jobs (kind, payload, unique_key)"
-                     " SELECT 'notification.send', jsonb_build_object('notification_id', n.id),"
-                     "   'notification.send:' || n.id FROM n", 3, params);
-    if (!res) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    PQclear(res);
-    return OK;
+    return notify(job, params[0], params[1],
+                  !strcmp(c->urgency, "high") ? "urgent_message" : "new_message");
 }

@@ -288,6 +288,10 @@ static int voice(hook_req *h)
         apr_pstrcat(h->r->pool, base, "/twilio/voice/transcription", NULL), 120));
 }
 
+/* How long a recorded voicemail waits for its transcript (Twilio
+ * transcribes within a minute or two, and only recordings up to 2 min). */
+#define TRANSCRIPT_WAIT "3 minutes"
+
 /* Recording and transcription callbacks attach to the call's message. */
 static int voice_callback(hook_req *h, int transcription)
 {
@@ -311,26 +315,42 @@ static int voice_callback(hook_req *h, int transcription)
             if (!*params[3] || strlen(params[3]) > 9) params[3] = NULL;
             for (c = params[3]; c && *c; c++) if (!apr_isdigit(*c)) { params[3] = NULL; break; }
         }
-        res = q(h, "UPDATE messages SET recording_url = coalesce($3, recording_url),"
-                   " recording_seconds = coalesce($4::int, recording_seconds)"
-                   " WHERE client_id = $1 AND provider = 'twilio' AND provider_id = $2"
-                   " AND channel = 'voicemail' RETURNING id", 4, params);
+        /* The voicemail is processed (staff told) even if no transcript
+         * ever comes: after TRANSCRIPT_WAIT, or at once when it does. */
+        res = q(h, "WITH m AS (UPDATE messages SET recording_url = coalesce($3, recording_url),"
+                   "   recording_seconds = coalesce($4::int, recording_seconds)"
+                   "   WHERE client_id = $1 AND provider = 'twilio' AND provider_id = $2"
+                   "   AND channel = 'voicemail' RETURNING id)"
+                   " INSERT INTO jobs (kind, payload, unique_key, run_at)"
+                   " SELECT 'message.process', jsonb_build_object('message_id', m.id,"
+                   "   'client_id', $1::bigint), 'message.process:' || m.id,"
+                   "   now() + interval '" TRANSCRIPT_WAIT "' FROM m"
+                   " ON CONFLICT (unique_key) DO NOTHING RETURNING id", 4, params);
     }
     else {
         params[2] = param(h, "TranscriptionText");
         params[3] = param(h, "TranscriptionStatus");
         if (!params[3] || strcmp(params[3], "completed") || !params[2]) {
-            commit(h);
-            return send_twiml(h->r, cs_twiml_empty());
+            /* No transcript will come: process the voicemail now. */
+            res = q(h, "UPDATE jobs SET run_at = now(), updated_at = now()"
+                       " WHERE state = 'queued' AND unique_key = (SELECT 'message.process:' || m.id"
+                       "   FROM messages m WHERE m.client_id = $1 AND m.provider = 'twilio'"
+                       "   AND m.provider_id = $2 AND m.channel = 'voicemail') RETURNING id",
+                    2, params);
         }
-        /* The transcript becomes the message and is classified like any. */
-        res = q(h, "WITH m AS (UPDATE messages SET body = $3"
-                   "   WHERE client_id = $1 AND provider = 'twilio' AND provider_id = $2"
-                   "   AND channel = 'voicemail' RETURNING id)"
-                   " INSERT INTO jobs (kind, payload, unique_key)"
-                   " SELECT 'message.process', jsonb_build_object('message_id', m.id,"
-                   "   'client_id', $1::bigint), 'message.process:' || m.id FROM m"
-                   " ON CONFLICT (unique_key) DO NOTHING RETURNING id", 3, params);
+        else {
+            /* The transcript becomes the message and is classified like
+             * any, now (again, if the voicemail was processed without it). */
+            res = q(h, "WITH m AS (UPDATE messages SET body = $3"
+                       "   WHERE client_id = $1 AND provider = 'twilio' AND provider_id = $2"
+                       "   AND channel = 'voicemail' RETURNING id)"
+                       " INSERT INTO jobs (kind, payload, unique_key)"
+                       " SELECT 'message.process', jsonb_build_object('message_id', m.id,"
+                       "   'client_id', $1::bigint), 'message.process:' || m.id FROM m"
+                       " ON CONFLICT (unique_key) DO UPDATE SET run_at = now(), state = 'queued',"
+                       "   attempts = 0, updated_at = now() WHERE jobs.state IN ('queued', 'done')"
+                       " RETURNING id", 3, params);
+        }
     }
     if (!res) return HTTP_SERVICE_UNAVAILABLE;
     PQclear(res);

@@ -424,6 +424,38 @@ START_TEST(test_voicemail_with_recording_and_transcript_is_one_inbox_entry)
 }
 END_TEST
 
+START_TEST(test_voicemail_without_a_transcript_still_reaches_staff)
+{
+    const char *voice[] = { "CallSid", "CA00000000000000000000000000000002", "AccountSid", ACCOUNT,
+                            "From", "+15035550119", "To", "+15005550006", "CallStatus", "ringing", NULL };
+    const char *rec[] = { "CallSid", "CA00000000000000000000000000000002", "AccountSid", ACCOUNT,
+                          "RecordingSid", "RE00000000000000000000000000000003",
+                          "RecordingUrl", "https://api.twilio.com/rec/RE3", "RecordingStatus", "completed",
+                          "RecordingDuration", "150", NULL };
+    const char *tx[] = { "CallSid", "CA00000000000000000000000000000002", "AccountSid", ACCOUNT,
+                         "TranscriptionStatus", "failed", NULL };
+    const char *m;
+
+    it_fake_rules("[{\"method\":\"POST\",\"path\":\"*/Messages.json\",\"status\":201,"
+                  "\"body\":{\"sid\":\"SMeeee0000000000000000000000000007\",\"status\":\"queued\"}}]");
+    ck_assert_int_eq(webhook("/twilio/voice", voice, 1)->status, 200);
+    ck_assert_int_eq(webhook("/twilio/voice/recording", rec, 1)->status, 200);
+    m = message_of("CA00000000000000000000000000000002");
+    /* Waiting for a transcript, not forgotten. */
+    ck_assert_str_eq(it_sql(Q("SELECT state || '|' || (run_at > now() + interval '1 minute')::text"
+                              " FROM jobs WHERE unique_key = 'message.process:%s'", m), 0, NULL),
+                     "queued|true");
+    /* Twilio could not transcribe (too long): staff are told now. */
+    ck_assert_int_eq(webhook("/twilio/voice/transcription", tx, 1)->status, 200);
+    ck_assert_msg(it_wait_sql(Q("SELECT count(*) FROM notifications WHERE message_id = %s", m),
+                              "1", 15), "no one was told of the voicemail");
+    ck_assert_str_eq(it_sql(Q("SELECT (classified_at IS NOT NULL)::text || '|' || recording_url"
+                              " FROM messages WHERE id = %s", m), 0, NULL),
+                     "true|https://api.twilio.com/rec/RE3");
+    it_fake_rules(NULL);
+}
+END_TEST
+
 START_TEST(test_after_hours_reply_goes_once_per_evening)
 {
     const char *a[] = { "MessageSid", "SM0000000000000000000000000000c001", "AccountSid", ACCOUNT,
@@ -461,6 +493,7 @@ Suite *suite_twilio(void)
     tcase_add_test(tc, test_stop_blocks_replies_and_start_allows_them_again);
     tcase_add_test(tc, test_worker_killed_after_twilio_accepted_never_sends_twice);
     tcase_add_test(tc, test_voicemail_with_recording_and_transcript_is_one_inbox_entry);
+    tcase_add_test(tc, test_voicemail_without_a_transcript_still_reaches_staff);
     tcase_add_test(tc, test_after_hours_reply_goes_once_per_evening);
     suite_add_tcase(s, tc);
     return s;
