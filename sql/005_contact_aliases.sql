@@ -1,7 +1,8 @@
 -- Merging contacts loses nothing: the merged-away contact's name, email,
 -- phone and SMS opt-out are kept as an alias of the contact it joined, and
 -- a later form post or SMS from that email or phone finds the merged
--- contact instead of starting a new one.
+-- contact instead of starting a new one. Also: an MMS without text is
+-- processed (staff are told of it) like any message.
 
 CREATE TABLE contact_aliases (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -243,7 +244,8 @@ BEGIN
         o_duplicate := true;
         RETURN;
     END;
-    IF coalesce(p_body, '') <> '' THEN
+    -- A text, or a picture without one (staff are told; nothing to classify).
+    IF coalesce(p_body, '') <> '' OR p_media IS NOT NULL THEN
         INSERT INTO jobs (kind, payload, unique_key)
         VALUES ('message.process', jsonb_build_object('message_id', o_message_id,
                 'client_id', p_client_id), 'message.process:' || o_message_id);

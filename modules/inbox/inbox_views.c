@@ -259,7 +259,15 @@ static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id)
         "          THEN m.classification->'when' ELSE '[]'::jsonb END) w) AS when_mentioned,"
         "  m.classification->>'backend' AS backend, m.classification->>'fallback' AS fallback,"
         "  m.direction = 'outbound' AS outbound, m.delivery_status, m.delivery_error,"
-        "  m.delivery_status IN ('queued', 'sending') AND m.direction = 'outbound' AS pending,"
+        /* Refresh while a reply is on its way, and for a while after
+         * "sent", until the carrier reports delivery. */
+        "  m.direction = 'outbound' AND (m.delivery_status IN ('queued', 'sending')"
+        "    OR (m.delivery_status = 'sent' AND m.channel = 'sms'"
+        "        AND m.created_at > now() - interval '10 minutes')) AS pending,"
+        "  (SELECT json_agg(json_build_object('url', e->>'url', 'type', e->>'content_type'))"
+        "     FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.media) = 'array'"
+        "       THEN m.media ELSE '[]'::jsonb END) e"
+        "    WHERE e->>'url' LIKE 'https://%') AS media,"
         "  m.recording_url, m.recording_seconds,"
         "  m.channel = 'voicemail' AND m.body = '' AS no_transcript,"
         "  to_char(m.created_at AT TIME ZONE 'UTC', 'Mon DD, YYYY HH24:MI') AS at,"

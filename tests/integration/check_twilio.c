@@ -456,6 +456,35 @@ START_TEST(test_voicemail_without_a_transcript_still_reaches_staff)
 }
 END_TEST
 
+START_TEST(test_a_picture_without_text_is_shown_and_reaches_staff)
+{
+    const char *mms[] = { "MessageSid", "MM0000000000000000000000000000000c", "AccountSid", ACCOUNT,
+                          "From", "+15035550122", "To", "+15005550006", "Body", "", "NumMedia", "1",
+                          "MediaUrl0", "https://api.twilio.com/media/ME1", "MediaContentType0", "image/jpeg",
+                          NULL };
+    const char *m, *p[1], *hdr[2];
+    it_req_t q = { 0 };
+    it_resp_t *r;
+
+    ck_assert_int_eq(webhook("/twilio/sms", mms, 1)->status, 200);
+    m = message_of("MM0000000000000000000000000000000c");
+    ck_assert_msg(it_wait_sql(Q("SELECT count(*) FROM notifications WHERE message_id = %s", m),
+                              "1", 15), "no one was told of the picture");
+    p[0] = m;
+    sign_in();
+    hdr[0] = apr_pstrcat(it_pool, "Cookie: ", cookie, NULL);
+    hdr[1] = NULL;
+    q.host = "admin.localhost";
+    q.path = apr_psprintf(it_pool, "/c/%s", it_sql("SELECT conversation_id FROM messages WHERE id = $1",
+                                                   1, p));
+    q.headers = hdr;
+    r = it_http(&q);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, "href=\"https://api.twilio.com/media/ME1\"") != NULL,
+                  "the picture is not linked in the panel");
+}
+END_TEST
+
 START_TEST(test_after_hours_reply_goes_once_per_evening)
 {
     const char *a[] = { "MessageSid", "SM0000000000000000000000000000c001", "AccountSid", ACCOUNT,
@@ -494,6 +523,7 @@ Suite *suite_twilio(void)
     tcase_add_test(tc, test_worker_killed_after_twilio_accepted_never_sends_twice);
     tcase_add_test(tc, test_voicemail_with_recording_and_transcript_is_one_inbox_entry);
     tcase_add_test(tc, test_voicemail_without_a_transcript_still_reaches_staff);
+    tcase_add_test(tc, test_a_picture_without_text_is_shown_and_reaches_staff);
     tcase_add_test(tc, test_after_hours_reply_goes_once_per_evening);
     suite_add_tcase(s, tc);
     return s;
