@@ -51,6 +51,7 @@ void *core_merge_server(apr_pool_t *p, void *basev, void *addv)
     c->secret_len = add->secret ? add->secret_len : base->secret_len;
     c->ratelimit_cache = MERGE_PTR(ratelimit_cache);
     c->client_slug = MERGE_PTR(client_slug);
+    c->reply_order = MERGE_PTR(reply_order);
     return c;
 }
 
@@ -233,6 +234,38 @@ static const char *set_ratelimit_cache(cmd_parms *cmd, void *dc, const char *arg
     return NULL;
 }
 
+/* "sms email", "email sms", "email" ...: each channel once. */
+static const char *set_reply_order(cmd_parms *cmd, void *dc, const char *args)
+{
+    const char *word, *order = "";
+    int sms = 0, email = 0;
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args))) {
+        int *seen = !strcasecmp(word, "sms") ? &sms : !strcasecmp(word, "email") ? &email : NULL;
+        if (!seen || *seen) {
+            return apr_psprintf(cmd->pool, "ConsultReplyOrder: expected sms and/or email, "
+                                "each once, in the order to try, got '%s'", word);
+        }
+        *seen = 1;
+        order = apr_pstrcat(cmd->pool, order, *order ? " " : "", seen == &sms ? "sms" : "email",
+                            NULL);
+    }
+    if (!*order) {
+        return "ConsultReplyOrder: expected sms and/or email";
+    }
+    core_sconf(cmd->server)->reply_order = order;
+    return NULL;
+}
+
+static apr_hash_t *reply_orders;     /* slug -> order, built at check_config */
+
+/* The fallback order of a client's replies (default "sms email"). */
+const char *cs_reply_order(const char *slug)
+{
+    const char *o = slug && reply_orders ? apr_hash_get(reply_orders, slug, APR_HASH_KEY_STRING)
+                                         : NULL;
+    return o ? o : "sms email";
+}
+
 static const char *set_client(cmd_parms *cmd, void *dc, const char *arg)
 {
     if (!cs_slug_is_valid(arg)) {
@@ -281,6 +314,8 @@ const command_rec core_cmds[] = {
                   "shmcb:/path(512000) (default shmcb)"),
     AP_INIT_TAKE1("ConsultClient", set_client, NULL, RSRC_CONF,
                   "slug of the client (tenant) this virtual host serves"),
+    AP_INIT_RAW_ARGS("ConsultReplyOrder", set_reply_order, NULL, RSRC_CONF,
+                     "channels a reply falls back to, in order: sms email (default)"),
     { NULL }
 };
 
@@ -298,8 +333,12 @@ int core_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      params.min, params.keep, params.max);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    reply_orders = apr_hash_make(pconf);
     for (v = s; v; v = v->next) {
         core_server_conf *c = core_sconf(v);
+        if (c->client_slug && c->reply_order) {
+            apr_hash_set(reply_orders, c->client_slug, APR_HASH_KEY_STRING, c->reply_order);
+        }
         if (c->client_slug && !params.conninfo) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v,
                          CSLOGNO(01002) "ConsultClient %s (%s:%d) needs "

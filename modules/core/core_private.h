@@ -34,6 +34,7 @@ typedef struct {
     const char *ratelimit_cache;     /* "provider[:args]", NULL: shmcb */
     /* per-vhost */
     const char *client_slug;         /* NULL: unset (inherits) */
+    const char *reply_order;         /* ConsultReplyOrder, NULL: unset */
 } core_server_conf;
 
 /* Per-child state, created in child_init. */
@@ -73,6 +74,7 @@ void core_child_init(apr_pool_t *p, server_rec *s);
 apr_status_t cs_db_acquire(request_rec *r, PGconn **pconn);
 apr_status_t cs_client_get(request_rec *r, const cs_client_t **pclient);
 const char *cs_client_slug(server_rec *s);
+const char *cs_reply_order(const char *slug);
 
 /* core_ratelimit.c */
 int core_ratelimit_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);

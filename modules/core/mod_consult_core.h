@@ -97,6 +97,10 @@ APR_DECLARE_OPTIONAL_FN(int, cs_read_form,
 APR_DECLARE_OPTIONAL_FN(int, cs_send_json,
                         (request_rec *r, int status, const char *body));
 
+/** The channels a client's replies fall back to, in order ("sms email"),
+ * from ConsultReplyOrder on the client's vhost. */
+APR_DECLARE_OPTIONAL_FN(const char *, cs_reply_order, (const char *slug));
+
 /** Provided by mod_consult_twilio: whether SMS can be sent for a client.
  * Absent (NULL when retrieved) when that module is not loaded. */
 APR_DECLARE_OPTIONAL_FN(int, cs_twilio_enabled, (const char *slug));

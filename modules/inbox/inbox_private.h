@@ -32,6 +32,7 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_send_error) *send_error;
     APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
     APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /* may be NULL */
+    APR_OPTIONAL_FN_TYPE(cs_reply_order) *reply_order;
     APR_OPTIONAL_FN_TYPE(cs_email_enabled) *email_enabled;     /* may be NULL */
 } inbox_core_fns;
 extern inbox_core_fns inbox_core;
@@ -91,6 +92,7 @@ int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id);
 int inbox_attachment(request_rec *r, inbox_ctx *ctx, const char *id);
 
 /* inbox_reply.c: the composer. */
+int inbox_composer_how(request_rec *r, inbox_ctx *ctx, const char *conversation_id);
 json_object *inbox_composer(request_rec *r, inbox_ctx *ctx, const char *conversation_id,
                             const char *error);
 int inbox_reply(request_rec *r, inbox_ctx *ctx, const char *conversation_id);

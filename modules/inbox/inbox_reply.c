@@ -9,6 +9,7 @@
 #include "cs_text.h"
 
 #include "http_protocol.h"
+#include "util_script.h"
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(consult_inbox);
@@ -50,12 +51,14 @@ static void choose(request_rec *r, inbox_ctx *ctx, const who_t *w, const char *o
     in.sms_opted_out = w->opted_out;
     in.sms_enabled = inbox_core.twilio_enabled && inbox_core.twilio_enabled(ctx->client_slug);
     in.email_enabled = inbox_core.email_enabled && inbox_core.email_enabled(ctx->client_slug);
-    in.fallback_order = "sms email";
+    in.fallback_order = inbox_core.reply_order ? inbox_core.reply_order(ctx->client_slug)
+                                               : "sms email";
     in.override = override && *override && strcmp(override, "auto") ? override : NULL;
     cs_channel_choose(out, &in);
 }
 
-json_object *inbox_composer(request_rec *r, inbox_ctx *ctx, const char *cv, const char *error)
+static json_object *composer(request_rec *r, inbox_ctx *ctx, const char *cv,
+                             const char *override, const char *error)
 {
     json_object *c = json_object_new_object();
     cs_channel_choice_t ch;
@@ -63,9 +66,10 @@ json_object *inbox_composer(request_rec *r, inbox_ctx *ctx, const char *cv, cons
 
     memset(&w, 0, sizeof(w));
     if (!load_who(r, ctx, cv, &w)) {
-        return c;
+        json_object_put(c);
+        return NULL;
     }
-    choose(r, ctx, &w, NULL, &ch);
+    choose(r, ctx, &w, override, &ch);
     json_object_object_add(c, "channel", json_object_new_string(
         ch.channel == CS_CH_SMS ? "SMS" : ch.channel == CS_CH_EMAIL ? "email" : "nothing"));
     json_object_object_add(c, "possible", json_object_new_boolean(ch.channel != CS_CH_NONE));
@@ -75,6 +79,31 @@ json_object *inbox_composer(request_rec *r, inbox_ctx *ctx, const char *cv, cons
         json_object_object_add(c, "error", json_object_new_string(error));
     }
     return c;
+}
+
+json_object *inbox_composer(request_rec *r, inbox_ctx *ctx, const char *cv, const char *error)
+{
+    json_object *c = composer(r, ctx, cv, NULL, error);
+    return c ? c : json_object_new_object();
+}
+
+/* GET /c/ID/how?channel=sms: what a reply would do with that choice, for
+ * the composer to show as staff change "Send by". Changes nothing. */
+int inbox_composer_how(request_rec *r, inbox_ctx *ctx, const char *cv)
+{
+    apr_table_t *q = NULL;
+    const char *want;
+    json_object *c;
+
+    ap_args_to_table(r, &q);
+    want = q ? apr_table_get(q, "channel") : NULL;
+    if (want && strcmp(want, "auto") && strcmp(want, "sms") && strcmp(want, "email")) {
+        return HTTP_BAD_REQUEST;
+    }
+    if (!(c = composer(r, ctx, cv, want, NULL))) {
+        return HTTP_NOT_FOUND;
+    }
+    return inbox_render(r, HTTP_OK, "partials/how", c);
 }
 
 int inbox_reply(request_rec *r, inbox_ctx *ctx, const char *cv)

@@ -99,6 +99,7 @@ static void retrieve_core(void)
     inbox_core.send_error = APR_RETRIEVE_OPTIONAL_FN(cs_send_error);
     inbox_core.read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
     inbox_core.twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
+    inbox_core.reply_order = APR_RETRIEVE_OPTIONAL_FN(cs_reply_order);
     inbox_core.email_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_email_enabled);
 }
 
@@ -224,6 +225,9 @@ static int handler(request_rec *r)
     if (!strncmp(r->uri, "/c/", 3) && (id = path_id(r, "/c/", &rest))) {
         if (!*rest && r->method_number == M_GET) {
             return inbox_conversation(r, ctx, id);
+        }
+        if (!strcmp(rest, "how") && r->method_number == M_GET) {
+            return inbox_composer_how(r, ctx, id);
         }
         if (!*rest || r->method_number != M_POST) {
             return HTTP_METHOD_NOT_ALLOWED;

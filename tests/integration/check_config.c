@@ -35,6 +35,7 @@ START_TEST(test_wrong_values_fail_naming_the_directive)
     expect_rejected("ConsultIntake maybe", "ConsultIntake: expected On or Off, got 'maybe'");
     expect_rejected("ConsultIntakeMaxBody 12q", "ConsultIntakeMaxBody: expected a size");
     expect_rejected("ConsultIntakeThankYou https://evil.example/", "ConsultIntakeThankYou: expected a path");
+    expect_rejected("ConsultReplyOrder sms fax", "ConsultReplyOrder: expected sms and/or email, each once, in the order to try, got 'fax'");
     expect_rejected("ConsultTimeZone Mars/Olympus", "ConsultTimeZone: 'Mars/Olympus' is not a time zone");
 }
 END_TEST

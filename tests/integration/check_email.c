@@ -116,6 +116,64 @@ START_TEST(test_resend_refusal_is_shown_on_the_message)
 }
 END_TEST
 
+/* GET @p path on the dashboard as the both-client's owner. */
+static it_resp_t *both_get(const char *path)
+{
+    static const char *cookie;
+    const char *hdr[2];
+    it_req_t q = { 0 };
+    if (!cookie) {
+        it_resp_t *r;
+        q.host = "admin.localhost";
+        q.path = "/login";
+        q.body = "email=both%40both.example&password=both+password+1";
+        q.content_type = "application/x-www-form-urlencoded";
+        r = it_http(&q);
+        ck_assert_ptr_nonnull(apr_table_get(r->headers, "Set-Cookie"));
+        cookie = apr_pstrndup(it_pool, apr_table_get(r->headers, "Set-Cookie"),
+                              strcspn(apr_table_get(r->headers, "Set-Cookie"), ";"));
+        memset(&q, 0, sizeof(q));
+    }
+    hdr[0] = apr_pstrcat(it_pool, "Cookie: ", cookie, NULL);
+    hdr[1] = NULL;
+    q.host = "admin.localhost";
+    q.path = path;
+    q.headers = hdr;
+    return it_http(&q);
+}
+
+START_TEST(test_reply_order_and_the_composer_explain_the_channel)
+{
+    it_resp_t *r = it_post("both.localhost", "application/json",
+        "{\"name\":\"Bea\",\"email\":\"bea@both.example\",\"phone\":\"5035550188\","
+        "\"message\":\"Do you have oat milk?\"}");
+    const char *p[1], *cv;
+
+    ck_assert_int_eq(r->status, 201);
+    p[0] = apr_pstrndup(it_pool, r->body + 6, strcspn(r->body + 6, "}"));
+    cv = it_sql("SELECT m.conversation_id FROM submissions s JOIN messages m ON m.id = s.message_id"
+                " WHERE s.id = $1", 1, p);
+    /* Written by form: neither SMS nor email is "theirs", so the client's
+     * order decides, and ConsultReplyOrder puts email first. */
+    r = both_get(Q("/c/%s", cv));
+    ck_assert_msg(strstr(r->body, "Goes by <strong>email</strong>") != NULL, "%s",
+                  strstr(r->body, "reply-why") ? strstr(r->body, "reply-why") : r->body);
+    /* Choosing SMS in the composer says what will happen, and changes nothing. */
+    r = both_get(Q("/c/%s/how?channel=sms", cv));
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, "Goes by <strong>SMS</strong>") != NULL, "%s", r->body);
+    ck_assert_msg(strstr(r->body, "<html") == NULL, "not a fragment");
+    ck_assert_int_eq(both_get(Q("/c/%s/how?channel=pigeon", cv))->status, 400);
+    /* Not this client's conversation. */
+    ck_assert_int_eq(both_get(Q("/c/%s/how?channel=sms", it_sql(
+        "SELECT id FROM conversations WHERE client_id <> (SELECT id FROM clients WHERE slug ="
+        " 'both-client') ORDER BY id LIMIT 1", 0, NULL)))->status, 404);
+    p[0] = cv;
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM messages WHERE conversation_id = $1"
+                            " AND direction = 'outbound'", 1, p), "0");
+}
+END_TEST
+
 Suite *suite_email(void)
 {
     Suite *s = suite_create("email");
@@ -125,6 +183,7 @@ Suite *suite_email(void)
     tcase_add_test(tc, test_new_message_emails_the_clients_staff_once);
     tcase_add_test(tc, test_email_reply_goes_once_with_reply_to_even_after_a_failure);
     tcase_add_test(tc, test_resend_refusal_is_shown_on_the_message);
+    tcase_add_test(tc, test_reply_order_and_the_composer_explain_the_channel);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -75,6 +75,9 @@ admin client-add mail-client "Mail Client"
 admin user-add mail@mail.example "Mia Mail" "mail password 1"
 admin member-add mail@mail.example mail-client owner
 export CS_TEST_RESEND_KEY=re_test_key_not_real
+admin client-add both-client "Both Client"
+admin user-add both@both.example "Bo Both" "both password 1"
+admin member-add both@both.example both-client owner
 
 # Fast job timing and no per-IP limit (every test posts from 127.0.0.1);
 # the limits themselves are tested on their own vhost below.
@@ -211,6 +214,24 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultResendReplyTo "owner@mail.example"
     ConsultResendAPIBase $CS_TEST_FAKE_URL
     ConsultEmailTimeout 2s
+</VirtualHost>
+# SMS and email both, email tried first.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName both.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient both-client
+    ConsultIntake On
+    ConsultReplyOrder email sms
+    ConsultTwilio On
+    ConsultTwilioAccountSid AC0123456789abcdef0123456789abcdef
+    ConsultTwilioAuthToken env:CS_TEST_TWILIO_TOKEN
+    ConsultTwilioNumber +15005550008
+    ConsultTwilioPublicURL http://both.localhost:$port
+    ConsultTwilioAPIBase $CS_TEST_FAKE_URL
+    ConsultEmail On
+    ConsultResendKey env:CS_TEST_RESEND_KEY
+    ConsultResendFrom "Both Client <hello@both.example>"
+    ConsultResendAPIBase $CS_TEST_FAKE_URL
 </VirtualHost>
 # A client vhost without ConsultIntake.
 <VirtualHost \${CONSULT_LISTEN}>
