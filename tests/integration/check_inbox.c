@@ -276,7 +276,7 @@ START_TEST(test_another_clients_ids_answer_404_never_data)
     sess_t *me = login("owner%40coffee.example", "owner+password+1");
     const char *theirs = new_conversation("other.localhost", "secret@other.example",
                                           "their private zebra message");
-    const char *p[1] = { theirs }, *contact, *paths[3], *before;
+    const char *p[1] = { theirs }, *contact, *paths[4], *before, *attachment, *their_reply;
     int i;
 
     /* Let their message's own processing finish first, so any change seen
@@ -287,10 +287,17 @@ START_TEST(test_another_clients_ids_answer_404_never_data)
     before = it_sql("SELECT status || unread::text || coalesce(assigned_to::text, '-')"
                     " FROM conversations WHERE id = $1", 1, p);
     contact = it_sql("SELECT contact_id FROM conversations WHERE id = $1", 1, p);
+    /* A real file of theirs, so only the client check can refuse it. */
+    attachment = it_sql("INSERT INTO attachments (client_id, submission_id, field, filename,"
+                        " content_type, size, sha256, data) SELECT s.client_id, s.id, 'file',"
+                        " 'zebra.txt', 'text/plain', 5, repeat('0', 64), 'zebra'::bytea"
+                        " FROM submissions s JOIN messages m ON m.id = s.message_id"
+                        " WHERE m.conversation_id = $1 RETURNING id", 1, p);
     paths[0] = apr_psprintf(it_pool, "/c/%s", theirs);
     paths[1] = apr_psprintf(it_pool, "/contacts/%s", contact);
-    paths[2] = "/a/999999";
-    for (i = 0; i < 3; i++) {
+    paths[2] = apr_psprintf(it_pool, "/a/%s", attachment);
+    paths[3] = apr_psprintf(it_pool, "/c/%s/how?channel=email", theirs);
+    for (i = 0; i < 4; i++) {
         it_resp_t *r = req(ADMIN, "GET", paths[i], me, NULL, 0, NULL);
         ck_assert_msg(r->status == 404, "GET %s -> %ld", paths[i], r->status);
         ck_assert_msg(strstr(r->body, "zebra") == NULL && strstr(r->body, "secret@") == NULL,
@@ -304,6 +311,14 @@ START_TEST(test_another_clients_ids_answer_404_never_data)
         }
         ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/note", theirs), me,
                              "body=hi", 1, NULL)->status, 404);
+        ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/reply", theirs), me,
+                             "channel=auto&body=hi", 1, NULL)->status, 404);
+        ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/act", theirs), me,
+                             "action=archive", 1, NULL)->status, 404);
+        ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/assign", theirs), me,
+                             apr_psprintf(it_pool, "assignee=%s", it_sql(
+                                 "SELECT id FROM staff_users WHERE email = 'owner@coffee.example'",
+                                 0, NULL)), 1, NULL)->status, 404);
         ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/intent", theirs), me,
                              "intent=spam", 1, NULL)->status, 404);
         ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/edit", contact), me,
@@ -311,17 +326,32 @@ START_TEST(test_another_clients_ids_answer_404_never_data)
         ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/note", contact), me,
                              "body=hi", 1, NULL)->status, 404);
     }
-    /* Merging their contact into one of ours changes nothing. */
+    /* Merging their contact into one of ours, or ours into theirs, changes nothing. */
     {
         const char *mine = new_conversation("small.localhost", "mine@c.example", "mine");
         const char *q1[1] = { mine };
         const char *mc = it_sql("SELECT contact_id FROM conversations WHERE id = $1", 1, q1);
         ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/merge", mc), me,
                              apr_psprintf(it_pool, "other=%s", contact), 1, NULL)->status, 404);
+        ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/merge", contact), me,
+                             apr_psprintf(it_pool, "other=%s", mc), 1, NULL)->status, 404);
+        q1[0] = mc;
+        ck_assert_str_eq(it_sql("SELECT count(*) FROM contacts WHERE id = $1", 1, q1), "1");
+    }
+    /* Their saved reply cannot be deleted from our session. */
+    their_reply = it_sql("INSERT INTO saved_replies (client_id, title, body) SELECT id, 'Theirs',"
+                         " 'their text' FROM clients WHERE slug = 'other-client' RETURNING id", 0, NULL);
+    ck_assert_int_eq(req(ADMIN, "POST", "/replies", me, apr_psprintf(it_pool, "delete=%s", their_reply),
+                         1, NULL)->status, 404);
+    {
+        const char *q2[1] = { their_reply };
+        ck_assert_str_eq(it_sql("SELECT count(*) FROM saved_replies WHERE id = $1", 1, q2), "1");
     }
     ck_assert_str_eq(it_sql("SELECT status || unread::text || coalesce(assigned_to::text, '-')"
                             " FROM conversations WHERE id = $1", 1, p), before);
     ck_assert_str_eq(it_sql("SELECT count(*) FROM notes WHERE conversation_id = $1", 1, p), "0");
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM messages WHERE conversation_id = $1"
+                            " AND direction = 'outbound'", 1, p), "0");
     ck_assert_str_eq(it_sql("SELECT count(*) FROM audit_log WHERE target_id = $1"
                             " AND target_type = 'conversation'", 1, p), "0");
     p[0] = contact;
