@@ -389,6 +389,70 @@ uitest('axe: the contact page has no serious or critical violations', async () =
     await done(p);
 });
 
+uitest('axe: the activity log and saved replies have no serious or critical violations', async () => {
+    const p = await ownerPage({ bypassCSP: true });
+    // A saved reply, made through the page's own form.
+    await p.goto(`${ADMIN}/replies`);
+    const title = `Hours ${uniqueWord('zh')}`;
+    await p.locator('input[name=title]').fill(title);
+    await p.locator('textarea[name=body]').fill('We are open 7am to 6pm every day.');
+    await Promise.all([p.waitForLoadState('load'), p.locator('form:has(input[name=title]) button[type=submit]').click()]);
+    await p.getByText(title).first().waitFor({ state: 'visible' });
+    assertNoViolations(await axe(p), '/replies');
+    await p.goto(`${ADMIN}/audit`);
+    await p.locator('h1').filter({ hasText: 'Activity' }).waitFor();
+    await p.getByText('reply create').first().waitFor({ state: 'visible' });
+    await screenshot(p, 'audit');
+    assertNoViolations(await axe(p), '/audit');
+    await done(p);
+});
+
+// ---------------------------------------------------------------- phone, keyboard, no JavaScript
+
+uitest('on a phone the inbox fits the screen and a thread opens', async () => {
+    await ensureSender();
+    const p = await ownerPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+                                bypassCSP: true });
+    await p.goto(`${ADMIN}/?status=archived`);  // archived by the test above
+    const row = await waitForRow(p, SENDER_ROW);
+    const width = await p.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 390, `the page is ${width}px wide on a 390px screen (sideways scrolling)`);
+    await screenshot(p, 'phone-inbox');
+    assertNoViolations(await axe(p), 'the inbox on a phone');
+    await row.click();
+    await p.locator('#panel .msg').filter({ hasText: MSG_WORD }).first().waitFor({ state: 'visible' });
+    await screenshot(p, 'phone-panel');
+    await done(p);
+});
+
+uitest('keyboard: j opens the next thread, / goes to search', async () => {
+    await ensureSender();
+    const p = await ownerPage();
+    await p.goto(`${ADMIN}/?status=archived`);  // archived by the test above
+    await waitForRow(p, SENDER_ROW);
+    await p.locator('body').press('j');
+    await p.locator('#panel .msg').first().waitFor({ state: 'visible' });
+    const first = await rows(p).first().getAttribute('data-id');
+    assert.equal(await p.locator('#panel article.thread').getAttribute('data-id'), first,
+                 'j did not open the first thread');
+    await p.locator('body').press('/');
+    assert.equal(await p.evaluate(() => document.activeElement && document.activeElement.id), 'q',
+                 '/ did not move to the search box');
+    await done(p);
+});
+
+uitest('with JavaScript off a thread can still be read', async () => {
+    await ensureSender();
+    const p = await page({ javaScriptEnabled: false });
+    await login(p, OWNER.email, OWNER.password);
+    await p.goto(`${ADMIN}/?status=archived`);  // archived by the test above
+    const row = rowOf(p, SENDER_ROW).first();
+    await row.waitFor({ state: 'visible' });
+    await Promise.all([p.waitForURL(/\/c\/\d+/), row.click()]);
+    await p.locator('.msg').filter({ hasText: MSG_WORD }).first().waitFor({ state: 'visible' });
+    await done(p);
+});
+
 // ---------------------------------------------------------------- logout
 
 uitest('logging out returns to /login, and / then redirects to /login', async () => {
