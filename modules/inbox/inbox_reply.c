@@ -78,6 +78,17 @@ static json_object *composer(request_rec *r, inbox_ctx *ctx, const char *cv,
     if (error) {
         json_object_object_add(c, "error", json_object_new_string(error));
     }
+    {
+        /* The client's saved replies, to start a reply from. */
+        const char *params[1] = { ctx->client_id };
+        PGresult *res = inbox_query(r, ctx, "SELECT title, body FROM saved_replies"
+                                    " WHERE client_id = $1 ORDER BY title LIMIT 100", 1, params);
+        if (res) {
+            json_object_object_add(c, "has_saved", json_object_new_boolean(PQntuples(res) > 0));
+            json_object_object_add(c, "saved", inbox_rows(res));
+            PQclear(res);
+        }
+    }
     return c;
 }
 

@@ -33,6 +33,7 @@ const NONSENSE = uniqueWord('xw');
 const SENDER_ROW = new RegExp(`${WORD}|${MSG_WORD}`, 'i');
 const XSS_ROW = /<img src=x|xss\.zx|<script>/;
 const cap = (s) => s[0].toUpperCase() + s.slice(1);
+const SAVED = { title: `Hours ${uniqueWord('zh')}`, body: 'We are open 7am to 6pm every day.' };
 const SENDER = {
     name: `Maya ${cap(WORD)}`,
     email: `maya.${WORD}@example.com`,
@@ -393,17 +394,31 @@ uitest('axe: the activity log and saved replies have no serious or critical viol
     const p = await ownerPage({ bypassCSP: true });
     // A saved reply, made through the page's own form.
     await p.goto(`${ADMIN}/replies`);
-    const title = `Hours ${uniqueWord('zh')}`;
-    await p.locator('input[name=title]').fill(title);
-    await p.locator('textarea[name=body]').fill('We are open 7am to 6pm every day.');
+    await p.locator('input[name=title]').fill(SAVED.title);
+    await p.locator('textarea[name=body]').fill(SAVED.body);
     await Promise.all([p.waitForLoadState('load'), p.locator('form:has(input[name=title]) button[type=submit]').click()]);
-    await p.getByText(title).first().waitFor({ state: 'visible' });
+    await p.getByText(SAVED.title).first().waitFor({ state: 'visible' });
     assertNoViolations(await axe(p), '/replies');
     await p.goto(`${ADMIN}/audit`);
     await p.locator('h1').filter({ hasText: 'Activity' }).waitFor();
     await p.getByText('reply create').first().waitFor({ state: 'visible' });
     await screenshot(p, 'audit');
     assertNoViolations(await axe(p), '/audit');
+    await done(p);
+});
+
+uitest('a reply can start from a saved reply', async () => {
+    await ensureSender();
+    const p = await ownerPage();
+    await p.goto(`${ADMIN}/?status=archived`);  // archived by an earlier test
+    const panel = await openPanel(p, await waitForRow(p, SENDER_ROW));
+    const pick = panel.locator('select[data-fill]');
+    await pick.waitFor({ state: 'visible' });
+    await pick.selectOption({ label: SAVED.title });
+    const box = panel.locator('form.composer textarea[name=body]');
+    assert.equal(await box.inputValue(), SAVED.body, 'the saved text is not in the reply box');
+    await until(async () => /\d+ characters, 1 SMS segment/.test(await panel.locator('.sms-count').innerText()),
+                { timeout: 3000, what: 'the SMS counter to count the inserted text' });
     await done(p);
 });
 

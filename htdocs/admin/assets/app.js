@@ -24,6 +24,18 @@
       row.classList.add("selected");
     }
   });
+  /* "Start from a saved reply": its text goes into the reply box, which
+   * staff then edit; the counter below updates as if they had typed it. */
+  document.addEventListener("change", function (ev) {
+    var t = ev.target, box;
+    if (!t.getAttribute || !t.getAttribute("data-fill") || !t.value) { return; }
+    box = document.getElementById(t.getAttribute("data-fill"));
+    if (!box) { return; }
+    box.value = t.value;
+    box.dispatchEvent(new Event("input", { bubbles: true }));
+    box.focus();
+    t.selectedIndex = 0;
+  });
   /* SMS length and segments while typing (GSM-7: 160/153, else 70/67). */
   var GSM = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
   var GSM_EXT = "^{}\\[~]|€\f";
