@@ -217,7 +217,7 @@ static void mark_spam(intake_req *q, const char *reason)
 
 /* Honeypot and form token. Spam is stored and marked, never dropped:
  * staff can rescue a false positive. A valid token's nonce is the post's
- * idempotency key unless the client sent an Idempotency-Key. */
+ * idempotency key, whatever Idempotency-Key the client sent. */
 static void check_spam(intake_req *q)
 {
     request_rec *r = q->r;
@@ -242,7 +242,9 @@ static void check_spam(intake_req *q)
     if (v != CS_TOKEN_OK) {
         mark_spam(q, cs_token_verdict_name(v));
     }
-    if (nonce && !q->idem_key) {
+    /* One token, one submission: the nonce wins over any Idempotency-Key,
+     * or a replayed token with a fresh header would store again. */
+    if (nonce) {
         q->idem_key = apr_pstrcat(r->pool, "form:", nonce, NULL);
     }
 }

@@ -88,6 +88,19 @@ START_TEST(test_token_rules_too_fast_replay_missing_tampered_and_foreign)
     ck_assert_int_eq(it_post("tokens.localhost", FORM, body)->status, 303);
     ck_assert_int_eq(it_submission_count(), before);
     ck_assert_str_eq(last("id"), id);
+    /* Nor does a replay with other content and a fresh Idempotency-Key. */
+    {
+        const char *hdr[] = { "Idempotency-Key: replay-attempt-1", NULL };
+        it_req_t rq = { 0 };
+        rq.host = "tokens.localhost";
+        rq.method = "POST";
+        rq.path = "/api/intake";
+        rq.content_type = FORM;
+        rq.body = apr_psprintf(it_pool, "email=b%%40b.co&message=replayed&_token=%s", tok);
+        rq.headers = hdr;
+        ck_assert_int_eq(it_http(&rq)->status, 303);
+        ck_assert_int_eq(it_submission_count(), before);
+    }
 
     /* Required but missing, tampered, or made for another client. */
     ck_assert_int_eq(it_post("tokens.localhost", FORM, "email=a%40b.co&message=none")->status, 303);
