@@ -63,22 +63,37 @@ apr_status_t cs_jobs_claim(PGconn *conn, apr_pool_t *p, const char **perr,
     /* The inner SELECT skips rows another worker holds; the outer UPDATE
      * takes the lease in the same statement, so a claim is one round trip
      * and commits on its own (a crash after it leaves an expiring lease). */
-    res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
-                     "UPDATE jobs SET state = 'running', attempts = attempts + 1,"
-                     "  locked_by = $1, locked_until = now() + $2::interval,"
-                     "  updated_at = now()"
-                     " WHERE id = (SELECT id FROM jobs"
-                     "   WHERE (state = 'queued' AND run_at <= now())"
-                     "      OR (state = 'running' AND locked_until < now())"
-                     "   ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                     " RETURNING id, kind, payload::text, attempts, max_attempts",
-                     2, params);
-    if (!res) {
-        return APR_EGENERAL;
-    }
-    if (PQntuples(res) == 0) {
+    /* A running job whose lease ran out on its last attempt killed its
+     * worker every time: it is parked as dead, not run for ever (and the
+     * next due job is tried). */
+    for (;;) {
+        res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
+                         "UPDATE jobs SET updated_at = now(),"
+                         "  state = CASE WHEN state = 'running' AND attempts >= max_attempts"
+                         "    THEN 'dead' ELSE 'running' END,"
+                         "  last_error = CASE WHEN state = 'running' AND attempts >= max_attempts"
+                         "    THEN 'the worker stopped during every attempt (' || attempts"
+                         "      || '), last on ' || coalesce(locked_by, '?') ELSE last_error END,"
+                         "  attempts = CASE WHEN state = 'running' AND attempts >= max_attempts"
+                         "    THEN attempts ELSE attempts + 1 END,"
+                         "  locked_by = $1, locked_until = now() + $2::interval"
+                         " WHERE id = (SELECT id FROM jobs"
+                         "   WHERE (state = 'queued' AND run_at <= now())"
+                         "      OR (state = 'running' AND locked_until < now())"
+                         "   ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                         " RETURNING id, kind, payload::text, attempts, max_attempts, state",
+                         2, params);
+        if (!res) {
+            return APR_EGENERAL;
+        }
+        if (PQntuples(res) == 0) {
+            PQclear(res);
+            return APR_NOTFOUND;
+        }
+        if (strcmp(PQgetvalue(res, 0, 5), "dead")) {
+            break;
+        }
         PQclear(res);
-        return APR_NOTFOUND;
     }
     job = apr_pcalloc(p, sizeof(*job));
     job->id_str = apr_pstrdup(p, PQgetvalue(res, 0, 0));

@@ -149,6 +149,20 @@ START_TEST(test_a_worker_killed_mid_job_is_replaced_and_the_effect_happens_once)
 }
 END_TEST
 
+START_TEST(test_a_job_whose_worker_dies_every_time_ends_dead)
+{
+    /* Its worker died during the last allowed attempt (the lease ran out). */
+    const char *id = it_sql("INSERT INTO jobs (kind, state, attempts, max_attempts, locked_by,"
+                            " locked_until) VALUES ('nobody.handles', 'running', 3, 3, 'gone:1',"
+                            " now() - interval '1 second') RETURNING id", 0, NULL);
+    ck_assert_msg(it_wait_sql(q("SELECT state FROM jobs WHERE id = %s", id), "dead", 15),
+                  "a job that kills its worker is retried for ever");
+    ck_assert_str_eq(it_sql(q("SELECT attempts FROM jobs WHERE id = %s", id), 0, NULL), "3");
+    ck_assert_msg(strstr(it_sql(q("SELECT last_error FROM jobs WHERE id = %s", id), 0, NULL),
+                         "stopped during every attempt") != NULL, "no reason given");
+}
+END_TEST
+
 START_TEST(test_two_nodes_on_one_database_run_each_job_once)
 {
     const char *out = NULL;
@@ -220,6 +234,7 @@ Suite *suite_jobs(void)
     tcase_add_test(tc, test_unhandled_job_retries_with_backoff_then_is_dead_and_visible);
     tcase_add_test(tc, test_staff_corrections_are_stored_and_exported_for_training);
     tcase_add_test(tc, test_a_worker_killed_mid_job_is_replaced_and_the_effect_happens_once);
+    tcase_add_test(tc, test_a_job_whose_worker_dies_every_time_ends_dead);
     tcase_add_test(tc, test_two_nodes_on_one_database_run_each_job_once);
     suite_add_tcase(s, tc);
     return s;
