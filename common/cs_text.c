@@ -1,6 +1,7 @@
 #include "cs_text.h"
 
 #include <apr_strings.h>
+#include <arpa/inet.h>
 #include <apr_lib.h>
 #include <string.h>
 
@@ -231,4 +232,19 @@ apr_status_t cs_phone_e164(apr_pool_t *p, const char *in, const char *region,
     }
     *out = apr_pstrcat(p, "+", rg->cc, digits, NULL);
     return APR_SUCCESS;
+}
+
+const char *cs_ip_network(apr_pool_t *p, const char *ip)
+{
+    unsigned char a[16];
+    static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+    if (!ip || !strchr(ip, ':') || inet_pton(AF_INET6, ip, a) != 1) {
+        return ip;
+    }
+    if (!memcmp(a, mapped, sizeof(mapped))) {
+        return apr_psprintf(p, "%u.%u.%u.%u", a[12], a[13], a[14], a[15]);
+    }
+    return apr_psprintf(p, "v6:%02x%02x:%02x%02x:%02x%02x:%02x%02x",
+                        a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }

@@ -49,6 +49,14 @@ apr_status_t cs_phone_normalize(apr_pool_t *p, const char *in, const char **out)
 apr_status_t cs_phone_e164(apr_pool_t *p, const char *in, const char *region,
                            const char **out);
 
+/**
+ * The network a rate limit counts @p ip in: an IPv4 address itself (also
+ * when written IPv4-mapped, ::ffff:a.b.c.d), an IPv6 address's /64 (a host
+ * controls its whole /64, and one /64 has many spellings) as
+ * "v6:xxxx:xxxx:xxxx:xxxx". Anything unparsable is returned as given.
+ */
+const char *cs_ip_network(apr_pool_t *p, const char *ip);
+
 /** Whether @p region is one cs_phone_e164 knows. */
 int cs_phone_region_known(const char *region);
 

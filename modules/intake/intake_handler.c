@@ -163,20 +163,10 @@ static int preflight(intake_req *q)
     return OK;
 }
 
-/* The sender's network for the per-IP limit: an IPv6 host controls its
- * whole /64, so that is what is counted. */
+/* The sender's network for the per-IP limit (an IPv6 host's /64). */
 static const char *ip_key(request_rec *r)
 {
-    const char *ip = r->useragent_ip;
-    int colons = 0;
-    const char *c, *cut = NULL;
-    if (!strchr(ip, ':') || strstr(ip, "::")) {
-        return ip;          /* IPv4, or compressed IPv6 (kept whole) */
-    }
-    for (c = ip; *c; c++) {
-        if (*c == ':' && ++colons == 4) { cut = c; break; }
-    }
-    return cut ? apr_pstrmemdup(r->pool, ip, cut - ip) : ip;
+    return cs_ip_network(r->pool, r->useragent_ip);
 }
 
 /* Over the per-client budget, posts are still stored but marked spam, so

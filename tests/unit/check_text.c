@@ -355,6 +355,35 @@ START_TEST(test_phone_empty_blank_plus_only_and_null_are_rejected)
 }
 END_TEST
 
+START_TEST(test_ip_v4_is_itself_also_when_mapped)
+{
+    ck_assert_str_eq(cs_ip_network(unit_pool, "203.0.113.9"), "203.0.113.9");
+    ck_assert_str_eq(cs_ip_network(unit_pool, "::ffff:203.0.113.9"), "203.0.113.9");
+}
+END_TEST
+
+START_TEST(test_ip_v6_counts_its_slash_64_however_written)
+{
+    const char *net = "v6:2001:0db8:0000:0001";
+    /* Compressed, expanded, zeros in the host part: one /64, one key. */
+    ck_assert_str_eq(cs_ip_network(unit_pool, "2001:db8:0:1::1"), net);
+    ck_assert_str_eq(cs_ip_network(unit_pool, "2001:db8:0:1::dead:beef"), net);
+    ck_assert_str_eq(cs_ip_network(unit_pool, "2001:0db8:0000:0001:1:2:3:4"), net);
+    ck_assert_str_eq(cs_ip_network(unit_pool, "2001:DB8:0:1:ffff::"), net);
+    /* The next /64 is another network. */
+    ck_assert_str_eq(cs_ip_network(unit_pool, "2001:db8:0:2::1"), "v6:2001:0db8:0000:0002");
+    ck_assert_str_eq(cs_ip_network(unit_pool, "::1"), "v6:0000:0000:0000:0000");
+}
+END_TEST
+
+START_TEST(test_ip_unparsable_is_returned_as_given)
+{
+    ck_assert_str_eq(cs_ip_network(unit_pool, "2001:db8::g"), "2001:db8::g");
+    ck_assert_str_eq(cs_ip_network(unit_pool, "unix"), "unix");
+    ck_assert_ptr_null(cs_ip_network(unit_pool, NULL));
+}
+END_TEST
+
 Suite *text_suite(void)
 {
     Suite *s = suite_create("cs_text");
@@ -395,6 +424,13 @@ Suite *text_suite(void)
     tcase_add_test(tc, test_email_bad_domain_labels_are_rejected);
     tcase_add_test(tc, test_email_local_part_outside_atext_is_rejected);
     tcase_add_test(tc, test_email_empty_blank_and_null_are_rejected);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("ip network");
+    tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    tcase_add_test(tc, test_ip_v4_is_itself_also_when_mapped);
+    tcase_add_test(tc, test_ip_v6_counts_its_slash_64_however_written);
+    tcase_add_test(tc, test_ip_unparsable_is_returned_as_given);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("phone");
