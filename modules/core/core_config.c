@@ -333,6 +333,9 @@ int core_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      params.min, params.keep, params.max);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (core_ratelimit_check(s, ptemp) != OK) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     reply_orders = apr_hash_make(pconf);
     for (v = s; v; v = v->next) {
         core_server_conf *c = core_sconf(v);

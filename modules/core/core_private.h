@@ -78,6 +78,7 @@ const char *cs_reply_order(const char *slug);
 
 /* core_ratelimit.c */
 int core_ratelimit_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp);
+int core_ratelimit_check(server_rec *s, apr_pool_t *ptemp);
 int core_ratelimit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s);
 void core_ratelimit_child_init(apr_pool_t *p, server_rec *s);

@@ -39,6 +39,24 @@ static apr_status_t cache_gone(void *data)
     return APR_SUCCESS;
 }
 
+/* At check_config (so `apache2 -t` reports it): the cache's provider is
+ * one that is loaded. */
+int core_ratelimit_check(server_rec *s, apr_pool_t *ptemp)
+{
+    core_server_conf *c = core_sconf(s);
+    const char *spec = c->ratelimit_cache ? c->ratelimit_cache : "shmcb";
+    const char *colon = strchr(spec, ':');
+    const char *name = colon ? apr_pstrmemdup(ptemp, spec, colon - spec) : spec;
+
+    if (!ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(01041)
+                     "ConsultRateLimitCache: no socache provider '%s' "
+                     "(LoadModule socache_%s_module)", name, name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
+}
+
 int core_ratelimit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s)
 {

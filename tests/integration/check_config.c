@@ -36,6 +36,7 @@ START_TEST(test_wrong_values_fail_naming_the_directive)
     expect_rejected("ConsultIntakeMaxBody 12q", "ConsultIntakeMaxBody: expected a size");
     expect_rejected("ConsultIntakeThankYou https://evil.example/", "ConsultIntakeThankYou: expected a path");
     expect_rejected("ConsultReplyOrder sms fax", "ConsultReplyOrder: expected sms and/or email, each once, in the order to try, got 'fax'");
+    expect_rejected("ConsultRateLimitCache nosuch", "ConsultRateLimitCache: no socache provider 'nosuch'");
     expect_rejected("ConsultTimeZone Mars/Olympus", "ConsultTimeZone: 'Mars/Olympus' is not a time zone");
 }
 END_TEST
