@@ -165,6 +165,13 @@ START_TEST(test_body_over_the_limit_is_413_declared_or_chunked)
     req.body = apr_pstrcat(it_pool, "{\"email\":\"a@b.co\",\"message\":\"",
                            big + 23, "\"}", NULL);
     ck_assert_int_eq(it_http(&req)->status, 413);
+    /* Multipart leaves room for files, not for more text. */
+    req.content_type = "multipart/form-data; boundary=QqQ";
+    req.body = apr_pstrcat(it_pool, "--QqQ\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\n"
+                           "a@b.co\r\n--QqQ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\n",
+                           big + 23, "\r\n--QqQ--\r\n", NULL);
+    req.chunked = 0;
+    ck_assert_int_eq(it_http(&req)->status, 413);
     ck_assert_int_eq(it_submission_count(), before);
 
     /* Under the limit on the same vhost is fine. */
