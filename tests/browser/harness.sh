@@ -13,6 +13,8 @@ conf=$root/conf/httpd.conf
 cd "$root"
 
 command -v node >/dev/null 2>&1 || cs_die "node not found (Node.js 20+ is needed for the browser tests)"
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || cs_die "Node.js $(node --version) is too old: the browser tests need 20 or later (node --test-concurrency, playwright-core)"
 chromium=${CS_CHROMIUM:-/usr/bin/chromium}
 [[ -x "$chromium" ]] || cs_die "$chromium not found (apt-get install chromium)"
 [[ -x "$build/consult-admin" ]] || cs_die "$build/consult-admin not built (make)"
