@@ -38,6 +38,12 @@ The first matching rule wins. In a body, "{{classification}}" with its
 quotes becomes the default classification as a JSON string (what goes in
 message.content), and {{classification}} without quotes the object itself.
 
+In a rule's body, "{{sid}}" becomes a new Twilio-like message SID at each
+answer. A 2xx answer to a POST .../Messages.json is remembered as a message
+Twilio created (sid, To, From, Body, date_created, status "queued"), and a
+GET .../Messages.json without a matching rule lists them, newest first,
+filtered by its To and From, as Twilio's list does.
+
 Without a matching rule, POST .../chat/completions answers a valid OpenAI
 chat completion whose message.content is the default classification; any
 other request answers 404 with a JSON error. SIGTERM or SIGINT stop the
@@ -53,7 +59,9 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+import uuid
+from email.utils import formatdate
+from urllib.parse import parse_qs, urlsplit
 
 DEFAULT_CLASSIFICATION = {
     "intent": "question",
@@ -78,6 +86,7 @@ class State:
         self.stop = threading.Event()
         self.log = open(log_path, "a", encoding="utf-8") if log_path else None
         self.completions = 0
+        self.sms = []           # messages "created" at the fake Twilio
 
     def record(self, entry):
         line = json.dumps(entry, ensure_ascii=False)
@@ -259,14 +268,42 @@ class Handler(BaseHTTPRequestHandler):
             body_out = rule.get("body", "")
             if isinstance(body_out, str):
                 body_out = expand(body_out)
-            self.send(rule.get("status", 200), body_out, rule.get("headers"),
-                      bool(rule.get("chunked")))
+            else:
+                body_out = json.dumps(body_out)
+            while "{{sid}}" in body_out:
+                body_out = body_out.replace("{{sid}}", "SM" + uuid.uuid4().hex, 1)
+            status = rule.get("status", 200)
+            if self.command == "POST" and url.path.endswith("/Messages.json") \
+                    and 200 <= status < 300:
+                self.remember_sms(state, text, body_out)
+            self.send(status, body_out, rule.get("headers"), bool(rule.get("chunked")))
+        elif self.command == "GET" and url.path.endswith("/Messages.json"):
+            q = parse_qs(url.query)
+            with state.lock:
+                found = [m for m in reversed(state.sms)
+                         if m["to"] == q.get("To", [m["to"]])[0]
+                         and m["from"] == q.get("From", [m["from"]])[0]]
+            self.send(200, {"messages": found[:int(q.get("PageSize", ["50"])[0])]})
         elif self.command == "POST" and url.path.endswith("/chat/completions"):
             self.send(200, chat_completion(state, text))
         else:
             self.send(404, {"error": {"type": "not_found",
                                       "message": "no rule for %s %s"
                                                  % (self.command, url.path)}})
+
+    @staticmethod
+    def remember_sms(state, form, answer):
+        try:
+            sid = json.loads(answer).get("sid")
+        except ValueError:
+            sid = None
+        f = parse_qs(form)
+        if sid:
+            with state.lock:
+                state.sms.append({"sid": sid, "to": f.get("To", [""])[0],
+                                  "from": f.get("From", [""])[0], "body": f.get("Body", [""])[0],
+                                  "date_created": formatdate(usegmt=True), "date_sent": None,
+                                  "status": "queued"})
 
     def control(self, state, what, text):
         method = self.command

@@ -11,7 +11,9 @@ Each post carries a unique Idempotency-Key. The rules checked:
   - a graceful restart fails no request;
   - while PostgreSQL is down, answers are 503 with Retry-After and come
     within the configured timeouts (no hang); within two seconds of its
-    return posts succeed again; connections stay within the pool bounds.
+    return posts succeed again; connections stay within the pool bounds;
+  - replies sent while Twilio fails and the job worker is killed reach
+    Twilio exactly once each.
 """
 import http.client
 import os
@@ -178,9 +180,95 @@ def test_postgres_down():
     check("connections stay within the pool bounds (<= 4 children x 16)", n <= 64, str(n))
 
 
+def fake(method, path, body=None):
+    import json
+    fu = urllib.parse.urlsplit(os.environ["CS_TEST_FAKE_URL"])
+    c = http.client.HTTPConnection(fu.hostname, fu.port, timeout=10)
+    c.request(method, path, json.dumps(body) if body is not None else None,
+              {"Content-Type": "application/json"})
+    r = c.getresponse()
+    out = json.loads(r.read() or b"null")
+    c.close()
+    return out
+
+
+def test_worker_killed_while_twilio_fails():
+    """Replies queued while Twilio answers 503 at first and slowly after,
+    and every Apache child (the job worker among them) killed three times:
+    each reply reaches Twilio exactly once, and its SID is stored."""
+    n = 20
+    fake("DELETE", "/_control/rules")
+    fake("POST", "/_control/rules", [
+        {"method": "POST", "path": "*/Messages.json", "body_contains": "fault+reply",
+         "status": 503, "times": 8, "body": {"code": 20500, "message": "busy"}},
+        {"method": "POST", "path": "*/Messages.json", "body_contains": "fault+reply",
+         "status": 201, "delay": 0.4, "body": {"sid": "{{sid}}", "status": "queued"}}])
+    # As the composer queues them: the message and its send job together.
+    sql("""WITH c AS (SELECT id FROM clients WHERE slug = 'sms-client'),
+      ct AS (INSERT INTO contacts (client_id, phone)
+             SELECT c.id, '+1503777' || lpad(g::text, 4, '0') FROM c, generate_series(1, %d) g
+             RETURNING id, client_id, phone),
+      cv AS (INSERT INTO conversations (client_id, contact_id) SELECT client_id, id FROM ct
+             RETURNING id, client_id, contact_id),
+      m AS (INSERT INTO messages (client_id, conversation_id, channel, direction, body,
+                                  delivery_status, to_address, provider)
+            SELECT cv.client_id, cv.id, 'sms', 'outbound', 'fault reply to ' || ct.phone,
+                   'queued', ct.phone, 'twilio'
+              FROM cv JOIN ct ON ct.id = cv.contact_id RETURNING id, client_id)
+      INSERT INTO jobs (kind, payload, unique_key)
+      SELECT 'twilio.sms.send', jsonb_build_object('message_id', id, 'client_id', client_id),
+             'twilio.sms.send:' || id FROM m""" % n)
+    # Kill while a send is in flight: its "sending" mark just committed.
+    kills, deadline = 0, time.monotonic() + 30
+    while kills < 3 and time.monotonic() < deadline:
+        busy = sql("SELECT count(*) FROM messages m JOIN jobs j ON j.unique_key ="
+                   " 'twilio.sms.send:' || m.id WHERE j.state = 'running'"
+                   " AND m.delivery_status = 'sending' AND m.provider_id IS NULL"
+                   " AND m.send_started_at > now() - interval '300 ms'")
+        if busy and int(busy) > 0:
+            for pid in child_pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            kills += 1
+            time.sleep(0.5)
+        else:
+            time.sleep(0.02)
+    check("the worker was killed mid-send three times", kills == 3, "%d kills" % kills)
+    deadline = time.monotonic() + 90
+    done = 0
+    while time.monotonic() < deadline:
+        done = int(sql("SELECT count(*) FROM messages WHERE body LIKE 'fault reply to %%'"
+                       " AND provider_id IS NOT NULL") or 0)
+        if done == n:
+            break
+        time.sleep(0.5)
+    check("every reply has its Twilio SID", done == n, "%d of %d" % (done, n))
+    created = fake("GET", "/2010-04-01/Accounts/x/Messages.json?PageSize=1000")["messages"]
+    bodies = [m["body"] for m in created if m["body"].startswith("fault reply to ")]
+    twice = sorted(b for b in set(bodies) if bodies.count(b) > 1)
+    check("Twilio created each reply exactly once", len(bodies) == n and not twice,
+          "%d created, sent twice: %s" % (len(bodies), twice[:3]))
+    stored = set(sql("SELECT provider_id FROM messages WHERE body LIKE 'fault reply to %%'"
+                     " AND provider_id IS NOT NULL").split())
+    check("the stored SIDs are the ones Twilio gave",
+          stored == {m["sid"] for m in created if m["body"].startswith("fault reply to ")})
+    attempts = int(sql("SELECT coalesce(max(attempts), 0) FROM jobs j JOIN messages m"
+                       " ON m.id = (j.payload->>'message_id')::bigint"
+                       " WHERE m.body LIKE 'fault reply to %%'") or 0)
+    asked = sum(1 for r in fake("GET", "/_control/requests")
+                if r["method"] == "GET" and r["path"].endswith("/Messages.json")
+                and "PageSize=1000" not in r["query"])
+    print("  %d replies, up to %d attempts each; Twilio asked %d times before a resend"
+          % (n, attempts, asked), flush=True)
+    fake("DELETE", "/_control/rules")
+
+
 def main():
     t0 = time.monotonic()
-    for t in (test_child_killed, test_graceful_restart, test_postgres_down):
+    for t in (test_child_killed, test_graceful_restart, test_postgres_down,
+              test_worker_killed_while_twilio_fails):
         print("== " + t.__name__, flush=True)
         t()
     passed = sum(1 for _, ok in results if ok)
