@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make leakcheck: Apache with every Consult module under valgrind memcheck
 # (one process, -X), driven through intake posts, the job worker, health,
-# the dashboard and a signed Twilio webhook, then stopped. Fails if
+# the dashboard, a signed Twilio webhook and the outbound SMS, email and
+# notification jobs (against the fake providers), then stopped. Fails if
 # valgrind finds memory definitely lost in a stack through our code
 # (cs_*, core_*, intake_*, inbox_*, twilio_*, email_* functions).
 # Run by tests/integration/harness.sh, which set up PostgreSQL, the
@@ -51,7 +52,39 @@ PY
 curl -s -o /dev/null -H "Host: sms.localhost" -H "X-Twilio-Signature: $sig" \
     --data "MessageSid=SMleak0000000000000000000000000001&AccountSid=AC0123456789abcdef0123456789abcdef&From=%2B15035550199&To=%2B15005550006&Body=leak+check" \
     "$url/twilio/sms"
-sleep 5       # let the job worker classify what arrived
+# The outbound paths: an SMS reply and an email reply through their jobs,
+# and a new message on the email client (its staff notification).
+curl -s -o /dev/null -X POST -H "Content-Type: application/json" "$CS_TEST_FAKE_URL/_control/rules" --data \
+  '[{"method":"POST","path":"*/Messages.json","status":201,"body":{"sid":"{{sid}}","status":"queued"}},
+    {"method":"POST","path":"/emails","status":200,"body":{"id":"{{sid}}"}}]'
+post mail.localhost application/x-www-form-urlencoded "email=notify%40example.com&message=leak+notification" >/dev/null
+psql -X -q "$CS_TEST_DATABASE" <<'SQL' >/dev/null
+WITH c AS (SELECT id FROM clients WHERE slug = 'sms-client'),
+  ct AS (INSERT INTO contacts (client_id, phone) SELECT id, '+15038880001' FROM c RETURNING id, client_id, phone),
+  cv AS (INSERT INTO conversations (client_id, contact_id) SELECT client_id, id FROM ct RETURNING id, client_id),
+  m AS (INSERT INTO messages (client_id, conversation_id, channel, direction, body, delivery_status, to_address, provider)
+        SELECT cv.client_id, cv.id, 'sms', 'outbound', 'leak sms reply', 'queued', '+15038880001', 'twilio' FROM cv
+        RETURNING id, client_id)
+INSERT INTO jobs (kind, payload, unique_key)
+SELECT 'twilio.sms.send', jsonb_build_object('message_id', id, 'client_id', client_id), 'twilio.sms.send:' || id FROM m;
+WITH c AS (SELECT id FROM clients WHERE slug = 'mail-client'),
+  ct AS (INSERT INTO contacts (client_id, email) SELECT id, 'leakreply@example.com' FROM c RETURNING id, client_id, email),
+  cv AS (INSERT INTO conversations (client_id, contact_id) SELECT client_id, id FROM ct RETURNING id, client_id),
+  m AS (INSERT INTO messages (client_id, conversation_id, channel, direction, body, delivery_status, to_address, provider)
+        SELECT cv.client_id, cv.id, 'email', 'outbound', 'leak email reply', 'queued', 'leakreply@example.com', 'resend'
+          FROM cv RETURNING id, client_id)
+INSERT INTO jobs (kind, payload, unique_key)
+SELECT 'email.send', jsonb_build_object('message_id', id, 'client_id', client_id), 'email.send:' || id FROM m;
+SQL
+sent=0
+for _ in $(seq 1 120); do     # valgrind is slow: up to a minute
+    sent=$(psql -X -q -t -A "$CS_TEST_DATABASE" -c "SELECT (SELECT count(*) FROM messages WHERE body LIKE 'leak % reply'
+        AND provider_id IS NOT NULL) + (SELECT count(*) FROM notifications n JOIN messages m ON m.id = n.message_id
+        WHERE m.body = 'leak notification' AND n.sent_at IS NOT NULL)")
+    [[ "$sent" == 3 ]] && break
+    sleep 0.5
+done
+sleep 3       # let the job worker classify what else arrived
 echo "leakcheck: stopping Apache"
 kill -TERM "$vg"
 wait "$vg" || true
@@ -63,7 +96,12 @@ if [[ "$stored" != 20 ]]; then
     echo "leakcheck: only $stored of 20 posts were stored under valgrind" >&2
     exit 1
 fi
-echo "leakcheck: $stored posts stored, dashboard, health, webhook and jobs exercised"
+if [[ "$sent" != 3 ]]; then
+    echo "0 passed, 1 failed"
+    echo "leakcheck: only $sent of 3 outbound sends (SMS, email, notification) went out under valgrind" >&2
+    exit 1
+fi
+echo "leakcheck: $stored posts stored; dashboard, health, webhook, jobs and 3 outbound sends exercised"
 
 ours='(cs_|core_|intake_|inbox_|twilio_|email_|consult_)[a-z_]+'
 blocks=$(awk '/definitely lost in/ {b=1; s=""} b {s = s $0 "\n"} b && /^==[0-9]+== $/ {print s "----"; b=0}' "$log")
