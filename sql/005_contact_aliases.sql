@@ -2,7 +2,7 @@
 -- phone and SMS opt-out are kept as an alias of the contact it joined, and
 -- a later form post or SMS from that email or phone finds the merged
 -- contact instead of starting a new one. Also: an MMS without text is
--- processed (staff are told of it) like any message.
+-- processed (staff are told of it) like any message, and housekeeping.
 
 CREATE TABLE contact_aliases (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -250,5 +250,21 @@ BEGIN
         VALUES ('message.process', jsonb_build_object('message_id', o_message_id,
                 'client_id', p_client_id), 'message.process:' || o_message_id);
     END IF;
+END
+$$;
+
+-- Housekeeping, run by the job worker at start and hourly: sessions a day
+-- past their end, sign-in attempts older than 30 days (throttling looks at
+-- minutes), and finished jobs older than 30 days. Returns what it removed.
+CREATE FUNCTION consult_housekeeping(OUT sessions bigint, OUT login_attempts bigint,
+                                     OUT jobs bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM sessions s WHERE s.expires_at < now() - interval '1 day';
+    GET DIAGNOSTICS sessions = ROW_COUNT;
+    DELETE FROM login_attempts a WHERE a.created_at < now() - interval '30 days';
+    GET DIAGNOSTICS login_attempts = ROW_COUNT;
+    DELETE FROM jobs j WHERE j.state = 'done' AND j.done_at < now() - interval '30 days';
+    GET DIAGNOSTICS jobs = ROW_COUNT;
 END
 $$;

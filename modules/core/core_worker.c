@@ -27,8 +27,36 @@ typedef struct {
     PGconn *conn;
     const char *id;
     apr_time_t last_complaint;
+    apr_time_t next_housekeeping;    /* 0: at the first tick */
     unsigned int seed;
 } worker_t;
+
+#define HOUSEKEEPING_EVERY apr_time_from_sec(3600)
+
+/* Old sessions, sign-in attempts and finished jobs go (consult_housekeeping
+ * in sql/), so those tables do not grow for ever. */
+static void housekeeping(worker_t *w, apr_pool_t *p)
+{
+    const char *err = NULL;
+    PGresult *res;
+
+    if (apr_time_now() < w->next_housekeeping) {
+        return;
+    }
+    w->next_housekeeping = apr_time_now() + HOUSEKEEPING_EVERY;
+    res = cs_db_exec(w->conn, p, &err, PGRES_TUPLES_OK,
+                     "SELECT * FROM consult_housekeeping()", 0, NULL);
+    if (!res) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s, CSLOGNO(01038)
+                     "housekeeping failed: %s", err);
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, CSLOGNO(01039)
+                 "housekeeping: removed %s expired sessions, %s old sign-in attempts, "
+                 "%s finished jobs", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1),
+                 PQgetvalue(res, 0, 2));
+    PQclear(res);
+}
 
 static int run_hooks(cs_job_t *job)
 {
@@ -134,6 +162,7 @@ static void tick(worker_t *w, apr_pool_t *p)
     if (!connected(w, p)) {
         return;
     }
+    housekeeping(w, p);
     apr_pool_create(&jp, p);
     for (n = 0; n < MAX_JOBS_PER_TICK && apr_time_now() < until; n++) {
         cs_job_t *job = NULL;

@@ -163,6 +163,30 @@ START_TEST(test_a_job_whose_worker_dies_every_time_ends_dead)
 }
 END_TEST
 
+START_TEST(test_housekeeping_removes_old_sessions_attempts_and_jobs)
+{
+    const char *out = NULL, *user = it_sql("SELECT id FROM staff_users LIMIT 1", 0, NULL);
+    const char *p[1] = { user };
+    const char *left = "SELECT (SELECT count(*) FROM sessions WHERE ip = '192.0.2.77')"
+                       " || '|' || (SELECT count(*) FROM login_attempts WHERE email = 'old@hk.example')"
+                       " || '|' || (SELECT count(*) FROM jobs WHERE kind = 'housekeeping.test')";
+    it_sql("INSERT INTO sessions (token_hash, user_id, expires_at, ip) VALUES"
+           " (repeat('a', 64), $1, now() - interval '2 days', '192.0.2.77'),"
+           " (repeat('b', 64), $1, now() + interval '2 days', '192.0.2.77')", 1, p);
+    it_sql("INSERT INTO login_attempts (email, succeeded, created_at) VALUES"
+           " ('old@hk.example', false, now() - interval '40 days'),"
+           " ('old@hk.example', false, now())", 0, NULL);
+    it_sql("INSERT INTO jobs (kind, state, done_at) VALUES"
+           " ('housekeeping.test', 'done', now() - interval '40 days'),"
+           " ('housekeeping.test', 'done', now())", 0, NULL);
+    ck_assert_str_eq(it_sql(left, 0, NULL), "2|2|2");
+    /* The worker tidies up as it starts (then hourly). */
+    ck_assert_msg(it_ctl("httpd-restart", &out) == 0, "restart: %s", out);
+    ck_assert_msg(it_wait_sql(left, "1|1|1", 20), "old rows are still there: %s",
+                  it_sql(left, 0, NULL));
+}
+END_TEST
+
 START_TEST(test_two_nodes_on_one_database_run_each_job_once)
 {
     const char *out = NULL;
@@ -235,6 +259,7 @@ Suite *suite_jobs(void)
     tcase_add_test(tc, test_staff_corrections_are_stored_and_exported_for_training);
     tcase_add_test(tc, test_a_worker_killed_mid_job_is_replaced_and_the_effect_happens_once);
     tcase_add_test(tc, test_a_job_whose_worker_dies_every_time_ends_dead);
+    tcase_add_test(tc, test_housekeeping_removes_old_sessions_attempts_and_jobs);
     tcase_add_test(tc, test_two_nodes_on_one_database_run_each_job_once);
     suite_add_tcase(s, tc);
     return s;
