@@ -235,6 +235,18 @@ static int cmd_user_add(PGconn *conn, apr_pool_t *p, const char *email,
     }
     printf("user %s (%s%s) has id %s\n", norm, name, admin ? ", agency admin" : "",
            PQgetvalue(res, 0, 0));
+    /* A new password ends every session of the old one. */
+    params[0] = apr_pstrdup(p, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = cs_db_exec(conn, p, &err, PGRES_TUPLES_OK,
+                     "DELETE FROM sessions WHERE user_id = $1 RETURNING id", 1, params);
+    if (!res) {
+        fprintf(stderr, "consult-admin: %s", err);
+        return 1;
+    }
+    if (PQntuples(res) > 0) {
+        printf("signed out %d session(s) that used the old password\n", PQntuples(res));
+    }
     PQclear(res);
     return 0;
 }

@@ -4,6 +4,7 @@
 
 #include <apr_strings.h>
 #include <openssl/evp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ADMIN "admin.localhost"
@@ -152,6 +153,27 @@ START_TEST(test_logout_needs_csrf_and_ends_the_session)
     ck_assert_int_eq(req(ADMIN, "POST", "/logout", s, "", 1, NULL)->status, 303);
     ck_assert_str_eq(it_sql("SELECT count(*) FROM sessions WHERE token_hash = $1", 1, p), "0");
     ck_assert_int_eq(req(ADMIN, "GET", "/", s, NULL, 0, NULL)->status, 303);
+}
+END_TEST
+
+static int admin_cmd(const char *args)
+{
+    return system(apr_psprintf(it_pool, "%s/consult-admin --db '%s' %s >/dev/null",
+                               getenv("CS_TEST_BUILD"), getenv("CS_TEST_DATABASE"), args));
+}
+
+START_TEST(test_a_new_password_signs_out_the_old_sessions)
+{
+    sess_t *s;
+    ck_assert_int_eq(admin_cmd("user-add reset@coffee.example 'Rae Reset' 'first password 1'"), 0);
+    ck_assert_int_eq(admin_cmd("member-add reset@coffee.example coffee-shop staff"), 0);
+    s = login("reset%40coffee.example", "first+password+1");
+    ck_assert_int_eq(req(ADMIN, "GET", "/", s, NULL, 0, NULL)->status, 200);
+    ck_assert_int_eq(admin_cmd("user-add reset@coffee.example 'Rae Reset' 'second password 2'"), 0);
+    ck_assert_int_eq(req(ADMIN, "GET", "/", s, NULL, 0, NULL)->status, 303);
+    ck_assert_int_eq(req(ADMIN, "POST", "/login", NULL,
+                         "email=reset%40coffee.example&password=first+password+1", 0, NULL)->status, 401);
+    login("reset%40coffee.example", "second+password+2");
 }
 END_TEST
 
@@ -555,6 +577,7 @@ Suite *suite_inbox(void)
     tcase_add_test(tc, test_wrong_password_and_unknown_user_get_the_same_answer);
     tcase_add_test(tc, test_logout_needs_csrf_and_ends_the_session);
     tcase_add_test(tc, test_idle_and_absolute_expiry_sign_out);
+    tcase_add_test(tc, test_a_new_password_signs_out_the_old_sessions);
     tcase_add_test(tc, test_state_changes_need_the_csrf_token_and_same_origin);
     tcase_add_test(tc, test_opening_a_thread_changes_nothing_until_its_panel_posts_seen);
     tcase_add_test(tc, test_repeated_failures_are_throttled_even_with_the_right_password);
