@@ -67,8 +67,9 @@ def post(key, timeout=10.0):
 class Stream:
     """Posts from a few threads until stopped, remembering every answer."""
 
-    def __init__(self, tag, threads=4):
+    def __init__(self, tag, threads=4, pause=0.01):
         self.tag, self.stop, self.log, self.lock = tag, False, [], threading.Lock()
+        self.pause = pause
         self.threads = [threading.Thread(target=self.run, args=(i,)) for i in range(threads)]
 
     def run(self, n):
@@ -79,7 +80,7 @@ class Stream:
             with self.lock:
                 self.log.append((key, st, secs, ra, time.monotonic()))
             i += 1
-            time.sleep(0.01)
+            time.sleep(self.pause)
 
     def __enter__(self):
         for t in self.threads:
@@ -113,9 +114,9 @@ def child_pids():
 def test_child_killed():
     # Every child at once, so posts in flight die with them (a lone idle
     # child could die without cutting anything); again if none was cut.
-    with Stream("kill") as s:
+    with Stream("kill", threads=8, pause=0) as s:
         time.sleep(1.5)
-        for _ in range(3):
+        for _ in range(10):
             victims = child_pids()
             check("Apache has children to kill", len(victims) > 0)
             for pid in victims:
@@ -123,7 +124,7 @@ def test_child_killed():
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
-            time.sleep(2.0)
+            time.sleep(0.7)
             with s.lock:
                 if any(not st or st >= 500 for _, st, _, _, _ in s.log):
                     break
