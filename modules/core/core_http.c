@@ -51,6 +51,48 @@ int cs_read_form(request_rec *r, int max_fields, apr_size_t max_bytes,
     return OK;
 }
 
+/* An error for a person: a fragment for htmx to show, or a small page for
+ * a browser's plain form post (never a JSON text on screen). */
+static int send_error_html(request_rec *r, int status, const char *message)
+{
+    const char *back = apr_table_get(r->headers_in, "Referer"), *html;
+    const char *msg = ap_escape_html(r->pool, message);
+
+    if (apr_table_get(r->headers_in, "HX-Request")) {
+        html = apr_pstrcat(r->pool, "<div class=\"consult-result consult-errors\" role=\"alert\">"
+                           "<p>", msg, "</p></div>", NULL);
+    }
+    else {
+        html = apr_pstrcat(r->pool,
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<title>Sorry</title><link rel=\"stylesheet\" href=\"/style.css\"></head>"
+            "<body><main class=\"container\" id=\"main\"><h1>Sorry</h1><p>", msg,
+            status == HTTP_SERVICE_UNAVAILABLE || status == HTTP_TOO_MANY_REQUESTS
+                ? " Nothing you typed is lost: go back and send it again in a moment." : "",
+            "</p><p><a href=\"",
+            back && (!strncmp(back, "http://", 7) || !strncmp(back, "https://", 8))
+                ? ap_escape_html(r->pool, back) : "/",
+            "\">Go back</a></p></main></body></html>", NULL);
+    }
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    ap_set_content_length(r, strlen(html));
+    if (!r->header_only) {
+        ap_rputs(html, r);
+    }
+    return OK;
+}
+
+/* Whether the client reads HTML rather than JSON: htmx, or a browser
+ * whose Accept names text/html (fetch() and API clients do not). */
+static int wants_html(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    return apr_table_get(r->headers_in, "HX-Request") != NULL
+           || (accept && ap_strcasestr(accept, "text/html"));
+}
+
 int cs_send_error(request_rec *r, int status, const char *code,
                     const char *message)
 {
@@ -73,6 +115,9 @@ int cs_send_error(request_rec *r, int status, const char *code,
     }
     else {
         ap_discard_request_body(r);
+    }
+    if (wants_html(r)) {
+        return send_error_html(r, status, message);
     }
     return cs_send_json(r, status, cs_json_dump(doc, r->pool));
 }

@@ -75,9 +75,11 @@ APR_DECLARE_OPTIONAL_FN(int, cs_rate_limit,
                          apr_interval_time_t window, int *pretry_after));
 
 /**
- * Send a JSON error {"error": code, "message": message} with @p status.
- * 503 gets Retry-After (ConsultRetryAfter). Returns OK (the response is
- * sent) so a handler can `return cs_send_error(...)`.
+ * Send an error with @p status: JSON {"error": code, "message": message},
+ * or for a person (htmx, or a browser whose Accept names text/html) an
+ * HTML fragment or a small page saying @p message. 503 gets Retry-After
+ * (ConsultRetryAfter). Returns OK (the response is sent) so a handler can
+ * `return cs_send_error(...)`.
  */
 APR_DECLARE_OPTIONAL_FN(int, cs_send_error,
                         (request_rec *r, int status, const char *code,

@@ -240,6 +240,51 @@ START_TEST(test_browser_gets_an_html_error_page_with_escaped_values)
 }
 END_TEST
 
+START_TEST(test_every_refusal_reads_as_a_page_or_fragment_for_a_person)
+{
+    const char *hx[] = { "HX-Request: true", NULL };
+    char *big = apr_palloc(it_pool, 2100);
+    it_req_t req = { 0 };
+    it_resp_t *r;
+
+    memset(big, 'x', 2099);
+    big[2099] = '\0';
+    memcpy(big, "email=a%40b.co&message=", 23);
+    /* A browser's form post over the limit: a page, not JSON on screen. */
+    req.host = "small.localhost";
+    req.path = "/api/intake";
+    req.content_type = FORM;
+    req.accept = "text/html,application/xhtml+xml";
+    req.body = big;
+    r = it_http(&req);
+    ck_assert_int_eq(r->status, 413);
+    ck_assert_msg(strstr(apr_table_get(r->headers, "Content-Type"), "text/html") != NULL, "ctype");
+    ck_assert_msg(strstr(r->body, "<h1>Sorry</h1>") != NULL && strstr(r->body, "Go back") != NULL,
+                  "%s", r->body);
+    /* The same from htmx: a fragment to show in place. */
+    req.accept = NULL;
+    req.headers = hx;
+    r = it_http(&req);
+    ck_assert_int_eq(r->status, 413);
+    ck_assert_msg(strstr(r->body, "role=\"alert\"") != NULL && strstr(r->body, "<html") == NULL,
+                  "%s", r->body);
+    /* An API client still gets JSON. */
+    req.headers = NULL;
+    req.accept = "application/json";
+    r = it_http(&req);
+    ck_assert_int_eq(r->status, 413);
+    ck_assert_msg(strstr(r->body, "\"error\":\"body_too_large\"") != NULL, "%s", r->body);
+    /* A wrong method from a browser: a page too. */
+    memset(&req, 0, sizeof(req));
+    req.host = SITE;
+    req.path = "/api/intake";
+    req.accept = "text/html";
+    r = it_http(&req);
+    ck_assert_int_eq(r->status, 405);
+    ck_assert_msg(strstr(r->body, "<h1>Sorry</h1>") != NULL, "%s", r->body);
+}
+END_TEST
+
 START_TEST(test_repeated_fields_are_all_kept)
 {
     it_resp_t *r = it_post(SITE, FORM, "email=a%40b.co&message=hi&extra=one&extra=two");
@@ -271,6 +316,7 @@ Suite *suite_intake(void)
     tcase_add_test(tc, test_unknown_slug_answers_404_and_logs_the_slug);
     tcase_add_test(tc, test_intake_off_means_no_endpoint);
     tcase_add_test(tc, test_browser_gets_an_html_error_page_with_escaped_values);
+    tcase_add_test(tc, test_every_refusal_reads_as_a_page_or_fragment_for_a_person);
     tcase_add_test(tc, test_repeated_fields_are_all_kept);
     suite_add_tcase(s, tc);
     return s;
