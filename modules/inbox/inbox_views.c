@@ -53,6 +53,7 @@ static int id_like(const char *s)
 typedef struct {
     const char *status, *intent, *channel, *q, *before, *before_id;
     int mine;
+    int rows;           /* a refresh keeps this many rows (those loaded) */
 } filters;
 
 static void read_filters(request_rec *r, filters *f)
@@ -67,6 +68,11 @@ static void read_filters(request_rec *r, filters *f)
     f->channel = arg(r, q, "channel");
     if (!one_of(f->channel, "form sms voicemail email booking order")) f->channel = NULL;
     f->mine = arg(r, q, "mine") != NULL;
+    {
+        const char *rows = arg(r, q, "rows");
+        f->rows = rows && id_like(rows) && strlen(rows) < 5 ? atoi(rows) : 0;
+        if (f->rows > 500) f->rows = 500;
+    }
     f->q = arg(r, q, "q");
     if (f->q && strlen(f->q) > 200) f->q = apr_pstrndup(r->pool, f->q, 200);
     /* Keyset cursor "<timestamp>_<id>" from the previous page. */
@@ -153,7 +159,7 @@ static json_object *list_data(request_rec *r, inbox_ctx *ctx, const filters *f,
     const char *params[10];
     PGresult *res;
     json_object *rows;
-    int n;
+    int n, size;
 
     params[0] = ctx->client_id;
     params[1] = f->status;
@@ -164,17 +170,19 @@ static json_object *list_data(request_rec *r, inbox_ctx *ctx, const filters *f,
     params[6] = f->q;
     params[7] = f->before;
     params[8] = f->before_id;
-    params[9] = apr_itoa(r->pool, conf->page_size + 1);
+    /* A refresh of a list that "load more" grew keeps its length. */
+    size = f->before || f->rows <= conf->page_size ? conf->page_size : f->rows;
+    params[9] = apr_itoa(r->pool, size + 1);
     res = inbox_query(r, ctx, LIST_SQL, 10, params);
     if (!res) {
         return NULL;
     }
     n = PQntuples(res);
     rows = inbox_rows(res);
-    if (n > conf->page_size) {
+    if (n > size) {
         json_object *last;
-        json_object_array_del_idx(rows, (size_t)conf->page_size, 1);
-        last = json_object_array_get_idx(rows, (size_t)conf->page_size - 1);
+        json_object_array_del_idx(rows, (size_t)size, 1);
+        last = json_object_array_get_idx(rows, (size_t)size - 1);
         {
             json_object *at, *id;
             json_object_object_get_ex(last, "at", &at);

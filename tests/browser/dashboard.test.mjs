@@ -422,6 +422,20 @@ uitest('a reply can start from a saved reply', async () => {
     await done(p);
 });
 
+uitest("the list's own refresh asks for as many rows as it shows", async () => {
+    await ensureSender();
+    await ensureXss();
+    const p = await ownerPage();
+    await p.goto(`${ADMIN}/`);
+    await waitForRow(p, XSS_ROW);
+    const shown = await rows(p).count();
+    const asked = p.waitForRequest((q) => q.url().includes('/inbox/list'), { timeout: 5000 });
+    await p.evaluate(() => document.body.dispatchEvent(new Event('inbox-changed')));
+    const url = new URL((await asked).url());
+    assert.equal(url.searchParams.get('rows'), String(shown), `refresh asked ${url}`);
+    await done(p);
+});
+
 // ---------------------------------------------------------------- phone, keyboard, no JavaScript
 
 uitest('on a phone the inbox fits the screen and a thread opens', async () => {

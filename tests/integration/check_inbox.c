@@ -549,6 +549,14 @@ START_TEST(test_list_filters_search_and_keyset_pages)
     r = req("smallpage.localhost", "GET", "/?q=llamas", s, NULL, 0, NULL);
     for (at = r->body; (at = strstr(at, "class=\"conv-row")); at++) rows++;
     ck_assert_int_eq(rows, 5);
+    /* A refresh after "load more" keeps the rows shown. */
+    {
+        it_resp_t *rr = req("smallpage.localhost", "GET", "/inbox/list?status=open&q=llamas&rows=7",
+                            s, NULL, 0, NULL);
+        int shown = 0;
+        for (at = rr->body; (at = strstr(at, "class=\"conv-row")); at++) shown++;
+        ck_assert_int_eq(shown, 7);
+    }
     more = strstr(r->body, "before=");
     ck_assert_msg(more != NULL, "no load-more link");
     more = apr_pstrndup(it_pool, more, strcspn(more, "\"&"));

@@ -36,6 +36,14 @@
     box.focus();
     t.selectedIndex = 0;
   });
+  /* The list refreshes itself (every 15 s, and after actions): ask for
+   * as many rows as are shown, so rows that "load more" added stay. */
+  document.addEventListener("htmx:configRequest", function (ev) {
+    var elt = ev.detail && ev.detail.elt;
+    if (elt && elt.id === "inbox-list") {
+      ev.detail.parameters.rows = String(elt.querySelectorAll("a.conv-row").length);
+    }
+  });
   /* SMS length and segments while typing (GSM-7: 160/153, else 70/67). */
   var GSM = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
   var GSM_EXT = "^{}\\[~]|€\f";
