@@ -203,11 +203,55 @@ static void csv_cell(request_rec *r, const char *v, int last)
     ap_rputs(last ? "\"\r\n" : "\",", r);
 }
 
+/* The rows of @p res as CSV under @p header; the file is named for the
+ * client and @p what. */
+static void send_csv(request_rec *r, inbox_ctx *ctx, PGresult *res, const char *what,
+                     const char *header)
+{
+    int i, j;
+    ap_set_content_type(r, "text/csv; charset=utf-8");
+    apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(
+        r->pool, "attachment; filename=\"%s-%s.csv\"", ctx->client_slug, what));
+    ap_rputs(header, r);
+    for (i = 0; i < PQntuples(res); i++) {
+        for (j = 0; j < PQnfields(res); j++) {
+            csv_cell(r, PQgetisnull(res, i, j) ? "" : PQgetvalue(res, i, j),
+                     j == PQnfields(res) - 1);
+        }
+    }
+}
+
+/* Every contact of the client, with its opt-out and what it was merged from. */
+int inbox_export_contacts_csv(request_rec *r, inbox_ctx *ctx)
+{
+    const char *params[1] = { ctx->client_id };
+    PGresult *res;
+
+    if (!is_owner(ctx)) {
+        return HTTP_FORBIDDEN;
+    }
+    res = inbox_query(r, ctx,
+        "SELECT ct.id, ct.name, ct.email, ct.phone, ct.sms_opted_out,"
+        "  to_char(ct.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'),"
+        "  (SELECT count(*) FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
+        "    WHERE cv.contact_id = ct.id),"
+        "  (SELECT string_agg(concat_ws(' ', a.name, a.email, a.phone), '; ' ORDER BY a.id)"
+        "    FROM contact_aliases a WHERE a.contact_id = ct.id)"
+        " FROM contacts ct WHERE ct.client_id = $1 ORDER BY ct.id", 1, params);
+    if (!res) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    send_csv(r, ctx, res, "contacts",
+             "contact_id,name,email,phone,sms_opted_out,created_utc,messages,merged_from\r\n");
+    PQclear(res);
+    inbox_audit(r, ctx, "export", "client", ctx->client_id, "{\"what\": \"contacts\"}");
+    return OK;
+}
+
 int inbox_export_csv(request_rec *r, inbox_ctx *ctx)
 {
     const char *params[1] = { ctx->client_id };
     PGresult *res;
-    int i, j;
 
     if (!is_owner(ctx)) {
         return HTTP_FORBIDDEN;
@@ -222,19 +266,10 @@ int inbox_export_csv(request_rec *r, inbox_ctx *ctx)
     if (!res) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    ap_set_content_type(r, "text/csv; charset=utf-8");
-    apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(
-        r->pool, "attachment; filename=\"%s-messages.csv\"", ctx->client_slug));
-    ap_rputs("message_id,created_utc,contact_id,name,email,phone,channel,direction,"
-             "intent,urgency,spam,status,message\r\n", r);
-    for (i = 0; i < PQntuples(res); i++) {
-        for (j = 0; j < PQnfields(res); j++) {
-            csv_cell(r, PQgetisnull(res, i, j) ? "" : PQgetvalue(res, i, j),
-                     j == PQnfields(res) - 1);
-        }
-    }
+    send_csv(r, ctx, res, "messages", "message_id,created_utc,contact_id,name,email,phone,"
+             "channel,direction,intent,urgency,spam,status,message\r\n");
     PQclear(res);
-    inbox_audit(r, ctx, "export", "client", ctx->client_id, NULL);
+    inbox_audit(r, ctx, "export", "client", ctx->client_id, "{\"what\": \"messages\"}");
     return OK;
 }
 

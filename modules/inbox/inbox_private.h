@@ -101,6 +101,7 @@ int inbox_reply(request_rec *r, inbox_ctx *ctx, const char *conversation_id);
 int inbox_contact(request_rec *r, inbox_ctx *ctx, const char *id);
 int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const char *what);
 int inbox_export_csv(request_rec *r, inbox_ctx *ctx);
+int inbox_export_contacts_csv(request_rec *r, inbox_ctx *ctx);
 int inbox_audit_page(request_rec *r, inbox_ctx *ctx);
 int inbox_replies(request_rec *r, inbox_ctx *ctx);
 

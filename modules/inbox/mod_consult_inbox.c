@@ -216,6 +216,9 @@ static int handler(request_rec *r)
     if (!strcmp(r->uri, "/export.csv")) {
         return inbox_export_csv(r, ctx);
     }
+    if (!strcmp(r->uri, "/export-contacts.csv")) {
+        return inbox_export_contacts_csv(r, ctx);
+    }
     if (!strcmp(r->uri, "/audit")) {
         return inbox_audit_page(r, ctx);
     }

@@ -424,6 +424,15 @@ START_TEST(test_staff_cannot_export_owners_can_and_formulas_are_defused)
     ck_assert_int_eq(r->status, 200);
     ck_assert_msg(!strncmp(r->body, "message_id,created_utc", 22), "%s", r->body);
     ck_assert_msg(strstr(r->body, "\"'=HYPERLINK") != NULL, "formula not defused");
+    /* The contacts, with their SMS opt-out, as a file of their own. */
+    ck_assert_int_eq(req(ADMIN, "GET", "/export-contacts.csv", staff, NULL, 0, NULL)->status, 403);
+    r = req(ADMIN, "GET", "/export-contacts.csv", owner, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(!strncmp(r->body, "contact_id,name,email,phone,sms_opted_out", 41), "%s", r->body);
+    ck_assert_msg(strstr(r->body, "\"csv@c.example\"") != NULL, "contact missing: %s", r->body);
+    ck_assert_msg(strstr(apr_table_get(r->headers, "Content-Disposition"), "coffee-shop-contacts.csv")
+                  != NULL, "file name");
+    ck_assert_msg(strstr(r->body, "secret@other.example") == NULL, "another client's contact");
 }
 END_TEST
 
