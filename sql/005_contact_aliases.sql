@@ -191,6 +191,14 @@ BEGIN
 END
 $$;
 
+-- A call without caller ID still leaves its voicemail: it goes to the
+-- client's one "Unknown caller" contact (no number, so nothing to reply to).
+ALTER TABLE contacts ADD COLUMN unknown_caller boolean NOT NULL DEFAULT false;
+ALTER TABLE contacts DROP CONSTRAINT contacts_reachable;
+ALTER TABLE contacts ADD CONSTRAINT contacts_reachable
+    CHECK (email IS NOT NULL OR phone IS NOT NULL OR unknown_caller);
+CREATE UNIQUE INDEX contacts_unknown_caller ON contacts (client_id) WHERE unknown_caller;
+
 CREATE OR REPLACE FUNCTION consult_inbound_message(
     p_client_id bigint, p_phone text, p_channel text, p_body text,
     p_provider text, p_provider_id text, p_media jsonb, p_sms_opt text,
@@ -208,10 +216,17 @@ BEGIN
         RETURN;
     END IF;
     LOOP
-        o_contact_id := consult_find_contact(p_client_id, NULL, p_phone);
+        IF p_phone IS NULL THEN
+            SELECT c.id INTO o_contact_id FROM contacts c
+             WHERE c.client_id = p_client_id AND c.unknown_caller;
+        ELSE
+            o_contact_id := consult_find_contact(p_client_id, NULL, p_phone);
+        END IF;
         EXIT WHEN o_contact_id IS NOT NULL;
         BEGIN
-            INSERT INTO contacts (client_id, phone) VALUES (p_client_id, p_phone)
+            INSERT INTO contacts (client_id, phone, name, unknown_caller)
+            VALUES (p_client_id, p_phone, CASE WHEN p_phone IS NULL THEN 'Unknown caller' END,
+                    p_phone IS NULL)
             RETURNING id INTO o_contact_id;
             EXIT;
         EXCEPTION WHEN unique_violation THEN

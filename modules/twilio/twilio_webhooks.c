@@ -256,7 +256,12 @@ static int voice(hook_req *h)
     int st;
 
     if (!call) return HTTP_BAD_REQUEST;
-    if (from && cs_phone_e164(h->r->pool, from, "US", &phone) == APR_SUCCESS) {
+    /* No caller ID ("anonymous", "Restricted", a SIP address): the
+     * voicemail still lands, on the client's "Unknown caller" contact. */
+    if (!from || cs_phone_e164(h->r->pool, from, "US", &phone) != APR_SUCCESS) {
+        phone = NULL;
+    }
+    {
         /* One voicemail message per call, filled in by the callbacks. */
         if ((st = begin(h)) != OK) return st;
         params[0] = h->client->id_str;
@@ -269,7 +274,7 @@ static int voice(hook_req *h)
         res = q(h, "SELECT * FROM consult_inbound_message("
                    "$1, $2, $3, $4, $5, $6, $7::jsonb, NULL)", 7, params);
         if (!res) return HTTP_SERVICE_UNAVAILABLE;
-        if (h->conf->missed_call_text && PQgetvalue(res, 0, 2)[0] != 't') {
+        if (h->conf->missed_call_text && phone && PQgetvalue(res, 0, 2)[0] != 't') {
             const char *contact = apr_pstrdup(h->r->pool, PQgetvalue(res, 0, 1));
             PQclear(res);
             res = NULL;

@@ -456,6 +456,31 @@ START_TEST(test_voicemail_without_a_transcript_still_reaches_staff)
 }
 END_TEST
 
+START_TEST(test_a_voicemail_without_caller_id_is_kept)
+{
+    const char *voice[] = { "CallSid", "CA00000000000000000000000000000003", "AccountSid", ACCOUNT,
+                            "From", "anonymous", "To", "+15005550006", "CallStatus", "ringing", NULL };
+    const char *tx[] = { "CallSid", "CA00000000000000000000000000000003", "AccountSid", ACCOUNT,
+                         "TranscriptionText", "It is me, call me at the shop please",
+                         "TranscriptionStatus", "completed", NULL };
+    const char *m;
+
+    ck_assert_int_eq(webhook("/twilio/voice", voice, 1)->status, 200);
+    ck_assert_int_eq(webhook("/twilio/voice/transcription", tx, 1)->status, 200);
+    m = message_of("CA00000000000000000000000000000003");
+    ck_assert_msg(*m, "the voicemail of a caller without caller ID was dropped");
+    ck_assert_str_eq(it_sql(Q("SELECT ct.name || '|' || ct.unknown_caller::text || '|' || m.body"
+                              " FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
+                              " JOIN contacts ct ON ct.id = cv.contact_id WHERE m.id = %s", m), 0, NULL),
+                     "Unknown caller|true|It is me, call me at the shop please");
+    ck_assert_msg(it_wait_sql(Q("SELECT count(*) FROM notifications WHERE message_id = %s", m),
+                              "1", 15), "no one was told");
+    /* No number: no missed-call text. */
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM messages WHERE direction = 'outbound'"
+                            " AND to_address IS NULL", 0, NULL), "0");
+}
+END_TEST
+
 START_TEST(test_a_picture_without_text_is_shown_and_reaches_staff)
 {
     const char *mms[] = { "MessageSid", "MM0000000000000000000000000000000c", "AccountSid", ACCOUNT,
@@ -524,6 +549,7 @@ Suite *suite_twilio(void)
     tcase_add_test(tc, test_voicemail_with_recording_and_transcript_is_one_inbox_entry);
     tcase_add_test(tc, test_voicemail_without_a_transcript_still_reaches_staff);
     tcase_add_test(tc, test_a_picture_without_text_is_shown_and_reaches_staff);
+    tcase_add_test(tc, test_a_voicemail_without_caller_id_is_kept);
     tcase_add_test(tc, test_after_hours_reply_goes_once_per_evening);
     suite_add_tcase(s, tc);
     return s;
