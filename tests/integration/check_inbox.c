@@ -293,6 +293,42 @@ START_TEST(test_repeated_failures_are_throttled_even_with_the_right_password)
 }
 END_TEST
 
+START_TEST(test_many_failures_from_one_address_throttle_every_account)
+{
+    it_resp_t *r;
+    /* Someone at this address tried 24 accounts just now (recorded as the
+     * sign-in page records them; every test signs in from 127.0.0.1, so the
+     * rows are removed again below). */
+    it_sql("INSERT INTO login_attempts (email, ip, succeeded)"
+           " SELECT 'spray' || g || '@x.example', '127.0.0.1', false FROM generate_series(1, 24) g",
+           0, NULL);
+    r = req(ADMIN, "POST", "/login", NULL, "email=owner%40coffee.example&password=owner+password+1",
+            0, NULL);
+    it_sql("DELETE FROM login_attempts WHERE email LIKE 'spray%@x.example'", 0, NULL);
+    ck_assert_int_eq(r->status, 429);
+    ck_assert_msg(apr_table_get(r->headers, "Retry-After") != NULL, "Retry-After");
+    login("owner%40coffee.example", "owner+password+1");
+}
+END_TEST
+
+START_TEST(test_search_stems_english_and_spanish)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *en = new_conversation("small.localhost", "stem-en@c.example",
+                                      "Do you cater weddings in the spring?");
+    const char *es = new_conversation("small.localhost", "stem-es@c.example",
+                                      "Necesito pasteles para la fiesta de mi hija");
+    /* "catering" finds "cater"; "necesitamos" finds "necesito" (a Spanish
+     * stem the English one does not make). */
+    ck_assert_msg(strstr(req(ADMIN, "GET", "/?q=catering", s, NULL, 0, NULL)->body,
+                         apr_psprintf(it_pool, "data-id=\"%s\"", en)) != NULL, "English stem");
+    ck_assert_msg(strstr(req(ADMIN, "GET", "/?q=necesitamos", s, NULL, 0, NULL)->body,
+                         apr_psprintf(it_pool, "data-id=\"%s\"", es)) != NULL, "Spanish stem");
+    ck_assert_msg(strstr(req(ADMIN, "GET", "/?q=necesitamos", s, NULL, 0, NULL)->body,
+                         apr_psprintf(it_pool, "data-id=\"%s\"", en)) == NULL, "unrelated match");
+}
+END_TEST
+
 START_TEST(test_another_clients_ids_answer_404_never_data)
 {
     sess_t *me = login("owner%40coffee.example", "owner+password+1");
@@ -599,6 +635,8 @@ Suite *suite_inbox(void)
     tcase_add_test(tc, test_opening_a_thread_changes_nothing_until_its_panel_posts_seen);
     tcase_add_test(tc, test_repeated_failures_are_throttled_even_with_the_right_password);
     tcase_add_test(tc, test_another_clients_ids_answer_404_never_data);
+    tcase_add_test(tc, test_many_failures_from_one_address_throttle_every_account);
+    tcase_add_test(tc, test_search_stems_english_and_spanish);
     tcase_add_test(tc, test_agency_admin_switches_between_clients);
     tcase_add_test(tc, test_stored_markup_is_escaped_everywhere);
     tcase_add_test(tc, test_staff_cannot_export_owners_can_and_formulas_are_defused);
