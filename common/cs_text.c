@@ -248,3 +248,29 @@ const char *cs_ip_network(apr_pool_t *p, const char *ip)
     return apr_psprintf(p, "v6:%02x%02x:%02x%02x:%02x%02x:%02x%02x",
                         a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
+
+const char *cs_attachment_disposition(apr_pool_t *p, const char *filename)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *c;
+    size_t n = filename ? strlen(filename) : 0;
+    char *enc = apr_palloc(p, n * 3 + 1), *e = enc;
+    char *ascii = apr_palloc(p, n + 1), *a = ascii;
+
+    for (c = (const unsigned char *)(filename ? filename : ""); *c; c++) {
+        /* RFC 5987 attr-char: ALPHA / DIGIT / "!#$&+-.^_`|~" */
+        if (apr_isalnum(*c) || strchr("!#$&+-.^_`|~", *c)) {
+            *e++ = (char)*c;
+        }
+        else {
+            *e++ = '%';
+            *e++ = hex[*c >> 4];
+            *e++ = hex[*c & 15];
+        }
+        *a++ = *c < 0x80 && (apr_isalnum(*c) || strchr(" .-_()[]+,", *c)) ? (char)*c : '_';
+    }
+    *e = '\0';
+    *a = '\0';
+    return apr_psprintf(p, "attachment; filename=\"%s\"; filename*=UTF-8''%s",
+                        *ascii ? ascii : "download", enc);
+}

@@ -57,6 +57,14 @@ apr_status_t cs_phone_e164(apr_pool_t *p, const char *in, const char *region,
  */
 const char *cs_ip_network(apr_pool_t *p, const char *ip);
 
+/**
+ * A Content-Disposition value that downloads @p filename (UTF-8) as an
+ * attachment: filename*= with RFC 5987 percent-encoding (so spaces stay
+ * spaces, not "+"), and a plain ASCII filename= fallback with anything
+ * unsafe in a quoted string replaced by '_'.
+ */
+const char *cs_attachment_disposition(apr_pool_t *p, const char *filename);
+
 /** Whether @p region is one cs_phone_e164 knows. */
 int cs_phone_region_known(const char *region);
 

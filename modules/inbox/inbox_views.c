@@ -1,5 +1,6 @@
 /* The inbox list, the conversation panel and its actions, attachments. */
 #include "inbox_private.h"
+#include "cs_text.h"
 #include "cs_sniff.h"
 
 #include "http_protocol.h"
@@ -533,11 +534,11 @@ int inbox_attachment(request_rec *r, inbox_ctx *ctx, const char *id)
     /* Always a download, never rendered: no HTML, SVG or script can run
      * from a customer's upload on the dashboard's origin. */
     ap_set_content_type(r, apr_pstrdup(r->pool, cs_safe_serve_type(type)));
-    apr_table_setn(r->headers_out, "Content-Disposition", apr_psprintf(
-        r->pool, "attachment; filename=\"download\"; filename*=UTF-8''%s",
-        ap_escape_urlencoded(r->pool, name)));
+    apr_table_setn(r->headers_out, "Content-Disposition",
+                   cs_attachment_disposition(r->pool, name));
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    apr_table_setn(r->headers_out, "Content-Security-Policy", "sandbox");
+    /* Replaces the dashboard's policy (set on err_headers_out) for this one. */
+    apr_table_setn(r->err_headers_out, "Content-Security-Policy", "sandbox");
     ap_set_content_length(r, len);
     if (!r->header_only) {
         ap_rwrite(PQgetvalue(res, 0, 2), len, r);

@@ -311,6 +311,48 @@ START_TEST(test_many_failures_from_one_address_throttle_every_account)
 }
 END_TEST
 
+START_TEST(test_an_attachment_downloads_as_a_file_never_a_page)
+{
+    static const char png[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0"
+                              "\x1f\x15\xc4\x89\0\0\0\rIDATx\x9c" "c\xf8\x0f\0\0\x01\x01\0\x05";
+    const char *head = "--B0\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\natt@c.example\r\n"
+                       "--B0\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nthe stain\r\n"
+                       "--B0\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"sofa <1>.png\"\r\n"
+                       "Content-Type: text/html\r\n\r\n";
+    const char *tail = "\r\n--B0--\r\n", *id;
+    apr_size_t n = strlen(head) + sizeof(png) - 1 + strlen(tail);
+    char *body = apr_palloc(it_pool, n);
+    sess_t *s = login("other%40other.example", "other+password+1");   /* cors.localhost's client */
+    it_req_t q = { 0 };
+    it_resp_t *r;
+
+    memcpy(body, head, strlen(head));
+    memcpy(body + strlen(head), png, sizeof(png) - 1);
+    memcpy(body + strlen(head) + sizeof(png) - 1, tail, strlen(tail));
+    q.host = "cors.localhost";
+    q.path = "/api/intake";
+    q.content_type = "multipart/form-data; boundary=B0";
+    q.body = body;
+    q.body_len = n;
+    ck_assert_int_eq(it_http(&q)->status, 303);
+    id = it_sql("SELECT a.id FROM attachments a JOIN submissions s ON s.id = a.submission_id"
+                " WHERE s.email = 'att@c.example'", 0, NULL);
+    ck_assert_msg(*id, "no attachment stored");
+    r = req(ADMIN, "GET", apr_psprintf(it_pool, "/a/%s", id), s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 200);
+    /* The type sniffed from the bytes, not the one declared. */
+    ck_assert_str_eq(apr_table_get(r->headers, "Content-Type"), "image/png");
+    ck_assert_msg(!strncmp(apr_table_get(r->headers, "Content-Disposition"), "attachment;", 11),
+                  "%s", apr_table_get(r->headers, "Content-Disposition"));
+    ck_assert_msg(strstr(apr_table_get(r->headers, "Content-Disposition"), "filename*=UTF-8''sofa%20%3C1%3E.png") != NULL,
+                  "file name not encoded: %s", apr_table_get(r->headers, "Content-Disposition"));
+    ck_assert_str_eq(apr_table_get(r->headers, "X-Content-Type-Options"), "nosniff");
+    ck_assert_str_eq(apr_table_get(r->headers, "Content-Security-Policy"), "sandbox");
+    ck_assert_int_eq((int)r->len, (int)sizeof(png) - 1);
+    ck_assert_msg(memcmp(r->body, png, sizeof(png) - 1) == 0, "the bytes changed");
+}
+END_TEST
+
 START_TEST(test_search_stems_english_and_spanish)
 {
     sess_t *s = login("owner%40coffee.example", "owner+password+1");
@@ -637,6 +679,7 @@ Suite *suite_inbox(void)
     tcase_add_test(tc, test_another_clients_ids_answer_404_never_data);
     tcase_add_test(tc, test_many_failures_from_one_address_throttle_every_account);
     tcase_add_test(tc, test_search_stems_english_and_spanish);
+    tcase_add_test(tc, test_an_attachment_downloads_as_a_file_never_a_page);
     tcase_add_test(tc, test_agency_admin_switches_between_clients);
     tcase_add_test(tc, test_stored_markup_is_escaped_everywhere);
     tcase_add_test(tc, test_staff_cannot_export_owners_can_and_formulas_are_defused);

@@ -384,6 +384,18 @@ START_TEST(test_ip_unparsable_is_returned_as_given)
 }
 END_TEST
 
+START_TEST(test_attachment_disposition_encodes_for_rfc_5987)
+{
+    ck_assert_str_eq(cs_attachment_disposition(unit_pool, "sofa <1>.png"),
+                     "attachment; filename=\"sofa _1_.png\"; filename*=UTF-8''sofa%20%3C1%3E.png");
+    /* UTF-8 bytes are percent-encoded; quotes and backslashes never reach the quoted string. */
+    ck_assert_str_eq(cs_attachment_disposition(unit_pool, "caf\xc3\xa9 \"x\"\\.pdf"),
+                     "attachment; filename=\"caf__ _x__.pdf\"; filename*=UTF-8''caf%C3%A9%20%22x%22%5C.pdf");
+    ck_assert_str_eq(cs_attachment_disposition(unit_pool, ""),
+                     "attachment; filename=\"download\"; filename*=UTF-8''");
+}
+END_TEST
+
 Suite *text_suite(void)
 {
     Suite *s = suite_create("cs_text");
@@ -431,6 +443,11 @@ Suite *text_suite(void)
     tcase_add_test(tc, test_ip_v4_is_itself_also_when_mapped);
     tcase_add_test(tc, test_ip_v6_counts_its_slash_64_however_written);
     tcase_add_test(tc, test_ip_unparsable_is_returned_as_given);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("attachment name");
+    tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    tcase_add_test(tc, test_attachment_disposition_encodes_for_rfc_5987);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("phone");
