@@ -285,6 +285,51 @@ START_TEST(test_every_refusal_reads_as_a_page_or_fragment_for_a_person)
 }
 END_TEST
 
+START_TEST(test_phone_region_and_the_total_of_files_are_per_vhost)
+{
+    char *png = apr_palloc(it_pool, 6000), *body;
+#define PART "--P9\r\nContent-Disposition: form-data; name=\"f%d\"; filename=\"p%d.png\"\r\n" \
+             "Content-Type: image/png\r\n\r\n"
+    const char *head = "--P9\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nuk@uk.example\r\n"
+                       "--P9\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\ntwo photos\r\n";
+    it_req_t req = { 0 };
+    apr_size_t n = 0;
+    long before;
+    int i;
+
+    /* A local British number, on the GB vhost: E.164 with +44. */
+    ck_assert_int_eq(it_post("uk.localhost", FORM,
+                             "email=uk%40uk.example&phone=020+7946+0018&message=hello")->status, 303);
+    ck_assert_str_eq(it_sql("SELECT phone FROM submissions WHERE email = 'uk@uk.example'"
+                            " ORDER BY id DESC LIMIT 1", 0, NULL), "+442079460018");
+    /* Two files of 6k each: each under 8k, together over 10k. */
+    memset(png, 'z', 6000);
+    memcpy(png, "\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+    body = apr_palloc(it_pool, 14000);
+    memcpy(body, head, strlen(head));
+    n = strlen(head);
+    for (i = 0; i < 2; i++) {
+        const char *h = apr_psprintf(it_pool, PART, i, i);
+        memcpy(body + n, h, strlen(h));
+        n += strlen(h);
+        memcpy(body + n, png, 6000);
+        n += 6000;
+        memcpy(body + n, "\r\n", 2);
+        n += 2;
+    }
+    memcpy(body + n, "--P9--\r\n", 8);
+    n += 8;
+    before = it_submission_count();
+    req.host = "uk.localhost";
+    req.path = "/api/intake";
+    req.content_type = "multipart/form-data; boundary=P9";
+    req.body = body;
+    req.body_len = n;
+    ck_assert_int_eq(it_http(&req)->status, 413);
+    ck_assert_int_eq(it_submission_count(), before);
+}
+END_TEST
+
 START_TEST(test_repeated_fields_are_all_kept)
 {
     it_resp_t *r = it_post(SITE, FORM, "email=a%40b.co&message=hi&extra=one&extra=two");
@@ -317,6 +362,7 @@ Suite *suite_intake(void)
     tcase_add_test(tc, test_intake_off_means_no_endpoint);
     tcase_add_test(tc, test_browser_gets_an_html_error_page_with_escaped_values);
     tcase_add_test(tc, test_every_refusal_reads_as_a_page_or_fragment_for_a_person);
+    tcase_add_test(tc, test_phone_region_and_the_total_of_files_are_per_vhost);
     tcase_add_test(tc, test_repeated_fields_are_all_kept);
     suite_add_tcase(s, tc);
     return s;

@@ -215,6 +215,17 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultResendAPIBase $CS_TEST_FAKE_URL
     ConsultEmailTimeout 2s
 </VirtualHost>
+# A British client: local numbers are read as UK ones; small file totals.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName uk.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient other-client
+    ConsultIntake On
+    ConsultPhoneRegion GB
+    ConsultIntakeAllowTypes image/png
+    ConsultIntakeMaxFileSize 8k
+    ConsultIntakeMaxFilesTotal 10k
+</VirtualHost>
 # SMS and email both, email tried first.
 <VirtualHost \${CONSULT_LISTEN}>
     ServerName both.localhost
