@@ -92,6 +92,7 @@ int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id);
 int inbox_attachment(request_rec *r, inbox_ctx *ctx, const char *id);
 
 /* inbox_reply.c: the composer. */
+int inbox_conversation_messages(request_rec *r, inbox_ctx *ctx, const char *id);
 int inbox_composer_how(request_rec *r, inbox_ctx *ctx, const char *conversation_id);
 json_object *inbox_composer(request_rec *r, inbox_ctx *ctx, const char *conversation_id,
                             const char *error);

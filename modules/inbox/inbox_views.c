@@ -268,11 +268,11 @@ static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id)
         "          THEN m.classification->'when' ELSE '[]'::jsonb END) w) AS when_mentioned,"
         "  m.classification->>'backend' AS backend, m.classification->>'fallback' AS fallback,"
         "  m.direction = 'outbound' AS outbound, m.delivery_status, m.delivery_error,"
-        /* Refresh while a reply is on its way, and for a while after
-         * "sent", until the carrier reports delivery. */
+        /* Refresh while a reply is on its way, and after "sent" until the
+         * carrier reports delivery; for half an hour at most. */
         "  m.direction = 'outbound' AND (m.delivery_status IN ('queued', 'sending')"
-        "    OR (m.delivery_status = 'sent' AND m.channel = 'sms'"
-        "        AND m.created_at > now() - interval '10 minutes')) AS pending,"
+        "    OR (m.delivery_status = 'sent' AND m.channel = 'sms'))"
+        "    AND m.created_at > now() - interval '30 minutes' AS pending,"
         "  (SELECT json_agg(json_build_object('url', e->>'url', 'type', e->>'content_type'))"
         "     FROM jsonb_array_elements(CASE WHEN jsonb_typeof(m.media) = 'array'"
         "       THEN m.media ELSE '[]'::jsonb END) e"
@@ -337,6 +337,9 @@ int inbox_conversation(request_rec *r, inbox_ctx *ctx, const char *id)
     if (!(d = panel_data(r, ctx, id))) {
         return HTTP_NOT_FOUND;
     }
+    /* Opening it (not an action's re-render, which may be "mark unread")
+     * is what reads it. */
+    json_object_object_add(d, "auto_seen", json_object_new_boolean(1));
     if (inbox_is_htmx(r)) {
         return inbox_render(r, HTTP_OK, "partials/panel", d);
     }
@@ -351,6 +354,14 @@ int inbox_conversation(request_rec *r, inbox_ctx *ctx, const char *id)
         json_object_object_add(d, "open_panel", json_object_new_boolean(1));
         return inbox_render(r, HTTP_OK, "inbox", d);
     }
+}
+
+/* GET /c/ID/messages: the thread's messages alone, for the refresh while
+ * a reply is on its way (the composer around them is left as typed). */
+int inbox_conversation_messages(request_rec *r, inbox_ctx *ctx, const char *id)
+{
+    json_object *d = panel_data(r, ctx, id);
+    return d ? inbox_render(r, HTTP_OK, "partials/messages", d) : HTTP_NOT_FOUND;
 }
 
 /* The panel of an unread thread was shown: it is read now. Audited and

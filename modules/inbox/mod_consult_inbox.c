@@ -229,6 +229,9 @@ static int handler(request_rec *r)
         if (!*rest && r->method_number == M_GET) {
             return inbox_conversation(r, ctx, id);
         }
+        if (!strcmp(rest, "messages") && r->method_number == M_GET) {
+            return inbox_conversation_messages(r, ctx, id);
+        }
         if (!strcmp(rest, "how") && r->method_number == M_GET) {
             return inbox_composer_how(r, ctx, id);
         }

@@ -207,6 +207,14 @@ uitest('clicking a row opens the panel with the message body and marks it read',
     await until(async () => !/\bunread\b/.test(await rowOf(p, SENDER_ROW).first().getAttribute('class')),
                 { timeout: 5000, what: 'the row to lose its unread mark' });
     assert.equal(sql('SELECT unread FROM conversations WHERE id = :p1', conversationIdByEmail(SENDER.email)), 'f');
+    // "Mark unread" sticks: the panel it answers does not read it again.
+    await panel.locator('button[name=action][value=unread]').click();
+    await panel.locator('button[name=action][value=read]').waitFor({ state: 'visible' });
+    await p.waitForTimeout(1000);
+    assert.equal(sql('SELECT unread FROM conversations WHERE id = :p1', conversationIdByEmail(SENDER.email)), 't',
+                 'marked unread, then read again by itself');
+    await until(async () => /\bunread\b/.test(await rowOf(p, SENDER_ROW).first().getAttribute('class')),
+                { timeout: 5000, what: 'the row to show unread again' });
     await screenshot(p, 'inbox-panel');
     await done(p);
 });

@@ -274,6 +274,34 @@ START_TEST(test_opening_a_thread_changes_nothing_until_its_panel_posts_seen)
     /* A read thread's panel does not post it. */
     r = req(ADMIN, "GET", apr_psprintf(it_pool, "/c/%s", cv), s, NULL, 0, NULL);
     ck_assert_msg(strstr(r->body, "/seen") == NULL, "a read panel posts seen");
+    /* "Mark unread" answers a panel that leaves it unread. */
+    {
+        it_req_t q = { 0 };
+        const char *hdrs[] = { apr_pstrcat(it_pool, "Cookie: ", s->cookie, NULL), "HX-Request: true",
+                               apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL), NULL };
+        q.host = ADMIN;
+        q.method = "POST";
+        q.path = apr_psprintf(it_pool, "/c/%s/act", cv);
+        q.body = "action=unread";
+        q.content_type = FORM;
+        q.headers = hdrs;
+        r = it_http(&q);
+        ck_assert_int_eq(r->status, 200);
+        ck_assert_msg(strstr(r->body, "value=\"read\">Mark read") != NULL, "%s", r->body);
+        ck_assert_msg(strstr(r->body, "/seen") == NULL, "the panel would read it again at once");
+        ck_assert_str_eq(it_sql("SELECT unread::text FROM conversations WHERE id = $1", 1, p), "true");
+        /* The refresh of the messages alone: no composer to wipe. */
+        q.method = "GET";
+        q.path = apr_psprintf(it_pool, "/c/%s/messages", cv);
+        q.body = NULL;
+        q.content_type = NULL;
+        r = it_http(&q);
+        ck_assert_int_eq(r->status, 200);
+        ck_assert_msg(strstr(r->body, "Do you deliver on Sundays?") != NULL, "%s", r->body);
+        ck_assert_msg(strstr(r->body, "composer") == NULL && strstr(r->body, "/seen") == NULL,
+                      "more than the messages: %s", r->body);
+        ck_assert_str_eq(it_sql("SELECT unread::text FROM conversations WHERE id = $1", 1, p), "true");
+    }
 }
 END_TEST
 
@@ -376,7 +404,7 @@ START_TEST(test_another_clients_ids_answer_404_never_data)
     sess_t *me = login("owner%40coffee.example", "owner+password+1");
     const char *theirs = new_conversation("other.localhost", "secret@other.example",
                                           "their private zebra message");
-    const char *p[1] = { theirs }, *contact, *paths[4], *before, *attachment, *their_reply;
+    const char *p[1] = { theirs }, *contact, *paths[5], *before, *attachment, *their_reply;
     int i;
 
     /* Let their message's own processing finish first, so any change seen
@@ -397,7 +425,8 @@ START_TEST(test_another_clients_ids_answer_404_never_data)
     paths[1] = apr_psprintf(it_pool, "/contacts/%s", contact);
     paths[2] = apr_psprintf(it_pool, "/a/%s", attachment);
     paths[3] = apr_psprintf(it_pool, "/c/%s/how?channel=email", theirs);
-    for (i = 0; i < 4; i++) {
+    paths[4] = apr_psprintf(it_pool, "/c/%s/messages", theirs);
+    for (i = 0; i < 5; i++) {
         it_resp_t *r = req(ADMIN, "GET", paths[i], me, NULL, 0, NULL);
         ck_assert_msg(r->status == 404, "GET %s -> %ld", paths[i], r->status);
         ck_assert_msg(strstr(r->body, "zebra") == NULL && strstr(r->body, "secret@") == NULL,
