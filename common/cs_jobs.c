@@ -51,15 +51,16 @@ apr_status_t cs_jobs_enqueue(PGconn *conn, apr_pool_t *p, const char **perr,
 
 apr_status_t cs_jobs_claim(PGconn *conn, apr_pool_t *p, const char **perr,
                            const char *worker, apr_interval_time_t lease,
-                           cs_job_t **pjob)
+                           int max_attempts, cs_job_t **pjob)
 {
-    const char *params[2];
+    const char *params[3];
     PGresult *res;
     cs_job_t *job;
 
     *pjob = NULL;
     params[0] = worker;
     params[1] = usec_interval(p, lease);
+    params[2] = apr_itoa(p, max_attempts);
     /* The inner SELECT skips rows another worker holds; the outer UPDATE
      * takes the lease in the same statement, so a claim is one round trip
      * and commits on its own (a crash after it leaves an expiring lease). */
@@ -69,20 +70,21 @@ apr_status_t cs_jobs_claim(PGconn *conn, apr_pool_t *p, const char **perr,
     for (;;) {
         res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
                          "UPDATE jobs SET updated_at = now(),"
-                         "  state = CASE WHEN state = 'running' AND attempts >= max_attempts"
-                         "    THEN 'dead' ELSE 'running' END,"
-                         "  last_error = CASE WHEN state = 'running' AND attempts >= max_attempts"
+                         "  state = CASE WHEN state = 'running'"
+                         "    AND attempts >= least(max_attempts, $3::int) THEN 'dead' ELSE 'running' END,"
+                         "  last_error = CASE WHEN state = 'running'"
+                         "    AND attempts >= least(max_attempts, $3::int)"
                          "    THEN 'the worker stopped during every attempt (' || attempts"
                          "      || '), last on ' || coalesce(locked_by, '?') ELSE last_error END,"
-                         "  attempts = CASE WHEN state = 'running' AND attempts >= max_attempts"
-                         "    THEN attempts ELSE attempts + 1 END,"
+                         "  attempts = CASE WHEN state = 'running'"
+                         "    AND attempts >= least(max_attempts, $3::int) THEN attempts ELSE attempts + 1 END,"
                          "  locked_by = $1, locked_until = now() + $2::interval"
                          " WHERE id = (SELECT id FROM jobs"
                          "   WHERE (state = 'queued' AND run_at <= now())"
                          "      OR (state = 'running' AND locked_until < now())"
                          "   ORDER BY run_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
                          " RETURNING id, kind, payload::text, attempts, max_attempts, state",
-                         2, params);
+                         3, params);
         if (!res) {
             return APR_EGENERAL;
         }

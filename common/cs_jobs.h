@@ -56,11 +56,13 @@ apr_status_t cs_jobs_enqueue(PGconn *conn, apr_pool_t *p, const char **perr,
 
 /**
  * Claim the next due job (or one whose lease expired) for @p worker with a
- * lease of @p lease. APR_NOTFOUND when nothing is due.
+ * lease of @p lease. A job whose lease ran out on its last attempt (of its
+ * own limit or @p max_attempts, whichever is lower) is parked as dead
+ * instead. APR_NOTFOUND when nothing is due.
  */
 apr_status_t cs_jobs_claim(PGconn *conn, apr_pool_t *p, const char **perr,
                            const char *worker, apr_interval_time_t lease,
-                           cs_job_t **pjob);
+                           int max_attempts, cs_job_t **pjob);
 
 /** Mark done; call inside the job's transaction, then COMMIT. locked_by
  * stays, recording which worker ran it. */

@@ -96,8 +96,13 @@ BEGIN
     -- An opt-out belongs to the number texts go to: the kept contact takes
     -- the other's when it takes its phone, and either STOP on a shared
     -- number holds.
-    UPDATE contacts SET name = coalesce(k.name, d.name), email = coalesce(k.email, d.email),
+    -- Merged into "Unknown caller", a contact makes it a real person (and
+    -- the next call without caller ID starts a new Unknown caller).
+    UPDATE contacts SET name = CASE WHEN k.unknown_caller THEN coalesce(d.name, k.name)
+                                    ELSE coalesce(k.name, d.name) END,
+           email = coalesce(k.email, d.email),
            phone = coalesce(k.phone, d.phone),
+           unknown_caller = k.unknown_caller AND coalesce(k.email, d.email, k.phone, d.phone) IS NULL,
            sms_opted_out = CASE WHEN k.phone IS NULL THEN d.sms_opted_out
                                 WHEN k.phone = d.phone THEN k.sms_opted_out OR d.sms_opted_out
                                 ELSE k.sms_opted_out END,
@@ -283,3 +288,22 @@ BEGIN
     GET DIAGNOSTICS jobs = ROW_COUNT;
 END
 $$;
+
+-- A send job that ends dead, however it got there (its handler gave up, or
+-- its worker died on every attempt), leaves its message "failed" with the
+-- reason, never "queued" or "sending" for ever.
+CREATE FUNCTION consult_dead_send_fails_message() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE messages SET delivery_status = 'failed',
+           delivery_error = coalesce(delivery_error, 'Not sent: ' || coalesce(NEW.last_error, 'gave up'))
+     WHERE id = (NEW.payload->>'message_id')::bigint
+       AND direction = 'outbound' AND provider_id IS NULL
+       AND delivery_status IN ('queued', 'sending');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER jobs_dead_send AFTER UPDATE OF state ON jobs
+    FOR EACH ROW WHEN (NEW.state = 'dead' AND OLD.state <> 'dead'
+                       AND NEW.kind IN ('twilio.sms.send', 'email.send'))
+    EXECUTE FUNCTION consult_dead_send_fails_message();

@@ -222,30 +222,24 @@ static int cmd_user_add(PGconn *conn, apr_pool_t *p, const char *email,
     params[1] = name;
     params[2] = hash;
     params[3] = admin ? "true" : "false";
+    /* The new password and the end of the old one's sessions, together. */
     res = cs_db_exec(conn, p, &err, PGRES_TUPLES_OK,
-                     "INSERT INTO staff_users (email, name, password_hash, is_agency_admin)"
+                     "WITH u AS (INSERT INTO staff_users (email, name, password_hash, is_agency_admin)"
                      " VALUES ($1, $2, $3, $4::boolean)"
                      " ON CONFLICT (lower(email)) DO UPDATE SET name = EXCLUDED.name,"
                      "  password_hash = EXCLUDED.password_hash,"
                      "  is_agency_admin = EXCLUDED.is_agency_admin, disabled_at = NULL"
-                     " RETURNING id", 4, params);
+                     " RETURNING id),"
+                     " gone AS (DELETE FROM sessions s USING u WHERE s.user_id = u.id RETURNING s.id)"
+                     " SELECT u.id, (SELECT count(*) FROM gone) FROM u", 4, params);
     if (!res) {
         fprintf(stderr, "consult-admin: %s", err);
         return 1;
     }
     printf("user %s (%s%s) has id %s\n", norm, name, admin ? ", agency admin" : "",
            PQgetvalue(res, 0, 0));
-    /* A new password ends every session of the old one. */
-    params[0] = apr_pstrdup(p, PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = cs_db_exec(conn, p, &err, PGRES_TUPLES_OK,
-                     "DELETE FROM sessions WHERE user_id = $1 RETURNING id", 1, params);
-    if (!res) {
-        fprintf(stderr, "consult-admin: %s", err);
-        return 1;
-    }
-    if (PQntuples(res) > 0) {
-        printf("signed out %d session(s) that used the old password\n", PQntuples(res));
+    if (atoi(PQgetvalue(res, 0, 1)) > 0) {
+        printf("signed out %s session(s) that used the old password\n", PQgetvalue(res, 0, 1));
     }
     PQclear(res);
     return 0;

@@ -170,7 +170,7 @@ static void tick(worker_t *w, apr_pool_t *p)
         apr_status_t rv;
 
         apr_pool_clear(jp);
-        rv = cs_jobs_claim(w->conn, jp, &err, w->id, w->conf.lease, &job);
+        rv = cs_jobs_claim(w->conn, jp, &err, w->id, w->conf.lease, w->conf.max_attempts, &job);
         if (APR_STATUS_IS_NOTFOUND(rv)) {
             break;
         }

@@ -311,7 +311,8 @@ static int reply_job(cs_job_t *job)
          * queued forever (Resend's Idempotency-Key keeps a late retry by
          * hand from sending twice within a day). */
         record(job, mid, "failed", NULL, apr_psprintf(
-            job->pool, "Not sent after %d attempts: %s", job->attempt, why));
+            job->pool, "Not confirmed after %d attempts (it may still have gone out): %s",
+            job->attempt, why));
         permanent = 1;
     }
     return fail(job, permanent, why);
@@ -347,7 +348,9 @@ static int notify_job(cs_job_t *job)
                         PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 3),
                         PQgetisnull(res, 0, 6) ? "unclassified" : PQgetvalue(res, 0, 6),
                         *PQgetvalue(res, 0, 4) ? PQgetvalue(res, 0, 4)
-                        : "(no transcript: listen to the recording in your inbox)");
+                        : !strcmp(PQgetvalue(res, 0, 3), "voicemail")
+                          ? "(a voicemail without a transcript: listen to it in your inbox)"
+                          : "(no text: they sent a picture or file, see your inbox)");
     {
         const char *subject = apr_psprintf(job->pool, "%sNew message for %s",
                                            !strcmp(PQgetvalue(res, 0, 2), "urgent_message")

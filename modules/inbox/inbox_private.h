@@ -96,7 +96,10 @@ int inbox_conversation_messages(request_rec *r, inbox_ctx *ctx, const char *id);
 int inbox_composer_how(request_rec *r, inbox_ctx *ctx, const char *conversation_id);
 json_object *inbox_composer(request_rec *r, inbox_ctx *ctx, const char *conversation_id,
                             const char *error);
-int inbox_reply(request_rec *r, inbox_ctx *ctx, const char *conversation_id);
+/* Queue a reply. For htmx, a reply no channel can carry is not an error
+ * response: *prefused says why and nothing is written. */
+int inbox_reply(request_rec *r, inbox_ctx *ctx, const char *conversation_id,
+                const char **prefused);
 
 /* inbox_contacts.c */
 int inbox_contact(request_rec *r, inbox_ctx *ctx, const char *id);

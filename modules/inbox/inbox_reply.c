@@ -117,7 +117,7 @@ int inbox_composer_how(request_rec *r, inbox_ctx *ctx, const char *cv)
     return inbox_render(r, HTTP_OK, "partials/how", c);
 }
 
-int inbox_reply(request_rec *r, inbox_ctx *ctx, const char *cv)
+int inbox_reply(request_rec *r, inbox_ctx *ctx, const char *cv, const char **prefused)
 {
     apr_table_t *form = ap_get_module_config(r->request_config, &consult_inbox_module);
     const char *body = cs_trim(r->pool, form ? apr_table_get(form, "body") : NULL);
@@ -137,6 +137,10 @@ int inbox_reply(request_rec *r, inbox_ctx *ctx, const char *cv)
     if (ch.channel == CS_CH_NONE) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CSLOGNO(03030)
                       "reply on conversation %s not sent: %s", cv, ch.reason);
+        if (inbox_is_htmx(r)) {
+            *prefused = apr_pstrcat(r->pool, "Not sent. ", ch.reason, NULL);
+            return OK;
+        }
         return inbox_core.send_error(r, HTTP_CONFLICT, "no_channel", ch.reason);
     }
     kind = ch.channel == CS_CH_SMS ? "twilio.sms.send" : "email.send";

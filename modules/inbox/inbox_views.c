@@ -478,13 +478,21 @@ int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id)
         detail = apr_psprintf(r->pool, "{\"intent\": \"%s\"}", intent);
     }
     else if (!strcmp(action, "reply")) {
-        int st = inbox_reply(r, ctx, id);
+        const char *refused = NULL;
+        int st = inbox_reply(r, ctx, id, &refused);
         if (st != OK || r->status == HTTP_CONFLICT) {
             return st;
         }
-        apr_table_setn(r->headers_out, "HX-Trigger", "inbox-changed");
+        if (!refused) {
+            apr_table_setn(r->headers_out, "HX-Trigger", "inbox-changed");
+        }
         if (inbox_is_htmx(r)) {
+            /* htmx swaps only 2xx: a refused reply comes back as the panel
+             * with the reason above the composer. */
             json_object *d = panel_data(r, ctx, id);
+            if (d && refused) {
+                json_object_object_add(d, "composer", inbox_composer(r, ctx, id, refused));
+            }
             return d ? inbox_render(r, HTTP_OK, "partials/panel", d) : HTTP_NOT_FOUND;
         }
         return inbox_redirect(r, apr_pstrcat(r->pool, "/c/", id, NULL));

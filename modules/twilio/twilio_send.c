@@ -35,20 +35,22 @@ static int fail(cs_job_t *job, int permanent, const char *msg)
  * row is not locked during the call to Twilio, so a status callback may
  * have said more already ("sent", "delivered"): what Twilio answered the
  * call ("queued") never takes the status back. */
+/* Whether the stored status is already past what the call answered. */
+#define STATES "ARRAY['queued','sending','sent','delivered','undelivered','failed']"
+#define LATER "($3 IN ('queued', 'sent') AND m.delivery_status IS NOT NULL" \
+              " AND array_position(" STATES ", m.delivery_status) > array_position(" STATES ", $3))"
+
 static int record(out_msg *m, const char *status, const char *sid, const char *error)
 {
     const char *params[5] = { m->id, m->client_id, status, sid, error }, *err = NULL;
     PGresult *res = cs_db_exec(m->job->conn, m->job->pool, &err, PGRES_COMMAND_OK,
-        "WITH cur AS (SELECT id, $3 IN ('queued', 'sent') AND delivery_status IS NOT NULL"
-        "   AND array_position(ARRAY['queued','sending','sent','delivered','undelivered','failed'],"
-        "       delivery_status) > array_position(ARRAY['queued','sending','sent','delivered',"
-        "       'undelivered','failed'], $3) AS later"
-        "   FROM messages WHERE id = $1 AND client_id = $2)"
-        " UPDATE messages m SET provider_id = coalesce($4, m.provider_id),"
-        " delivery_status = CASE WHEN cur.later THEN m.delivery_status ELSE $3 END,"
-        " delivery_error = CASE WHEN cur.later THEN m.delivery_error ELSE $5 END,"
+        /* The test is on the row being updated (rechecked after a
+         * concurrent callback commits), not on a snapshot of it. */
+        "UPDATE messages m SET provider_id = coalesce($4, m.provider_id),"
+        " delivery_status = CASE WHEN " LATER " THEN m.delivery_status ELSE $3 END,"
+        " delivery_error = CASE WHEN " LATER " THEN m.delivery_error ELSE $5 END,"
         " send_started_at = CASE WHEN $3 = 'sending' THEN now() ELSE m.send_started_at END"
-        " FROM cur WHERE m.id = cur.id", 5, params);
+        " WHERE m.id = $1 AND m.client_id = $2", 5, params);
     if (!res) {
         return fail(m->job, 0, err);
     }
@@ -78,7 +80,11 @@ static int load(out_msg *m, const char *message_id, const char *client_id)
     const char *params[2] = { message_id, client_id }, *err = NULL;
     PGresult *res = cs_db_exec(m->job->conn, m->job->pool, &err, PGRES_TUPLES_OK,
         "SELECT m.body, m.to_address, coalesce(m.delivery_status, 'queued'), m.provider_id,"
-        "  extract(epoch FROM m.send_started_at)::bigint, ct.sms_opted_out, c.slug"
+        /* Opted out: the contact's STOP, or a STOP the number texts go to
+         * sent as a contact since merged into this one. */
+        "  extract(epoch FROM m.send_started_at)::bigint,"
+        "  ct.sms_opted_out OR EXISTS (SELECT 1 FROM contact_aliases a WHERE a.contact_id = ct.id"
+        "    AND a.phone = m.to_address AND a.sms_opted_out), c.slug"
         " FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
         " JOIN contacts ct ON ct.id = cv.contact_id JOIN clients c ON c.id = m.client_id"
         " WHERE m.id = $1 AND m.client_id = $2 AND m.direction = 'outbound'"

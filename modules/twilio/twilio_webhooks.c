@@ -161,14 +161,17 @@ static int queue_sms(hook_req *h, const char *contact_id, const char *to, const 
  * time comes from Postgres, which knows every time zone. */
 static int after_hours(hook_req *h, const char *contact_id, const char *phone)
 {
-    const char *params[2] = { h->conf->time_zone, contact_id }, *evening = NULL;
+    const char *params[3] = { h->conf->time_zone, contact_id, phone }, *evening = NULL;
     PGresult *res = q(h,
         "SELECT extract(isodow FROM now() AT TIME ZONE $1)::int,"
         "  (extract(hour FROM now() AT TIME ZONE $1) * 60"
         "   + extract(minute FROM now() AT TIME ZONE $1))::int,"
         "  to_char(now() AT TIME ZONE $1, 'YYYY-MM-DD'),"
         "  (SELECT cv.id FROM conversations cv WHERE cv.contact_id = $2::bigint),"
-        "  (SELECT sms_opted_out FROM contacts WHERE id = $2::bigint)", 2, params);
+        /* The number the reply goes to may be a merged contact's. */
+        "  (SELECT sms_opted_out FROM contacts WHERE id = $2::bigint)"
+        "   OR EXISTS (SELECT 1 FROM contact_aliases a WHERE a.contact_id = $2::bigint"
+        "     AND a.phone = $3 AND a.sms_opted_out)", 3, params);
     int open_now;
     const char *conv;
 

@@ -305,6 +305,37 @@ START_TEST(test_opening_a_thread_changes_nothing_until_its_panel_posts_seen)
 }
 END_TEST
 
+START_TEST(test_a_reply_no_channel_can_carry_says_why_in_the_panel)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *cv = new_conversation("small.localhost", "nochan@c.example", "Are you open on Monday?");
+    const char *p[1] = { cv };
+    const char *hdrs[] = { apr_pstrcat(it_pool, "Cookie: ", s->cookie, NULL), "HX-Request: true",
+                           apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL), NULL };
+    it_req_t q = { 0 };
+    it_resp_t *r;
+
+    q.host = ADMIN;
+    q.method = "POST";
+    q.path = apr_psprintf(it_pool, "/c/%s/reply", cv);
+    q.body = "channel=auto&body=Yes+from+8am";
+    q.content_type = FORM;
+    q.headers = hdrs;
+    r = it_http(&q);
+    /* 200 so htmx shows it: the panel, the reason above the composer. */
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, "role=\"alert\">Not sent. No way to reach them") != NULL, "%s", r->body);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM messages WHERE conversation_id = $1"
+                            " AND direction = 'outbound'", 1, p), "0");
+    /* Without htmx: 409 (a page for a browser). */
+    q.headers = hdrs + 0;
+    hdrs[1] = apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL);
+    hdrs[2] = NULL;
+    r = it_http(&q);
+    ck_assert_int_eq(r->status, 409);
+}
+END_TEST
+
 START_TEST(test_repeated_failures_are_throttled_even_with_the_right_password)
 {
     it_resp_t *r;
@@ -704,6 +735,7 @@ Suite *suite_inbox(void)
     tcase_add_test(tc, test_a_new_password_signs_out_the_old_sessions);
     tcase_add_test(tc, test_state_changes_need_the_csrf_token_and_same_origin);
     tcase_add_test(tc, test_opening_a_thread_changes_nothing_until_its_panel_posts_seen);
+    tcase_add_test(tc, test_a_reply_no_channel_can_carry_says_why_in_the_panel);
     tcase_add_test(tc, test_repeated_failures_are_throttled_even_with_the_right_password);
     tcase_add_test(tc, test_another_clients_ids_answer_404_never_data);
     tcase_add_test(tc, test_many_failures_from_one_address_throttle_every_account);

@@ -160,6 +160,21 @@ START_TEST(test_a_job_whose_worker_dies_every_time_ends_dead)
     ck_assert_str_eq(it_sql(q("SELECT attempts FROM jobs WHERE id = %s", id), 0, NULL), "3");
     ck_assert_msg(strstr(it_sql(q("SELECT last_error FROM jobs WHERE id = %s", id), 0, NULL),
                          "stopped during every attempt") != NULL, "no reason given");
+    {
+        /* A send that died that way leaves its message failed, with why. */
+        const char *m = it_sql("INSERT INTO messages (client_id, conversation_id, channel, direction,"
+                               " body, delivery_status, to_address, provider)"
+                               " SELECT client_id, id, 'sms', 'outbound', 'never confirmed', 'sending',"
+                               " '+15035550190', 'twilio' FROM conversations ORDER BY id LIMIT 1"
+                               " RETURNING id", 0, NULL);
+        it_sql(q("INSERT INTO jobs (kind, payload, state, attempts, max_attempts, locked_by,"
+                 " locked_until) VALUES ('twilio.sms.send', jsonb_build_object('message_id', %s),"
+                 " 'running', 3, 3, 'gone:2', now() - interval '1 second')", m), 0, NULL);
+        ck_assert_msg(it_wait_sql(q("SELECT delivery_status FROM messages WHERE id = %s", m),
+                                  "failed", 15), "the message still says sending");
+        ck_assert_msg(strstr(it_sql(q("SELECT delivery_error FROM messages WHERE id = %s", m), 0, NULL),
+                             "Not sent: the worker stopped") != NULL, "no reason on the message");
+    }
 }
 END_TEST
 

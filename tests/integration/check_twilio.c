@@ -258,9 +258,15 @@ START_TEST(test_twilio_down_for_every_attempt_ends_failed_on_the_message)
                   "{\"method\":\"GET\",\"path\":\"*/Messages.json\",\"body\":{\"messages\":[]}}]");
     inbound_sms("SM0000000000000000000000000000000b", "+15035550121", "is the power back");
     m = message_of("SM0000000000000000000000000000000b");
-    ck_assert_int_eq(reply(m, "The generator is running again.")->status, 303);
-    out = outbound("The generator is running again.");
-    it_sql(Q("UPDATE jobs SET max_attempts = 2 WHERE unique_key = 'twilio.sms.send:%s'", out), 0, NULL);
+    /* The reply and its job as the composer writes them, with two attempts
+     * allowed (set at once, so no attempt can start before). */
+    out = it_sql(Q("WITH m AS (INSERT INTO messages (client_id, conversation_id, channel, direction,"
+                   "   body, delivery_status, to_address, provider)"
+                   " SELECT client_id, conversation_id, 'sms', 'outbound', 'The generator is running again.',"
+                   "   'queued', '+15035550121', 'twilio' FROM messages WHERE id = %s RETURNING id, client_id)"
+                   " INSERT INTO jobs (kind, payload, unique_key, max_attempts)"
+                   " SELECT 'twilio.sms.send', jsonb_build_object('message_id', id, 'client_id', client_id),"
+                   "   'twilio.sms.send:' || id, 2 FROM m RETURNING payload->>'message_id'", m), 0, NULL);
     ck_assert_msg(it_wait_sql(Q("SELECT delivery_status FROM messages WHERE id = %s", out),
                               "failed", 30), "still waiting after the last attempt");
     ck_assert_msg(strstr(it_sql(Q("SELECT delivery_error FROM messages WHERE id = %s", out), 0, NULL),
@@ -476,8 +482,41 @@ START_TEST(test_a_voicemail_without_caller_id_is_kept)
     ck_assert_msg(it_wait_sql(Q("SELECT count(*) FROM notifications WHERE message_id = %s", m),
                               "1", 15), "no one was told");
     /* No number: no missed-call text. */
-    ck_assert_str_eq(it_sql("SELECT count(*) FROM messages WHERE direction = 'outbound'"
-                            " AND to_address IS NULL", 0, NULL), "0");
+    ck_assert_str_eq(it_sql(Q("SELECT count(*) FROM messages o JOIN messages m"
+                              " ON m.conversation_id = o.conversation_id WHERE m.id = %s"
+                              " AND o.direction = 'outbound'", m), 0, NULL), "0");
+    {
+        /* Staff learn it was Bo, and merge Bo into Unknown caller: the
+         * contact becomes Bo, and the next hidden number starts afresh. */
+        const char *p[1] = { m }, *hdr[3], *unknown, *bo;
+        it_req_t q = { 0 };
+        it_resp_t *r = it_post("sms.localhost", "application/json",
+                               "{\"name\":\"Bo Baker\",\"phone\":\"+15035550123\",\"message\":\"it was me\"}");
+        ck_assert_int_eq(r->status, 201);
+        unknown = it_sql("SELECT cv.contact_id FROM messages m JOIN conversations cv"
+                         " ON cv.id = m.conversation_id WHERE m.id = $1", 1, p);
+        bo = it_sql("SELECT id FROM contacts WHERE phone = '+15035550123'", 0, NULL);
+        sign_in();
+        hdr[0] = apr_pstrcat(it_pool, "Cookie: ", cookie, NULL);
+        hdr[1] = apr_pstrcat(it_pool, "X-CSRF-Token: ", csrf, NULL);
+        hdr[2] = NULL;
+        q.host = "admin.localhost";
+        q.path = apr_psprintf(it_pool, "/contacts/%s/merge", unknown);
+        q.body = apr_psprintf(it_pool, "other=%s", bo);
+        q.content_type = "application/x-www-form-urlencoded";
+        q.headers = hdr;
+        ck_assert_int_eq(it_http(&q)->status, 303);
+        p[0] = unknown;
+        ck_assert_str_eq(it_sql("SELECT name || '|' || phone || '|' || unknown_caller::text"
+                                " FROM contacts WHERE id = $1", 1, p), "Bo Baker|+15035550123|false");
+        voice[1] = "CA00000000000000000000000000000004";
+        ck_assert_int_eq(webhook("/twilio/voice", voice, 1)->status, 200);
+        p[0] = "CA00000000000000000000000000000004";
+        ck_assert_str_eq(it_sql("SELECT ct.name || '|' || (ct.id <> " "(SELECT id FROM contacts WHERE phone"
+                                " = '+15035550123'))::text FROM messages m JOIN conversations cv"
+                                " ON cv.id = m.conversation_id JOIN contacts ct ON ct.id = cv.contact_id"
+                                " WHERE m.provider_id = $1", 1, p), "Unknown caller|true");
+    }
 }
 END_TEST
 

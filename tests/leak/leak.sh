@@ -77,7 +77,7 @@ INSERT INTO jobs (kind, payload, unique_key)
 SELECT 'email.send', jsonb_build_object('message_id', id, 'client_id', client_id), 'email.send:' || id FROM m;
 SQL
 sent=0
-for _ in $(seq 1 120); do     # valgrind is slow: up to a minute
+for _ in $(seq 1 360); do     # valgrind is slow: up to three minutes
     sent=$(psql -X -q -t -A "$CS_TEST_DATABASE" -c "SELECT (SELECT count(*) FROM messages WHERE body LIKE 'leak % reply'
         AND provider_id IS NOT NULL) + (SELECT count(*) FROM notifications n JOIN messages m ON m.id = n.message_id
         WHERE m.body = 'leak notification' AND n.sent_at IS NOT NULL)")
