@@ -28,6 +28,7 @@ FUZZ_SRC_text      := cs_text
 FUZZ_SRC_multipart := cs_multipart cs_text
 FUZZ_SRC_token     := cs_token
 FUZZ_SRC_twilio    := cs_twilio cs_json
+FUZZ_SRC_resend    := cs_resend cs_json
 FUZZ_SRC_llm       := cs_llm cs_http cs_json cs_text cs_classify_core cs_classify_feat \
                       cs_classify_rules
 FUZZ_SRC_tmpl      := cs_tmpl cs_json
@@ -37,7 +38,7 @@ FUZZ_SRC_hours     := cs_hours
 FUZZ_SRC_conf      := cs_conf
 FUZZ_SRC_migrate   := cs_migrate cs_db
 
-FUZZ_TARGETS := intake text multipart token twilio llm tmpl classify json hours conf \
+FUZZ_TARGETS := intake text multipart token twilio resend llm tmpl classify json hours conf \
                 migrate
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_SECONDS ?= 10

@@ -2,11 +2,13 @@
 #include "cs_json.h"
 
 #include <apr_strings.h>
+#include <apr_date.h>
 #include <apr_lib.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -624,4 +626,51 @@ const char *cs_twilio_message_form(apr_pool_t *p, const char *to,
     form_add(p, &form, "Body", body);
     form_add(p, &form, "StatusCallback", status_callback);
     return form;
+}
+
+int cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
+                           const char *body, apr_time_t since, const char **psid)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *doc, *list;
+    size_t i;
+    int found = 0;
+
+    *psid = NULL;
+    if (!tok) {
+        return -1;
+    }
+    doc = json && len <= INT32_MAX ? json_tokener_parse_ex(tok, json, (int)len) : NULL;
+    json_tokener_free(tok);
+    if (!doc || !json_object_object_get_ex(doc, "messages", &list)
+        || !json_object_is_type(list, json_type_array)) {
+        if (doc) json_object_put(doc);
+        return -1;
+    }
+    for (i = 0; i < json_object_array_length(list) && !found; i++) {
+        json_object *e = json_object_array_get_idx(list, i), *b, *sid, *created;
+        const char *sid_s;
+        apr_time_t t;
+        if (!json_object_is_type(e, json_type_object)
+            || !json_object_object_get_ex(e, "body", &b) || !json_object_is_type(b, json_type_string)
+            || !json_object_object_get_ex(e, "sid", &sid) || !json_object_is_type(sid, json_type_string)
+            || strcmp(json_object_get_string(b), body ? body : "")) {
+            continue;
+        }
+        sid_s = json_object_get_string(sid);
+        if (!*sid_s) {
+            continue;
+        }
+        /* Created since the attempt began (a minute of clock skew allowed). */
+        t = json_object_object_get_ex(e, "date_created", &created)
+            && json_object_is_type(created, json_type_string)
+            ? apr_date_parse_rfc(json_object_get_string(created)) : 0;
+        if (t > 0 && t + apr_time_from_sec(60) < since) {
+            continue;
+        }
+        *psid = apr_pstrdup(p, sid_s);
+        found = 1;
+    }
+    json_object_put(doc);
+    return found;
 }

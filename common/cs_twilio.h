@@ -148,6 +148,17 @@ apr_status_t cs_twilio_parse_message_response(apr_pool_t *p, const char *json,
                                               const char **pmessage);
 
 /**
+ * Find our earlier attempt in Twilio's answer to GET Messages.json (a
+ * {"messages": [...]} page): the first message whose body is @p body and
+ * whose date_created (RFC 2822) is not more than a minute before @p since
+ * (a message without a readable date counts). Its sid goes in *psid.
+ *
+ * @return 1 found, 0 not in this page, -1 the answer is not such a page.
+ */
+int cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
+                           const char *body, apr_time_t since, const char **psid);
+
+/**
  * The application/x-www-form-urlencoded body of POST Messages.json:
  * To, then From (or MessagingServiceSid when @p from starts with "MG", a
  * Messaging Service SID), Body, and StatusCallback when non-NULL. NULL

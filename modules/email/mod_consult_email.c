@@ -13,6 +13,7 @@
 #include "cs_db.h"
 #include "cs_http.h"
 #include "cs_json.h"
+#include "cs_resend.h"
 #include "cs_text.h"
 
 #include <apr_strings.h>
@@ -187,7 +188,6 @@ static apr_status_t send_email(cs_job_t *job, const email_conf *c, const char *i
     cs_http_resp_t *resp = NULL;
     apr_array_header_t *hdrs = apr_array_make(p, 1, sizeof(const char *));
     const char *err = NULL;
-    json_object *ans;
 
     json_object_object_add(cs_json_raw(doc), "to", to);
     cs_json_set_str(doc, "from", c->from);
@@ -209,35 +209,8 @@ static apr_status_t send_email(cs_job_t *job, const email_conf *c, const char *i
         *pwhy = apr_pstrcat(p, "Resend: ", err, NULL);
         return APR_EGENERAL;
     }
-    ans = json_tokener_parse(resp->body);
-    if (resp->status / 100 == 2) {
-        json_object *id;
-        if (ans && json_object_object_get_ex(ans, "id", &id)) {
-            *pid = apr_pstrdup(p, json_object_get_string(id));
-            json_object_put(ans);
-            return APR_SUCCESS;
-        }
-        if (ans) json_object_put(ans);
-        *pwhy = "Resend answered without an email id";
-        return APR_EGENERAL;
-    }
-    {
-        json_object *name = NULL, *msg = NULL;
-        if (ans) {
-            json_object_object_get_ex(ans, "name", &name);
-            json_object_object_get_ex(ans, "message", &msg);
-        }
-        *pwhy = apr_psprintf(p, "Resend %ld %s: %s", resp->status,
-                             name ? json_object_get_string(name) : "error",
-                             msg ? json_object_get_string(msg) : "no details");
-        /* 429 and a concurrent request with our key are worth a retry;
-         * other 4xx (bad address, bad key) are not. */
-        *ppermanent = resp->status / 100 == 4 && resp->status != 429
-                      && !(name && !strcmp(json_object_get_string(name),
-                                           "concurrent_idempotent_requests"));
-        if (ans) json_object_put(ans);
-    }
-    return APR_EGENERAL;
+    return cs_resend_parse_answer(p, resp->status, resp->body, resp->len, pid, pwhy,
+                                  ppermanent);
 }
 
 static int record(cs_job_t *job, const char *id, const char *status, const char *pid,

@@ -118,16 +118,13 @@ static const char *messages_url(out_msg *m)
 }
 
 /* Did an earlier attempt reach Twilio? Returns 1 with m->sid set, 0 for no,
- * -1 when Twilio could not be asked (retry later). */
+ * -1 when Twilio could not be asked or answered oddly (retry later). */
 static int find_earlier(out_msg *m)
 {
     apr_pool_t *p = m->job->pool;
     cs_http_req_t req;
     cs_http_resp_t *resp = NULL;
     const char *err = NULL;
-    json_object *doc, *list;
-    size_t i;
-    int found = 0;
 
     /* No DateSent filter: a message Twilio accepted but has not sent yet
      * (queued, accepted, sending) has no date_sent and would be left out.
@@ -141,29 +138,7 @@ static int find_earlier(out_msg *m)
     if (cs_http_perform(&resp, p, &req, &err) != APR_SUCCESS || resp->status / 100 != 2) {
         return -1;
     }
-    doc = json_tokener_parse(resp->body);
-    if (doc && json_object_object_get_ex(doc, "messages", &list)
-        && json_object_is_type(list, json_type_array)) {
-        for (i = 0; i < json_object_array_length(list) && !found; i++) {
-            json_object *e = json_object_array_get_idx(list, i), *body, *sid, *created;
-            apr_time_t t;
-            if (!json_object_object_get_ex(e, "body", &body)
-                || !json_object_object_get_ex(e, "sid", &sid)
-                || strcmp(json_object_get_string(body), m->body)) {
-                continue;
-            }
-            /* Created since our mark (a minute of clock skew allowed). */
-            t = json_object_object_get_ex(e, "date_created", &created)
-                ? apr_date_parse_rfc(json_object_get_string(created)) : 0;
-            if (t && t + apr_time_from_sec(60) < m->started) {
-                continue;
-            }
-            m->sid = apr_pstrdup(p, json_object_get_string(sid));
-            found = 1;
-        }
-    }
-    if (doc) json_object_put(doc);
-    return found;
+    return cs_twilio_find_in_list(p, resp->body, resp->len, m->body, m->started, &m->sid);
 }
 
 int twilio_run_job(cs_job_t *job)

@@ -4,7 +4,8 @@
  * Input: line 1 the URL Twilio requested, line 2 the presented
  * X-Twilio-Signature, the rest either a urlencoded form body (decoded into
  * parameters) or, when it starts with '{', a JSON body. The whole input is
- * also an SMS body and a Messages.json answer. */
+ * also an SMS body, a Messages.json answer and a Messages.json list page
+ * (searched for the first line as a message body). */
 #include "fuzz_common.h"
 #include "cs_twilio.h"
 
@@ -90,6 +91,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_touch_str(sid);
     fuzz_touch_str(status);
     fuzz_touch_str(msg);
+    /* The whole input as a GET Messages.json page, looking for our text. */
+    {
+        const char *found = NULL;
+        int r = cs_twilio_find_in_list(p, raw, size, url, 0, &found);
+        if (r < -1 || r > 1 || (r == 1 && (!found || !*found)) || (r != 1 && found)) {
+            abort();
+        }
+    }
     free(raw);
     apr_pool_destroy(p);
     return 0;

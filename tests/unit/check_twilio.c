@@ -3,6 +3,8 @@
 #include "unit.h"
 #include "cs_twilio.h"
 
+#include <apr_date.h>
+
 #include <apr_strings.h>
 #include <string.h>
 
@@ -425,6 +427,30 @@ START_TEST(test_message_form_encodes_fields)
 }
 END_TEST
 
+START_TEST(test_find_in_list_matches_body_and_time)
+{
+    const char *sid = NULL;
+    apr_time_t since = apr_date_parse_rfc("Thu, 26 Nov 2026 10:00:00 +0000");
+    const char *page =
+        "{\"messages\":["
+        "{\"sid\":\"SMold\",\"body\":\"See you at 9\",\"date_created\":\"Wed, 25 Nov 2026 10:00:00 +0000\"},"
+        "{\"sid\":\"SMother\",\"body\":\"Something else\",\"date_created\":\"Thu, 26 Nov 2026 10:00:05 +0000\"},"
+        "{\"sid\":\"SMnew\",\"body\":\"See you at 9\",\"date_created\":\"Thu, 26 Nov 2026 09:59:30 +0000\","
+        "\"date_sent\":null,\"status\":\"queued\"}]}";
+
+    /* Same body long before the attempt: an older text, not ours. A
+     * queued one (no date_sent yet) from around the attempt: ours. */
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, page, strlen(page), "See you at 9", since,
+                                            &sid), 1);
+    ck_assert_str_eq(sid, "SMnew");
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, page, strlen(page), "Not sent", since, &sid), 0);
+    ck_assert_ptr_null(sid);
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, "{\"messages\":[]}", 15, "x", since, &sid), 0);
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, "{\"code\":20003}", 15, "x", since, &sid), -1);
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, "not json", 8, "x", since, &sid), -1);
+}
+END_TEST
+
 Suite *twilio_suite(void)
 {
     Suite *s = suite_create("cs_twilio");
@@ -467,6 +493,7 @@ Suite *twilio_suite(void)
     tcase_add_test(tc, test_parse_message_response_error_document);
     tcase_add_test(tc, test_parse_message_response_garbage_is_einval);
     tcase_add_test(tc, test_message_form_encodes_fields);
+    tcase_add_test(tc, test_find_in_list_matches_body_and_time);
     suite_add_tcase(s, tc);
 
     return s;

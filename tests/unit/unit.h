@@ -23,6 +23,7 @@ Suite *tmpl_suite(void);
 Suite *auth_suite(void);
 Suite *classify_suite(void);
 Suite *twilio_suite(void);
+Suite *resend_suite(void);
 Suite *channel_suite(void);
 Suite *hours_suite(void);
 

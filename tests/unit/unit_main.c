@@ -129,6 +129,7 @@ int main(void)
     srunner_add_suite(sr, auth_suite());
     srunner_add_suite(sr, classify_suite());
     srunner_add_suite(sr, twilio_suite());
+    srunner_add_suite(sr, resend_suite());
     srunner_add_suite(sr, channel_suite());
     srunner_add_suite(sr, hours_suite());
 
