@@ -7,6 +7,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include <apr_strings.h>
+#include <apr_lib.h>
 
 APLOG_USE_MODULE(consult_core);
 
@@ -56,7 +57,16 @@ int cs_read_form(request_rec *r, int max_fields, apr_size_t max_bytes,
 static int send_error_html(request_rec *r, int status, const char *message)
 {
     const char *back = apr_table_get(r->headers_in, "Referer"), *html;
-    const char *msg = ap_escape_html(r->pool, message);
+    char *msg = ap_escape_html(r->pool, message ? message : "something went wrong");
+    size_t n = strlen(msg);
+
+    /* The API's message, written as a sentence for a person. */
+    if (n && apr_islower(msg[0])) {
+        msg[0] = (char)apr_toupper(msg[0]);
+    }
+    if (n && !strchr(".!?", msg[n - 1])) {
+        msg = apr_pstrcat(r->pool, msg, ".", NULL);
+    }
 
     if (apr_table_get(r->headers_in, "HX-Request")) {
         html = apr_pstrcat(r->pool, "<div class=\"consult-result consult-errors\" role=\"alert\">"

@@ -281,7 +281,8 @@ START_TEST(test_every_refusal_reads_as_a_page_or_fragment_for_a_person)
     req.accept = "text/html";
     r = it_http(&req);
     ck_assert_int_eq(r->status, 405);
-    ck_assert_msg(strstr(r->body, "<h1>Sorry</h1>") != NULL, "%s", r->body);
+    ck_assert_msg(strstr(r->body, "<h1>Sorry</h1><p>Send the form with POST.</p>") != NULL, "%s",
+                  r->body);
 }
 END_TEST
 
