@@ -118,8 +118,11 @@ echo "$rss_with $rss_without" > "$tmp/rss.txt"
 "$build/consult-admin" --db "$conninfo" user-add bench@agency.example "Bench Owner" "bench password 1" >/dev/null
 "$build/consult-admin" --db "$conninfo" client-add bench-inbox "Bench Inbox" >/dev/null
 "$build/consult-admin" --db "$conninfo" member-add bench@agency.example bench-inbox owner >/dev/null
-cookie=$(curl -s -o /dev/null -D - -H "Host: admin.localhost" -H "Origin: http://admin.localhost" \
-    --data "email=bench%40agency.example&password=bench+password+1" \
+# Signing in as a browser does: the form's token, with its cookie.
+token=$(curl -s -c "$tmp/jar" -H "Host: admin.localhost" "http://127.0.0.1:$port/login" |
+    sed -n 's/.*name="_login" value="\([^"]*\)".*/\1/p' | head -1)
+cookie=$(curl -s -o /dev/null -D - -b "$tmp/jar" -H "Host: admin.localhost" -H "Origin: http://admin.localhost" \
+    --data "email=bench%40agency.example&password=bench+password+1&_login=$token" \
     "http://127.0.0.1:$port/login" | sed -n 's/^Set-Cookie: \(consult_session=[^;]*\).*/\1/p')
 [[ -n "$cookie" ]] || cs_die "bench: cannot sign in to the dashboard"
 cat > "$tmp/inbox.lua" <<LUA

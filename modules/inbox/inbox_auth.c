@@ -11,6 +11,7 @@
 #include "http_request.h"
 #include "util_cookies.h"
 #include <apr_strings.h>
+#include <openssl/crypto.h>
 
 APLOG_USE_MODULE(consult_inbox);
 
@@ -33,9 +34,33 @@ static const char *cookie_attrs(request_rec *r)
     return https ? "HttpOnly;SameSite=Lax;Path=/;Secure" : "HttpOnly;SameSite=Lax;Path=/";
 }
 
-int inbox_login_page(request_rec *r, const char *error, const char *email)
+/* Sign-in has no session to derive a CSRF token from, so the form carries
+ * a random token that must match a cookie only this site can set (double
+ * submit): another site can neither read the page nor set the cookie. */
+#define LOGIN_COOKIE "consult_login"
+#define LOGIN_FIELD "_login"
+
+static const char *login_cookie_attrs(request_rec *r)
+{
+    const char *proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
+    int https = !strcmp(ap_http_scheme(r), "https") || (proto && !strcasecmp(proto, "https"));
+    return https ? "HttpOnly;SameSite=Strict;Path=/login;Secure"
+                 : "HttpOnly;SameSite=Strict;Path=/login";
+}
+
+/* The sign-in form's data, with its token: the browser's current one when
+ * it has one (a favicon fetch that lands on /login must not change the
+ * token under an open form), else a fresh one; the cookie is renewed. */
+static json_object *login_data(request_rec *r, const char *error, const char *email)
 {
     json_object *d = json_object_new_object();
+    const char *token = NULL;
+
+    if (ap_cookie_read(r, LOGIN_COOKIE, &token, 0) != APR_SUCCESS || !token
+        || !cs_token_looks_valid(token)) {
+        token = cs_random_token(r->pool);
+    }
+
     json_object_object_add(d, "title", json_object_new_string("Sign in"));
     if (error) {
         json_object_object_add(d, "error", json_object_new_string(error));
@@ -43,7 +68,30 @@ int inbox_login_page(request_rec *r, const char *error, const char *email)
     if (email) {
         json_object_object_add(d, "email", json_object_new_string(email));
     }
-    return inbox_render(r, error ? HTTP_UNAUTHORIZED : HTTP_OK, "login", d);
+    if (token) {
+        ap_cookie_write(r, LOGIN_COOKIE, token, login_cookie_attrs(r), 3600,
+                        r->err_headers_out, NULL);
+        json_object_object_add(d, "login_token", json_object_new_string(token));
+    }
+    return d;
+}
+
+static int login_token_ok(request_rec *r, apr_table_t *form)
+{
+    const char *sent = apr_table_get(form, LOGIN_FIELD), *kept = NULL;
+    size_t n;
+
+    if (!sent || ap_cookie_read(r, LOGIN_COOKIE, &kept, 0) != APR_SUCCESS || !kept) {
+        return 0;
+    }
+    n = strlen(kept);
+    return n >= 32 && strlen(sent) == n && CRYPTO_memcmp(sent, kept, n) == 0;
+}
+
+int inbox_login_page(request_rec *r, const char *error, const char *email)
+{
+    return inbox_render(r, error ? HTTP_UNAUTHORIZED : HTTP_OK, "login",
+                        login_data(r, error, email));
 }
 
 /* Cross-site form posts are refused outright (belt and braces with
@@ -119,6 +167,11 @@ int inbox_login_post(request_rec *r)
     }
     email = apr_table_get(form, "email");
     password = apr_table_get(form, "password");
+    if (!login_token_ok(r, form)) {
+        /* A form from elsewhere, or one older than its cookie: a fresh one. */
+        return inbox_render(r, HTTP_BAD_REQUEST, "login", login_data(
+            r, "This sign-in form had expired. Please sign in again.", email));
+    }
     if (!email || !*email || !password || !*password) {
         return inbox_login_page(r, "Enter your email and password.", email);
     }
@@ -132,12 +185,8 @@ int inbox_login_post(request_rec *r)
     }
     if (wait > 0) {
         apr_table_setn(r->err_headers_out, "Retry-After", apr_ltoa(r->pool, wait));
-        json_object *d = json_object_new_object();
-        json_object_object_add(d, "title", json_object_new_string("Sign in"));
-        json_object_object_add(d, "email", json_object_new_string(email));
-        json_object_object_add(d, "error", json_object_new_string(apr_psprintf(
-            r->pool, "Too many attempts. Try again in %ld seconds.", wait)));
-        return inbox_render(r, HTTP_TOO_MANY_REQUESTS, "login", d);
+        return inbox_render(r, HTTP_TOO_MANY_REQUESTS, "login", login_data(r, apr_psprintf(
+            r->pool, "Too many attempts. Try again in %ld seconds.", wait), email));
     }
     params[0] = email;
     res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,

@@ -25,11 +25,7 @@ static it_resp_t *reply(const char *message_id, const char *text)
     it_req_t q = { 0 };
     it_resp_t *r;
 
-    q.host = "admin.localhost";
-    q.path = "/login";
-    q.body = "email=mail%40mail.example&password=mail+password+1";
-    q.content_type = "application/x-www-form-urlencoded";
-    r = it_http(&q);
+    r = it_sign_in_post("admin.localhost", "email=mail%40mail.example&password=mail+password+1");
     set = apr_table_get(r->headers, "Set-Cookie");
     ck_assert_ptr_nonnull(set);
     cookie = apr_pstrndup(it_pool, set, strcspn(set, ";"));
@@ -124,11 +120,7 @@ static it_resp_t *both_get(const char *path)
     it_req_t q = { 0 };
     if (!cookie) {
         it_resp_t *r;
-        q.host = "admin.localhost";
-        q.path = "/login";
-        q.body = "email=both%40both.example&password=both+password+1";
-        q.content_type = "application/x-www-form-urlencoded";
-        r = it_http(&q);
+        r = it_sign_in_post("admin.localhost", "email=both%40both.example&password=both+password+1");
         ck_assert_ptr_nonnull(apr_table_get(r->headers, "Set-Cookie"));
         cookie = apr_pstrndup(it_pool, apr_table_get(r->headers, "Set-Cookie"),
                               strcspn(apr_table_get(r->headers, "Set-Cookie"), ";"));

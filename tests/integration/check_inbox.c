@@ -30,6 +30,13 @@ static it_resp_t *req(const char *host, const char *method, const char *path,
         q.body = body;
         q.content_type = FORM;
     }
+    if (!s && body && !strcmp(path, "/login")) {
+        /* Signing in, as from the sign-in page: its token and cookie. */
+        const char *field, *cookie;
+        it_login_token(host, &field, &cookie);
+        q.body = apr_pstrcat(it_pool, body, "&", field, NULL);
+        hdrs[n++] = apr_pstrcat(it_pool, "Cookie: ", cookie, NULL);
+    }
     if (s) hdrs[n++] = apr_pstrcat(it_pool, "Cookie: ", s->cookie, NULL);
     if (with_csrf && s) hdrs[n++] = apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL);
     if (origin) hdrs[n++] = apr_pstrcat(it_pool, "Origin: ", origin, NULL);
@@ -139,7 +146,45 @@ START_TEST(test_wrong_password_and_unknown_user_get_the_same_answer)
     ck_assert_msg(strstr(a->body, "role=\"alert\"") != NULL, "no alert");
     ck_assert_msg(strstr(a->body, "do not match an account") && strstr(b->body, "do not match an account"),
                   "different messages");
-    ck_assert_msg(apr_table_get(a->headers, "Set-Cookie") == NULL, "cookie on failure");
+    /* No session on failure (only a fresh sign-in form token). */
+    ck_assert_msg(!apr_table_get(a->headers, "Set-Cookie")
+                  || !strncmp(apr_table_get(a->headers, "Set-Cookie"), "consult_login=", 14),
+                  "cookie on failure: %s", apr_table_get(a->headers, "Set-Cookie"));
+}
+END_TEST
+
+START_TEST(test_sign_in_needs_the_forms_own_token)
+{
+    const char *field, *cookie, *hdrs[2];
+    it_req_t q = { 0 };
+    it_resp_t *r;
+
+    q.host = ADMIN;
+    q.method = "POST";
+    q.path = "/login";
+    q.accept = "text/html";
+    q.content_type = FORM;
+    /* Posted from another site's page: no token, no cookie. */
+    q.body = "email=owner%40coffee.example&password=owner+password+1";
+    r = it_http(&q);
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(r->body, "sign-in form had expired") != NULL, "%s", r->body);
+    ck_assert_msg(apr_table_get(r->headers, "Set-Cookie") == NULL
+                  || strstr(apr_table_get(r->headers, "Set-Cookie"), "consult_session=") == NULL,
+                  "signed in without the form's token");
+    /* A token that is not the one its cookie holds. */
+    it_login_token(ADMIN, &field, &cookie);
+    hdrs[0] = apr_pstrcat(it_pool, "Cookie: ", cookie, NULL);
+    hdrs[1] = NULL;
+    q.headers = hdrs;
+    q.body = "email=owner%40coffee.example&password=owner+password+1"
+             "&_login=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    ck_assert_int_eq(it_http(&q)->status, 400);
+    /* The page's own pair signs in. */
+    q.body = apr_pstrcat(it_pool, "email=owner%40coffee.example&password=owner+password+1&", field, NULL);
+    r = it_http(&q);
+    ck_assert_int_eq(r->status, 303);
+    ck_assert_msg(strstr(apr_table_get(r->headers, "Set-Cookie"), "consult_session=") != NULL, "no session");
 }
 END_TEST
 
@@ -730,6 +775,7 @@ Suite *suite_inbox(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_sign_in_sets_a_hashed_http_only_session);
     tcase_add_test(tc, test_wrong_password_and_unknown_user_get_the_same_answer);
+    tcase_add_test(tc, test_sign_in_needs_the_forms_own_token);
     tcase_add_test(tc, test_logout_needs_csrf_and_ends_the_session);
     tcase_add_test(tc, test_idle_and_absolute_expiry_sign_out);
     tcase_add_test(tc, test_a_new_password_signs_out_the_old_sessions);

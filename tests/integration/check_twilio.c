@@ -105,11 +105,7 @@ static void sign_in(void)
     it_req_t q = { 0 };
     it_resp_t *r;
     const char *set, *at, *hdr[2];
-    q.host = "admin.localhost";
-    q.path = "/login";
-    q.body = "email=sms%40sms.example&password=sms+password+1";
-    q.content_type = "application/x-www-form-urlencoded";
-    r = it_http(&q);
+    r = it_sign_in_post("admin.localhost", "email=sms%40sms.example&password=sms+password+1");
     set = apr_table_get(r->headers, "Set-Cookie");
     ck_assert_ptr_nonnull(set);
     cookie = apr_pstrndup(it_pool, set, strcspn(set, ";"));

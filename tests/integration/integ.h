@@ -55,6 +55,13 @@ long it_fake_count_header(const char *path_part, const char *name, const char *v
 /* The form token in a page served by @p host ("" when none). */
 const char *it_form_token(const char *host);
 
+/* The dashboard's sign-in form on @p host: its hidden field
+ * ("_login=...") and the cookie that goes with it ("consult_login=..."). */
+void it_login_token(const char *host, const char **pfield, const char **pcookie);
+/* POST /login with @p form ("email=...&password=...") as a browser sends
+ * it from the sign-in page (its token and cookie added). */
+it_resp_t *it_sign_in_post(const char *host, const char *form);
+
 /* Poll @p sql (first column) until it equals @p want or @p seconds pass. */
 int it_wait_sql(const char *sql, const char *want, int seconds);
 

@@ -280,6 +280,47 @@ const char *it_form_token(const char *host)
     return end ? apr_pstrmemdup(it_pool, at, end - at) : "";
 }
 
+void it_login_token(const char *host, const char **pfield, const char **pcookie)
+{
+    it_req_t req = { 0 };
+    it_resp_t *r;
+    const char *at, *end, *set;
+
+    req.host = host;
+    req.path = "/login";
+    req.accept = "text/html";
+    r = it_http(&req);
+    *pfield = "";
+    *pcookie = "";
+    at = strstr(r->body, "name=\"_login\" value=\"");
+    set = apr_table_get(r->headers, "Set-Cookie");
+    if (!at || !set) {
+        return;
+    }
+    at += strlen("name=\"_login\" value=\"");
+    end = strchr(at, '"');
+    *pfield = apr_pstrcat(it_pool, "_login=", apr_pstrmemdup(it_pool, at, end - at), NULL);
+    *pcookie = apr_pstrmemdup(it_pool, set, strcspn(set, ";"));
+}
+
+it_resp_t *it_sign_in_post(const char *host, const char *form)
+{
+    it_req_t req = { 0 };
+    const char *field, *cookie, *hdrs[2];
+
+    it_login_token(host, &field, &cookie);
+    hdrs[0] = apr_pstrcat(it_pool, "Cookie: ", cookie, NULL);
+    hdrs[1] = NULL;
+    req.host = host;
+    req.path = "/login";
+    req.method = "POST";
+    req.accept = "text/html";
+    req.content_type = "application/x-www-form-urlencoded";
+    req.body = apr_pstrcat(it_pool, form, "&", field, NULL);
+    req.headers = hdrs;
+    return it_http(&req);
+}
+
 int it_wait_sql(const char *sql, const char *want, int seconds)
 {
     int i;
