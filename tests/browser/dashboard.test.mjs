@@ -444,6 +444,25 @@ uitest("the list's own refresh asks for as many rows as it shows", async () => {
     await done(p);
 });
 
+uitest('an action the server refuses says so on screen', async () => {
+    await ensureSender();
+    const p = await ownerPage();
+    await p.goto(`${ADMIN}/?status=archived`);  // archived by an earlier test
+    const panel = await openPanel(p, await waitForRow(p, SENDER_ROW));
+    const spam = panel.locator('button[name=action][value=spam]');
+    await spam.waitFor({ state: 'visible' });
+    // As if the page had outlived its session's CSRF token.
+    await p.evaluate(() => document.body.setAttribute('hx-headers', '{"X-CSRF-Token": "stale"}'));
+    await spam.click();
+    const flash = p.locator('#flash');
+    await flash.waitFor({ state: 'visible', timeout: 5000 });
+    assert.match(await flash.innerText(), /out of date/i);
+    assert.equal(sql('SELECT status FROM conversations WHERE id = :p1', conversationIdByEmail(SENDER.email)),
+                 'archived', 'the refused action changed the thread');
+    await screenshot(p, 'flash');
+    await done(p);
+});
+
 // ---------------------------------------------------------------- phone, keyboard, no JavaScript
 
 uitest('on a phone the inbox fits the screen and a thread opens', async () => {

@@ -44,6 +44,32 @@
       ev.detail.parameters.rows = String(elt.querySelectorAll("a.conv-row").length);
     }
   });
+  /* An action htmx could not complete says so (htmx shows nothing for an
+   * error answer by itself). Fixed words per status: no server text is
+   * put into the page here. */
+  var FLASH = {
+    403: "This page is out of date. Reload it and try again.",
+    404: "That is no longer there. Reload the page.",
+    409: "That could not be done as things stand. Reload the page.",
+    429: "Too many tries. Wait a moment and try again.",
+    503: "The dashboard cannot reach its database just now. Try again in a moment."
+  };
+  var flashTimer;
+  function flash(text) {
+    var box = document.getElementById("flash");
+    if (!box) { return; }
+    box.textContent = text;
+    box.hidden = false;
+    clearTimeout(flashTimer);
+    flashTimer = setTimeout(function () { box.hidden = true; }, 10000);
+  }
+  document.addEventListener("htmx:responseError", function (ev) {
+    var st = ev.detail && ev.detail.xhr ? ev.detail.xhr.status : 0;
+    flash(FLASH[st] || "Something went wrong (" + st + "). Try again, or reload the page.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    flash("Cannot reach the server. Check the connection and try again.");
+  });
   /* SMS length and segments while typing (GSM-7: 160/153, else 70/67). */
   var GSM = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
   var GSM_EXT = "^{}\\[~]|€\f";
