@@ -8,7 +8,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -631,46 +630,43 @@ const char *cs_twilio_message_form(apr_pool_t *p, const char *to,
 int cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
                            const char *body, apr_time_t since, const char **psid)
 {
-    json_tokener *tok = json_tokener_new();
-    json_object *doc, *list;
+    cs_json_t *doc = NULL;
+    json_object *list;
+    const char *err = NULL;
     size_t i;
-    int found = 0;
 
     *psid = NULL;
-    if (!tok) {
-        return -1;
-    }
-    doc = json && len <= INT32_MAX ? json_tokener_parse_ex(tok, json, (int)len) : NULL;
-    json_tokener_free(tok);
-    if (!doc || !json_object_object_get_ex(doc, "messages", &list)
+    if (!json || cs_json_parse(&doc, p, json, len, &err) != APR_SUCCESS
+        || !json_object_is_type(cs_json_raw(doc), json_type_object)
+        || !json_object_object_get_ex(cs_json_raw(doc), "messages", &list)
         || !json_object_is_type(list, json_type_array)) {
-        if (doc) json_object_put(doc);
         return -1;
     }
-    for (i = 0; i < json_object_array_length(list) && !found; i++) {
-        json_object *e = json_object_array_get_idx(list, i), *b, *sid, *created;
-        const char *sid_s;
+    for (i = 0; i < json_object_array_length(list); i++) {
+        json_object *e = json_object_array_get_idx(list, i), *v;
+        const char *b = NULL, *sid = NULL, *created = NULL;
         apr_time_t t;
-        if (!json_object_is_type(e, json_type_object)
-            || !json_object_object_get_ex(e, "body", &b) || !json_object_is_type(b, json_type_string)
-            || !json_object_object_get_ex(e, "sid", &sid) || !json_object_is_type(sid, json_type_string)
-            || strcmp(json_object_get_string(b), body ? body : "")) {
+
+        if (!json_object_is_type(e, json_type_object)) {
             continue;
         }
-        sid_s = json_object_get_string(sid);
-        if (!*sid_s) {
+        if (json_object_object_get_ex(e, "body", &v) && json_object_is_type(v, json_type_string))
+            b = json_object_get_string(v);
+        if (json_object_object_get_ex(e, "sid", &v) && json_object_is_type(v, json_type_string))
+            sid = json_object_get_string(v);
+        if (json_object_object_get_ex(e, "date_created", &v)
+            && json_object_is_type(v, json_type_string))
+            created = json_object_get_string(v);
+        if (!b || !sid || !*sid || strcmp(b, body ? body : "")) {
             continue;
         }
         /* Created since the attempt began (a minute of clock skew allowed). */
-        t = json_object_object_get_ex(e, "date_created", &created)
-            && json_object_is_type(created, json_type_string)
-            ? apr_date_parse_rfc(json_object_get_string(created)) : 0;
+        t = created ? apr_date_parse_rfc(created) : 0;
         if (t > 0 && t + apr_time_from_sec(60) < since) {
             continue;
         }
-        *psid = apr_pstrdup(p, sid_s);
-        found = 1;
+        *psid = apr_pstrdup(p, sid);
+        return 1;
     }
-    json_object_put(doc);
-    return found;
+    return 0;
 }

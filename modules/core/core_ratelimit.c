@@ -39,14 +39,21 @@ static apr_status_t cache_gone(void *data)
     return APR_SUCCESS;
 }
 
-/* At check_config (so `apache2 -t` reports it): the cache's provider is
- * one that is loaded. */
-int core_ratelimit_check(server_rec *s, apr_pool_t *ptemp)
+/* ConsultRateLimitCache "provider[:args]": the provider's name and args. */
+static const char *cache_spec(server_rec *s, apr_pool_t *p, const char **pargs)
 {
     core_server_conf *c = core_sconf(s);
     const char *spec = c->ratelimit_cache ? c->ratelimit_cache : "shmcb";
     const char *colon = strchr(spec, ':');
-    const char *name = colon ? apr_pstrmemdup(ptemp, spec, colon - spec) : spec;
+    *pargs = colon ? colon + 1 : NULL;
+    return colon ? apr_pstrmemdup(p, spec, colon - spec) : spec;
+}
+
+/* At check_config (so `apache2 -t` reports it): the cache's provider is
+ * one that is loaded. */
+int core_ratelimit_check(server_rec *s, apr_pool_t *ptemp)
+{
+    const char *args, *name = cache_spec(s, ptemp, &args);
 
     if (!ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION)) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(01041)
@@ -61,8 +68,7 @@ int core_ratelimit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                apr_pool_t *ptemp, server_rec *s)
 {
     core_server_conf *c = core_sconf(s);
-    const char *spec = c->ratelimit_cache ? c->ratelimit_cache : "shmcb";
-    const char *name = spec, *args = NULL, *colon = strchr(spec, ':'), *err;
+    const char *args, *name = cache_spec(s, ptemp, &args), *err;
     struct ap_socache_hints hints = { 64, 8, apr_time_from_sec(600) };
     apr_status_t rv;
 
@@ -81,16 +87,10 @@ int core_ratelimit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "the next restart");
         }
     }
-    if (colon) {
-        name = apr_pstrmemdup(ptemp, spec, colon - spec);
-        args = colon + 1;
-    }
+    /* core_ratelimit_check made sure at check_config that it is loaded. */
     provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
                                   AP_SOCACHE_PROVIDER_VERSION);
     if (!provider) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, CSLOGNO(01041)
-                     "ConsultRateLimitCache: no socache provider '%s' "
-                     "(LoadModule socache_%s_module)", name, name);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if ((err = provider->create(&instance, args, ptemp, pconf))) {

@@ -25,13 +25,17 @@ static const char *interval(request_rec *r, apr_interval_time_t t)
                         (apr_int64_t)apr_time_sec(t));
 }
 
+/* Cookies are Secure whenever the dashboard is reached over HTTPS
+ * (directly or via a proxy that says so). */
+static int over_https(request_rec *r)
+{
+    const char *proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
+    return !strcmp(ap_http_scheme(r), "https") || (proto && !strcasecmp(proto, "https"));
+}
+
 static const char *cookie_attrs(request_rec *r)
 {
-    /* Secure whenever the dashboard is reached over HTTPS (directly or via
-     * a proxy that says so). */
-    const char *proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
-    int https = !strcmp(ap_http_scheme(r), "https") || (proto && !strcasecmp(proto, "https"));
-    return https ? "HttpOnly;SameSite=Lax;Path=/;Secure" : "HttpOnly;SameSite=Lax;Path=/";
+    return over_https(r) ? "HttpOnly;SameSite=Lax;Path=/;Secure" : "HttpOnly;SameSite=Lax;Path=/";
 }
 
 /* Sign-in has no session to derive a CSRF token from, so the form carries
@@ -42,10 +46,8 @@ static const char *cookie_attrs(request_rec *r)
 
 static const char *login_cookie_attrs(request_rec *r)
 {
-    const char *proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
-    int https = !strcmp(ap_http_scheme(r), "https") || (proto && !strcasecmp(proto, "https"));
-    return https ? "HttpOnly;SameSite=Strict;Path=/login;Secure"
-                 : "HttpOnly;SameSite=Strict;Path=/login";
+    return over_https(r) ? "HttpOnly;SameSite=Strict;Path=/login;Secure"
+                         : "HttpOnly;SameSite=Strict;Path=/login";
 }
 
 /* The sign-in form's data, with its token: the browser's current one when

@@ -125,9 +125,7 @@ int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const cha
                            /* A number that said STOP under a merged-away
                             * contact stays opted out under this one. */
                            "UPDATE contacts SET name = $3, email = $4, phone = $5, updated_at = now(),"
-                           " unknown_caller = false,"
-                           " sms_opted_out = sms_opted_out OR EXISTS (SELECT 1 FROM contact_aliases a"
-                           "   WHERE a.contact_id = $1 AND a.phone = $5 AND a.sms_opted_out)"
+                           " unknown_caller = false, sms_opted_out = consult_sms_opted_out(id, $5)"
                            " WHERE id = $1 AND client_id = $2 RETURNING id", 5, NULL, params,
                            NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {

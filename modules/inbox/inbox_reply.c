@@ -78,24 +78,27 @@ static json_object *composer(request_rec *r, inbox_ctx *ctx, const char *cv,
     if (error) {
         json_object_object_add(c, "error", json_object_new_string(error));
     }
-    {
-        /* The client's saved replies, to start a reply from. */
-        const char *params[1] = { ctx->client_id };
-        PGresult *res = inbox_query(r, ctx, "SELECT title, body FROM saved_replies"
-                                    " WHERE client_id = $1 ORDER BY title LIMIT 100", 1, params);
-        if (res) {
-            json_object_object_add(c, "has_saved", json_object_new_boolean(PQntuples(res) > 0));
-            json_object_object_add(c, "saved", inbox_rows(res));
-            PQclear(res);
-        }
-    }
     return c;
 }
 
 json_object *inbox_composer(request_rec *r, inbox_ctx *ctx, const char *cv, const char *error)
 {
+    const char *params[1] = { ctx->client_id };
     json_object *c = composer(r, ctx, cv, NULL, error);
-    return c ? c : json_object_new_object();
+    PGresult *res;
+
+    if (!c) {
+        return json_object_new_object();
+    }
+    /* The client's saved replies, to start a reply from. */
+    res = inbox_query(r, ctx, "SELECT title, body FROM saved_replies"
+                      " WHERE client_id = $1 ORDER BY title LIMIT 100", 1, params);
+    if (res) {
+        json_object_object_add(c, "has_saved", json_object_new_boolean(PQntuples(res) > 0));
+        json_object_object_add(c, "saved", inbox_rows(res));
+        PQclear(res);
+    }
+    return c;
 }
 
 /* GET /c/ID/how?channel=sms: what a reply would do with that choice, for

@@ -231,16 +231,13 @@ int inbox_list(request_rec *r, inbox_ctx *ctx)
     return inbox_render(r, HTTP_OK, f.before ? "partials/rows" : "partials/list", d);
 }
 
-/* Everything the panel shows; NULL when the conversation is not this
+/* The page data with the conversation's own row; NULL when it is not this
  * client's (the caller answers 404, never another client's data). */
-static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id)
+static json_object *conversation_data(request_rec *r, inbox_ctx *ctx, const char *id)
 {
-    const char *params[3] = { id, ctx->client_id, ctx->user_id };
-    json_object *d = inbox_page_data(r, ctx, "Conversation"), *cv;
-    PGresult *res;
-    const char *intent = NULL;
-
-    res = inbox_query(r, ctx,
+    const char *params[2] = { id, ctx->client_id };
+    json_object *d = inbox_page_data(r, ctx, "Conversation");
+    PGresult *res = inbox_query(r, ctx,
         "SELECT cv.id, cv.status, cv.unread, cv.status = 'archived' AS archived,"
         "  cv.status = 'spam' AS spam, cv.assigned_to,"
         "  ct.id AS contact_id, coalesce(ct.name, ct.email, ct.phone) AS contact,"
@@ -252,11 +249,19 @@ static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id)
         json_object_put(d);
         return NULL;
     }
-    cv = inbox_row(res, 0);
+    json_object_object_add(d, "conversation", inbox_row(res, 0));
     PQclear(res);
-    json_object_object_add(d, "conversation", cv);
+    return d;
+}
 
-    res = inbox_query(r, ctx,
+/* The conversation's messages into @p d, with "pending" (one of ours is on
+ * its way) and the newest message's intent in *pintent. 0 when the query
+ * failed. */
+static int add_messages(request_rec *r, inbox_ctx *ctx, const char *id, json_object *d,
+                        const char **pintent)
+{
+    const char *params[2] = { id, ctx->client_id };
+    PGresult *res = inbox_query(r, ctx,
         "SELECT m.id, m.channel, m.direction, m.body, m.is_spam,"
         "  array_to_string(m.spam_reasons, ', ') AS spam_reasons,"
         "  m.intent, replace(m.intent, '_', ' ') AS intent_label, m.urgency,"
@@ -286,24 +291,43 @@ static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id)
         "    WHERE s.message_id = m.id AND a.client_id = m.client_id) AS attachments"
         " FROM messages m WHERE m.conversation_id = $1 AND m.client_id = $2"
         " ORDER BY m.created_at, m.id", 2, params);
+    int i, pending = 0;
+
     if (!res) {
+        return 0;
+    }
+    if (pintent && PQntuples(res) > 0 && !PQgetisnull(res, PQntuples(res) - 1, 6)) {
+        *pintent = apr_pstrdup(r->pool, PQgetvalue(res, PQntuples(res) - 1, 6));
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        pending |= PQgetvalue(res, i, PQfnumber(res, "pending"))[0] == 't';
+    }
+    /* While a reply is on its way, the messages refresh themselves. */
+    json_object_object_add(d, "pending", json_object_new_boolean(pending));
+    json_object_object_add(d, "messages", inbox_rows(res));
+    PQclear(res);
+    return 1;
+}
+
+/* Everything the panel shows, @p refused (why a reply did not go, or
+ * NULL) above the composer; NULL when the conversation is not this
+ * client's. */
+static json_object *panel_data(request_rec *r, inbox_ctx *ctx, const char *id,
+                               const char *refused)
+{
+    const char *params[3] = { id, ctx->client_id, ctx->user_id };
+    json_object *d = conversation_data(r, ctx, id);
+    const char *intent = NULL;
+    PGresult *res;
+
+    if (!d) {
+        return NULL;
+    }
+    if (!add_messages(r, ctx, id, d, &intent)) {
         json_object_put(d);
         return NULL;
     }
-    if (PQntuples(res) > 0 && !PQgetisnull(res, PQntuples(res) - 1, 6)) {
-        intent = apr_pstrdup(r->pool, PQgetvalue(res, PQntuples(res) - 1, 6));
-    }
-    {
-        int i, pending = 0;
-        for (i = 0; i < PQntuples(res); i++) {
-            pending |= PQgetvalue(res, i, PQfnumber(res, "pending"))[0] == 't';
-        }
-        /* While a reply is on its way, the panel refreshes itself. */
-        json_object_object_add(d, "pending", json_object_new_boolean(pending));
-    }
-    json_object_object_add(d, "messages", inbox_rows(res));
-    PQclear(res);
-    json_object_object_add(d, "composer", inbox_composer(r, ctx, id, NULL));
+    json_object_object_add(d, "composer", inbox_composer(r, ctx, id, refused));
     /* Not "intents": the full page also carries the list's filter choices. */
     json_object_object_add(d, "intent_choices", choices(INTENT_LIST, intent));
 
@@ -334,7 +358,7 @@ int inbox_conversation(request_rec *r, inbox_ctx *ctx, const char *id)
 
     /* GET changes nothing: an unread thread's panel posts /c/ID/seen as it
      * loads (conversation_seen), with the CSRF token. */
-    if (!(d = panel_data(r, ctx, id))) {
+    if (!(d = panel_data(r, ctx, id, NULL))) {
         return HTTP_NOT_FOUND;
     }
     /* Opening it (not an action's re-render, which may be "mark unread")
@@ -360,8 +384,15 @@ int inbox_conversation(request_rec *r, inbox_ctx *ctx, const char *id)
  * a reply is on its way (the composer around them is left as typed). */
 int inbox_conversation_messages(request_rec *r, inbox_ctx *ctx, const char *id)
 {
-    json_object *d = panel_data(r, ctx, id);
-    return d ? inbox_render(r, HTTP_OK, "partials/messages", d) : HTTP_NOT_FOUND;
+    json_object *d = conversation_data(r, ctx, id);
+    if (!d) {
+        return HTTP_NOT_FOUND;
+    }
+    if (!add_messages(r, ctx, id, d, NULL)) {
+        json_object_put(d);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return inbox_render(r, HTTP_OK, "partials/messages", d);
 }
 
 /* The panel of an unread thread was shown: it is read now. Audited and
@@ -380,25 +411,14 @@ static int conversation_seen(request_rec *r, inbox_ctx *ctx, const char *id)
         inbox_audit(r, ctx, "read", "conversation", id, NULL);
         apr_table_setn(r->headers_out, "HX-Trigger", "inbox-changed");
     }
-    else {
-        /* Already read, or not this client's: only the first is an answer. */
-        PQclear(res);
-        res = inbox_query(r, ctx, "SELECT 1 FROM conversations WHERE id = $1 AND client_id = $2",
-                          2, params);
-        if (!res) {
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
-        if (PQntuples(res) == 0) {
-            PQclear(res);
-            return HTTP_NOT_FOUND;
-        }
-    }
     PQclear(res);
-    if (!inbox_is_htmx(r)) {
-        return inbox_redirect(r, apr_pstrcat(r->pool, "/c/", id, NULL));
+    /* Already read, or not this client's: only the first is an answer. */
+    if (!(d = conversation_data(r, ctx, id))) {
+        return HTTP_NOT_FOUND;
     }
-    if (!(d = panel_data(r, ctx, id))) {
-        return HTTP_NOT_FOUND;      /* not this client's conversation */
+    if (!inbox_is_htmx(r)) {
+        json_object_put(d);
+        return inbox_redirect(r, apr_pstrcat(r->pool, "/c/", id, NULL));
     }
     return inbox_render(r, HTTP_OK, "partials/actions", d);
 }
@@ -489,10 +509,7 @@ int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id)
         if (inbox_is_htmx(r)) {
             /* htmx swaps only 2xx: a refused reply comes back as the panel
              * with the reason above the composer. */
-            json_object *d = panel_data(r, ctx, id);
-            if (d && refused) {
-                json_object_object_add(d, "composer", inbox_composer(r, ctx, id, refused));
-            }
+            json_object *d = panel_data(r, ctx, id, refused);
             return d ? inbox_render(r, HTTP_OK, "partials/panel", d) : HTTP_NOT_FOUND;
         }
         return inbox_redirect(r, apr_pstrcat(r->pool, "/c/", id, NULL));
@@ -523,7 +540,7 @@ int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id)
     PQclear(res);
     inbox_audit(r, ctx, action, "conversation", id, detail);
     if (inbox_is_htmx(r)) {
-        json_object *d = panel_data(r, ctx, id);
+        json_object *d = panel_data(r, ctx, id, NULL);
         if (!d) {
             return HTTP_NOT_FOUND;
         }

@@ -125,14 +125,6 @@ static int multipart_pairs(request_rec *r, const intake_conf *conf, const char *
     files = apr_array_make(r->pool, 2, sizeof(cs_part_t));
     for (i = 0; i < parts->nelts; i++) {
         cs_part_t *part = &APR_ARRAY_IDX(parts, i, cs_part_t);
-        if (!part->filename) {
-            /* The fields alone obey ConsultIntakeMaxBody, as in any body. */
-            text += part->len;
-            if (text > (apr_off_t)conf->max_body) {
-                *pwhy = "the form's fields are over the size limit";
-                return HTTP_REQUEST_ENTITY_TOO_LARGE;
-            }
-        }
         if (part->filename) {
             /* An empty file input sends a part with no name and no bytes. */
             if (part->len > 0) {
@@ -140,6 +132,12 @@ static int multipart_pairs(request_rec *r, const intake_conf *conf, const char *
             }
         }
         else {
+            /* The fields alone obey ConsultIntakeMaxBody, as in any body. */
+            text += part->len;
+            if (text > (apr_off_t)conf->max_body) {
+                *pwhy = "the form's fields are over the size limit";
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
             cs_pairs_add(pairs, part->name,
                          apr_pstrmemdup(r->pool, part->data, part->len), part->len);
         }

@@ -80,11 +80,8 @@ static int load(out_msg *m, const char *message_id, const char *client_id)
     const char *params[2] = { message_id, client_id }, *err = NULL;
     PGresult *res = cs_db_exec(m->job->conn, m->job->pool, &err, PGRES_TUPLES_OK,
         "SELECT m.body, m.to_address, coalesce(m.delivery_status, 'queued'), m.provider_id,"
-        /* Opted out: the contact's STOP, or a STOP the number texts go to
-         * sent as a contact since merged into this one. */
         "  extract(epoch FROM m.send_started_at)::bigint,"
-        "  ct.sms_opted_out OR EXISTS (SELECT 1 FROM contact_aliases a WHERE a.contact_id = ct.id"
-        "    AND a.phone = m.to_address AND a.sms_opted_out), c.slug"
+        "  consult_sms_opted_out(ct.id, m.to_address), c.slug"
         " FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
         " JOIN contacts ct ON ct.id = cv.contact_id JOIN clients c ON c.id = m.client_id"
         " WHERE m.id = $1 AND m.client_id = $2 AND m.direction = 'outbound'"

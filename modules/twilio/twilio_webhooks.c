@@ -168,10 +168,8 @@ static int after_hours(hook_req *h, const char *contact_id, const char *phone)
         "   + extract(minute FROM now() AT TIME ZONE $1))::int,"
         "  to_char(now() AT TIME ZONE $1, 'YYYY-MM-DD'),"
         "  (SELECT cv.id FROM conversations cv WHERE cv.contact_id = $2::bigint),"
-        /* The number the reply goes to may be a merged contact's. */
-        "  (SELECT sms_opted_out FROM contacts WHERE id = $2::bigint)"
-        "   OR EXISTS (SELECT 1 FROM contact_aliases a WHERE a.contact_id = $2::bigint"
-        "     AND a.phone = $3 AND a.sms_opted_out)", 3, params);
+        /* The reply goes to the number that wrote, maybe a merged contact's. */
+        "  consult_sms_opted_out($2::bigint, $3)", 3, params);
     int open_now;
     const char *conv;
 

@@ -267,23 +267,32 @@ START_TEST(test_state_changes_need_the_csrf_token_and_same_origin)
 }
 END_TEST
 
-/* The panel's own POST after it opens an unread thread. */
-static it_resp_t *seen(sess_t *s, const char *cv, int with_csrf)
+/* A request as htmx sends it from the dashboard (body: a form, or NULL). */
+static it_resp_t *hx(const sess_t *s, const char *method, const char *path, const char *body,
+                     int with_csrf)
 {
     it_req_t q = { 0 };
     const char *hdrs[4];
     int n = 0;
     q.host = ADMIN;
-    q.method = "POST";
-    q.path = apr_psprintf(it_pool, "/c/%s/seen", cv);
-    q.body = "";
-    q.content_type = FORM;
+    q.method = method;
+    q.path = path;
+    if (body) {
+        q.body = body;
+        q.content_type = FORM;
+    }
     hdrs[n++] = apr_pstrcat(it_pool, "Cookie: ", s->cookie, NULL);
     hdrs[n++] = "HX-Request: true";
     if (with_csrf) hdrs[n++] = apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL);
     hdrs[n] = NULL;
     q.headers = hdrs;
     return it_http(&q);
+}
+
+/* The panel's own POST after it opens an unread thread. */
+static it_resp_t *seen(sess_t *s, const char *cv, int with_csrf)
+{
+    return hx(s, "POST", apr_psprintf(it_pool, "/c/%s/seen", cv), "", with_csrf);
 }
 
 START_TEST(test_opening_a_thread_changes_nothing_until_its_panel_posts_seen)
@@ -321,26 +330,13 @@ START_TEST(test_opening_a_thread_changes_nothing_until_its_panel_posts_seen)
     ck_assert_msg(strstr(r->body, "/seen") == NULL, "a read panel posts seen");
     /* "Mark unread" answers a panel that leaves it unread. */
     {
-        it_req_t q = { 0 };
-        const char *hdrs[] = { apr_pstrcat(it_pool, "Cookie: ", s->cookie, NULL), "HX-Request: true",
-                               apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL), NULL };
-        q.host = ADMIN;
-        q.method = "POST";
-        q.path = apr_psprintf(it_pool, "/c/%s/act", cv);
-        q.body = "action=unread";
-        q.content_type = FORM;
-        q.headers = hdrs;
-        r = it_http(&q);
+        r = hx(s, "POST", apr_psprintf(it_pool, "/c/%s/act", cv), "action=unread", 1);
         ck_assert_int_eq(r->status, 200);
         ck_assert_msg(strstr(r->body, "value=\"read\">Mark read") != NULL, "%s", r->body);
         ck_assert_msg(strstr(r->body, "/seen") == NULL, "the panel would read it again at once");
         ck_assert_str_eq(it_sql("SELECT unread::text FROM conversations WHERE id = $1", 1, p), "true");
         /* The refresh of the messages alone: no composer to wipe. */
-        q.method = "GET";
-        q.path = apr_psprintf(it_pool, "/c/%s/messages", cv);
-        q.body = NULL;
-        q.content_type = NULL;
-        r = it_http(&q);
+        r = hx(s, "GET", apr_psprintf(it_pool, "/c/%s/messages", cv), NULL, 0);
         ck_assert_int_eq(r->status, 200);
         ck_assert_msg(strstr(r->body, "Do you deliver on Sundays?") != NULL, "%s", r->body);
         ck_assert_msg(strstr(r->body, "composer") == NULL && strstr(r->body, "/seen") == NULL,
@@ -354,29 +350,16 @@ START_TEST(test_a_reply_no_channel_can_carry_says_why_in_the_panel)
 {
     sess_t *s = login("owner%40coffee.example", "owner+password+1");
     const char *cv = new_conversation("small.localhost", "nochan@c.example", "Are you open on Monday?");
-    const char *p[1] = { cv };
-    const char *hdrs[] = { apr_pstrcat(it_pool, "Cookie: ", s->cookie, NULL), "HX-Request: true",
-                           apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL), NULL };
-    it_req_t q = { 0 };
-    it_resp_t *r;
+    const char *p[1] = { cv }, *path = apr_psprintf(it_pool, "/c/%s/reply", cv);
+    it_resp_t *r = hx(s, "POST", path, "channel=auto&body=Yes+from+8am", 1);
 
-    q.host = ADMIN;
-    q.method = "POST";
-    q.path = apr_psprintf(it_pool, "/c/%s/reply", cv);
-    q.body = "channel=auto&body=Yes+from+8am";
-    q.content_type = FORM;
-    q.headers = hdrs;
-    r = it_http(&q);
     /* 200 so htmx shows it: the panel, the reason above the composer. */
     ck_assert_int_eq(r->status, 200);
     ck_assert_msg(strstr(r->body, "role=\"alert\">Not sent. No way to reach them") != NULL, "%s", r->body);
     ck_assert_str_eq(it_sql("SELECT count(*) FROM messages WHERE conversation_id = $1"
                             " AND direction = 'outbound'", 1, p), "0");
     /* Without htmx: 409 (a page for a browser). */
-    q.headers = hdrs + 0;
-    hdrs[1] = apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL);
-    hdrs[2] = NULL;
-    r = it_http(&q);
+    r = req(ADMIN, "POST", path, s, "channel=auto&body=Yes+from+8am", 1, NULL);
     ck_assert_int_eq(r->status, 409);
 }
 END_TEST
