@@ -20,6 +20,21 @@ cs_as_pg() {
     if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# cs_var ROOT: where make run keeps its database, logs and secret:
+# $CONSULT_VAR if set, else ROOT/var, unless (as root) the postgres account
+# cannot enter ROOT (a checkout under /root, mode 700): then a folder of
+# this checkout's own under /var/tmp, the same every time.
+cs_var() {
+    local root=$1
+    if [[ -n "${CONSULT_VAR:-}" ]]; then
+        echo "$CONSULT_VAR"
+    elif [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$root"; then
+        echo "/var/tmp/consult-$(printf '%s' "$root" | sha256sum | cut -c1-12)"
+    else
+        echo "$root/var"
+    fi
+}
+
 cs_free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

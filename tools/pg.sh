@@ -3,7 +3,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tools/lib.sh"
-var=${CONSULT_VAR:-$root/var}
+var=$(cs_var "$root")
 port=${CONSULT_PGPORT:-54329}
 build=${BUILD:-build/release}
 conninfo=$(cs_conninfo "$port")

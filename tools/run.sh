@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tools/lib.sh"
-var=${CONSULT_VAR:-$root/var}
+var=$(cs_var "$root")
 pgport=${CONSULT_PGPORT:-54329}
 listen=${CONSULT_LISTEN:-127.0.0.1:8080}
 build="$root/${BUILD:-build/release}"
