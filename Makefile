@@ -34,14 +34,15 @@ CFLAGS     := -std=gnu11 -g $(OPT) -fPIC $(WARN) $(SANFLAGS) \
               $(APXS_CPP) -I$(HTTPD_INC) -I$(APR_INC) $(PKG_CFLAGS) -Icommon -Imodules/core
 LDLIBS     := $(PKG_LIBS) -lapr-1 -laprutil-1
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*/*.c common/*/*/*.c)
+COMMON_HDR := $(wildcard common/*/*.h common/*/*/*.h)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 COMMON_LIB := $(BUILD)/libconsult_common.a
 
 # The builtin classifier's model is trained at build time from the labeled
 # examples (and staff corrections exported next to them) into generated C.
-EXAMPLES   := common/classifier/examples.jsonl
-CORRECTIONS:= $(wildcard common/classifier/corrections*.jsonl)
+EXAMPLES   := common/classify/examples.jsonl
+CORRECTIONS:= $(wildcard common/classify/corrections*.jsonl)
 TRAINER    := $(BUILD)/classifier-train
 MODEL_SRC  := $(BUILD)/gen/cs_model_data.c
 MODEL_OBJ  := $(BUILD)/gen/cs_model_data.o
@@ -83,7 +84,7 @@ deps:
 assets:
 	@tools/assets.sh
 
-$(BUILD)/common/%.o: common/%.c $(wildcard common/*.h)
+$(BUILD)/common/%.o: common/%.c $(COMMON_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 

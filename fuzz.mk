@@ -22,21 +22,21 @@ FUZZ_CFLAGS  := -std=gnu11 -g -O1 $(WARN) $(FUZZ_SAN) \
                 $(APXS_CPP) -I$(HTTPD_INC) -I$(APR_INC) $(PKG_CFLAGS) -Icommon -I$(FUZZ_DIR)
 FUZZ_LDLIBS  := $(LDLIBS) -lm
 
-# target name -> the common sources it needs (cs_*.c, without the common/)
-FUZZ_SRC_intake    := cs_intake cs_text cs_json
-FUZZ_SRC_text      := cs_text
-FUZZ_SRC_multipart := cs_multipart cs_text
-FUZZ_SRC_token     := cs_token
-FUZZ_SRC_twilio    := cs_twilio cs_json
-FUZZ_SRC_resend    := cs_resend cs_json
-FUZZ_SRC_llm       := cs_llm cs_http cs_json cs_text cs_classify_core cs_classify_feat \
-                      cs_classify_rules
-FUZZ_SRC_tmpl      := cs_tmpl cs_json
-FUZZ_SRC_classify  := cs_classify cs_classify_core cs_classify_feat cs_classify_rules cs_json
-FUZZ_SRC_json      := cs_json
-FUZZ_SRC_hours     := cs_hours
-FUZZ_SRC_conf      := cs_conf
-FUZZ_SRC_migrate   := cs_migrate cs_db
+# target name -> the common sources it needs (folder/cs_*, without common/ and .c)
+FUZZ_SRC_intake    := domain/cs_intake text/cs_text base/cs_json
+FUZZ_SRC_text      := text/cs_text
+FUZZ_SRC_multipart := http/cs_multipart text/cs_text
+FUZZ_SRC_token     := auth/cs_token
+FUZZ_SRC_twilio    := providers/cs_twilio base/cs_json
+FUZZ_SRC_resend    := providers/cs_resend base/cs_json
+FUZZ_SRC_llm       := providers/cs_llm http/cs_http base/cs_json text/cs_text classify/cs_classify_core classify/cs_classify_feat \
+                      classify/cs_classify_rules
+FUZZ_SRC_tmpl      := text/cs_tmpl base/cs_json
+FUZZ_SRC_classify  := classify/cs_classify classify/cs_classify_core classify/cs_classify_feat classify/cs_classify_rules base/cs_json
+FUZZ_SRC_json      := base/cs_json
+FUZZ_SRC_hours     := domain/cs_hours
+FUZZ_SRC_conf      := base/cs_conf
+FUZZ_SRC_migrate   := db/cs_migrate db/cs_db
 
 FUZZ_TARGETS := intake text multipart token twilio resend llm tmpl classify json hours conf \
                 migrate
@@ -58,7 +58,7 @@ $(FUZZ_BUILD)/fuzz_classify: FUZZ_EXTRA := $(MODEL_SRC)
 
 define FUZZ_RULE
 $(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_DIR)/fuzz_$(1).c $(FUZZ_DIR)/fuzz_common.h \
-                         $(FUZZ_SRC_$(1):%=common/%.c) $(wildcard common/*.h) fuzz.mk
+                         $(FUZZ_SRC_$(1):%=common/%.c) $(COMMON_HDR) fuzz.mk
 	@mkdir -p $(FUZZ_BUILD)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ $(FUZZ_DIR)/fuzz_$(1).c \
 	    $(FUZZ_SRC_$(1):%=common/%.c) $$(FUZZ_EXTRA) $(FUZZ_LDLIBS)

@@ -8,11 +8,11 @@
  *
  * The database comes from --db CONNINFO or CONSULT_DATABASE.
  */
-#include "cs_db.h"
-#include "cs_migrate.h"
-#include "cs_conf.h"
-#include "cs_auth.h"
-#include "cs_text.h"
+#include "db/cs_db.h"
+#include "db/cs_migrate.h"
+#include "base/cs_conf.h"
+#include "auth/cs_auth.h"
+#include "text/cs_text.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -170,7 +170,7 @@ static int cmd_correct(PGconn *conn, apr_pool_t *p, const char *msg,
 }
 
 /* Corrections as examples for tools/classifier-train; the build reads
- * common/classifier/corrections*.jsonl. */
+ * common/classify/corrections*.jsonl. */
 static int cmd_export(PGconn *conn, apr_pool_t *p, const char *file)
 {
     const char *err = NULL;

@@ -7,8 +7,8 @@
  * {"error": "..."} on its output line; processing continues. Exit 0 unless
  * stdout cannot be written.
  */
-#include "cs_classify.h"
-#include "cs_json.h"
+#include "classify/cs_classify.h"
+#include "base/cs_json.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>

@@ -1,6 +1,6 @@
 /* mod_consult_core directives: parse, validate at config time, merge. */
 #include "core_private.h"
-#include "cs_conf.h"
+#include "base/cs_conf.h"
 
 #include "http_core.h"
 #include <apr_strings.h>

@@ -1,7 +1,7 @@
 /* JSON responses shared by every Consult module, and /consult/health. */
 #include "core_private.h"
-#include "cs_json.h"
-#include "cs_intake.h"
+#include "base/cs_json.h"
+#include "domain/cs_intake.h"
 #include "util_script.h"
 
 #include "http_protocol.h"

@@ -6,7 +6,7 @@
 #include "http_config.h"
 #include "http_log.h"
 #include <apr_hash.h>
-#include "cs_db.h"
+#include "db/cs_db.h"
 #include "mod_consult_core.h"
 
 /* Log tags: CS + module number + call site, never reused. */

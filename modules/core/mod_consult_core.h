@@ -15,7 +15,7 @@
 #include "apr_optional.h"
 #include <libpq-fe.h>
 #include "apr_optional_hooks.h"
-#include "cs_jobs.h"
+#include "db/cs_jobs.h"
 
 /**
  * A directive handler's error, prefixed with the directive's name, so every

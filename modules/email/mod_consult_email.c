@@ -9,12 +9,12 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "mod_consult_core.h"
-#include "cs_conf.h"
-#include "cs_db.h"
-#include "cs_http.h"
-#include "cs_json.h"
-#include "cs_resend.h"
-#include "cs_text.h"
+#include "base/cs_conf.h"
+#include "db/cs_db.h"
+#include "http/cs_http.h"
+#include "base/cs_json.h"
+#include "providers/cs_resend.h"
+#include "text/cs_text.h"
 
 #include <apr_strings.h>
 #include <apr_hash.h>

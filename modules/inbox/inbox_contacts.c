@@ -1,7 +1,7 @@
 /* Contact profile (edit, notes, merge), saved replies, the audit log and
  * the CSV export. All scoped to the session's client. */
 #include "inbox_private.h"
-#include "cs_text.h"
+#include "text/cs_text.h"
 
 #include "http_protocol.h"
 #include "http_request.h"

@@ -4,7 +4,7 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_script.h"
-#include "cs_intake.h"
+#include "domain/cs_intake.h"
 #include <apr_strings.h>
 #include <stdlib.h>
 

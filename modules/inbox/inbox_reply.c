@@ -5,8 +5,8 @@
  * send job are written in one statement; the job delivers it.
  */
 #include "inbox_private.h"
-#include "cs_channel.h"
-#include "cs_text.h"
+#include "domain/cs_channel.h"
+#include "text/cs_text.h"
 
 #include "http_protocol.h"
 #include "util_script.h"

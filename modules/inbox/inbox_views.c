@@ -1,7 +1,7 @@
 /* The inbox list, the conversation panel and its actions, attachments. */
 #include "inbox_private.h"
-#include "cs_text.h"
-#include "cs_sniff.h"
+#include "text/cs_text.h"
+#include "http/cs_sniff.h"
 
 #include "http_protocol.h"
 #include "http_request.h"

@@ -3,7 +3,7 @@
  * Routes, configuration and startup; the pages live in inbox_*.c.
  */
 #include "inbox_private.h"
-#include "cs_conf.h"
+#include "base/cs_conf.h"
 
 #include "http_core.h"
 #include "http_protocol.h"

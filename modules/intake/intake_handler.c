@@ -1,7 +1,7 @@
 /* POST /api/intake: checks, spam marks, one atomic write, answer after commit. */
 #include "intake_private.h"
-#include "cs_migrate.h"
-#include "cs_text.h"
+#include "db/cs_migrate.h"
+#include "text/cs_text.h"
 
 #include "http_protocol.h"
 #include "http_request.h"

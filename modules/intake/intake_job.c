@@ -5,7 +5,7 @@
  * transaction, so a job that dies half-way leaves nothing and runs again.
  */
 #include "intake_private.h"
-#include "cs_json.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <apr_hash.h>

@@ -6,19 +6,19 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "mod_consult_core.h"
-#include "cs_intake.h"
-#include "cs_db.h"
+#include "domain/cs_intake.h"
+#include "db/cs_db.h"
 
 #define CSLOGNO(n) "CS" #n ": "
 #define INTAKE_PATH "/api/intake"
 
 extern module AP_MODULE_DECLARE_DATA consult_intake_module;
 
-#include "cs_classify.h"
-#include "cs_llm.h"
-#include "cs_multipart.h"
-#include "cs_sniff.h"
-#include "cs_token.h"
+#include "classify/cs_classify.h"
+#include "providers/cs_llm.h"
+#include "http/cs_multipart.h"
+#include "http/cs_sniff.h"
+#include "auth/cs_token.h"
 
 enum { TOKEN_OFF = 0, TOKEN_OPTIONAL = 1, TOKEN_REQUIRE = 2 };
 enum { CLASSIFIER_BUILTIN = 0, CLASSIFIER_LLM = 1 };

@@ -4,13 +4,13 @@
  * submission.process job classifies what arrives.
  */
 #include "intake_private.h"
-#include "cs_conf.h"
-#include "cs_text.h"
+#include "base/cs_conf.h"
+#include "text/cs_text.h"
 
 #include "http_request.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
-#include "cs_http.h"
+#include "http/cs_http.h"
 
 intake_core_fns intake_core;
 cs_sniffer_t *intake_sniffer;

@@ -3,8 +3,8 @@
  * (`ConsultTwilio On`): signed webhooks in, the twilio.sms.send job out.
  */
 #include "twilio_private.h"
-#include "cs_conf.h"
-#include "cs_text.h"
+#include "base/cs_conf.h"
+#include "text/cs_text.h"
 
 #include "http_request.h"
 #include <apr_strings.h>

@@ -6,10 +6,10 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "mod_consult_core.h"
-#include "cs_db.h"
-#include "cs_http.h"
-#include "cs_twilio.h"
-#include "cs_hours.h"
+#include "db/cs_db.h"
+#include "http/cs_http.h"
+#include "providers/cs_twilio.h"
+#include "domain/cs_hours.h"
 
 #define CSLOGNO(n) "CS" #n ": "
 

@@ -8,7 +8,7 @@
  * none: a worker killed after Twilio accepted never sends twice.
  */
 #include "twilio_private.h"
-#include "cs_json.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <apr_date.h>

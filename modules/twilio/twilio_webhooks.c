@@ -5,9 +5,9 @@
  * stores what it must in one transaction, and answers TwiML at once.
  */
 #include "twilio_private.h"
-#include "cs_text.h"
-#include "cs_json.h"
-#include "cs_intake.h"
+#include "text/cs_text.h"
+#include "base/cs_json.h"
+#include "domain/cs_intake.h"
 
 #include "http_protocol.h"
 #include "http_request.h"

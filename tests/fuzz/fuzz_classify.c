@@ -1,6 +1,6 @@
 /* cs_classify_builtin: any text a person or bot sends. */
 #include "fuzz_common.h"
-#include "cs_classify.h"
+#include "classify/cs_classify.h"
 
 FUZZ_APR_INIT
 

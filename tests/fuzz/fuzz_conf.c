@@ -2,7 +2,7 @@
  * literal secrets (never "env:" or "file:" references: a fuzzer must not
  * read the environment or the filesystem). Each input line is one value. */
 #include "fuzz_common.h"
-#include "cs_conf.h"
+#include "base/cs_conf.h"
 
 #include <limits.h>
 

@@ -2,7 +2,7 @@
  * "holiday X" (cs_hours_add_holiday) and "date X" (the local date given to
  * cs_hours_open). */
 #include "fuzz_common.h"
-#include "cs_hours.h"
+#include "domain/cs_hours.h"
 
 FUZZ_APR_INIT
 

@@ -2,7 +2,7 @@
  * input read as an application/x-www-form-urlencoded body, then both
  * through cs_intake_build / cs_intake_build_ex and the 400 body. */
 #include "fuzz_common.h"
-#include "cs_intake.h"
+#include "domain/cs_intake.h"
 
 FUZZ_APR_INIT
 

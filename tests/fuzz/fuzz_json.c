@@ -1,6 +1,6 @@
 /* cs_json_parse, the typed getter and serialization back. */
 #include "fuzz_common.h"
-#include "cs_json.h"
+#include "base/cs_json.h"
 
 FUZZ_APR_INIT
 

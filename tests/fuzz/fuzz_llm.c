@@ -1,8 +1,8 @@
 /* cs_llm_parse_answer: the model's answer is untrusted (not every
  * OpenAI-compatible server enforces the schema). */
 #include "fuzz_common.h"
-#include "cs_llm.h"
-#include "cs_text.h"
+#include "providers/cs_llm.h"
+#include "text/cs_text.h"
 
 FUZZ_APR_INIT
 

@@ -1,7 +1,7 @@
 /* cs_migration_version: names come from a folder anyone with deploy
  * access fills; also the checksum helper over the same bytes. */
 #include "fuzz_common.h"
-#include "cs_migrate.h"
+#include "db/cs_migrate.h"
 
 FUZZ_APR_INIT
 

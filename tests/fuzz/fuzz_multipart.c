@@ -2,8 +2,8 @@
  * starts with "multipart/", the whole Content-Type value); the rest is the
  * body, handed over in an exact-size buffer so overreads are caught. */
 #include "fuzz_common.h"
-#include "cs_multipart.h"
-#include "cs_text.h"
+#include "http/cs_multipart.h"
+#include "text/cs_text.h"
 
 FUZZ_APR_INIT
 

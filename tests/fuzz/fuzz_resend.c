@@ -2,7 +2,7 @@
  * byte picks the HTTP status (200, 202, 400, 409, 422, 429, 500 or 503),
  * the rest is the body. */
 #include "fuzz_common.h"
-#include "cs_resend.h"
+#include "providers/cs_resend.h"
 
 FUZZ_APR_INIT
 

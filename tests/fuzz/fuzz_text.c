@@ -1,6 +1,6 @@
 /* cs_text: what people type into forms. The whole input is one value. */
 #include "fuzz_common.h"
-#include "cs_text.h"
+#include "text/cs_text.h"
 
 FUZZ_APR_INIT
 

@@ -8,8 +8,8 @@
  * templates are not rendered over arbitrary data: nested sections over
  * a large array are legitimately exponential. */
 #include "fuzz_common.h"
-#include "cs_tmpl.h"
-#include "cs_json.h"
+#include "text/cs_tmpl.h"
+#include "base/cs_json.h"
 
 FUZZ_APR_INIT
 

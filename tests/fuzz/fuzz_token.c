@@ -1,7 +1,7 @@
 /* cs_form_token_check on arbitrary tokens, plus an issue/check round trip
  * with the input as the scope. */
 #include "fuzz_common.h"
-#include "cs_token.h"
+#include "auth/cs_token.h"
 
 FUZZ_APR_INIT
 

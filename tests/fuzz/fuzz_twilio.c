@@ -7,7 +7,7 @@
  * also an SMS body, a Messages.json answer and a Messages.json list page
  * (searched for the first line as a message body). */
 #include "fuzz_common.h"
-#include "cs_twilio.h"
+#include "providers/cs_twilio.h"
 
 FUZZ_APR_INIT
 

@@ -2,7 +2,7 @@
  * throttle curve. Hashing tests use a small cost (1 MiB, 1 pass) to stay
  * fast; only the ones about the defaults pay for the real cost. */
 #include "unit.h"
-#include "cs_auth.h"
+#include "auth/cs_auth.h"
 
 #include <apr_strings.h>
 #include <limits.h>

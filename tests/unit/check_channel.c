@@ -1,6 +1,6 @@
 /* cs_channel: the reply-channel decision, one table row per rule. */
 #include "unit.h"
-#include "cs_channel.h"
+#include "domain/cs_channel.h"
 
 #include <string.h>
 

@@ -2,9 +2,9 @@
  * extractors, tokenizer and JSON form. The sentences are written for these
  * tests, not taken from the training data. */
 #include "unit.h"
-#include "cs_classify.h"
-#include "cs_classify_model.h"
-#include "cs_json.h"
+#include "classify/cs_classify.h"
+#include "classify/cs_classify_model.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <apr_thread_proc.h>

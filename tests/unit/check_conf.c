@@ -1,6 +1,6 @@
 /* cs_conf: the directive value parsers and the client slug check. */
 #include "unit.h"
-#include "cs_conf.h"
+#include "base/cs_conf.h"
 
 #include <apr_time.h>
 #include <string.h>

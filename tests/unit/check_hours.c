@@ -2,7 +2,7 @@
  * of a closed period. Dates are real calendar dates so that the weekday
  * passed in matches (the week of Mon 2026-03-02 .. Sun 2026-03-08). */
 #include "unit.h"
-#include "cs_hours.h"
+#include "domain/cs_hours.h"
 
 #include <apr_strings.h>
 #include <apr_tables.h>

@@ -1,7 +1,7 @@
 /* cs_intake: from form/JSON pairs to a validated submission, the raw
  * fields document, and the 400 error body. */
 #include "unit.h"
-#include "cs_intake.h"
+#include "domain/cs_intake.h"
 
 #include <apr_strings.h>
 #include <stdarg.h>

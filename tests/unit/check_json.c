@@ -1,7 +1,7 @@
 /* cs_json: strict parsing, typed getters, setters and compact dumps of
  * json-c values owned by APR pools. */
 #include "unit.h"
-#include "cs_json.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <string.h>

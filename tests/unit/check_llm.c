@@ -3,9 +3,9 @@
  * timeouts, refused connections, size limits, the chat-completions request
  * and strict validation of the model's answer. */
 #include "unit.h"
-#include "cs_http.h"
-#include "cs_llm.h"
-#include "cs_json.h"
+#include "http/cs_http.h"
+#include "providers/cs_llm.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <apr_base64.h>

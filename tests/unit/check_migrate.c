@@ -2,7 +2,7 @@
  * folder of NNN_name.sql files. (cs_migrations_apply needs a database and
  * is covered by the integration tests.) */
 #include "unit.h"
-#include "cs_migrate.h"
+#include "db/cs_migrate.h"
 
 #include <apr_strings.h>
 #include <apr_file_io.h>

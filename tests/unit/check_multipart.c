@@ -1,7 +1,7 @@
 /* cs_multipart: RFC 7578 bodies as browsers send them, the boundary
  * parameter, filenames, malformed bodies, limits and adversarial input. */
 #include "unit.h"
-#include "cs_multipart.h"
+#include "http/cs_multipart.h"
 
 #include <apr_strings.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /* Resend's answers to POST /emails: the id, or why not and whether a
  * retry can help. */
 #include "unit.h"
-#include "cs_resend.h"
+#include "providers/cs_resend.h"
 
 #include <string.h>
 

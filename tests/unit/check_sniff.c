@@ -1,7 +1,7 @@
 /* cs_sniff: detection by content with the system's libmagic database,
  * allow-lists, and the type a stored file may be served back with. */
 #include "unit.h"
-#include "cs_sniff.h"
+#include "http/cs_sniff.h"
 
 #include <apr_strings.h>
 #include <apr_thread_proc.h>

@@ -1,7 +1,7 @@
 /* cs_text: trimming, the "is this storable text" check, email and phone
  * normalizers. */
 #include "unit.h"
-#include "cs_text.h"
+#include "text/cs_text.h"
 
 #include <apr_strings.h>
 #include <string.h>

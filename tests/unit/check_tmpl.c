@@ -2,8 +2,8 @@
  * context lookup, partials, standalone lines, compile errors, loading a
  * folder and concurrent rendering from one set. */
 #include "unit.h"
-#include "cs_tmpl.h"
-#include "cs_json.h"
+#include "text/cs_tmpl.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <apr_file_io.h>

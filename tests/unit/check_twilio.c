@@ -1,7 +1,7 @@
 /* cs_twilio: X-Twilio-Signature, opt-out keywords, SMS segments, TwiML and
  * the Messages.json form body / answer. */
 #include "unit.h"
-#include "cs_twilio.h"
+#include "providers/cs_twilio.h"
 
 #include <apr_date.h>
 

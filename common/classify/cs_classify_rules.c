@@ -3,7 +3,7 @@
  * and times and the service a message mentions. Works on the folded tokens
  * of cs_clf_analyze (lowercase, accents stripped), so one pattern covers
  * "mañana", "Manana" and "MAÑANA". No model tables here. */
-#include "cs_classify_model.h"
+#include "classify/cs_classify_model.h"
 
 #include <apr_strings.h>
 #include <string.h>

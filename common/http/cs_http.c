@@ -1,5 +1,5 @@
 /* cs_http: the libcurl implementation of cs_http.h. */
-#include "cs_http.h"
+#include "http/cs_http.h"
 
 #include <apr_strings.h>
 #include <apr_lib.h>

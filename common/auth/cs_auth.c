@@ -1,4 +1,4 @@
-#include "cs_auth.h"
+#include "auth/cs_auth.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>

@@ -1,4 +1,4 @@
-#include "cs_conf.h"
+#include "base/cs_conf.h"
 
 #include <apr_strings.h>
 #include <apr_lib.h>

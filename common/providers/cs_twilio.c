@@ -1,5 +1,5 @@
-#include "cs_twilio.h"
-#include "cs_json.h"
+#include "providers/cs_twilio.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <apr_date.h>

@@ -9,7 +9,7 @@
 #ifndef CS_LLM_H
 #define CS_LLM_H
 
-#include "cs_classify.h"
+#include "classify/cs_classify.h"
 
 #include <apr_pools.h>
 #include <apr_time.h>

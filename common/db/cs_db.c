@@ -1,4 +1,4 @@
-#include "cs_db.h"
+#include "db/cs_db.h"
 
 #include <apr_strings.h>
 #include <apr_reslist.h>

@@ -1,5 +1,5 @@
-#include "cs_intake.h"
-#include "cs_text.h"
+#include "domain/cs_intake.h"
+#include "text/cs_text.h"
 
 #include <apr_strings.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "cs_sniff.h"
+#include "http/cs_sniff.h"
 
 #include <apr_strings.h>
 #include <apr_lib.h>

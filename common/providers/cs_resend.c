@@ -1,5 +1,5 @@
-#include "cs_resend.h"
-#include "cs_json.h"
+#include "providers/cs_resend.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <string.h>

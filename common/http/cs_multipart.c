@@ -1,8 +1,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE     /* memmem, for the bounded header search */
 #endif
-#include "cs_multipart.h"
-#include "cs_text.h"
+#include "http/cs_multipart.h"
+#include "text/cs_text.h"
 
 #include <apr_strings.h>
 #include <apr_lib.h>

@@ -1,4 +1,4 @@
-#include "cs_json.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "cs_text.h"
+#include "text/cs_text.h"
 
 #include <apr_strings.h>
 #include <arpa/inet.h>

@@ -1,7 +1,7 @@
 /* Builtin classifier: text normalization, tokenization and hashed features.
  * Shared verbatim by the runtime and tools/classifier-train, so a model is
  * always scored on the features it was trained on. No model tables here. */
-#include "cs_classify_model.h"
+#include "classify/cs_classify_model.h"
 
 #include <apr_strings.h>
 #include <math.h>

@@ -1,7 +1,7 @@
 /* The builtin classifier with the model generated at build time. This is
  * the only object that references the generated tables (MODEL_LIB); the
  * pipeline itself is in cs_classify_core.c. */
-#include "cs_classify_model.h"
+#include "classify/cs_classify_model.h"
 
 cs_classification_t *cs_classify_builtin(apr_pool_t *p, const char *text)
 {

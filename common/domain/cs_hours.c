@@ -1,4 +1,4 @@
-#include "cs_hours.h"
+#include "domain/cs_hours.h"
 
 #include <apr_strings.h>
 #include <apr_lib.h>

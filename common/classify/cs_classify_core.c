@@ -1,8 +1,8 @@
 /* Builtin classifier: the scoring pipeline over an explicit model (naive
  * Bayes heads, then the rules), the JSON form and label lookups. The
  * trainer runs this same code on its in-memory model for --eval. */
-#include "cs_classify_model.h"
-#include "cs_json.h"
+#include "classify/cs_classify_model.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <math.h>

@@ -1,5 +1,5 @@
-#include "cs_migrate.h"
-#include "cs_db.h"
+#include "db/cs_migrate.h"
+#include "db/cs_db.h"
 
 #include <apr_strings.h>
 #include <apr_file_io.h>

@@ -1,9 +1,9 @@
 /* cs_llm: classification through an OpenAI-compatible chat-completions API
  * with a strict JSON schema, and strict validation of what comes back. */
-#include "cs_llm.h"
-#include "cs_http.h"
-#include "cs_json.h"
-#include "cs_text.h"
+#include "providers/cs_llm.h"
+#include "http/cs_http.h"
+#include "base/cs_json.h"
+#include "text/cs_text.h"
 
 #include <apr_strings.h>
 #include <apr_lib.h>

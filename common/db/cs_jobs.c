@@ -1,5 +1,5 @@
-#include "cs_jobs.h"
-#include "cs_db.h"
+#include "db/cs_jobs.h"
+#include "db/cs_db.h"
 
 #include <apr_strings.h>
 #include <stdlib.h>

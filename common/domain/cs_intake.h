@@ -12,7 +12,7 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
-#include "cs_json.h"
+#include "base/cs_json.h"
 
 #define CS_INTAKE_MAX_FIELDS      64
 #define CS_INTAKE_MAX_KEY_LEN     64

@@ -1,4 +1,4 @@
-#include "cs_channel.h"
+#include "domain/cs_channel.h"
 
 #include <string.h>
 #include <strings.h>

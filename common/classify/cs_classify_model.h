@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
-#include "cs_classify.h"
+#include "classify/cs_classify.h"
 
 /** Bytes of a message the classifier looks at; the rest is ignored, so the
  * cost of one call is bounded whatever the input. */

@@ -1,4 +1,4 @@
-#include "cs_token.h"
+#include "auth/cs_token.h"
 
 #include <apr_strings.h>
 #include <apr_lib.h>

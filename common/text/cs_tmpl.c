@@ -1,4 +1,4 @@
-#include "cs_tmpl.h"
+#include "text/cs_tmpl.h"
 
 #include <apr_hash.h>
 #include <apr_tables.h>
