@@ -1,6 +1,8 @@
 #include "base/cs_json.h"
 
 #include <apr_strings.h>
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct cs_json_t {
@@ -141,4 +143,63 @@ const char *cs_json_dump(const cs_json_t *j, apr_pool_t *p)
     return apr_pstrdup(p, json_object_to_json_string_ext(
                            j->obj, JSON_C_TO_STRING_PLAIN
                                    | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* ---- typed getters ------------------------------------------------------ */
+
+static json_object *member(json_object *o, const char *key, json_type want)
+{
+    json_object *v = NULL;
+
+    if (!o || !json_object_is_type(o, json_type_object)
+        || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, want)) {
+        return NULL;
+    }
+    return v;
+}
+
+const char *cs_jstr(json_object *o, const char *key)
+{
+    json_object *v = member(o, key, json_type_string);
+    return v ? json_object_get_string(v) : NULL;
+}
+
+json_object *cs_jobj(json_object *o, const char *key)
+{
+    return member(o, key, json_type_object);
+}
+
+json_object *cs_jarr(json_object *o, const char *key)
+{
+    return member(o, key, json_type_array);
+}
+
+int cs_jint(json_object *o, const char *key, apr_int64_t *pout)
+{
+    json_object *v = member(o, key, json_type_int);
+
+    if (!v) {
+        return 0;
+    }
+    /* json-c saturates out-of-range integers; treat the limits as broken. */
+    errno = 0;
+    *pout = json_object_get_int64(v);
+    return !(errno == ERANGE || *pout == INT64_MAX || *pout == INT64_MIN);
+}
+
+int cs_jbool(json_object *o, const char *key, int dflt)
+{
+    json_object *v = member(o, key, json_type_boolean);
+    return v ? json_object_get_boolean(v) : dflt;
+}
+
+apr_size_t cs_jlen(json_object *arr)
+{
+    return arr && json_object_is_type(arr, json_type_array)
+           ? json_object_array_length(arr) : 0;
+}
+
+json_object *cs_jat(json_object *arr, apr_size_t i)
+{
+    return i < cs_jlen(arr) ? json_object_array_get_idx(arr, i) : NULL;
 }

@@ -44,4 +44,25 @@ void cs_json_set_obj(cs_json_t *j, const char *key, cs_json_t *child);
 /** Compact serialization copied into @p p. */
 const char *cs_json_dump(const cs_json_t *j, apr_pool_t *p);
 
+/* ---- reading json-c values: typed, NULL-safe getters ---------------------
+ * For walking a provider's answer: each takes any json_object (NULL too)
+ * and answers NULL / 0 when the key is absent or holds another type, so a
+ * parser never dereferences a value it did not check. */
+
+/** Member @p key of object @p o when it is a string, else NULL. */
+const char *cs_jstr(json_object *o, const char *key);
+/** Member @p key when it is an object, else NULL. */
+json_object *cs_jobj(json_object *o, const char *key);
+/** Member @p key when it is an array, else NULL. */
+json_object *cs_jarr(json_object *o, const char *key);
+/** 1 and *pout when member @p key is an integer (not a double, not a
+ * string), else 0. */
+int cs_jint(json_object *o, const char *key, apr_int64_t *pout);
+/** Member @p key as a boolean when it is one, else @p dflt. */
+int cs_jbool(json_object *o, const char *key, int dflt);
+/** Elements of @p arr (0 when not an array). */
+apr_size_t cs_jlen(json_object *arr);
+/** Element @p i of @p arr, or NULL. */
+json_object *cs_jat(json_object *arr, apr_size_t i);
+
 #endif
