@@ -26,17 +26,17 @@ FUZZ_LDLIBS  := $(LDLIBS) -lm
 FUZZ_SRC_intake    := domain/cs_intake text/cs_text base/cs_json
 FUZZ_SRC_text      := text/cs_text
 FUZZ_SRC_multipart := http/cs_multipart text/cs_text
-FUZZ_SRC_token     := auth/cs_token
-FUZZ_SRC_twilio    := providers/cs_twilio base/cs_json
+FUZZ_SRC_token     := auth/cs_token base/cs_crypto
+FUZZ_SRC_twilio    := providers/cs_twilio base/cs_json base/cs_crypto
 FUZZ_SRC_resend    := providers/cs_resend base/cs_json
 FUZZ_SRC_llm       := providers/cs_llm http/cs_http base/cs_json text/cs_text classify/cs_classify_core classify/cs_classify_feat \
                       classify/cs_classify_rules
-FUZZ_SRC_tmpl      := text/cs_tmpl base/cs_json
+FUZZ_SRC_tmpl      := text/cs_tmpl base/cs_json base/cs_file
 FUZZ_SRC_classify  := classify/cs_classify classify/cs_classify_core classify/cs_classify_feat classify/cs_classify_rules base/cs_json
 FUZZ_SRC_json      := base/cs_json
 FUZZ_SRC_hours     := domain/cs_hours
-FUZZ_SRC_conf      := base/cs_conf
-FUZZ_SRC_migrate   := db/cs_migrate db/cs_db
+FUZZ_SRC_conf      := base/cs_conf base/cs_file
+FUZZ_SRC_migrate   := db/cs_migrate db/cs_db base/cs_crypto base/cs_file
 
 FUZZ_TARGETS := intake text multipart token twilio resend llm tmpl classify json hours conf \
                 migrate

@@ -1,12 +1,9 @@
 #include "auth/cs_auth.h"
+#include "base/cs_crypto.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <argon2.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <limits.h>
 #include <string.h>
 
@@ -33,7 +30,7 @@ static const char dummy_encoded[] =
  * (as cs_token does). */
 static int random_bytes(unsigned char *buf, apr_size_t n)
 {
-    if (RAND_bytes(buf, (int)n) == 1) {
+    if (cs_random_bytes(buf, n) == APR_SUCCESS) {
         return 1;
     }
     return apr_generate_random_bytes(buf, n) == APR_SUCCESS;
@@ -213,68 +210,22 @@ void cs_password_burn(const char *password)
 
 /* ---- tokens ------------------------------------------------------------- */
 
-/* Unpadded base64url of @p n bytes into @p out (B64URL_LEN(n) + 1 bytes). */
-#define B64URL_LEN(n) ((n) / 3 * 4 + ((n) % 3 ? (n) % 3 + 1 : 0))
-
-static void b64url(char *out, const unsigned char *in, apr_size_t n)
-{
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    apr_size_t i;
-    char *o = out;
-
-    for (i = 0; i + 2 < n; i += 3) {
-        apr_uint32_t v = (apr_uint32_t)in[i] << 16
-                       | (apr_uint32_t)in[i + 1] << 8 | in[i + 2];
-        *o++ = alphabet[v >> 18];
-        *o++ = alphabet[(v >> 12) & 63];
-        *o++ = alphabet[(v >> 6) & 63];
-        *o++ = alphabet[v & 63];
-    }
-    if (n - i == 1) {
-        *o++ = alphabet[in[i] >> 2];
-        *o++ = alphabet[(in[i] & 3) << 4];
-    }
-    else if (n - i == 2) {
-        apr_uint32_t v = (apr_uint32_t)in[i] << 8 | in[i + 1];
-        *o++ = alphabet[v >> 10];
-        *o++ = alphabet[(v >> 4) & 63];
-        *o++ = alphabet[(v & 15) << 2];
-    }
-    *o = '\0';
-}
-
 const char *cs_random_token(apr_pool_t *p)
 {
     unsigned char raw[32];
-    char out[B64URL_LEN(sizeof(raw)) + 1];
+    char out[CS_BASE64URL_LEN(sizeof(raw)) + 1];
 
     if (!random_bytes(raw, sizeof(raw))) {
         return NULL;
     }
-    b64url(out, raw, sizeof(raw));
-    OPENSSL_cleanse(raw, sizeof(raw));
+    cs_base64url_encode(out, raw, sizeof(raw));
+    cs_cleanse(raw, sizeof(raw));
     return apr_pstrdup(p, out);
 }
 
 const char *cs_token_hash(apr_pool_t *p, const char *token)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0, i;
-    char *out;
-
-    if (!token
-        || EVP_Digest(token, strlen(token), md, &mdlen, EVP_sha256(), NULL) != 1
-        || mdlen != 32) {
-        return NULL;
-    }
-    out = apr_palloc(p, 2 * mdlen + 1);
-    for (i = 0; i < mdlen; i++) {
-        out[2 * i] = "0123456789abcdef"[md[i] >> 4];
-        out[2 * i + 1] = "0123456789abcdef"[md[i] & 0xf];
-    }
-    out[2 * mdlen] = '\0';
-    return out;
+    return token ? cs_sha256_hex(p, token, strlen(token)) : NULL;
 }
 
 /* The CSRF token into @p out (CS_TOKEN_LEN + 1 bytes). The "csrf|" prefix
@@ -283,19 +234,17 @@ static int csrf_compute(char out[CS_TOKEN_LEN + 1], apr_pool_t *p,
                         const unsigned char *secret, apr_size_t len,
                         const char *session_token_hash)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[CS_SHA256_LEN];
     const char *msg;
 
-    if (!secret || len == 0 || len > INT_MAX || !session_token_hash) {
+    if (!secret || len == 0 || !session_token_hash) {
         return 0;
     }
     msg = apr_pstrcat(p, "csrf|", session_token_hash, NULL);
-    if (!HMAC(EVP_sha256(), secret, (int)len, (const unsigned char *)msg,
-              strlen(msg), md, &mdlen) || mdlen != 32) {
+    if (cs_hmac_sha256(md, secret, len, msg, strlen(msg)) != APR_SUCCESS) {
         return 0;
     }
-    b64url(out, md, mdlen);
+    cs_base64url_encode(out, md, sizeof(md));
     return 1;
 }
 
@@ -321,7 +270,7 @@ int cs_csrf_check(apr_pool_t *p, const unsigned char *secret, apr_size_t len,
         || !csrf_compute(expect_tok, p, secret, len, session_token_hash)) {
         return 0;
     }
-    return CRYPTO_memcmp(expect_tok, presented, CS_TOKEN_LEN) == 0;
+    return cs_ct_equal(expect_tok, presented, CS_TOKEN_LEN);
 }
 
 int cs_token_looks_valid(const char *s)

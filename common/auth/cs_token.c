@@ -1,37 +1,26 @@
 #include "auth/cs_token.h"
+#include "base/cs_crypto.h"
 
 #include <apr_strings.h>
 #include <apr_lib.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 #include <string.h>
 
-static void hex(char *out, const unsigned char *in, apr_size_t n)
-{
-    apr_size_t i;
-    for (i = 0; i < n; i++) {
-        out[2 * i] = "0123456789abcdef"[in[i] >> 4];
-        out[2 * i + 1] = "0123456789abcdef"[in[i] & 0xf];
-    }
-    out[2 * n] = '\0';
-}
-
-/* MAC over "v1|scope|issued|nonce": the scope binds a token to one client. */
-static void mac_hex(char out[65], apr_pool_t *p, const unsigned char *secret,
+/* MAC over "v1|scope|issued|nonce": the scope binds a token to one client.
+ * 0 when the MAC could not be computed (the token is then refused). */
+static int mac_hex(char out[65], apr_pool_t *p, const unsigned char *secret,
                     apr_size_t secret_len, const char *scope, const char *issued,
                     const char *nonce)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[CS_SHA256_LEN];
     /* Built in the pool, never cut short: two long scopes must not share
      * a MAC because their common prefix filled a fixed buffer. */
     const char *msg = apr_pstrcat(p, "v1|", scope, "|", issued, "|", nonce, NULL);
 
-    HMAC(EVP_sha256(), secret, (int)secret_len, (const unsigned char *)msg, strlen(msg),
-         md, &mdlen);
-    hex(out, md, 32);
+    if (cs_hmac_sha256(md, secret, secret_len, msg, strlen(msg)) != APR_SUCCESS) {
+        return 0;
+    }
+    cs_hex_encode(out, md, sizeof(md));
+    return 1;
 }
 
 const char *cs_form_token_issue(apr_pool_t *p, const unsigned char *secret,
@@ -44,11 +33,14 @@ const char *cs_form_token_issue(apr_pool_t *p, const unsigned char *secret,
     const char *issued = apr_psprintf(p, "%" APR_INT64_T_FMT,
                                       (apr_int64_t)apr_time_as_msec(now));
 
-    if (RAND_bytes(raw, sizeof(raw)) != 1) {
-        apr_generate_random_bytes(raw, sizeof(raw));
+    if (cs_random_bytes(raw, sizeof(raw)) != APR_SUCCESS
+        && apr_generate_random_bytes(raw, sizeof(raw)) != APR_SUCCESS) {
+        return NULL;
     }
-    hex(nonce, raw, sizeof(raw));
-    mac_hex(mac, p, secret, secret_len, scope, issued, nonce);
+    cs_hex_encode(nonce, raw, sizeof(raw));
+    if (!mac_hex(mac, p, secret, secret_len, scope, issued, nonce)) {
+        return NULL;
+    }
     return apr_pstrcat(p, "v1.", issued, ".", nonce, ".", mac, NULL);
 }
 
@@ -102,8 +94,8 @@ cs_token_verdict_t cs_form_token_check(apr_pool_t *p, const char *token,
             return CS_TOKEN_INVALID;
         }
     }
-    mac_hex(expect, p, secret, secret_len, scope, issued_s, nonce);
-    if (CRYPTO_memcmp(expect, mac, 64) != 0) {
+    if (!mac_hex(expect, p, secret, secret_len, scope, issued_s, nonce)
+        || !cs_ct_equal(expect, mac, 64)) {
         return CS_TOKEN_INVALID;
     }
     *pnonce = nonce;

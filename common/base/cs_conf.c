@@ -1,4 +1,5 @@
 #include "base/cs_conf.h"
+#include "base/cs_file.h"
 
 #include <apr_strings.h>
 #include <apr_lib.h>
@@ -113,25 +114,15 @@ const char *cs_conf_secret(apr_pool_t *p, const char *spec, const char **out,
         return NULL;
     }
     if (!strncmp(spec, "file:", 5)) {
-        apr_file_t *f;
-        apr_finfo_t fi;
         apr_size_t n;
         char *buf;
-        if (apr_file_open(&f, spec + 5, APR_FOPEN_READ, 0, p) != APR_SUCCESS
-            || apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS) {
-            return apr_psprintf(p, "cannot read %s", spec + 5);
-        }
-        if (fi.size <= 0 || fi.size > 65536) {
-            apr_file_close(f);
+        apr_status_t rv = cs_file_read(&buf, &n, p, spec + 5, 65536);
+        if (rv == APR_ENOSPC) {
             return apr_psprintf(p, "%s is empty or larger than 64k", spec + 5);
         }
-        n = (apr_size_t)fi.size;
-        buf = apr_palloc(p, n + 1);
-        if (apr_file_read_full(f, buf, n, &n) != APR_SUCCESS) {
-            apr_file_close(f);
+        if (rv != APR_SUCCESS) {
             return apr_psprintf(p, "cannot read %s", spec + 5);
         }
-        apr_file_close(f);
         while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
             n--;
         }

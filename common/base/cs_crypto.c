@@ -173,6 +173,39 @@ apr_status_t cs_base64_decode(unsigned char **pout, apr_size_t *plen,
     return APR_SUCCESS;
 }
 
+void cs_base64url_encode(char *out, const unsigned char *in, apr_size_t n)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    apr_size_t i;
+    char *o = out;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        apr_uint32_t v = (apr_uint32_t)in[i] << 16
+                       | (apr_uint32_t)in[i + 1] << 8 | in[i + 2];
+        *o++ = alphabet[v >> 18];
+        *o++ = alphabet[(v >> 12) & 63];
+        *o++ = alphabet[(v >> 6) & 63];
+        *o++ = alphabet[v & 63];
+    }
+    if (n - i == 1) {
+        *o++ = alphabet[in[i] >> 2];
+        *o++ = alphabet[(in[i] & 3) << 4];
+    }
+    else if (n - i == 2) {
+        apr_uint32_t v = (apr_uint32_t)in[i] << 8 | in[i + 1];
+        *o++ = alphabet[v >> 10];
+        *o++ = alphabet[(v >> 4) & 63];
+        *o++ = alphabet[(v & 15) << 2];
+    }
+    *o = '\0';
+}
+
+void cs_cleanse(void *buf, apr_size_t n)
+{
+    OPENSSL_cleanse(buf, n);
+}
+
 int cs_ct_equal(const void *a, const void *b, apr_size_t n)
 {
     return CRYPTO_memcmp(a, b, n) == 0;

@@ -47,6 +47,11 @@ apr_status_t cs_hex_decode(unsigned char *out, apr_size_t n, const char *hex,
 /** Standard, padded base64 of @p n bytes in @p p. */
 const char *cs_base64_encode(apr_pool_t *p, const unsigned char *in, apr_size_t n);
 
+/** Unpadded base64url (RFC 4648 section 5) of @p n bytes into @p out,
+ * which holds CS_BASE64URL_LEN(n) + 1 bytes: tokens in cookies and URLs. */
+#define CS_BASE64URL_LEN(n) ((n) / 3 * 4 + ((n) % 3 ? (n) % 3 + 1 : 0))
+void cs_base64url_encode(char *out, const unsigned char *in, apr_size_t n);
+
 /** Decode standard base64 (padding optional, no whitespace) into @p p;
  * APR_EINVAL for anything else. *plen gets the number of bytes. */
 apr_status_t cs_base64_decode(unsigned char **pout, apr_size_t *plen,
@@ -60,6 +65,9 @@ int cs_ct_equal(const void *a, const void *b, apr_size_t n);
  * (the lengths may leak, as they do in every HMAC header). NULL never
  * equals anything. */
 int cs_ct_streq(const char *a, const char *b);
+
+/** Overwrite @p n bytes of a secret so the compiler cannot drop it. */
+void cs_cleanse(void *buf, apr_size_t n);
 
 /** @p n cryptographically random bytes (RAND_bytes). APR_EGENERAL when the
  * generator failed: callers must not fall back to weaker randomness. */

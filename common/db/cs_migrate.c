@@ -1,11 +1,12 @@
 #include "db/cs_migrate.h"
+#include "base/cs_crypto.h"
+#include "base/cs_file.h"
 #include "db/cs_db.h"
 
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_file_info.h>
 #include <apr_lib.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,22 +42,6 @@ int cs_migration_version(const char *filename)
     return (int)v;
 }
 
-const char *cs_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len)
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0, i;
-    char *hex;
-
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    hex = apr_palloc(p, mdlen * 2 + 1);
-    for (i = 0; i < mdlen; i++) {
-        hex[2 * i] = "0123456789abcdef"[md[i] >> 4];
-        hex[2 * i + 1] = "0123456789abcdef"[md[i] & 0xf];
-    }
-    hex[mdlen * 2] = '\0';
-    return hex;
-}
-
 static int by_version(const void *a, const void *b)
 {
     const cs_migration_t *x = a, *y = b;
@@ -79,8 +64,6 @@ apr_status_t cs_migrations_load(apr_array_header_t **pout, apr_pool_t *p,
     }
     while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
         cs_migration_t *m;
-        apr_file_t *f;
-        apr_finfo_t st;
         char *buf;
         apr_size_t n;
         int v;
@@ -94,22 +77,11 @@ apr_status_t cs_migrations_load(apr_array_header_t **pout, apr_pool_t *p,
         m->version = v;
         m->name = apr_pstrdup(p, fi.name);
         m->path = apr_pstrcat(p, dir, "/", fi.name, NULL);
-        if ((rv = apr_file_open(&f, m->path, APR_FOPEN_READ, 0, p)) != APR_SUCCESS
-            || (rv = apr_file_info_get(&st, APR_FINFO_SIZE, f)) != APR_SUCCESS) {
+        if ((rv = cs_file_read(&buf, &n, p, m->path, 0)) != APR_SUCCESS) {
             apr_dir_close(d);
             *perr = apr_psprintf(p, "cannot read %s", m->path);
             return rv;
         }
-        n = (apr_size_t)st.size;
-        buf = apr_palloc(p, n + 1);
-        rv = n ? apr_file_read_full(f, buf, n, &n) : APR_SUCCESS;
-        apr_file_close(f);
-        if (rv != APR_SUCCESS) {
-            apr_dir_close(d);
-            *perr = apr_psprintf(p, "cannot read %s", m->path);
-            return rv;
-        }
-        buf[n] = '\0';
         m->sql = buf;
         m->checksum = cs_sha256_hex(p, buf, n);
     }

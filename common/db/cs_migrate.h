@@ -28,8 +28,6 @@ typedef void cs_migrate_progress_fn(void *baton, const char *line);
  */
 int cs_migration_version(const char *filename);
 
-/** Lowercase hex SHA-256 of @p len bytes. */
-const char *cs_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len);
 
 /**
  * Read every migration in @p dir, sorted by version. Two files with one

@@ -1,13 +1,10 @@
 #include "providers/cs_twilio.h"
+#include "base/cs_crypto.h"
 #include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <apr_date.h>
 #include <apr_lib.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,17 +71,13 @@ const char *cs_twilio_signing_string(apr_pool_t *p, const char *url,
 /* base64(HMAC-SHA1(token, msg)): always 28 characters. */
 static const char *sign(apr_pool_t *p, const char *auth_token, const char *msg)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    unsigned char *b64;
+    unsigned char md[CS_SHA1_LEN];
 
-    if (!HMAC(EVP_sha1(), auth_token, (int)strlen(auth_token),
-              (const unsigned char *)msg, strlen(msg), md, &mdlen)) {
+    if (cs_hmac_sha1(md, auth_token, strlen(auth_token), msg, strlen(msg))
+        != APR_SUCCESS) {
         return NULL;
     }
-    b64 = apr_palloc(p, 4 * ((mdlen + 2) / 3) + 1);
-    EVP_EncodeBlock(b64, md, (int)mdlen);
-    return (const char *)b64;
+    return cs_base64_encode(p, md, sizeof(md));
 }
 
 const char *cs_twilio_signature(apr_pool_t *p, const char *auth_token,
@@ -190,26 +183,15 @@ static const char *query_param(apr_pool_t *p, const char *url, const char *name)
 static int body_hash_matches(apr_pool_t *p, const char *url, const char *body,
                              apr_size_t body_len)
 {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    char want[2 * SHA256_DIGEST_LENGTH + 1];
-    char *got;
+    unsigned char md[CS_SHA256_LEN], got[CS_SHA256_LEN];
     const char *given = query_param(p, url, "bodySHA256");
-    apr_size_t i;
 
-    if (!given || strlen(given) != 2 * SHA256_DIGEST_LENGTH) {
+    /* Decoded, so hex digits compare case-blind. */
+    if (!given || cs_hex_decode(got, sizeof(got), given, strlen(given)) != APR_SUCCESS
+        || cs_sha256(md, body, body_len) != APR_SUCCESS) {
         return 0;
     }
-    SHA256((const unsigned char *)body, body_len, md);
-    for (i = 0; i < SHA256_DIGEST_LENGTH; i++) {
-        want[2 * i] = "0123456789abcdef"[md[i] >> 4];
-        want[2 * i + 1] = "0123456789abcdef"[md[i] & 0xf];
-    }
-    want[2 * SHA256_DIGEST_LENGTH] = '\0';
-    got = apr_pstrdup(p, given);
-    for (i = 0; got[i]; i++) {
-        got[i] = (char)apr_tolower(got[i]);   /* hex digits are case-blind */
-    }
-    return CRYPTO_memcmp(want, got, sizeof(want) - 1) == 0;
+    return cs_ct_equal(md, got, sizeof(md));
 }
 
 int cs_twilio_verify(apr_pool_t *p, const char *auth_token, const char *url,
@@ -238,8 +220,7 @@ int cs_twilio_verify(apr_pool_t *p, const char *auth_token, const char *url,
 
         /* The length of a valid signature is public (28), so only the
          * bytes need a constant-time comparison. */
-        if (want && strlen(want) == plen
-            && CRYPTO_memcmp(want, presented, plen) == 0) {
+        if (want && strlen(want) == plen && cs_ct_equal(want, presented, plen)) {
             ok = 1;
         }
     }

@@ -1,4 +1,5 @@
 #include "text/cs_tmpl.h"
+#include "base/cs_file.h"
 
 #include <apr_hash.h>
 #include <apr_tables.h>
@@ -409,23 +410,11 @@ static apr_status_t load_file(cs_tmpl_set_t *set, apr_pool_t *tmp,
                               const char *path, const char *name,
                               const char **perr)
 {
-    apr_file_t *f;
-    apr_finfo_t st;
     apr_size_t n;
     char *buf;
     apr_status_t rv;
 
-    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, tmp)) != APR_SUCCESS) {
-        set_err(perr, apr_psprintf(set->pool, "cannot open template %s", path));
-        return rv;
-    }
-    if ((rv = apr_file_info_get(&st, APR_FINFO_SIZE, f)) == APR_SUCCESS) {
-        n = (apr_size_t)st.size;
-        buf = apr_palloc(tmp, n + 1);
-        rv = n ? apr_file_read_full(f, buf, n, &n) : APR_SUCCESS;
-    }
-    apr_file_close(f);
-    if (rv != APR_SUCCESS) {
+    if ((rv = cs_file_read(&buf, &n, tmp, path, 0)) != APR_SUCCESS) {
         set_err(perr, apr_psprintf(set->pool, "cannot read template %s", path));
         return rv;
     }

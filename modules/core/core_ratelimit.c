@@ -4,6 +4,7 @@
  * hits, stored with an expiry at the window's end.
  */
 #include "core_private.h"
+#include "base/cs_crypto.h"
 
 #include "ap_socache.h"
 #include "ap_provider.h"
@@ -13,7 +14,6 @@
 #include "util_mutex.h"
 #include <apr_global_mutex.h>
 #include <apr_strings.h>
-#include <openssl/rand.h>
 
 APLOG_USE_MODULE(consult_core);
 
@@ -76,8 +76,11 @@ int core_ratelimit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         /* Without ConsultSecret, form tokens are signed with a key made now:
          * every child shares it, but a restart invalidates open forms. */
         unsigned char *key = apr_palloc(pconf, 32);
-        if (RAND_bytes(key, 32) != 1) {
-            apr_generate_random_bytes(key, 32);
+        if (cs_random_bytes(key, 32) != APR_SUCCESS
+            && (rv = apr_generate_random_bytes(key, 32)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, CSLOGNO(01047)
+                         "no random bytes for a secret: set ConsultSecret");
+            return rv;
         }
         c->secret = key;
         c->secret_len = 32;

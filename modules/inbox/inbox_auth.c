@@ -6,12 +6,12 @@
  * token derived from the session.
  */
 #include "inbox_private.h"
+#include "base/cs_crypto.h"
 
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_cookies.h"
 #include <apr_strings.h>
-#include <openssl/crypto.h>
 
 APLOG_USE_MODULE(consult_inbox);
 
@@ -87,7 +87,7 @@ static int login_token_ok(request_rec *r, apr_table_t *form)
         return 0;
     }
     n = strlen(kept);
-    return n >= 32 && strlen(sent) == n && CRYPTO_memcmp(sent, kept, n) == 0;
+    return n >= 32 && cs_ct_streq(sent, kept);
 }
 
 int inbox_login_page(request_rec *r, const char *error, const char *email)

@@ -1,6 +1,6 @@
 /* POST /api/intake: checks, spam marks, one atomic write, answer after commit. */
 #include "intake_private.h"
-#include "db/cs_migrate.h"
+#include "base/cs_crypto.h"
 #include "text/cs_text.h"
 
 #include "http_protocol.h"

@@ -80,6 +80,11 @@ static apr_status_t token_out(ap_filter_t *f, apr_bucket_brigade *bb)
     intake_core.server_secret(r->server, &key, &keylen);
     token = cs_form_token_issue(r->pool, key, keylen, slug ? slug : "",
                                 apr_time_now());
+    if (!token) {
+        /* No randomness or MAC: stamp nothing rather than a weak token; the
+         * post is then judged as one without a token. */
+        token = "";
+    }
     out.cap = len + 256;
     out.buf = apr_palloc(r->pool, out.cap);
     for (hit = strstr(page, INTAKE_TOKEN_PLACEHOLDER); hit;

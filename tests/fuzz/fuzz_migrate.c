@@ -2,6 +2,7 @@
  * access fills; also the checksum helper over the same bytes. */
 #include "fuzz_common.h"
 #include "db/cs_migrate.h"
+#include "base/cs_crypto.h"
 
 FUZZ_APR_INIT
 

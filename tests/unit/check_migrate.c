@@ -3,6 +3,7 @@
  * is covered by the integration tests.) */
 #include "unit.h"
 #include "db/cs_migrate.h"
+#include "base/cs_crypto.h"
 
 #include <apr_strings.h>
 #include <apr_file_io.h>

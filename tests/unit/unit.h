@@ -26,6 +26,8 @@ Suite *twilio_suite(void);
 Suite *resend_suite(void);
 Suite *channel_suite(void);
 Suite *hours_suite(void);
+Suite *crypto_suite(void);
+Suite *menu_suite(void);
 
 /** The pool of the running test: created fresh by unit_pool_setup and
  * destroyed by unit_pool_teardown (use them as a checked fixture). */

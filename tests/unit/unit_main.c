@@ -132,6 +132,8 @@ int main(void)
     srunner_add_suite(sr, resend_suite());
     srunner_add_suite(sr, channel_suite());
     srunner_add_suite(sr, hours_suite());
+    srunner_add_suite(sr, crypto_suite());
+    srunner_add_suite(sr, menu_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
