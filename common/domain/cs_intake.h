@@ -13,6 +13,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include "base/cs_json.h"
+#include "http/cs_pair.h"
 
 #define CS_INTAKE_MAX_FIELDS      64
 #define CS_INTAKE_MAX_KEY_LEN     64
@@ -20,12 +21,6 @@
 #define CS_INTAKE_MAX_MESSAGE_LEN 5000
 #define CS_INTAKE_MAX_NAME_LEN    200
 
-/** One submitted field, as received (value not yet trimmed). */
-typedef struct {
-    const char *key;
-    const char *value;
-    apr_size_t value_len;
-} cs_pair_t;
 
 /** A validation problem, named by the field a person would fix. */
 typedef struct {

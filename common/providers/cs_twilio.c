@@ -12,9 +12,9 @@
 
 static int param_cmp(const void *a, const void *b)
 {
-    const cs_param_t *x = *(const cs_param_t *const *)a;
-    const cs_param_t *y = *(const cs_param_t *const *)b;
-    int c = strcmp(x->name ? x->name : "", y->name ? y->name : "");
+    const cs_pair_t *x = *(const cs_pair_t *const *)a;
+    const cs_pair_t *y = *(const cs_pair_t *const *)b;
+    int c = strcmp(x->key ? x->key : "", y->key ? y->key : "");
 
     if (c) {
         return c;
@@ -25,7 +25,7 @@ static int param_cmp(const void *a, const void *b)
 const char *cs_twilio_signing_string(apr_pool_t *p, const char *url,
                                      const apr_array_header_t *params)
 {
-    const cs_param_t **sorted;
+    const cs_pair_t **sorted;
     apr_size_t total, at, ulen = url ? strlen(url) : 0;
     char *out;
     int i, n = params ? params->nelts : 0;
@@ -39,20 +39,20 @@ const char *cs_twilio_signing_string(apr_pool_t *p, const char *url,
      * point order like Python's sorted(). */
     sorted = apr_palloc(p, sizeof(*sorted) * (apr_size_t)n);
     for (i = 0; i < n; i++) {
-        sorted[i] = &APR_ARRAY_IDX(params, i, cs_param_t);
+        sorted[i] = &APR_ARRAY_IDX(params, i, cs_pair_t);
     }
     qsort(sorted, (size_t)n, sizeof(*sorted), param_cmp);
 
     total = ulen;
     for (i = 0; i < n; i++) {
-        total += strlen(sorted[i]->name ? sorted[i]->name : "")
+        total += strlen(sorted[i]->key ? sorted[i]->key : "")
                + strlen(sorted[i]->value ? sorted[i]->value : "");
     }
     out = apr_palloc(p, total + 1);
     memcpy(out, url ? url : "", ulen);
     at = ulen;
     for (i = 0; i < n; i++) {
-        const char *name = sorted[i]->name ? sorted[i]->name : "";
+        const char *name = sorted[i]->key ? sorted[i]->key : "";
         const char *value = sorted[i]->value ? sorted[i]->value : "";
         apr_size_t nl = strlen(name), vl = strlen(value);
 

@@ -14,20 +14,15 @@
 #include <apr_pools.h>
 #include <apr_errno.h>
 #include <apr_tables.h>
+#include "http/cs_pair.h"
 
-/** One received form parameter, already URL-decoded. A NULL value counts
- * as "". */
-typedef struct {
-    const char *name;
-    const char *value;
-} cs_param_t;
 
 /**
  * The string Twilio signs: @p url exactly as Twilio requested it, then for
  * every parameter name in byte order, name followed by value with no
  * separator. A name sent several times contributes each distinct value
  * once, values in byte order (the SDKs' sorted(set(values))).
- * @param params array of cs_param_t, or NULL for none
+ * @param params array of cs_pair_t, or NULL for none
  */
 const char *cs_twilio_signing_string(apr_pool_t *p, const char *url,
                                      const apr_array_header_t *params);

@@ -87,7 +87,7 @@ APR_DECLARE_OPTIONAL_FN(int, cs_send_error,
 
 /**
  * Read an application/x-www-form-urlencoded body with ap_parse_form_data
- * into @p *pfields, an array of cs_pair_t (common/cs_intake.h) in the
+ * into @p *pfields, an array of cs_pair_t (http/cs_pair.h) in the
  * order sent, values NUL-terminated. Returns OK or ap_parse_form_data's
  * HTTP status. One implementation for every module that reads forms.
  */
@@ -108,6 +108,50 @@ APR_DECLARE_OPTIONAL_FN(const char *, cs_reply_order, (const char *slug));
 APR_DECLARE_OPTIONAL_FN(int, cs_twilio_enabled, (const char *slug));
 /** Provided by mod_consult_email: whether email can be sent for a client. */
 APR_DECLARE_OPTIONAL_FN(int, cs_email_enabled, (const char *slug));
+
+/**
+ * The one table of core's functions a feature module uses, filled by
+ * cs_core_retrieve in its check_config (which runs before the
+ * optional_fn_retrieve hook, and alone under `apachectl -t`) and again in
+ * optional_fn_retrieve. The feature modules' own functions are NULL when
+ * that module is not loaded.
+ */
+typedef struct {
+    APR_OPTIONAL_FN_TYPE(cs_db_acquire) *db_acquire;
+    APR_OPTIONAL_FN_TYPE(cs_client_get) *client_get;
+    APR_OPTIONAL_FN_TYPE(cs_client_slug) *client_slug;
+    APR_OPTIONAL_FN_TYPE(cs_server_secret) *server_secret;
+    APR_OPTIONAL_FN_TYPE(cs_rate_limit) *rate_limit;
+    APR_OPTIONAL_FN_TYPE(cs_send_error) *send_error;
+    APR_OPTIONAL_FN_TYPE(cs_send_json) *send_json;
+    APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
+    APR_OPTIONAL_FN_TYPE(cs_reply_order) *reply_order;
+    APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /**< may be NULL */
+    APR_OPTIONAL_FN_TYPE(cs_email_enabled) *email_enabled;     /**< may be NULL */
+} cs_core_t;
+
+/**
+ * Fill @p core. @return 1 when mod_consult_core is loaded (every core
+ * function found); 0 otherwise, and the caller refuses to start with one
+ * line naming itself, as mod_authn_dbd does for mod_dbd.
+ */
+static APR_INLINE int cs_core_retrieve(cs_core_t *core)
+{
+    core->db_acquire = APR_RETRIEVE_OPTIONAL_FN(cs_db_acquire);
+    core->client_get = APR_RETRIEVE_OPTIONAL_FN(cs_client_get);
+    core->client_slug = APR_RETRIEVE_OPTIONAL_FN(cs_client_slug);
+    core->server_secret = APR_RETRIEVE_OPTIONAL_FN(cs_server_secret);
+    core->rate_limit = APR_RETRIEVE_OPTIONAL_FN(cs_rate_limit);
+    core->send_error = APR_RETRIEVE_OPTIONAL_FN(cs_send_error);
+    core->send_json = APR_RETRIEVE_OPTIONAL_FN(cs_send_json);
+    core->read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
+    core->reply_order = APR_RETRIEVE_OPTIONAL_FN(cs_reply_order);
+    core->twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
+    core->email_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_email_enabled);
+    return core->db_acquire && core->client_get && core->client_slug
+        && core->server_secret && core->rate_limit && core->send_error
+        && core->send_json && core->read_form && core->reply_order;
+}
 
 /**
  * Optional hook run by core's job worker for every claimed job. Return

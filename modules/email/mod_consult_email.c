@@ -34,7 +34,7 @@ typedef struct {
 } email_conf;
 
 static apr_hash_t *by_slug;
-static APR_OPTIONAL_FN_TYPE(cs_client_slug) *client_slug;
+static cs_core_t email_core;
 
 static email_conf *sconf(server_rec *s)
 {
@@ -125,13 +125,13 @@ static int cs_email_enabled(const char *slug)
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     server_rec *v;
-    client_slug = APR_RETRIEVE_OPTIONAL_FN(cs_client_slug);
+    int have_core = cs_core_retrieve(&email_core);
     by_slug = apr_hash_make(pconf);
     for (v = s; v; v = v->next) {
         email_conf *c = sconf(v);
         const char *slug;
         if (c->enabled != 1) continue;
-        if (!client_slug) {
+        if (!have_core) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(05001)
                          "mod_consult_email needs mod_consult_core loaded first");
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -144,7 +144,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         }
         if (!c->api_base) c->api_base = "https://api.resend.com";
         if (c->timeout == UNSET) c->timeout = apr_time_from_sec(10);
-        if ((slug = client_slug(v))) {
+        if ((slug = email_core.client_slug(v))) {
             apr_hash_set(by_slug, slug, APR_HASH_KEY_STRING, c);
         }
     }

@@ -25,17 +25,7 @@ typedef struct {
     cs_tmpl_set_t *tmpl;                /* compiled in post_config */
 } inbox_conf;
 
-typedef struct {
-    APR_OPTIONAL_FN_TYPE(cs_db_acquire) *db_acquire;
-    APR_OPTIONAL_FN_TYPE(cs_server_secret) *server_secret;
-    APR_OPTIONAL_FN_TYPE(cs_rate_limit) *rate_limit;
-    APR_OPTIONAL_FN_TYPE(cs_send_error) *send_error;
-    APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
-    APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /* may be NULL */
-    APR_OPTIONAL_FN_TYPE(cs_reply_order) *reply_order;
-    APR_OPTIONAL_FN_TYPE(cs_email_enabled) *email_enabled;     /* may be NULL */
-} inbox_core_fns;
-extern inbox_core_fns inbox_core;
+extern cs_core_t inbox_core;
 
 /* The signed-in staff member and the client they are working on. Every
  * query of the dashboard is scoped by client_id taken from here, never

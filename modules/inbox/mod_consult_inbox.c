@@ -11,7 +11,7 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 
-inbox_core_fns inbox_core;
+cs_core_t inbox_core;
 
 #define UNSET (-1)
 
@@ -93,14 +93,7 @@ static const command_rec cmds[] = {
 
 static void retrieve_core(void)
 {
-    inbox_core.db_acquire = APR_RETRIEVE_OPTIONAL_FN(cs_db_acquire);
-    inbox_core.server_secret = APR_RETRIEVE_OPTIONAL_FN(cs_server_secret);
-    inbox_core.rate_limit = APR_RETRIEVE_OPTIONAL_FN(cs_rate_limit);
-    inbox_core.send_error = APR_RETRIEVE_OPTIONAL_FN(cs_send_error);
-    inbox_core.read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
-    inbox_core.twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
-    inbox_core.reply_order = APR_RETRIEVE_OPTIONAL_FN(cs_reply_order);
-    inbox_core.email_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_email_enabled);
+    cs_core_retrieve(&inbox_core);
 }
 
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -110,15 +103,13 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     cs_tmpl_set_t *set = NULL;
     const char *dir = NULL;
 
-    retrieve_core();
     for (v = s; v; v = v->next) {
         inbox_conf *c = inbox_sconf(v);
         const char *err = NULL;
         if (c->enabled != 1) {
             continue;
         }
-        if (!inbox_core.db_acquire || !inbox_core.server_secret || !inbox_core.send_error
-            || !inbox_core.read_form) {
+        if (!cs_core_retrieve(&inbox_core)) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(03001)
                          "mod_consult_inbox needs mod_consult_core: LoadModule "
                          "consult_core_module before consult_inbox_module");

@@ -60,17 +60,7 @@ void *intake_create_server(apr_pool_t *p, server_rec *s);
 void *intake_merge_server(apr_pool_t *p, void *base, void *add);
 
 /* Core's functions, retrieved at startup (see mod_consult_intake.c). */
-typedef struct {
-    APR_OPTIONAL_FN_TYPE(cs_db_acquire) *db_acquire;
-    APR_OPTIONAL_FN_TYPE(cs_client_get) *client_get;
-    APR_OPTIONAL_FN_TYPE(cs_client_slug) *client_slug;
-    APR_OPTIONAL_FN_TYPE(cs_server_secret) *server_secret;
-    APR_OPTIONAL_FN_TYPE(cs_rate_limit) *rate_limit;
-    APR_OPTIONAL_FN_TYPE(cs_send_error) *send_error;
-    APR_OPTIONAL_FN_TYPE(cs_send_json) *send_json;
-    APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
-} intake_core_fns;
-extern intake_core_fns intake_core;
+extern cs_core_t intake_core;
 
 /* intake_body.c: read the body within the limits into pairs (and file
  * parts, cs_part_t, for multipart). Returns OK, or an HTTP status (400,

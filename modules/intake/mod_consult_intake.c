@@ -12,7 +12,7 @@
 #include <apr_lib.h>
 #include "http/cs_http.h"
 
-intake_core_fns intake_core;
+cs_core_t intake_core;
 cs_sniffer_t *intake_sniffer;
 
 #define UNSET (-1)
@@ -303,14 +303,7 @@ const command_rec intake_cmds[] = {
 
 static void retrieve_core(void)
 {
-    intake_core.db_acquire = APR_RETRIEVE_OPTIONAL_FN(cs_db_acquire);
-    intake_core.client_get = APR_RETRIEVE_OPTIONAL_FN(cs_client_get);
-    intake_core.client_slug = APR_RETRIEVE_OPTIONAL_FN(cs_client_slug);
-    intake_core.server_secret = APR_RETRIEVE_OPTIONAL_FN(cs_server_secret);
-    intake_core.rate_limit = APR_RETRIEVE_OPTIONAL_FN(cs_rate_limit);
-    intake_core.send_error = APR_RETRIEVE_OPTIONAL_FN(cs_send_error);
-    intake_core.send_json = APR_RETRIEVE_OPTIONAL_FN(cs_send_json);
-    intake_core.read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
+    cs_core_retrieve(&intake_core);
 }
 
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
@@ -320,11 +313,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
     /* check_config runs before the optional_fn_retrieve hook (and alone
      * under `apachectl -t`), so look core up here as well. */
-    retrieve_core();
-    if (!intake_core.db_acquire || !intake_core.client_get
-        || !intake_core.send_error || !intake_core.send_json
-        || !intake_core.client_slug || !intake_core.server_secret
-        || !intake_core.rate_limit || !intake_core.read_form) {
+    if (!cs_core_retrieve(&intake_core)) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(02001)
                      "mod_consult_intake needs mod_consult_core: LoadModule "
                      "consult_core_module before consult_intake_module");

@@ -11,7 +11,7 @@
 #include <apr_hash.h>
 #include <apr_lib.h>
 
-twilio_core_fns twilio_core;
+cs_core_t twilio_core;
 static apr_hash_t *by_slug;
 
 #define UNSET (-1)
@@ -205,11 +205,8 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                         server_rec *s)
 {
     server_rec *v;
+    int have_core = cs_core_retrieve(&twilio_core);
 
-    twilio_core.db_acquire = APR_RETRIEVE_OPTIONAL_FN(cs_db_acquire);
-    twilio_core.client_get = APR_RETRIEVE_OPTIONAL_FN(cs_client_get);
-    twilio_core.client_slug = APR_RETRIEVE_OPTIONAL_FN(cs_client_slug);
-    twilio_core.read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
     by_slug = apr_hash_make(pconf);
     for (v = s; v; v = v->next) {
         twilio_conf *c = twilio_sconf(v);
@@ -217,7 +214,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         if (c->enabled != 1) {
             continue;
         }
-        if (!twilio_core.db_acquire || !twilio_core.client_slug || !twilio_core.read_form) {
+        if (!have_core) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(04001)
                          "mod_consult_twilio needs mod_consult_core loaded first");
             return HTTP_INTERNAL_SERVER_ERROR;

@@ -32,13 +32,7 @@ typedef struct {
     cs_hours_t *hours;              /* parsed in check_config */
 } twilio_conf;
 
-typedef struct {
-    APR_OPTIONAL_FN_TYPE(cs_db_acquire) *db_acquire;
-    APR_OPTIONAL_FN_TYPE(cs_client_get) *client_get;
-    APR_OPTIONAL_FN_TYPE(cs_client_slug) *client_slug;
-    APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
-} twilio_core_fns;
-extern twilio_core_fns twilio_core;
+extern cs_core_t twilio_core;
 
 twilio_conf *twilio_sconf(server_rec *s);
 /* The conf of the vhost bound to @p slug with Twilio on, or NULL. */

@@ -22,7 +22,7 @@ APLOG_USE_MODULE(consult_twilio);
 typedef struct {
     request_rec *r;
     const twilio_conf *conf;
-    apr_array_header_t *params;     /* cs_param_t, as received */
+    apr_array_header_t *params;     /* cs_pair_t, as received */
     const cs_client_t *client;
     PGconn *conn;
 } hook_req;
@@ -31,8 +31,8 @@ static const char *param(const hook_req *h, const char *name)
 {
     int i;
     for (i = 0; i < h->params->nelts; i++) {
-        cs_param_t *p = &APR_ARRAY_IDX(h->params, i, cs_param_t);
-        if (!strcmp(p->name, name)) return p->value;
+        cs_pair_t *p = &APR_ARRAY_IDX(h->params, i, cs_pair_t);
+        if (!strcmp(p->key, name)) return p->value;
     }
     return NULL;
 }
@@ -57,9 +57,9 @@ static const char *signed_url(request_rec *r, const twilio_conf *c)
 
 static int read_params(request_rec *r, apr_array_header_t **pout)
 {
-    apr_array_header_t *pairs = NULL, *out;
+    apr_array_header_t *pairs = NULL;
     const char *ct = apr_table_get(r->headers_in, "Content-Type");
-    int i, st;
+    int st;
 
     if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
         return HTTP_UNSUPPORTED_MEDIA_TYPE;
@@ -67,14 +67,7 @@ static int read_params(request_rec *r, apr_array_header_t **pout)
     if ((st = twilio_core.read_form(r, 200, 256 * 1024, &pairs)) != OK) {
         return st;
     }
-    out = apr_array_make(r->pool, pairs->nelts, sizeof(cs_param_t));
-    for (i = 0; i < pairs->nelts; i++) {
-        cs_pair_t *pair = &APR_ARRAY_IDX(pairs, i, cs_pair_t);
-        cs_param_t *p = apr_array_push(out);
-        p->name = pair->key;
-        p->value = pair->value;
-    }
-    *pout = out;
+    *pout = pairs;
     return OK;
 }
 

@@ -16,22 +16,22 @@ FUZZ_APR_INIT
 static apr_array_header_t *params_from_form(apr_pool_t *p, const char *s,
                                             size_t n)
 {
-    apr_array_header_t *a = apr_array_make(p, 8, sizeof(cs_param_t));
+    apr_array_header_t *a = apr_array_make(p, 8, sizeof(cs_pair_t));
     size_t i = 0;
 
     while (i < n && a->nelts < 64) {
         const char *amp = memchr(s + i, '&', n - i);
         size_t end = amp ? (size_t)(amp - s) : n;
         const char *eq = memchr(s + i, '=', end - i);
-        cs_param_t *prm = apr_array_push(a);
+        cs_pair_t *prm = apr_array_push(a);
 
         if (eq) {
-            prm->name = fuzz_urldecode(p, s + i, (size_t)(eq - (s + i)), NULL);
+            prm->key = fuzz_urldecode(p, s + i, (size_t)(eq - (s + i)), NULL);
             prm->value = fuzz_urldecode(p, eq + 1, end - (size_t)(eq + 1 - s),
                                         NULL);
         }
         else {
-            prm->name = fuzz_urldecode(p, s + i, end - i, NULL);
+            prm->key = fuzz_urldecode(p, s + i, end - i, NULL);
             prm->value = (i % 2) ? NULL : "";
         }
         i = end + 1;

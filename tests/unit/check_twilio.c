@@ -14,16 +14,16 @@
 
 static void add(apr_array_header_t *a, const char *name, const char *value)
 {
-    cs_param_t *kv = apr_array_push(a);
+    cs_pair_t *kv = apr_array_push(a);
 
-    kv->name = name;
+    kv->key = name;
     kv->value = value;
 }
 
 /* The parameters of Twilio's documented signature example. */
 static apr_array_header_t *doc_params(void)
 {
-    apr_array_header_t *a = apr_array_make(unit_pool, 5, sizeof(cs_param_t));
+    apr_array_header_t *a = apr_array_make(unit_pool, 5, sizeof(cs_pair_t));
 
     /* Deliberately not in sorted order: the signer sorts. */
     add(a, "To", "+18005551212");
@@ -73,12 +73,12 @@ START_TEST(test_verify_rejects_tampering)
     apr_array_header_t *changed = doc_params(), *missing, *extra = doc_params();
     int i;
 
-    APR_ARRAY_IDX(changed, 1, cs_param_t).value = "9999";
+    APR_ARRAY_IDX(changed, 1, cs_pair_t).value = "9999";
     ck_assert_int_eq(verify(DOC_URL, changed, DOC_SIG), 0);
 
-    missing = apr_array_make(unit_pool, 4, sizeof(cs_param_t));
+    missing = apr_array_make(unit_pool, 4, sizeof(cs_pair_t));
     for (i = 1; i < 5; i++) {
-        *(cs_param_t *)apr_array_push(missing) = APR_ARRAY_IDX(doc_params(), i, cs_param_t);
+        *(cs_pair_t *)apr_array_push(missing) = APR_ARRAY_IDX(doc_params(), i, cs_pair_t);
     }
     ck_assert_int_eq(verify(DOC_URL, missing, DOC_SIG), 0);
 
@@ -104,7 +104,7 @@ END_TEST
 
 START_TEST(test_signing_string_sorts_names_and_dedups_repeated_values)
 {
-    apr_array_header_t *a = apr_array_make(unit_pool, 6, sizeof(cs_param_t));
+    apr_array_header_t *a = apr_array_make(unit_pool, 6, sizeof(cs_pair_t));
 
     add(a, "b", "2");
     add(a, "a", "x");
@@ -127,7 +127,7 @@ END_TEST
 
 START_TEST(test_signing_string_without_params_is_the_url)
 {
-    apr_array_header_t *a = apr_array_make(unit_pool, 1, sizeof(cs_param_t));
+    apr_array_header_t *a = apr_array_make(unit_pool, 1, sizeof(cs_pair_t));
 
     ck_assert_str_eq(cs_twilio_signing_string(unit_pool, DOC_URL, NULL), DOC_URL);
     ck_assert_str_eq(cs_twilio_signing_string(unit_pool, DOC_URL, a), DOC_URL);
