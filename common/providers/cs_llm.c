@@ -421,36 +421,27 @@ static apr_status_t completion_content(const char **pcontent, apr_size_t *plen,
     return APR_SUCCESS;
 }
 
-apr_status_t cs_llm_classify(cs_classification_t **pout, apr_pool_t *p,
-                             const cs_llm_conf_t *conf, const char *text,
-                             const char **perr)
+apr_status_t cs_llm_build_request(cs_http_req_t *req, apr_pool_t *p,
+                                  const cs_llm_conf_t *conf, const char *text,
+                                  const char **perr)
 {
-    cs_http_req_t req;
-    cs_http_resp_t *resp = NULL;
     apr_array_header_t *headers;
-    const char *endpoint, *content, *err = NULL;
-    apr_size_t len = 0, n;
-    apr_interval_time_t timeout;
-    apr_status_t rv;
+    const char *endpoint;
+    apr_size_t n;
 
-    *pout = NULL;
+    memset(req, 0, sizeof(*req));
     if (!conf->endpoint || !*conf->endpoint) {
-        rv = APR_EINVAL;
-        err = "no LLM endpoint configured";
-        goto leave;
+        *perr = "no LLM endpoint configured";
+        return APR_EINVAL;
     }
     if (!conf->model || !*conf->model) {
-        rv = APR_EINVAL;
-        err = "no LLM model configured";
-        goto leave;
+        *perr = "no LLM model configured";
+        return APR_EINVAL;
     }
     if (!text) {
-        rv = APR_EINVAL;
-        err = "no text to classify";
-        goto leave;
+        *perr = "no text to classify";
+        return APR_EINVAL;
     }
-    timeout = conf->timeout > 0 ? conf->timeout : CS_LLM_DEFAULT_TIMEOUT;
-
     n = strlen(conf->endpoint);
     while (n > 0 && conf->endpoint[n - 1] == '/') {
         n--;
@@ -459,20 +450,30 @@ apr_status_t cs_llm_classify(cs_classification_t **pout, apr_pool_t *p,
 
     headers = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(headers, const char *) = "Accept: application/json";
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.url = apr_pstrcat(p, endpoint, "/chat/completions", NULL);
-    req.body = cs_llm_request_body(p, conf, text);
-    req.content_type = "application/json";
-    req.headers = headers;
-    req.bearer = conf->api_key && *conf->api_key ? conf->api_key : NULL;
-    req.timeout = timeout;
-    req.max_response = LLM_MAX_RESPONSE;
+    req->method = "POST";
+    req->url = apr_pstrcat(p, endpoint, "/chat/completions", NULL);
+    req->body = cs_llm_request_body(p, conf, text);
+    req->content_type = "application/json";
+    req->headers = headers;
+    req->bearer = conf->api_key && *conf->api_key ? conf->api_key : NULL;
+    req->timeout = conf->timeout > 0 ? conf->timeout : CS_LLM_DEFAULT_TIMEOUT;
+    req->max_response = LLM_MAX_RESPONSE;
+    *perr = NULL;
+    return APR_SUCCESS;
+}
 
+apr_status_t cs_llm_read_response(cs_classification_t **pout, apr_pool_t *p,
+                                  apr_status_t sent, const cs_http_resp_t *resp,
+                                  const char *send_err, const char **perr)
+{
+    const char *content, *err = send_err;
+    apr_size_t len = 0;
+    apr_status_t rv = sent;
+
+    *pout = NULL;
     /* cs_http's messages never contain headers, so never the key; a
      * timeout reads "timed out after 10s" (or names the connect timeout
      * when connecting was the slow part). */
-    rv = cs_http_perform(&resp, p, &req, &err);
     if (rv == APR_EINVAL) {
         err = apr_pstrcat(p, "invalid LLM endpoint: ", err, NULL);
     }

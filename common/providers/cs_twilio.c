@@ -651,3 +651,41 @@ int cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
     }
     return 0;
 }
+
+/* ---- requests ------------------------------------------------------------ */
+
+static const char *messages_url(apr_pool_t *p, const cs_twilio_account_t *a)
+{
+    return apr_psprintf(p, "%s/2010-04-01/Accounts/%s/Messages.json", a->api_base,
+                        a->account_sid);
+}
+
+static void authenticate(cs_http_req_t *req, const cs_twilio_account_t *a)
+{
+    req->basic_user = a->account_sid;
+    req->basic_pass = a->auth_token;
+    req->timeout = a->timeout;
+}
+
+void cs_twilio_build_send(cs_http_req_t *req, apr_pool_t *p,
+                          const cs_twilio_account_t *a, const char *to,
+                          const char *from, const char *body,
+                          const char *status_callback)
+{
+    memset(req, 0, sizeof(*req));
+    req->method = "POST";
+    req->url = messages_url(p, a);
+    req->body = cs_twilio_message_form(p, to, from, body, status_callback);
+    req->content_type = "application/x-www-form-urlencoded";
+    authenticate(req, a);
+}
+
+void cs_twilio_build_list(cs_http_req_t *req, apr_pool_t *p,
+                          const cs_twilio_account_t *a, const char *to,
+                          const char *from)
+{
+    memset(req, 0, sizeof(*req));
+    req->url = apr_psprintf(p, "%s?To=%s&From=%s&PageSize=50", messages_url(p, a),
+                            form_encode(p, to), form_encode(p, from));
+    authenticate(req, a);
+}

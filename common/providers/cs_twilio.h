@@ -15,6 +15,7 @@
 #include <apr_errno.h>
 #include <apr_tables.h>
 #include "http/cs_pair.h"
+#include "http/cs_http.h"
 
 
 /**
@@ -163,5 +164,29 @@ int cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
 const char *cs_twilio_message_form(apr_pool_t *p, const char *to,
                                    const char *from, const char *body,
                                    const char *status_callback);
+
+/* ---- requests (the provider shape: built here, sent by the module) ----- */
+
+/** A client's Twilio account, from its vhost's directives. */
+typedef struct {
+    const char *api_base;             /**< https://api.twilio.com */
+    const char *account_sid;
+    const char *auth_token;           /**< basic-auth password, never logged */
+    apr_interval_time_t timeout;      /**< 0: cs_http's default */
+} cs_twilio_account_t;
+
+/** Fill @p req with POST .../Accounts/{sid}/Messages.json sending @p body
+ * from @p from to @p to (status_callback may be NULL). */
+void cs_twilio_build_send(cs_http_req_t *req, apr_pool_t *p,
+                          const cs_twilio_account_t *a, const char *to,
+                          const char *from, const char *body,
+                          const char *status_callback);
+
+/** Fill @p req with GET .../Messages.json?To=&From=&PageSize=50: the newest
+ * messages between two numbers, sent or not yet (no DateSent filter, which
+ * would hide queued ones). Read with cs_twilio_find_in_list. */
+void cs_twilio_build_list(cs_http_req_t *req, apr_pool_t *p,
+                          const cs_twilio_account_t *a, const char *to,
+                          const char *from);
 
 #endif

@@ -30,6 +30,25 @@ void intake_jobs_post_config(apr_pool_t *pconf, server_rec *s)
     }
 }
 
+/* The provider shape: common/ builds the request and reads the answer,
+ * the module sends it through the one HTTP client. */
+static apr_status_t llm_classify(cs_classification_t **pout, apr_pool_t *p,
+                                 const cs_llm_conf_t *llm, const char *text,
+                                 const char **perr)
+{
+    cs_http_req_t req;
+    cs_http_resp_t *resp = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    *pout = NULL;
+    if ((rv = cs_llm_build_request(&req, p, llm, text, perr)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cs_http_perform(&resp, p, &req, &err);
+    return cs_llm_read_response(pout, p, rv, resp, err, perr);
+}
+
 static cs_classification_t *classify(cs_job_t *job, const intake_conf *conf,
                                      const char *text)
 {
@@ -44,7 +63,7 @@ static cs_classification_t *classify(cs_job_t *job, const intake_conf *conf,
     llm.api_key = conf->llm_key;
     llm.model = conf->llm_model;
     llm.timeout = conf->llm_timeout;
-    if (cs_llm_classify(&c, job->pool, &llm, text, &err) == APR_SUCCESS) {
+    if (llm_classify(&c, job->pool, &llm, text, &err) == APR_SUCCESS) {
         return c;
     }
     /* The LLM is an upgrade, never a dependency: fall back and say why. */

@@ -18,6 +18,7 @@ APLOG_USE_MODULE(consult_twilio);
 typedef struct {
     cs_job_t *job;
     const twilio_conf *conf;
+    cs_twilio_account_t account;  /* conf as common/providers/cs_twilio wants it */
     const char *id, *client_id, *body, *to, *status, *sid, *slug;
     apr_time_t started;          /* send_started_at, 0 when none */
     int opted_out;
@@ -108,12 +109,6 @@ static int load(out_msg *m, const char *message_id, const char *client_id)
     return OK;
 }
 
-static const char *messages_url(out_msg *m)
-{
-    return apr_psprintf(m->job->pool, "%s/2010-04-01/Accounts/%s/Messages.json",
-                        m->conf->api_base, m->conf->account_sid);
-}
-
 /* Did an earlier attempt reach Twilio? Returns 1 with m->sid set, 0 for no,
  * -1 when Twilio could not be asked or answered oddly (retry later). */
 static int find_earlier(out_msg *m)
@@ -126,12 +121,7 @@ static int find_earlier(out_msg *m)
     /* No DateSent filter: a message Twilio accepted but has not sent yet
      * (queued, accepted, sending) has no date_sent and would be left out.
      * The newest 50 between the two numbers hold any attempt of ours. */
-    memset(&req, 0, sizeof(req));
-    req.url = apr_psprintf(p, "%s?To=%s&From=%s&PageSize=50", messages_url(m),
-                           ap_escape_urlencoded(p, m->to), ap_escape_urlencoded(p, m->conf->number));
-    req.basic_user = m->conf->account_sid;
-    req.basic_pass = m->conf->auth_token;
-    req.timeout = m->conf->timeout;
+    cs_twilio_build_list(&req, p, &m->account, m->to, m->conf->number);
     if (cs_http_perform(&resp, p, &req, &err) != APR_SUCCESS || resp->status / 100 != 2) {
         return -1;
     }
@@ -177,6 +167,10 @@ int twilio_run_job(cs_job_t *job)
         record(&m, "failed", NULL, "SMS is not set up for this client");
         return fail(job, 1, "no ConsultTwilio vhost for this client");
     }
+    m.account.api_base = m.conf->api_base;
+    m.account.account_sid = m.conf->account_sid;
+    m.account.auth_token = m.conf->auth_token;
+    m.account.timeout = m.conf->timeout;
     if (!m.to) {
         record(&m, "failed", NULL, "no phone number to send to");
         return fail(job, 1, "no phone number");
@@ -206,14 +200,8 @@ int twilio_run_job(cs_job_t *job)
     public_base = m.conf->public_url ? m.conf->public_url : NULL;
     callback = public_base ? apr_psprintf(job->pool, "%s/twilio/status?m=%s", public_base, m.id)
                            : NULL;
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.url = messages_url(&m);
-    req.body = cs_twilio_message_form(job->pool, m.to, m.conf->number, m.body, callback);
-    req.content_type = "application/x-www-form-urlencoded";
-    req.basic_user = m.conf->account_sid;
-    req.basic_pass = m.conf->auth_token;
-    req.timeout = m.conf->timeout;
+    cs_twilio_build_send(&req, job->pool, &m.account, m.to, m.conf->number, m.body,
+                         callback);
     rv = cs_http_perform(&resp, job->pool, &req, &err);
     if (rv != APR_SUCCESS) {
         /* Timeout or connection trouble: maybe sent. The retry asks first. */

@@ -28,6 +28,24 @@
 #define API_KEY "sk-test-0123456789-secret"
 #define CHAT_PATH "/v1/chat/completions"
 
+/* What mod_consult_intake's job does: build, send through cs_http, read. */
+static apr_status_t llm_classify(cs_classification_t **pout, apr_pool_t *p,
+                                 const cs_llm_conf_t *conf, const char *text,
+                                 const char **perr)
+{
+    cs_http_req_t req;
+    cs_http_resp_t *resp = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    *pout = NULL;
+    if ((rv = cs_llm_build_request(&req, p, conf, text, perr)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cs_http_perform(&resp, p, &req, &err);
+    return cs_llm_read_response(pout, p, rv, resp, err, perr);
+}
+
 /* ---- suite fixture: the fake provider process ---------------------------- */
 
 /* Started once per TCase in the runner's own process (an unchecked fixture:
@@ -577,7 +595,7 @@ static const char *llm_fails(apr_status_t want)
     cs_llm_conf_t conf = llm_conf();
     cs_classification_t *c = (cs_classification_t *)unit_pool;
     const char *err = NULL;
-    apr_status_t rv = cs_llm_classify(&c, unit_pool, &conf, "Hello", &err);
+    apr_status_t rv = llm_classify(&c, unit_pool, &conf, "Hello", &err);
 
     ck_assert_msg(rv == want, "status %d, want %d (%s)", rv, want, err ? err : "-");
     ck_assert_ptr_null(c);
@@ -600,7 +618,7 @@ START_TEST(test_llm_default_answer_is_parsed)
     cs_classification_t *c = NULL;
     const char *err = "unset";
 
-    ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf,
+    ck_assert_int_eq(llm_classify(&c, unit_pool, &conf,
                                      "What are your opening hours?", &err),
                      APR_SUCCESS);
     ck_assert_ptr_null(err);
@@ -625,7 +643,7 @@ START_TEST(test_llm_fields_are_extracted_trimmed_and_blank_dropped)
     const char *err = NULL;
 
     llm_answers(ANSWER_OK);
-    ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf, "x", &err), APR_SUCCESS);
+    ck_assert_int_eq(llm_classify(&c, unit_pool, &conf, "x", &err), APR_SUCCESS);
     ck_assert_str_eq(c->intent, "booking_request");
     ck_assert_str_eq(c->urgency, "high");
     ck_assert_double_eq_tol(c->confidence, 0.75, 1e-9);
@@ -648,7 +666,7 @@ START_TEST(test_llm_request_has_model_messages_and_strict_json_schema)
     int i;
 
     conf.endpoint = fake_url("/v1/");    /* a trailing slash is ignored */
-    ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf, text, &err), APR_SUCCESS);
+    ck_assert_int_eq(llm_classify(&c, unit_pool, &conf, text, &err), APR_SUCCESS);
 
     logged = only_request();
     ck_assert_str_eq(member_str(logged, "method"), "POST");
@@ -706,7 +724,7 @@ START_TEST(test_llm_without_api_key_sends_no_authorization)
     const char *err = NULL;
 
     conf.api_key = NULL;
-    ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf, "x", &err), APR_SUCCESS);
+    ck_assert_int_eq(llm_classify(&c, unit_pool, &conf, "x", &err), APR_SUCCESS);
     ck_assert_ptr_null(req_header(only_request(), "authorization"));
 }
 END_TEST
@@ -732,7 +750,7 @@ START_TEST(test_llm_hang_beyond_the_timeout_fails_quickly)
                "\"body\":\"{{classification}}\"}]");
     conf.timeout = apr_time_from_msec(500);
     start = apr_time_now();
-    ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf, "x", &err), APR_TIMEUP);
+    ck_assert_int_eq(llm_classify(&c, unit_pool, &conf, "x", &err), APR_TIMEUP);
     took = apr_time_now() - start;
     ck_assert_ptr_null(c);
     ck_assert_str_eq(err, "timed out after 0.5s");
@@ -749,7 +767,7 @@ START_TEST(test_llm_connection_refused_is_an_error)
     int fd, port = refusing_port(&fd);
 
     conf.endpoint = apr_psprintf(unit_pool, "http://127.0.0.1:%d/v1", port);
-    ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf, "x", &err),
+    ck_assert_int_eq(llm_classify(&c, unit_pool, &conf, "x", &err),
                      APR_ECONNREFUSED);
     close(fd);
     ck_assert_ptr_null(c);
@@ -835,7 +853,7 @@ START_TEST(test_llm_malformed_completions_are_invalid_answers)
         cs_llm_conf_t conf = llm_conf();
         cs_classification_t *c = NULL;
         const char *err = NULL;
-        ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf, "x", &err), APR_SUCCESS);
+        ck_assert_int_eq(llm_classify(&c, unit_pool, &conf, "x", &err), APR_SUCCESS);
         ck_assert_str_eq(c->intent, "question");
     }
 }
@@ -848,17 +866,17 @@ START_TEST(test_llm_configuration_errors)
     const char *err = NULL;
 
     conf.model = NULL;
-    ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf, "x", &err), APR_EINVAL);
+    ck_assert_int_eq(llm_classify(&c, unit_pool, &conf, "x", &err), APR_EINVAL);
     ck_assert_str_eq(err, "no LLM model configured");
     conf = llm_conf();
     conf.endpoint = "";
-    ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf, "x", &err), APR_EINVAL);
+    ck_assert_int_eq(llm_classify(&c, unit_pool, &conf, "x", &err), APR_EINVAL);
     ck_assert_str_eq(err, "no LLM endpoint configured");
     conf.endpoint = "file:///etc";
-    ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf, "x", &err), APR_EINVAL);
+    ck_assert_int_eq(llm_classify(&c, unit_pool, &conf, "x", &err), APR_EINVAL);
     ck_assert_str_eq(err, "invalid LLM endpoint: not an absolute http or https URL");
     conf = llm_conf();
-    ck_assert_int_eq(cs_llm_classify(&c, unit_pool, &conf, NULL, &err), APR_EINVAL);
+    ck_assert_int_eq(llm_classify(&c, unit_pool, &conf, NULL, &err), APR_EINVAL);
     ck_assert_int_eq((int)json_object_array_length(fake_requests()), 0);
 }
 END_TEST
