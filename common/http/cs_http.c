@@ -230,112 +230,144 @@ static apr_status_t map_error(CURLcode cc, CURL *h, const resp_ctx_t *ctx,
     return APR_EGENERAL;
 }
 
-/* Set an option; after the first failure the rest are skipped. */
+/* The caller's request with the defaults applied: what the checks, the
+ * curl options and map_error's messages need. */
+typedef struct {
+    const cs_http_req_t *req;
+    const char *method;
+    const char *dest;          /* describe_url's form of the URL, for messages */
+    apr_interval_time_t timeout;
+    apr_interval_time_t connect_timeout;
+} plan_t;
+
+static void plan_init(plan_t *pl, const cs_http_req_t *req)
+{
+    pl->req = req;
+    pl->dest = NULL;
+    pl->timeout = req->timeout > 0 ? req->timeout : CS_HTTP_DEFAULT_TIMEOUT;
+    pl->connect_timeout = req->connect_timeout > 0 ? req->connect_timeout
+                                                   : CS_HTTP_DEFAULT_CONNECT_TIMEOUT;
+    /* A longer connect timeout could never fire: the total one bounds
+     * connecting too. */
+    if (pl->connect_timeout > pl->timeout) {
+        pl->connect_timeout = pl->timeout;
+    }
+    pl->method = req->method ? req->method : (req->body ? "POST" : "GET");
+}
+
+/* The write and header callbacks' state: the body limit and what they
+ * collect. */
+static void resp_ctx_init(resp_ctx_t *ctx, apr_pool_t *p, const cs_http_req_t *req)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->p = p;
+    ctx->max = req->max_response ? req->max_response : CS_HTTP_DEFAULT_MAX_RESPONSE;
+    ctx->headers = apr_table_make(p, 16);
+}
+
+/* What can be refused before any header or handle is built, in the order
+ * their messages take precedence. Sets pl->dest. */
+static apr_status_t check_request(plan_t *pl, apr_pool_t *p, const char **msg)
+{
+    apr_status_t rv;
+
+    cs_http_global_init();
+    if (global_rc != CURLE_OK) {
+        *msg = "libcurl initialization failed";
+        return APR_EGENERAL;
+    }
+    if (!pl->req->url || !*pl->req->url) {
+        *msg = "no URL";
+        return APR_EINVAL;
+    }
+    rv = describe_url(&pl->dest, p, pl->req->url);
+    if (rv != APR_SUCCESS) {
+        *msg = rv == APR_EINVAL ? "not an absolute http or https URL"
+                                : "out of memory";
+        return rv;
+    }
+    if (!is_token(pl->method)) {
+        *msg = "invalid method";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* curl_slist_append returns NULL, and leaves the list as it was, when out
+ * of memory: *phdrs always stays the list to free. */
+static apr_status_t append_header(struct curl_slist **phdrs, const char *line,
+                                  const char **msg)
+{
+    struct curl_slist *tmp = curl_slist_append(*phdrs, line);
+
+    if (!tmp) {
+        *msg = "out of memory";
+        return APR_ENOMEM;
+    }
+    *phdrs = tmp;
+    return APR_SUCCESS;
+}
+
+/* Header lines: the caller's, then ours (curl sends them in order). A line
+ * break in any of them would start a header of its own, so it is refused.
+ * On failure *phdrs holds the lines so far, for the caller to free. */
+static apr_status_t build_headers(struct curl_slist **phdrs, apr_pool_t *p,
+                                  const cs_http_req_t *req, const char **msg)
+{
+    apr_status_t rv;
+    int i;
+
+    if (req->headers) {
+        for (i = 0; i < req->headers->nelts; i++) {
+            const char *line = APR_ARRAY_IDX(req->headers, i, const char *);
+            if (!line || has_line_break(line)) {
+                *msg = "header line with a line break";
+                return APR_EINVAL;
+            }
+            if ((rv = append_header(phdrs, line, msg)) != APR_SUCCESS) {
+                return rv;
+            }
+        }
+    }
+    if (has_line_break(req->content_type) || has_line_break(req->bearer)) {
+        *msg = "header value with a line break";
+        return APR_EINVAL;
+    }
+    if (req->content_type
+        && (rv = append_header(phdrs, apr_pstrcat(p, "Content-Type: ",
+                                                  req->content_type, NULL),
+                               msg)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (req->bearer
+        && (rv = append_header(phdrs, apr_pstrcat(p, "Authorization: Bearer ",
+                                                  req->bearer, NULL),
+                               msg)) != APR_SUCCESS) {
+        return rv;
+    }
+    /* No "Expect: 100-continue" round trip for large bodies: every server
+     * we talk to reads the body anyway, and some answer the 100 late. */
+    return append_header(phdrs, "Expect:", msg);
+}
+
+/* Set an option; after the first failure the rest are skipped, so the
+ * caller checks cc once. */
 #define SETOPT(opt, val) do {                                                 \
         if (cc == CURLE_OK) {                                                 \
             cc = curl_easy_setopt(h, opt, val);                               \
         }                                                                     \
     } while (0)
 
-apr_status_t cs_http_perform(cs_http_resp_t **presp, apr_pool_t *p,
-                             const cs_http_req_t *req, const char **perr)
+/* The options every request gets: transport, limits and callbacks. */
+static CURLcode set_transfer_options(CURL *h, const plan_t *pl, resp_ctx_t *ctx,
+                                     struct curl_slist *hdrs)
 {
-    CURL *h = NULL;
-    struct curl_slist *hdrs = NULL, *tmp;
     CURLcode cc = CURLE_OK;
-    resp_ctx_t ctx;
-    cs_http_resp_t *resp;
-    const char *method, *dest = NULL, *msg = NULL;
-    apr_interval_time_t timeout, connect_timeout;
-    apr_size_t body_len = 0;
-    apr_status_t rv = APR_SUCCESS;
-    long status = 0;
-    int i;
 
-    *presp = NULL;
-    memset(&ctx, 0, sizeof(ctx));
-    ctx.p = p;
-    ctx.max = req->max_response ? req->max_response : CS_HTTP_DEFAULT_MAX_RESPONSE;
-    ctx.headers = apr_table_make(p, 16);
-    timeout = req->timeout > 0 ? req->timeout : CS_HTTP_DEFAULT_TIMEOUT;
-    connect_timeout = req->connect_timeout > 0 ? req->connect_timeout
-                                               : CS_HTTP_DEFAULT_CONNECT_TIMEOUT;
-    if (connect_timeout > timeout) {
-        connect_timeout = timeout;
-    }
-    method = req->method ? req->method : (req->body ? "POST" : "GET");
-
-    cs_http_global_init();
-    if (global_rc != CURLE_OK) {
-        rv = APR_EGENERAL;
-        msg = "libcurl initialization failed";
-        goto leave;
-    }
-    if (!req->url || !*req->url) {
-        rv = APR_EINVAL;
-        msg = "no URL";
-        goto leave;
-    }
-    rv = describe_url(&dest, p, req->url);
-    if (rv != APR_SUCCESS) {
-        msg = rv == APR_EINVAL ? "not an absolute http or https URL"
-                               : "out of memory";
-        goto leave;
-    }
-    if (!is_token(method)) {
-        rv = APR_EINVAL;
-        msg = "invalid method";
-        goto leave;
-    }
-
-    /* Header lines: the caller's, then ours (curl sends them in order). */
-    if (req->headers) {
-        for (i = 0; i < req->headers->nelts; i++) {
-            const char *line = APR_ARRAY_IDX(req->headers, i, const char *);
-            if (!line || has_line_break(line)) {
-                rv = APR_EINVAL;
-                msg = "header line with a line break";
-                goto leave;
-            }
-            if (!(tmp = curl_slist_append(hdrs, line))) {
-                goto nomem;
-            }
-            hdrs = tmp;
-        }
-    }
-    if (has_line_break(req->content_type) || has_line_break(req->bearer)) {
-        rv = APR_EINVAL;
-        msg = "header value with a line break";
-        goto leave;
-    }
-    if (req->content_type) {
-        if (!(tmp = curl_slist_append(hdrs, apr_pstrcat(p, "Content-Type: ",
-                                                         req->content_type, NULL)))) {
-            goto nomem;
-        }
-        hdrs = tmp;
-    }
-    if (req->bearer) {
-        if (!(tmp = curl_slist_append(hdrs, apr_pstrcat(p, "Authorization: Bearer ",
-                                                         req->bearer, NULL)))) {
-            goto nomem;
-        }
-        hdrs = tmp;
-    }
-    /* No "Expect: 100-continue" round trip for large bodies: every server
-     * we talk to reads the body anyway, and some answer the 100 late. */
-    if (!(tmp = curl_slist_append(hdrs, "Expect:"))) {
-        goto nomem;
-    }
-    hdrs = tmp;
-
-    if (!(h = curl_easy_init())) {
-        goto nomem;
-    }
     /* Multi-threaded httpd: no SIGALRM for DNS timeouts, no SIGPIPE games
      * (httpd ignores SIGPIPE itself). */
     SETOPT(CURLOPT_NOSIGNAL, 1L);
-    SETOPT(CURLOPT_URL, req->url);
+    SETOPT(CURLOPT_URL, pl->req->url);
 #if LIBCURL_VERSION_NUM >= 0x075500     /* 7.85.0 */
     SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -346,15 +378,28 @@ apr_status_t cs_http_perform(cs_http_resp_t **presp, apr_pool_t *p,
     /* A redirect would carry our credentials to wherever it points; a 3xx
      * is handed to the caller as a response instead. */
     SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-    SETOPT(CURLOPT_TIMEOUT_MS, to_ms(timeout));
-    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, to_ms(connect_timeout));
-    SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ctx.max);
+    SETOPT(CURLOPT_TIMEOUT_MS, to_ms(pl->timeout));
+    SETOPT(CURLOPT_CONNECTTIMEOUT_MS, to_ms(pl->connect_timeout));
+    SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ctx->max);
     SETOPT(CURLOPT_USERAGENT, "Consult/1.0");
     SETOPT(CURLOPT_WRITEFUNCTION, on_body);
-    SETOPT(CURLOPT_WRITEDATA, &ctx);
+    SETOPT(CURLOPT_WRITEDATA, ctx);
     SETOPT(CURLOPT_HEADERFUNCTION, on_header);
-    SETOPT(CURLOPT_HEADERDATA, &ctx);
+    SETOPT(CURLOPT_HEADERDATA, ctx);
     SETOPT(CURLOPT_HTTPHEADER, hdrs);
+    return cc;
+}
+
+/* Credentials, method and body. curl derives the verb from the body
+ * options (POSTFIELDS: POST, NOBODY: HEAD, neither: GET), so
+ * CUSTOMREQUEST is set only for a verb those cannot express. */
+static CURLcode set_request_options(CURL *h, const plan_t *pl)
+{
+    const cs_http_req_t *req = pl->req;
+    const char *method = pl->method;
+    CURLcode cc = CURLE_OK;
+    apr_size_t body_len;
+
     if (req->basic_user) {
         SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         SETOPT(CURLOPT_USERNAME, req->basic_user);
@@ -369,6 +414,7 @@ apr_status_t cs_http_perform(cs_http_resp_t **presp, apr_pool_t *p,
         }
     }
     else if (!strcmp(method, "POST")) {
+        /* An empty body still has to be set, or curl would send a GET. */
         SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
         SETOPT(CURLOPT_POSTFIELDS, "");
     }
@@ -378,31 +424,71 @@ apr_status_t cs_http_perform(cs_http_resp_t **presp, apr_pool_t *p,
     else if (strcmp(method, "GET")) {
         SETOPT(CURLOPT_CUSTOMREQUEST, method);
     }
+    return cc;
+}
+
+/* A new handle for @p pl, into *ph (left for the caller to clean up even
+ * when an option is refused). */
+static apr_status_t make_handle(CURL **ph, const plan_t *pl, resp_ctx_t *ctx,
+                                struct curl_slist *hdrs, apr_pool_t *p,
+                                const char **msg)
+{
+    CURLcode cc;
+
+    if (!(*ph = curl_easy_init())) {
+        *msg = "out of memory";
+        return APR_ENOMEM;
+    }
+    cc = set_transfer_options(*ph, pl, ctx, hdrs);
+    if (cc == CURLE_OK) {
+        cc = set_request_options(*ph, pl);
+    }
     if (cc != CURLE_OK) {
-        rv = APR_EGENERAL;
-        msg = apr_psprintf(p, "libcurl refused an option: %s", curl_easy_strerror(cc));
-        goto leave;
+        *msg = apr_psprintf(p, "libcurl refused an option: %s", curl_easy_strerror(cc));
+        return APR_EGENERAL;
     }
+    return APR_SUCCESS;
+}
 
-    cc = curl_easy_perform(h);
-    rv = map_error(cc, h, &ctx, dest, timeout, connect_timeout, p, &msg);
-    if (rv != APR_SUCCESS) {
-        goto leave;
-    }
+/* The finished transfer as the caller sees it; the body and headers stay
+ * in @p p, where the callbacks put them. */
+static cs_http_resp_t *make_response(CURL *h, apr_pool_t *p, const resp_ctx_t *ctx)
+{
+    cs_http_resp_t *resp;
+    long status = 0;
+
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-
     resp = apr_pcalloc(p, sizeof(*resp));
     resp->status = status;
-    resp->body = ctx.buf ? ctx.buf : "";
-    resp->len = ctx.len;
-    resp->headers = ctx.headers;
-    *presp = resp;
-    goto leave;
+    resp->body = ctx->buf ? ctx->buf : "";
+    resp->len = ctx->len;
+    resp->headers = ctx->headers;
+    return resp;
+}
 
-nomem:
-    rv = APR_ENOMEM;
-    msg = "out of memory";
-leave:
+apr_status_t cs_http_perform(cs_http_resp_t **presp, apr_pool_t *p,
+                             const cs_http_req_t *req, const char **perr)
+{
+    CURL *h = NULL;
+    struct curl_slist *hdrs = NULL;
+    resp_ctx_t ctx;
+    plan_t pl;
+    const char *msg = NULL;
+    apr_status_t rv;
+
+    *presp = NULL;
+    resp_ctx_init(&ctx, p, req);
+    plan_init(&pl, req);
+    /* Each step sets msg when it fails; whatever was built is freed below. */
+    if ((rv = check_request(&pl, p, &msg)) == APR_SUCCESS
+        && (rv = build_headers(&hdrs, p, req, &msg)) == APR_SUCCESS
+        && (rv = make_handle(&h, &pl, &ctx, hdrs, p, &msg)) == APR_SUCCESS) {
+        rv = map_error(curl_easy_perform(h), h, &ctx, pl.dest, pl.timeout,
+                       pl.connect_timeout, p, &msg);
+        if (rv == APR_SUCCESS) {
+            *presp = make_response(h, p, &ctx);
+        }
+    }
     if (h) {
         curl_easy_cleanup(h);
     }

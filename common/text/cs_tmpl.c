@@ -83,6 +83,9 @@ typedef struct {
     const char *counted;       /* lines are counted up to here ... */
     int line;                  /* ... and this is the line there */
     const char *err;
+    apr_array_header_t *cur;   /* the node list tags go into now */
+    apr_array_header_t *open;  /* open_t: the sections open, innermost last */
+    const char *seg;           /* start of text not yet emitted */
 } parser_t;
 
 /* Line of @p at. Tags are visited in order, so counting resumes where the
@@ -192,170 +195,269 @@ static void push_text(apr_array_header_t *list, apr_pool_t *p,
     }
 }
 
+/* One {{...}} tag, as scan_tag read it and consume_tag placed it. */
+typedef struct {
+    const char *start;         /* its first '{' */
+    const char *after;         /* just past its closing braces */
+    const char *in, *in_end;   /* its name, the sigil and whitespace cut off */
+    int line;
+    char sigil;                /* '{' for {{{...}}}, one of "#^/!>&=", or 0 */
+    int standalone;            /* alone on its line, which it took along */
+    const char *line_begin;    /* standalone: the start of that line */
+} tag_t;
+
+/* Read the tag opening at @p start: where it ends, its sigil and its name.
+ * Fails only on a tag that is never closed. */
+static apr_status_t scan_tag(parser_t *ps, const char *start, tag_t *tag)
+{
+    const char *close;
+    int triple;
+
+    memset(tag, 0, sizeof(*tag));
+    tag->start = start;
+    tag->line = line_at(ps, start);
+    triple = start + 2 < ps->end && start[2] == '{';
+    if (triple) {
+        close = find(start + 3, ps->end, "}}}", 3);
+        tag->in = start + 3;
+        tag->after = close ? close + 3 : NULL;
+    }
+    else {
+        close = find(start + 2, ps->end, "}}", 2);
+        tag->in = start + 2;
+        tag->after = close ? close + 2 : NULL;
+    }
+    if (!close) {
+        return parse_fail(ps, tag->line, triple ? "unclosed tag {{{ (no }}})"
+                                                : "unclosed tag {{ (no }})");
+    }
+    tag->in_end = close;
+    while (tag->in < tag->in_end && apr_isspace(*tag->in)) {
+        tag->in++;
+    }
+    while (tag->in_end > tag->in && apr_isspace(tag->in_end[-1])) {
+        tag->in_end--;
+    }
+    /* *tag->in is tested before strchr, which finds a NUL byte too (as the
+     * terminator of its set), and templates may hold NULs. */
+    if (triple) {
+        tag->sigil = '{';
+    }
+    else if (tag->in < tag->in_end && *tag->in && strchr("#^/!>&=", *tag->in)) {
+        /* The sigil may be followed by blanks: "{{# items }}". */
+        tag->sigil = *tag->in++;
+        while (tag->in < tag->in_end && apr_isspace(*tag->in)) {
+            tag->in++;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Start of the line holding @p tag if only blanks precede the tag there,
+ * else NULL. The walk back stops at ps->seg: a tag earlier on the same
+ * line ends there, and then this one is not alone. So ps->seg is itself a
+ * line start only at the top of the source or right after a newline
+ * (where a standalone tag took its line). */
+static const char *blank_line_start(const parser_t *ps, const char *tag)
+{
+    const char *begin = NULL, *s;
+
+    for (s = tag; s > ps->seg; s--) {
+        if (s[-1] == '\n') {
+            begin = s;
+            break;
+        }
+    }
+    if (!begin && (ps->seg == ps->src || ps->seg[-1] == '\n')) {
+        begin = ps->seg;
+    }
+    if (!begin) {
+        return NULL;
+    }
+    for (s = begin; s < tag && is_blank(*s); s++) {
+    }
+    return s == tag ? begin : NULL;
+}
+
+/* Just past the blanks and the line break after a tag ending at @p after,
+ * if nothing else follows it on its line (the end of the source counts as
+ * a line end), else NULL. */
+static const char *blank_line_end(const parser_t *ps, const char *after)
+{
+    const char *s;
+
+    for (s = after; s < ps->end && is_blank(*s); s++) {
+    }
+    if (s == ps->end) {
+        return s;
+    }
+    if (*s == '\n') {
+        return s + 1;
+    }
+    if (*s == '\r' && s + 1 < ps->end && s[1] == '\n') {
+        return s + 2;
+    }
+    return NULL;
+}
+
+/* Emit the text before @p tag and move ps->seg past the tag. A control tag
+ * alone on its line takes the line with it: the blanks before it, and the
+ * blanks and newline after it, so that a template's {{#...}} lines leave
+ * no empty lines in the page. Values ({{x}}, {{{x}}}, {{& x}}) and {{=}}
+ * never do. */
+static void consume_tag(parser_t *ps, tag_t *tag)
+{
+    const char *begin = NULL, *rest = NULL;
+
+    if (tag->sigil && strchr("#^/!>", tag->sigil)
+        && (begin = blank_line_start(ps, tag->start)) != NULL) {
+        rest = blank_line_end(ps, tag->after);
+    }
+    if (rest) {
+        tag->standalone = 1;
+        tag->line_begin = begin;
+        push_text(ps->cur, ps->p, ps->seg, begin);
+        ps->seg = rest;
+    }
+    else {
+        push_text(ps->cur, ps->p, ps->seg, tag->start);
+        ps->seg = tag->after;
+    }
+}
+
+/* The sigil that opened @p o's section, for messages. */
+static char open_sigil(const open_t *o)
+{
+    return o->node->kind == N_SECTION ? '#' : '^';
+}
+
+/* {{#name}} or {{^name}}: a section node, which later tags go into until
+ * its {{/name}}. */
+static apr_status_t open_section(parser_t *ps, const tag_t *tag)
+{
+    node_t *n;
+    open_t *o;
+
+    /* render_nodes recurses once per level: this bounds its stack. */
+    if (ps->open->nelts >= CS_TMPL_MAX_SECTION_DEPTH) {
+        return parse_fail(ps, tag->line, "sections nested too deeply");
+    }
+    n = push_node(ps->cur, ps->p, tag->sigil == '#' ? N_SECTION : N_INVERTED,
+                  tag->line);
+    if (!split_name(n, ps->p, tag->in, (apr_size_t)(tag->in_end - tag->in))) {
+        return parse_fail(ps, tag->line, apr_psprintf(ps->p,
+                          "invalid section name '%s'", n->text));
+    }
+    n->kids = apr_array_make(ps->p, 4, sizeof(node_t *));
+    o = apr_array_push(ps->open);
+    o->node = n;
+    o->outer = ps->cur;
+    ps->cur = n->kids;
+    return APR_SUCCESS;
+}
+
+/* {{/name}}: must name the innermost open section, byte for byte as its
+ * opening tag did. */
+static apr_status_t close_section(parser_t *ps, const tag_t *tag)
+{
+    const char *want = apr_pstrmemdup(ps->p, tag->in,
+                                      (apr_size_t)(tag->in_end - tag->in));
+    open_t *o;
+
+    if (!ps->open->nelts) {
+        return parse_fail(ps, tag->line, apr_psprintf(ps->p,
+                          "{{/%s}} closes no open section", want));
+    }
+    o = &APR_ARRAY_IDX(ps->open, ps->open->nelts - 1, open_t);
+    if (strcmp(want, o->node->text)) {
+        return parse_fail(ps, tag->line, apr_psprintf(ps->p,
+                          "{{/%s}} does not match {{%c%s}} opened on line %d",
+                          want, open_sigil(o), o->node->text, o->node->line));
+    }
+    ps->cur = o->outer;
+    ps->open->nelts--;
+    return APR_SUCCESS;
+}
+
+/* {{> name}}: resolved by cs_tmpl_finalize, once every template is in. */
+static apr_status_t add_partial(parser_t *ps, const tag_t *tag)
+{
+    node_t *n = push_node(ps->cur, ps->p, N_PARTIAL, tag->line);
+
+    /* A partial name is a template name, dots and slashes alike. */
+    if (!split_name(n, ps->p, tag->in, (apr_size_t)(tag->in_end - tag->in))
+        || !strcmp(n->text, ".")) {
+        return parse_fail(ps, tag->line, apr_psprintf(ps->p,
+                          "invalid partial name '%s'", n->text));
+    }
+    /* Only a standalone partial indents its lines, by the blanks it took. */
+    if (tag->standalone) {
+        n->indent = tag->line_begin;
+        n->indent_len = (apr_size_t)(tag->start - tag->line_begin);
+    }
+    return APR_SUCCESS;
+}
+
+/* {{name}}, or unescaped {{{name}}} / {{& name}}. */
+static apr_status_t add_value(parser_t *ps, const tag_t *tag)
+{
+    node_t *n = push_node(ps->cur, ps->p, tag->sigil ? N_RAW : N_ESCAPED,
+                          tag->line);
+
+    if (!split_name(n, ps->p, tag->in, (apr_size_t)(tag->in_end - tag->in))) {
+        return parse_fail(ps, tag->line, apr_psprintf(ps->p,
+                          "invalid name '%s'", n->text));
+    }
+    return APR_SUCCESS;
+}
+
+/* Add what @p tag stands for to the current list (comments add nothing). */
+static apr_status_t add_tag(parser_t *ps, const tag_t *tag)
+{
+    switch (tag->sigil) {
+    case '!':
+        return APR_SUCCESS;
+    case '=':
+        return parse_fail(ps, tag->line,
+                          "set-delimiter tags {{=...=}} are not supported");
+    case '#':
+    case '^':
+        return open_section(ps, tag);
+    case '/':
+        return close_section(ps, tag);
+    case '>':
+        return add_partial(ps, tag);
+    default:
+        return add_value(ps, tag);
+    }
+}
+
 /* Parse the whole of ps->src into @p top. Text nodes point into src,
  * which the caller has copied into the set's pool. */
 static apr_status_t parse(parser_t *ps, apr_array_header_t *top)
 {
-    apr_array_header_t *cur = top;
-    apr_array_header_t *open = apr_array_make(ps->p, 8, sizeof(open_t));
-    const char *seg = ps->src;  /* start of text not yet emitted */
+    const char *start;
+    tag_t tag;
+    apr_status_t rv;
 
-    for (;;) {
-        const char *tag = find(seg, ps->end, "{{", 2);
-        const char *in, *in_end, *close, *after, *line_begin = NULL, *s;
-        int line, triple, standalone = 0;
-        char sigil;
-        node_t *n;
-
-        if (!tag) {
-            push_text(cur, ps->p, seg, ps->end);
-            break;
+    ps->cur = top;
+    ps->open = apr_array_make(ps->p, 8, sizeof(open_t));
+    ps->seg = ps->src;
+    while ((start = find(ps->seg, ps->end, "{{", 2)) != NULL) {
+        if ((rv = scan_tag(ps, start, &tag)) != APR_SUCCESS) {
+            return rv;
         }
-        line = line_at(ps, tag);
-        triple = tag + 2 < ps->end && tag[2] == '{';
-        if (triple) {
-            close = find(tag + 3, ps->end, "}}}", 3);
-            in = tag + 3;
-            after = close ? close + 3 : NULL;
-        }
-        else {
-            close = find(tag + 2, ps->end, "}}", 2);
-            in = tag + 2;
-            after = close ? close + 2 : NULL;
-        }
-        if (!close) {
-            return parse_fail(ps, line, triple ? "unclosed tag {{{ (no }}})"
-                                               : "unclosed tag {{ (no }})");
-        }
-        in_end = close;
-        while (in < in_end && apr_isspace(*in)) {
-            in++;
-        }
-        while (in_end > in && apr_isspace(in_end[-1])) {
-            in_end--;
-        }
-        sigil = triple ? '{' : (in < in_end ? *in : '\0');
-        if (!triple && sigil && strchr("#^/!>&=", sigil)) {
-            in++;
-            while (in < in_end && apr_isspace(*in)) {
-                in++;
-            }
-        }
-        else if (!triple) {
-            sigil = '\0';
-        }
-
-        /* A control tag alone on its line takes the line with it: the
-         * blanks before it, and the blanks and newline after it. */
-        if (sigil && strchr("#^/!>", sigil)) {
-            line_begin = NULL;
-            for (s = tag; s > seg; s--) {
-                if (s[-1] == '\n') {
-                    line_begin = s;
-                    break;
-                }
-            }
-            if (!line_begin && (seg == ps->src || seg[-1] == '\n')) {
-                line_begin = seg;
-            }
-            if (line_begin) {
-                for (s = line_begin; s < tag && is_blank(*s); s++) {
-                }
-                if (s == tag) {
-                    for (s = after; s < ps->end && is_blank(*s); s++) {
-                    }
-                    if (s == ps->end) {
-                        standalone = 1;
-                    }
-                    else if (*s == '\n') {
-                        standalone = 1;
-                        s++;
-                    }
-                    else if (*s == '\r' && s + 1 < ps->end && s[1] == '\n') {
-                        standalone = 1;
-                        s += 2;
-                    }
-                }
-            }
-            if (standalone) {
-                push_text(cur, ps->p, seg, line_begin);
-                seg = s;
-            }
-        }
-        if (!standalone) {
-            push_text(cur, ps->p, seg, tag);
-            seg = after;
-        }
-
-        switch (sigil) {
-        case '!':
-            break;
-        case '=':
-            return parse_fail(ps, line, "set-delimiter tags {{=...=}} are not supported");
-        case '#':
-        case '^': {
-            open_t *o;
-            if (open->nelts >= CS_TMPL_MAX_SECTION_DEPTH) {
-                return parse_fail(ps, line, "sections nested too deeply");
-            }
-            n = push_node(cur, ps->p, sigil == '#' ? N_SECTION : N_INVERTED, line);
-            if (!split_name(n, ps->p, in, (apr_size_t)(in_end - in))) {
-                return parse_fail(ps, line, apr_psprintf(ps->p,
-                                  "invalid section name '%s'", n->text));
-            }
-            n->kids = apr_array_make(ps->p, 4, sizeof(node_t *));
-            o = apr_array_push(open);
-            o->node = n;
-            o->outer = cur;
-            cur = n->kids;
-            break;
-        }
-        case '/': {
-            const char *want;
-            open_t *o;
-            want = apr_pstrmemdup(ps->p, in, (apr_size_t)(in_end - in));
-            if (!open->nelts) {
-                return parse_fail(ps, line, apr_psprintf(ps->p,
-                                  "{{/%s}} closes no open section", want));
-            }
-            o = &APR_ARRAY_IDX(open, open->nelts - 1, open_t);
-            if (strcmp(want, o->node->text)) {
-                return parse_fail(ps, line, apr_psprintf(ps->p,
-                                  "{{/%s}} does not match {{%c%s}} opened on line %d",
-                                  want, o->node->kind == N_SECTION ? '#' : '^',
-                                  o->node->text, o->node->line));
-            }
-            cur = o->outer;
-            open->nelts--;
-            break;
-        }
-        case '>':
-            n = push_node(cur, ps->p, N_PARTIAL, line);
-            /* A partial name is a template name, dots and slashes alike. */
-            if (!split_name(n, ps->p, in, (apr_size_t)(in_end - in))
-                || !strcmp(n->text, ".")) {
-                return parse_fail(ps, line, apr_psprintf(ps->p,
-                                  "invalid partial name '%s'", n->text));
-            }
-            if (standalone) {
-                n->indent = line_begin;
-                n->indent_len = (apr_size_t)(tag - line_begin);
-            }
-            break;
-        default:
-            n = push_node(cur, ps->p, sigil ? N_RAW : N_ESCAPED, line);
-            if (!split_name(n, ps->p, in, (apr_size_t)(in_end - in))) {
-                return parse_fail(ps, line, apr_psprintf(ps->p,
-                                  "invalid name '%s'", n->text));
-            }
-            break;
+        consume_tag(ps, &tag);
+        if ((rv = add_tag(ps, &tag)) != APR_SUCCESS) {
+            return rv;
         }
     }
-    if (open->nelts) {
-        open_t *o = &APR_ARRAY_IDX(open, open->nelts - 1, open_t);
+    push_text(ps->cur, ps->p, ps->seg, ps->end);
+    if (ps->open->nelts) {
+        open_t *o = &APR_ARRAY_IDX(ps->open, ps->open->nelts - 1, open_t);
         return parse_fail(ps, o->node->line, apr_psprintf(ps->p,
-                          "unclosed section {{%c%s}}",
-                          o->node->kind == N_SECTION ? '#' : '^', o->node->text));
+                          "unclosed section {{%c%s}}", open_sigil(o),
+                          o->node->text));
     }
     return APR_SUCCESS;
 }
