@@ -50,11 +50,11 @@ MODEL_OBJ  := $(BUILD)/gen/cs_model_data.o
 MODEL_LIB  := $(BUILD)/libconsult_model.a
 CLASSIFY   := $(BUILD)/consult-classify
 
-MODULES    := core intake inbox twilio email
+MODULES    := core intake inbox twilio email pos
 MODULE_SO  := $(MODULES:%=$(BUILD)/modules/mod_consult_%.so)
 ADMIN      := $(BUILD)/consult-admin
 
-UNIT_SRC   := $(wildcard tests/unit/check_*.c)
+UNIT_SRC   := $(wildcard tests/unit/check_*.c tests/unit/pos_fixture_*.c)
 UNIT_BIN   := $(BUILD)/tests/unit_tests
 INTEG_SRC  := $(wildcard tests/integration/check_*.c)
 INTEG_BIN  := $(BUILD)/tests/integration_tests
@@ -125,7 +125,7 @@ $(ADMIN): tools/consult-admin.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -o $@ $< $(COMMON_LIB) $(SANFLAGS) $(LDLIBS)
 
-$(UNIT_BIN): $(UNIT_SRC) tests/unit/unit_main.c tests/unit/unit.h $(COMMON_LIB) $(MODEL_LIB)
+$(UNIT_BIN): $(UNIT_SRC) tests/unit/unit_main.c tests/unit/unit.h tests/unit/pos_fixture.h $(COMMON_LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) tests/unit/unit_main.c $(COMMON_LIB) $(MODEL_LIB) \
 	    $(SANFLAGS) $(LDLIBS) -lm $(shell pkg-config --libs check)

@@ -1,7 +1,8 @@
 /*
  * consult-admin: the operator's command line.
  *
- *   consult-admin migrate  DIR         apply pending migrations in DIR
+ *   consult-admin migrate  DIR         apply pending migrations in DIR, then
+ *                                      the changed function files of DIR/functions
  *   consult-admin seed     FILE        run an idempotent SQL seed file
  *   consult-admin client-add SLUG NAME create (or rename) a client
  *   consult-admin client-list          list clients
@@ -13,6 +14,10 @@
 #include "base/cs_conf.h"
 #include "auth/cs_auth.h"
 #include "text/cs_text.h"
+#include "base/cs_crypto.h"
+#include "base/cs_json.h"
+#include "http/cs_http.h"
+#include "providers/pos/cs_pos_mock.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -32,7 +37,8 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: consult-admin [--db CONNINFO] COMMAND ...\n"
-            "  migrate DIR           apply pending migrations (NNN_name.sql)\n"
+            "  migrate DIR           apply pending migrations (NNN_name.sql), then\n"
+            "                        the changed files of DIR/functions\n"
             "  seed FILE             run an SQL seed file in one transaction\n"
             "  client-add SLUG NAME  create a client, or rename it\n"
             "  client-list           list clients\n"
@@ -40,28 +46,45 @@ static int usage(void)
             "  user-add EMAIL NAME PASSWORD [--admin]  create a staff user (or reset)\n"
             "  member-add EMAIL CLIENT_SLUG owner|staff  give a user access to a client\n"
             "  corrections-export FILE  write corrections as training JSON lines\n"
+            "  pos-86 SLUG ITEM [--undo] [--no-webhook] [--state FILE] [--secret S] [--url URL]\n"
+            "                        mark ITEM sold out (--undo: back) at the mock POS and\n"
+            "                        send its signed webhook (needs no database)\n"
             "The database defaults to $CONSULT_DATABASE.\n");
     return 2;
 }
 
 static int cmd_migrate(PGconn *conn, apr_pool_t *p, const char *dir)
 {
-    apr_array_header_t *list;
+    cs_migrate_plan_t plan;
+    cs_migrate_result_t res;
     const char *err = NULL;
-    int applied = 0;
+    int nmig, nfun;
 
-    if (cs_migrations_load(&list, p, dir, &err) != APR_SUCCESS) {
+    /* Every file is read and checked before anything is applied. */
+    if (cs_migrate_load(&plan, p, dir, &err) != APR_SUCCESS) {
         fprintf(stderr, "consult-admin: %s\n", err);
         return 1;
     }
-    printf("migrations: %d in %s\n", list->nelts, dir);
-    if (cs_migrations_apply(conn, p, list, &applied, &err, progress, NULL)
-        != APR_SUCCESS) {
+    nmig = plan.migrations->nelts;
+    nfun = plan.functions ? plan.functions->nelts : 0;
+    printf("migrations: %d in %s\n", nmig, dir);
+    if (plan.functions) {
+        printf("functions: %d in %s\n", nfun, plan.functions_dir);
+    }
+    else {
+        printf("functions: none (no %s)\n", plan.functions_dir);
+    }
+    if (cs_migrate_apply(conn, p, &plan, &res, &err, progress, NULL) != APR_SUCCESS) {
         fprintf(stderr, "consult-admin: migration stopped: %s\n", err);
         return 1;
     }
-    printf("migrations: %d applied, %d already up to date\n", applied,
-           list->nelts - applied);
+    printf("migrations: %d applied, %d already up to date\n", res.migrations_applied,
+           nmig - res.migrations_applied);
+    if (plan.functions) {
+        printf("functions: %d applied%s, %d unchanged\n", res.functions_applied,
+               res.functions_all ? " (every file: a migration ran)" : "",
+               nfun - res.functions_applied);
+    }
     return 0;
 }
 
@@ -275,6 +298,83 @@ static int cmd_member_add(PGconn *conn, apr_pool_t *p, const char *email,
     return 0;
 }
 
+/* pos-86: what a restaurant does at its (mock) POS when an item runs out:
+ * the POS's own state changes, then the POS tells us by a signed webhook.
+ * With --no-webhook only the state changes, and the poll must find it. */
+static int cmd_pos_86(apr_pool_t *p, int argc, const char *const *argv)
+{
+    const char *slug = argv[0], *item = argv[1], *state = NULL, *secret_spec = NULL;
+    const char *url = NULL, *secret = NULL, *err = NULL, *var, *port, *body, *sig;
+    int undo = 0, webhook = 1, i;
+    apr_size_t slen = 0;
+    unsigned char rnd[12];
+    char id[25];
+    cs_json_t *doc, *arr, *one;
+    cs_http_req_t req;
+    cs_http_resp_t *resp = NULL;
+    apr_time_t now = apr_time_now();
+
+    for (i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--undo")) undo = 1;
+        else if (!strcmp(argv[i], "--no-webhook")) webhook = 0;
+        else if (!strcmp(argv[i], "--state") && i + 1 < argc) state = argv[++i];
+        else if (!strcmp(argv[i], "--secret") && i + 1 < argc) secret_spec = argv[++i];
+        else if (!strcmp(argv[i], "--url") && i + 1 < argc) url = argv[++i];
+        else return usage();
+    }
+    if (!cs_slug_is_valid(slug) || !*item) {
+        return usage();
+    }
+    /* Defaults: what make run uses (conf/sites/SLUG.conf). */
+    var = getenv("CONSULT_VAR") ? getenv("CONSULT_VAR") : "var";
+    port = getenv("CONSULT_PORT") ? getenv("CONSULT_PORT") : "8080";
+    if (!state) state = apr_psprintf(p, "%s/pos/%s.state.json", var, slug);
+    if (!url) url = apr_psprintf(p, "http://%s.localhost:%s/webhooks/pos", slug, port);
+    if (!secret_spec) secret_spec = apr_psprintf(p, "demo-%s-mock-pos-secret", slug);
+    if ((err = cs_conf_secret(p, secret_spec, &secret, &slen))) {
+        fprintf(stderr, "consult-admin: --secret: %s\n", err);
+        return 1;
+    }
+    if (cs_pos_mock_set_state(state, item, !undo, p, &err) != APR_SUCCESS) {
+        fprintf(stderr, "consult-admin: %s: %s\n", state, err);
+        return 1;
+    }
+    printf("%s: %s is %s at the POS\n", slug, item, undo ? "back" : "sold out");
+    if (!webhook) {
+        return 0;
+    }
+    if (cs_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS) {
+        fprintf(stderr, "consult-admin: no randomness\n");
+        return 1;
+    }
+    cs_hex_encode(id, rnd, sizeof(rnd));
+    id[24] = '\0';
+    doc = cs_json_object(p);
+    arr = cs_json_array(p);
+    one = cs_json_object(p);
+    cs_json_set_str(doc, "event_id", apr_pstrcat(p, "evt_", id, NULL));
+    cs_json_set_str(doc, "type", "stock.updated");
+    cs_json_set_str(one, "id", item);
+    cs_json_set_bool(one, "sold_out", !undo);
+    cs_json_append(arr, one);
+    cs_json_set_obj(doc, "sold_out", arr);
+    body = cs_json_dump(doc, p);
+    sig = cs_pos_mock_sign(p, secret, now, body, strlen(body));
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = url;
+    req.body = body;
+    req.content_type = "application/json";
+    req.headers = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(req.headers, const char *) = apr_pstrcat(p, CS_POS_MOCK_SIG_HEADER, ": ", sig, NULL);
+    if (cs_http_perform(&resp, p, &req, &err) != APR_SUCCESS) {
+        fprintf(stderr, "consult-admin: %s: %s (the poll will still find the change)\n", url, err);
+        return 1;
+    }
+    printf("webhook %s: %ld %s\n", url, resp->status, resp->body);
+    return resp->status / 100 == 2 ? 0 : 1;
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p;
@@ -297,6 +397,12 @@ int main(int argc, const char *const *argv)
         return usage();
     }
     cmd = argv[i++];
+    if (!strcmp(cmd, "pos-86")) {
+        if (argc - i < 2) return usage();
+        rc = cmd_pos_86(p, argc - i, argv + i);
+        apr_pool_destroy(p);
+        return rc;
+    }
     if (!params.conninfo) {
         fprintf(stderr, "consult-admin: no database: pass --db CONNINFO or set "
                 "CONSULT_DATABASE\n");

@@ -99,6 +99,7 @@ cs_httpd_env() {
     export CONSULT_JOB_BACKOFF=${CONSULT_JOB_BACKOFF:-5s}
     export CONSULT_INTAKE_IP_LIMIT=${CONSULT_INTAKE_IP_LIMIT:-20}
     mkdir -p "$CONSULT_VAR/log" "$CONSULT_VAR/run" "$CONSULT_VAR/conf.d"
+    mkdir -p "$CONSULT_VAR/pos/snapshots" && { [[ $(id -u) -ne 0 ]] || chown "$CONSULT_USER" "$CONSULT_VAR/pos" "$CONSULT_VAR/pos/snapshots"; }
     if [[ ! -s "$CONSULT_VAR/secret" ]]; then
         (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$CONSULT_VAR/secret")
     fi

@@ -86,6 +86,11 @@ int cs_rate_limit(request_rec *r, const char *key, int limit,
                   apr_interval_time_t window, int *pretry_after);
 void cs_server_secret(server_rec *s, const unsigned char **pkey, apr_size_t *plen);
 
+/* core_journal.c */
+apr_status_t cs_journal_record(request_rec *r, const char *provider, const char *event_id,
+                               const char *payload, apr_size_t len, const char *job_kind,
+                               int *pduplicate);
+
 /* core_http.c */
 int cs_send_error(request_rec *r, int status, const char *code,
                     const char *message);

@@ -33,8 +33,9 @@ typedef struct {
 
 #define HOUSEKEEPING_EVERY apr_time_from_sec(3600)
 
-/* Old sessions, sign-in attempts and finished jobs go (consult_housekeeping
- * in sql/), so those tables do not grow for ever. */
+/* Old sessions, sign-in attempts and finished jobs go (consult_housekeeping,
+ * sql/functions/consult_housekeeping.sql), so those tables do not grow for
+ * ever. */
 static void housekeeping(worker_t *w, apr_pool_t *p)
 {
     const char *err = NULL;

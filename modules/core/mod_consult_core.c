@@ -37,6 +37,7 @@ static void register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(cs_send_json);
     APR_REGISTER_OPTIONAL_FN(cs_read_form);
     APR_REGISTER_OPTIONAL_FN(cs_reply_order);
+    APR_REGISTER_OPTIONAL_FN(cs_journal_record);
 
     ap_hook_pre_config(core_ratelimit_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(core_check_config, NULL, NULL, APR_HOOK_MIDDLE);

@@ -110,6 +110,22 @@ APR_DECLARE_OPTIONAL_FN(int, cs_twilio_enabled, (const char *slug));
 APR_DECLARE_OPTIONAL_FN(int, cs_email_enabled, (const char *slug));
 
 /**
+ * Record one inbound provider event (a verified webhook) in core's journal,
+ * provider_events, for the vhost's client, and when it is new enqueue a job
+ * of @p job_kind with payload {"event": ID} in the same statement (one
+ * short transaction): answer the provider 2xx only after this returns
+ * APR_SUCCESS. @p payload (@p len bytes, the raw body) must be UTF-8
+ * without NULs. *pduplicate is 1 when (provider, client, event_id) was
+ * already recorded (a redelivery: nothing is written). @return
+ * APR_SUCCESS; APR_NOTFOUND without a client; APR_EINVAL for a body that
+ * cannot be stored as text; another error when the database failed (503).
+ */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_journal_record,
+                        (request_rec *r, const char *provider, const char *event_id,
+                         const char *payload, apr_size_t len, const char *job_kind,
+                         int *pduplicate));
+
+/**
  * The one table of core's functions a feature module uses, filled by
  * cs_core_retrieve in its check_config (which runs before the
  * optional_fn_retrieve hook, and alone under `apachectl -t`) and again in
@@ -126,6 +142,7 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_send_json) *send_json;
     APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
     APR_OPTIONAL_FN_TYPE(cs_reply_order) *reply_order;
+    APR_OPTIONAL_FN_TYPE(cs_journal_record) *journal_record;
     APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /**< may be NULL */
     APR_OPTIONAL_FN_TYPE(cs_email_enabled) *email_enabled;     /**< may be NULL */
 } cs_core_t;
@@ -146,11 +163,13 @@ static APR_INLINE int cs_core_retrieve(cs_core_t *core)
     core->send_json = APR_RETRIEVE_OPTIONAL_FN(cs_send_json);
     core->read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
     core->reply_order = APR_RETRIEVE_OPTIONAL_FN(cs_reply_order);
+    core->journal_record = APR_RETRIEVE_OPTIONAL_FN(cs_journal_record);
     core->twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
     core->email_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_email_enabled);
     return core->db_acquire && core->client_get && core->client_slug
         && core->server_secret && core->rate_limit && core->send_error
-        && core->send_json && core->read_form && core->reply_order;
+        && core->send_json && core->read_form && core->reply_order
+        && core->journal_record;
 }
 
 /**

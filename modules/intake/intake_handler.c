@@ -9,9 +9,10 @@
 
 APLOG_USE_MODULE(consult_intake);
 
-/* The whole write in one statement (see sql/002_pipeline.sql): contact,
- * conversation, message, submission and its processing job commit
- * together, and Postgres answers only after the commit. */
+/* The whole write in one statement (consult_intake_submit, defined in
+ * sql/functions/10_consult_intake_submit.sql): contact, conversation,
+ * message, submission and its processing job commit together, and
+ * Postgres answers only after the commit. */
 static const char *SUBMIT =
     "SELECT submission_id, message_id, duplicate FROM consult_intake_submit("
     "$1, $2, $3, $4, $5, $6::jsonb, $7::inet, $8, $9, $10, $11::boolean,"

@@ -78,6 +78,28 @@ export CS_TEST_RESEND_KEY=re_test_key_not_real
 admin client-add both-client "Both Client"
 admin user-add both@both.example "Bo Both" "both password 1"
 admin member-add both@both.example both-client owner
+admin client-add pos-client "POS Test Kitchen"
+admin client-add pos-other "POS Other Kitchen"
+# Mock POS restaurants: a small menu, a state file, a page template.
+mkdir -p "$tmp/pos"; chmod 777 "$tmp/pos"
+cat > "$tmp/pos/menu.json" <<'JSON'
+{"currency": "USD",
+ "modifier_groups": [{"id": "size", "name": "Size", "min": 1, "max": 1,
+   "modifiers": [{"id": "size-12", "name": "12-inch", "price_cents": 0},
+                 {"id": "size-16", "name": "16-inch", "price_cents": 500}]}],
+ "categories": [
+  {"id": "pizza", "name": "Pizza", "description": "From the oven",
+   "items": [{"id": "margherita", "name": "Margherita", "price_cents": 1400, "modifier_groups": ["size"]},
+             {"id": "diavola", "name": "Diavola", "price_cents": 1650, "modifier_groups": ["size"]}]},
+  {"id": "drinks", "name": "Drinks",
+   "items": [{"id": "lemonade", "name": "House Lemonade", "price_cents": 450},
+             {"id": "soda", "name": "Italian Soda", "price_cents": 395}]}]}
+JSON
+cp "$tmp/pos/menu.json" "$tmp/pos/other-menu.json"
+printf '%s\n' '<h1>{{restaurant.name}}</h1>{{#snapshot}}<p data-menu-stale>menu as of {{updated_at}}</p>{{/snapshot}}' \
+    '{{#categories}}<h2>{{name}}</h2>{{#items}}<div data-item-id="{{id}}">{{name}} {{price}}{{#sold_out}} <b>{{sold_out_label}}</b>{{/sold_out}}{{#modifier_groups}} [{{rule}}{{#modifiers}} {{name}}{{price_delta}}{{/modifiers}}]{{/modifier_groups}}</div>{{/items}}{{/categories}}' \
+    > "$tmp/pos/menu.mustache"
+export CS_TEST_POS_SECRET=pos-test-webhook-secret-1 CS_TEST_POS_OTHER_SECRET=pos-other-secret-2
 
 # Fast job timing and no per-IP limit (every test posts from 127.0.0.1);
 # the limits themselves are tested on their own vhost below.
@@ -243,6 +265,30 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultResendKey env:CS_TEST_RESEND_KEY
     ConsultResendFrom "Both Client <hello@both.example>"
     ConsultResendAPIBase $CS_TEST_FAKE_URL
+</VirtualHost>
+# Mock POS restaurants (two tenants, own secrets).
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName pos.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient pos-client
+    ConsultPOS mock
+    ConsultPOSMenuFile "$tmp/pos/menu.json"
+    ConsultPOSStateFile "$tmp/pos/pos-client.state.json"
+    ConsultPOSWebhookSecret env:CS_TEST_POS_SECRET
+    ConsultPOSSnapshotDir "$tmp/pos/snapshots"
+    ConsultPOSMenuTemplate "$tmp/pos/menu.mustache"
+    ConsultPOSPollInterval 2s
+</VirtualHost>
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName pos-other.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient pos-other
+    ConsultPOS mock
+    ConsultPOSMenuFile "$tmp/pos/other-menu.json"
+    ConsultPOSStateFile "$tmp/pos/pos-other.state.json"
+    ConsultPOSWebhookSecret env:CS_TEST_POS_OTHER_SECRET
+    ConsultPOSSnapshotDir "$tmp/pos/snapshots"
+    ConsultPOSPollInterval 2s
 </VirtualHost>
 # A client vhost without ConsultIntake.
 <VirtualHost \${CONSULT_LISTEN}>

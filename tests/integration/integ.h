@@ -85,5 +85,6 @@ Suite *suite_inbox(void);
 Suite *suite_twilio(void);
 Suite *suite_email(void);
 Suite *suite_jobs(void);
+Suite *suite_pos(void);
 
 #endif

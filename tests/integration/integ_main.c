@@ -384,6 +384,7 @@ int main(int argc, const char *const *argv)
     srunner_add_suite(sr, suite_twilio());
     srunner_add_suite(sr, suite_email());
     srunner_add_suite(sr, suite_jobs());
+    srunner_add_suite(sr, suite_pos());
     /* Last: it stops and starts the servers. */
     srunner_add_suite(sr, suite_recovery());
     srunner_run_all(sr, CK_NORMAL);

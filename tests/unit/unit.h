@@ -28,6 +28,10 @@ Suite *channel_suite(void);
 Suite *hours_suite(void);
 Suite *crypto_suite(void);
 Suite *menu_suite(void);
+Suite *pos_contract_suite(void);
+Suite *pos_square_suite(void);
+Suite *pos_clover_suite(void);
+Suite *pos_toast_suite(void);
 
 /** The pool of the running test: created fresh by unit_pool_setup and
  * destroyed by unit_pool_teardown (use them as a checked fixture). */

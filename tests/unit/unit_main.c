@@ -134,6 +134,10 @@ int main(void)
     srunner_add_suite(sr, hours_suite());
     srunner_add_suite(sr, crypto_suite());
     srunner_add_suite(sr, menu_suite());
+    srunner_add_suite(sr, pos_contract_suite());
+    srunner_add_suite(sr, pos_square_suite());
+    srunner_add_suite(sr, pos_clover_suite());
+    srunner_add_suite(sr, pos_toast_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -194,7 +194,92 @@ apr_status_t cs_pos_clover_parse_event(cs_pos_event_t **pout, const char *body,
                                        const char **perr);
 
 /* ======================================================================
- * Toast (cs_pos_toast.c): the Toast adapter's declarations go here.
+ * Toast (cs_pos_toast.c)
  * ====================================================================== */
+
+struct json_object;
+
+/** Webhook signature header: base64(HMAC-SHA256(secret, body + timestamp)),
+ * the timestamp being the message's own "timestamp" member. */
+#define CS_TOAST_SIG_HEADER        "Toast-Signature"
+/** Names the restaurant (its GUID) on every API request. */
+#define CS_TOAST_RESTAURANT_HEADER "Toast-Restaurant-External-ID"
+/** How old a signed timestamp may be. Toast resends a failed delivery
+ * after 5 and then 10 more minutes with the same body, so the grace covers
+ * the last resend; the event GUID (the journal key) stops replays inside it. */
+#define CS_TOAST_TOLERANCE         apr_time_from_sec(20 * 60)
+/** How far ahead of our clock a timestamp may be (clock skew). */
+#define CS_TOAST_SKEW              apr_time_from_sec(5 * 60)
+/** Our naming authority before our order id in an order's externalId. */
+#define CS_TOAST_EXTERNAL_PREFIX   "consult:"
+
+/**
+ * A Toast price (a JSON number in currency units, 12.10, or its string
+ * form "12.10") to cents, exactly: read from the number's own text, never
+ * through a double. At most two decimals, no exponent, not negative.
+ * @return APR_SUCCESS, or APR_EINVAL (also for NULL and other types).
+ */
+apr_status_t cs_pos_toast_price_cents(apr_int64_t *pout, struct json_object *v);
+
+/**
+ * A menus v2 answer (GET /menus/v2/menus, a Restaurant) as a validated
+ * menu. Every menu group holding items becomes a category (nested groups
+ * flattened depth first, named "Parent / Child", sorted in the order Toast
+ * lists them; with several menus the menu's name leads); an item's
+ * modifier groups and options come from the answer's reference maps and
+ * are keyed by GUID. An item in several menus or groups keeps its first
+ * place. Items Toast prices only through rules (size or open prices:
+ * price null) are left out; items without ORDERING_PARTNERS visibility (on
+ * them, their group or menu) are kept hidden, as are items whose required
+ * modifier group offers no option we may sell. Nothing is sold out here:
+ * the stock API says that (cs_pos_toast_apply_stock).
+ */
+apr_status_t cs_pos_toast_parse_menu(cs_menu_t **pout, const char *body,
+                                     apr_size_t len, apr_pool_t *p,
+                                     const char **perr);
+
+/**
+ * A stock answer (GET /stock/v1/inventory, an array of MenuItemInventory)
+ * as an array of cs_menu_stock_t: OUT_OF_STOCK, and QUANTITY with nothing
+ * left, are sold out; IN_STOCK and QUANTITY above 0 are not. Entries Toast
+ * marks INVALID, or in a state we do not know, are skipped.
+ */
+apr_status_t cs_pos_toast_parse_stock(apr_array_header_t **pout, const char *body,
+                                      apr_size_t len, apr_pool_t *p,
+                                      const char **perr);
+
+/** Mark the items and modifiers of @p m named in @p stock sold out (or
+ * available). */
+void cs_pos_toast_apply_stock(cs_menu_t *m, const apr_array_header_t *stock);
+
+/**
+ * A webhook body ({"timestamp", "eventCategory", "eventType", "guid",
+ * "details"}): menus → MENU; stock → STOCK with one entry from details
+ * (itemGuid, status, quantity), or stock NULL when details lack them;
+ * orders (order_updated) → ORDER with the order's GUID and state; the
+ * guest order fulfillment status → ORDER; anything else OTHER. The event
+ * id is the message's own guid.
+ */
+apr_status_t cs_pos_toast_parse_event(cs_pos_event_t **pout, const char *body,
+                                      apr_size_t len, apr_pool_t *p,
+                                      const char **perr);
+
+/** An Order object's state as a CS_POS_ORDER_* constant (never NULL):
+ * voided, deleted or NOT_APPROVED cancelled; NEEDS_APPROVAL and FUTURE
+ * pending; delivered completed; every selection READY ready; APPROVED
+ * accepted. */
+const char *cs_pos_toast_order_state(struct json_object *order);
+
+/** The base64 Toast-Signature of @p body signed with @p timestamp, or NULL
+ * when the HMAC could not be computed. */
+const char *cs_pos_toast_sign(apr_pool_t *p, const char *secret, const char *body,
+                              apr_size_t len, const char *timestamp);
+
+/** An ISO 8601 timestamp as Toast writes them ("2024-05-01T12:00:00Z",
+ * ".123Z", "+0000", "+00:00"; no zone is UTC). APR_EINVAL otherwise. */
+apr_status_t cs_pos_toast_parse_time(apr_time_t *pout, const char *iso);
+
+/** @p t as Toast writes a date-time, "2024-05-01T12:00:00.000+0000". */
+const char *cs_pos_toast_format_time(apr_pool_t *p, apr_time_t t);
 
 #endif

@@ -88,7 +88,7 @@ static const char *nonempty(const char *s)
     return s && *s ? s : NULL;
 }
 
-apr_status_t cs_toast_price_cents(apr_int64_t *pout, json_object *v)
+apr_status_t cs_pos_toast_price_cents(apr_int64_t *pout, json_object *v)
 {
     *pout = 0;
     /* json-c keeps a parsed number's original text: json_object_get_string
@@ -128,7 +128,7 @@ static apr_status_t build_group(const char **pguid, menu_ctx_t *c, apr_int64_t r
     json_object *g = cs_jobj(c->group_refs, key), *opts, *maxv;
     cs_menu_group_t *grp;
     apr_hash_t *mods;
-    apr_int64_t min = 0, max = 0, oref;
+    apr_int64_t min = 0, max = 0, n = 0, oref;
     const char *guid;
     apr_size_t i;
 
@@ -179,14 +179,14 @@ static apr_status_t build_group(const char **pguid, menu_ctx_t *c, apr_int64_t r
         memset(md, 0, sizeof(*md));
         md->pos_id = oguid;
         md->name = nonempty(cs_jstr(o, "name")) ? cs_jstr(o, "name") : "Missing name";
-        if (cs_toast_price_cents(&md->price_cents, price) != APR_SUCCESS) {
+        if (cs_pos_toast_price_cents(&md->price_cents, price) != APR_SUCCESS) {
             FAIL(APR_EINVAL, "modifier option %s has a price we cannot read", oguid);
         }
     }
     /* Toast: minSelections (0: optional), maxSelections (null: no limit),
      * requiredMode REQUIRED forces a choice, isMultiSelect false means one. */
-    if (cs_jint(g, "minSelections", &min) && (min < 0 || min > MAX_CHOICES)) {
-        min = min < 0 ? 0 : MAX_CHOICES;
+    if (cs_jint(g, "minSelections", &n)) {
+        min = n < 0 ? 0 : n > MAX_CHOICES ? MAX_CHOICES : n;
     }
     if (str_eq(cs_jstr(g, "requiredMode"), "REQUIRED") && min < 1) {
         min = 1;
@@ -251,13 +251,13 @@ static apr_status_t add_item(menu_ctx_t *c, json_object *o, const char *cat_id,
     memset(it, 0, sizeof(*it));
     it->pos_id = guid;
     it->category_id = cat_id;
-    it->name = cs_jstr(o, "name");
+    it->name = nonempty(cs_jstr(o, "name")) ? cs_jstr(o, "name") : "Missing name";
     it->description = nonempty(cs_jstr(o, "description"));
     it->image_url = nonempty(cs_jstr(o, "image"));
     it->sort = (*psort)++;
     it->visible = visible && partner_visible(o);
     it->prep_points = 1;
-    if (cs_toast_price_cents(&it->price_cents, price) != APR_SUCCESS) {
+    if (cs_pos_toast_price_cents(&it->price_cents, price) != APR_SUCCESS) {
         FAIL(APR_EINVAL, "menu item %s has a price we cannot read", guid);
     }
     it->group_ids = apr_array_make(p, 2, sizeof(const char *));
@@ -325,9 +325,9 @@ static apr_status_t walk_group(menu_ctx_t *c, json_object *g, const char *prefix
     return APR_SUCCESS;
 }
 
-apr_status_t cs_toast_parse_menu(cs_menu_t **pout, const char *body,
-                                 apr_size_t len, apr_pool_t *p,
-                                 const char **perr)
+apr_status_t cs_pos_toast_parse_menu(cs_menu_t **pout, const char *body,
+                                     apr_size_t len, apr_pool_t *p,
+                                     const char **perr)
 {
     cs_json_t *doc;
     json_object *root, *menus;
@@ -394,9 +394,9 @@ static int stock_sold_out(const char *status, json_object *quantity)
     return -1;
 }
 
-apr_status_t cs_toast_parse_stock(apr_array_header_t **pout, const char *body,
-                                  apr_size_t len, apr_pool_t *p,
-                                  const char **perr)
+apr_status_t cs_pos_toast_parse_stock(apr_array_header_t **pout, const char *body,
+                                      apr_size_t len, apr_pool_t *p,
+                                      const char **perr)
 {
     cs_json_t *doc;
     json_object *root;
@@ -428,7 +428,7 @@ apr_status_t cs_toast_parse_stock(apr_array_header_t **pout, const char *body,
     return APR_SUCCESS;
 }
 
-void cs_toast_apply_stock(cs_menu_t *m, const apr_array_header_t *stock)
+void cs_pos_toast_apply_stock(cs_menu_t *m, const apr_array_header_t *stock)
 {
     apr_hash_t *h;
     int i, j;
@@ -500,7 +500,7 @@ static int all_ready(json_object *order)
     return n > 0;
 }
 
-const char *cs_toast_order_state(json_object *order)
+const char *cs_pos_toast_order_state(json_object *order)
 {
     const char *approval = cs_jstr(order, "approvalStatus");
     const char *guest = guest_status(cs_jstr(order, "guestOrderStatus"));
@@ -526,9 +526,9 @@ const char *cs_toast_order_state(json_object *order)
     return str_eq(approval, "APPROVED") ? CS_POS_ORDER_ACCEPTED : CS_POS_ORDER_PENDING;
 }
 
-apr_status_t cs_toast_parse_webhook(cs_pos_event_t **pout, const char *body,
-                                    apr_size_t len, apr_pool_t *p,
-                                    const char **perr)
+apr_status_t cs_pos_toast_parse_event(cs_pos_event_t **pout, const char *body,
+                                      apr_size_t len, apr_pool_t *p,
+                                      const char **perr)
 {
     cs_json_t *doc;
     json_object *root, *details;
@@ -583,7 +583,7 @@ apr_status_t cs_toast_parse_webhook(cs_pos_event_t **pout, const char *body,
             FAIL(APR_EINVAL, "the Toast order event names no order");
         }
         ev->kind = CS_POS_EVENT_ORDER;
-        ev->order_status = cs_toast_order_state(order);
+        ev->order_status = cs_pos_toast_order_state(order);
     }
     else if (details && guest_status(cs_jstr(details, "guestOrderStatus"))) {
         /* the guest order fulfillment status webhook */
@@ -615,7 +615,7 @@ static int digits(const char **ps, int n, int *pout)
     return 1;
 }
 
-apr_status_t cs_toast_parse_time(apr_time_t *pout, const char *iso)
+apr_status_t cs_pos_toast_parse_time(apr_time_t *pout, const char *iso)
 {
     apr_time_exp_t e;
     const char *s = iso;
@@ -625,8 +625,11 @@ apr_status_t cs_toast_parse_time(apr_time_t *pout, const char *iso)
     *pout = 0;
     memset(&e, 0, sizeof(e));
     if (!s || !digits(&s, 4, &year) || *s++ != '-' || !digits(&s, 2, &mon) || *s++ != '-'
-        || !digits(&s, 2, &day) || (*s != 'T' && *s != ' ') || !*s++
-        || !digits(&s, 2, &hour) || *s++ != ':' || !digits(&s, 2, &min) || *s++ != ':'
+        || !digits(&s, 2, &day) || (*s != 'T' && *s != ' ')) {
+        return APR_EINVAL;
+    }
+    s++;
+    if (!digits(&s, 2, &hour) || *s++ != ':' || !digits(&s, 2, &min) || *s++ != ':'
         || !digits(&s, 2, &sec)) {
         return APR_EINVAL;
     }
@@ -645,8 +648,13 @@ apr_status_t cs_toast_parse_time(apr_time_t *pout, const char *iso)
     }
     else if (*s == '+' || *s == '-') {
         sign = *s++ == '-' ? -1 : 1;
-        if (!digits(&s, 2, &oh) || (*s == ':' && !*s++) || !digits(&s, 2, &om)
-            || oh > 23 || om > 59) {
+        if (!digits(&s, 2, &oh)) {
+            return APR_EINVAL;
+        }
+        if (*s == ':') {
+            s++;
+        }
+        if (!digits(&s, 2, &om) || oh > 23 || om > 59) {
             return APR_EINVAL;
         }
     }
@@ -667,7 +675,7 @@ apr_status_t cs_toast_parse_time(apr_time_t *pout, const char *iso)
     return APR_SUCCESS;
 }
 
-const char *cs_toast_format_time(apr_pool_t *p, apr_time_t t)
+const char *cs_pos_toast_format_time(apr_pool_t *p, apr_time_t t)
 {
     apr_time_exp_t e;
 
@@ -694,8 +702,8 @@ static apr_status_t toast_mac(unsigned char mac[CS_SHA256_LEN], apr_pool_t *p,
     return cs_hmac_sha256(mac, secret, strlen(secret), msg, len + tl);
 }
 
-const char *cs_toast_sign(apr_pool_t *p, const char *secret, const char *body,
-                          apr_size_t len, const char *timestamp)
+const char *cs_pos_toast_sign(apr_pool_t *p, const char *secret, const char *body,
+                              apr_size_t len, const char *timestamp)
 {
     unsigned char mac[CS_SHA256_LEN];
 
@@ -705,13 +713,21 @@ const char *cs_toast_sign(apr_pool_t *p, const char *secret, const char *body,
     return cs_base64_encode(p, mac, sizeof(mac));
 }
 
+static const char *strip_padding(apr_pool_t *p, const char *b64)
+{
+    apr_size_t n = strlen(b64);
+
+    while (n && b64[n - 1] == '=') {
+        n--;
+    }
+    return apr_pstrmemdup(p, b64, n);
+}
+
 static apr_status_t toast_verify(const cs_pos_conf_t *conf, const cs_pos_webhook_t *w,
                                  apr_pool_t *p, const char **perr)
 {
     const char *h = w->headers ? apr_table_get(w->headers, CS_TOAST_SIG_HEADER) : NULL;
-    const char *ts = NULL, *err = NULL;
-    unsigned char mac[CS_SHA256_LEN], *given = NULL;
-    apr_size_t given_len = 0;
+    const char *ts = NULL, *err = NULL, *want;
     apr_time_t now = w->now ? w->now : apr_time_now(), t;
     cs_json_t *doc;
 
@@ -725,14 +741,13 @@ static apr_status_t toast_verify(const cs_pos_conf_t *conf, const cs_pos_webhook
     if (w->body && cs_json_parse(&doc, p, w->body, w->body_len, &err) == APR_SUCCESS) {
         ts = cs_jstr(cs_json_raw(doc), "timestamp");
     }
-    if (!ts || cs_toast_parse_time(&t, ts) != APR_SUCCESS) {
+    if (!ts || cs_pos_toast_parse_time(&t, ts) != APR_SUCCESS) {
         FAIL(APR_EACCES, "the delivery carries no timestamp we can read");
     }
-    if (cs_base64_decode(&given, &given_len, p, h, strlen(h)) != APR_SUCCESS
-        || given_len != CS_SHA256_LEN
-        || toast_mac(mac, p, conf->webhook_secret, w->body ? w->body : "", w->body_len,
-                     ts) != APR_SUCCESS
-        || !cs_ct_equal(mac, given, CS_SHA256_LEN)) {
+    /* Compared as text, padding optional: the one canonical encoding of
+     * our MAC, so no second spelling of a signature passes. */
+    want = cs_pos_toast_sign(p, conf->webhook_secret, w->body ? w->body : "", w->body_len, ts);
+    if (!want || !cs_ct_streq(strip_padding(p, want), strip_padding(p, h))) {
         FAIL(APR_EACCES, "the signature does not match");
     }
     if (now - t > CS_TOAST_TOLERANCE || t - now > CS_TOAST_SKEW) {
@@ -744,7 +759,7 @@ static apr_status_t toast_verify(const cs_pos_conf_t *conf, const cs_pos_webhook
 static apr_status_t toast_parse_webhook(cs_pos_event_t **pout, const cs_pos_webhook_t *w,
                                         apr_pool_t *p, const char **perr)
 {
-    return cs_toast_parse_webhook(pout, w->body, w->body_len, p, perr);
+    return cs_pos_toast_parse_event(pout, w->body, w->body_len, p, perr);
 }
 
 /* ---- talking to Toast ------------------------------------------------------------ */
@@ -787,7 +802,7 @@ static apr_status_t parse_answer(json_object **pout, cs_json_t **pdoc,
 }
 
 /* The machine-client login: a new token into the session. The secret
- * travels only in this request's body and is wiped from it afterwards. */
+ * travels only in this request's body, whose copy is wiped once sent. */
 static apr_status_t toast_login(cs_pos_session_t *s, apr_pool_t *p, const char **perr)
 {
     const cs_pos_conf_t *conf = s->conf;
@@ -830,8 +845,16 @@ static apr_status_t toast_login(cs_pos_session_t *s, apr_pool_t *p, const char *
     if (ttl > 366 * 86400) {
         ttl = 366 * 86400;
     }
-    s->token = apr_pstrdup(s->token_pool ? s->token_pool : p, access);
-    s->token_expires = cs_pos_now(s) + apr_time_from_sec(ttl);
+    if (s->token_pool) {
+        s->token = apr_pstrdup(s->token_pool, access);
+        s->token_expires = cs_pos_now(s) + apr_time_from_sec(ttl);
+    }
+    else {
+        /* Nowhere to keep it: good for this call only (token_expires 0
+         * means the next call logs in again, never reading a freed token). */
+        s->token = apr_pstrdup(p, access);
+        s->token_expires = 0;
+    }
     return APR_SUCCESS;
 }
 
@@ -846,8 +869,17 @@ static apr_status_t toast_authenticate(cs_pos_session_t *s, apr_pool_t *p,
     if (s->token && s->token_expires - cs_pos_now(s) > TOKEN_MARGIN) {
         return APR_SUCCESS;
     }
-    s->token = NULL;
-    return toast_login(s, p, perr);
+    rv = toast_login(s, p, perr);
+    if (rv == APR_EAGAIN && s->token && s->token_expires > cs_pos_now(s)) {
+        /* Toast is briefly unreachable in the token's last minute: the
+         * token still works until it expires; the next call tries again. */
+        return APR_SUCCESS;
+    }
+    if (rv != APR_SUCCESS) {
+        s->token = NULL;
+        s->token_expires = 0;
+    }
+    return rv;
 }
 
 /* One API call with the session's token; after a 401 one fresh login and
@@ -890,7 +922,7 @@ static apr_status_t toast_availability(apr_array_header_t **pout, cs_pos_session
     if ((rv = toast_call(&resp, s, &req, p, perr)) != APR_SUCCESS) {
         return rv;
     }
-    return cs_toast_parse_stock(pout, resp->body, resp->len, p, perr);
+    return cs_pos_toast_parse_stock(pout, resp->body, resp->len, p, perr);
 }
 
 static apr_status_t toast_menu(cs_menu_t **pout, cs_pos_session_t *s, apr_pool_t *p,
@@ -911,14 +943,14 @@ static apr_status_t toast_menu(cs_menu_t **pout, cs_pos_session_t *s, apr_pool_t
     if ((rv = toast_call(&resp, s, &req, p, perr)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = cs_toast_parse_menu(&m, resp->body, resp->len, p, perr)) != APR_SUCCESS) {
+    if ((rv = cs_pos_toast_parse_menu(&m, resp->body, resp->len, p, perr)) != APR_SUCCESS) {
         return rv;
     }
     /* The menu says nothing of stock: ask, so items carry the POS's state. */
     if ((rv = toast_availability(&stock, s, p, perr)) != APR_SUCCESS) {
         return rv;
     }
-    cs_toast_apply_stock(m, stock);
+    cs_pos_toast_apply_stock(m, stock);
     *pout = m;
     return APR_SUCCESS;
 }
@@ -1077,7 +1109,10 @@ static const char *order_body(const cs_pos_order_t *order, const char *dining,
                                             order->external_id, NULL));
     json_object_object_add(root, "diningOption", guid_ref(dining));
     if (order->pickup_at) {
-        add_str(root, "promisedDate", cs_toast_format_time(p, order->pickup_at));
+        /* A scheduled order's business date is its promised date. */
+        const char *when = cs_pos_toast_format_time(p, order->pickup_at);
+        add_str(root, "promisedDate", when);
+        add_str(root, "openedDate", when);
     }
     for (i = 0; order->lines && i < order->lines->nelts; i++) {
         const cs_pos_line_t *l = &APR_ARRAY_IDX(order->lines, i, cs_pos_line_t);
@@ -1124,7 +1159,7 @@ static apr_status_t order_result(cs_pos_order_result_t **pout, const cs_http_res
     }
     res = apr_pcalloc(p, sizeof(*res));
     res->pos_order_id = apr_pstrdup(p, cs_jstr(o, "guid"));
-    res->status = cs_toast_order_state(o);
+    res->status = cs_pos_toast_order_state(o);
     *pout = res;
     return APR_SUCCESS;
 }

@@ -1,0 +1,80 @@
+/*
+ * Core's inbound journal: every provider's verified webhooks land in
+ * provider_events, once per (provider, client, event id), together with the
+ * job that processes them, in one statement.
+ */
+#include "core_private.h"
+#include "base/cs_json.h"
+#include "text/cs_text.h"
+
+#include <apr_strings.h>
+#include <string.h>
+
+APLOG_USE_MODULE(consult_core);
+
+/* Request headers worth keeping with the payload; never credentials. */
+static int add_header(void *data, const char *key, const char *val)
+{
+    if (strcasecmp(key, "Cookie") && strcasecmp(key, "Authorization")
+        && strcasecmp(key, "Proxy-Authorization")
+        && cs_text_is_clean(key, strlen(key)) && cs_text_is_clean(val, strlen(val))) {
+        cs_json_set_str(data, key, val);
+    }
+    return 1;
+}
+
+/* One statement: the event (nothing on a redelivery) and, when it is new,
+ * its job keyed by the event row, so even a replayed insert cannot queue
+ * the work twice. */
+static const char journal_sql[] =
+    "WITH e AS ("
+    "  INSERT INTO provider_events (provider, client_id, event_id, payload, headers)"
+    "  VALUES ($1, $2, $3, $4, $5::jsonb)"
+    "  ON CONFLICT (provider, client_id, event_id) DO NOTHING RETURNING id),"
+    " j AS ("
+    "  INSERT INTO jobs (kind, payload, unique_key)"
+    "  SELECT $6, jsonb_build_object('event', e.id), $6 || ':' || e.id FROM e"
+    "  ON CONFLICT (unique_key) DO NOTHING RETURNING id)"
+    " SELECT (SELECT id FROM e), (SELECT count(*) FROM j)";
+
+apr_status_t cs_journal_record(request_rec *r, const char *provider, const char *event_id,
+                               const char *payload, apr_size_t len, const char *job_kind,
+                               int *pduplicate)
+{
+    const cs_client_t *client = NULL;
+    PGconn *conn = NULL;
+    cs_json_t *headers;
+    const char *params[6], *err = NULL;
+    PGresult *res;
+    apr_status_t rv;
+
+    *pduplicate = 0;
+    if (!event_id || !*event_id || strlen(event_id) > 300
+        || !cs_text_is_clean(event_id, strlen(event_id))
+        || memchr(payload, '\0', len) || !cs_text_is_clean(payload, len)) {
+        return APR_EINVAL;
+    }
+    if ((rv = cs_client_get(r, &client)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = cs_db_acquire(r, &conn)) != APR_SUCCESS) {
+        return rv;
+    }
+    headers = cs_json_object(r->pool);
+    apr_table_do(add_header, headers, r->headers_in, NULL);
+    params[0] = provider;
+    params[1] = client->id_str;
+    params[2] = event_id;
+    params[3] = apr_pstrmemdup(r->pool, payload, len);
+    params[4] = cs_json_dump(headers, r->pool);
+    params[5] = job_kind;
+    res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK, journal_sql, 6, params);
+    if (!res) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(01060)
+                      "recording a %s event failed: %s", provider, err);
+        return APR_EGENERAL;
+    }
+    *pduplicate = PQgetisnull(res, 0, 0);
+    PQclear(res);
+    return APR_SUCCESS;
+}
