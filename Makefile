@@ -154,9 +154,9 @@ install: $(MODULE_SO)
 classify: $(CLASSIFY)
 	@$(CLASSIFY)
 
-# Accuracy and per-label F1 on the held-out split training never sees.
+# Held-out figures (common/classify/heldout.jsonl, never trained or tuned on) and the goals.
 eval: $(TRAINER)
-	@$(TRAINER) --eval $(EXAMPLES) $(CORRECTIONS)
+	@$(TRAINER) --eval $(EXAMPLES) $(CORRECTIONS) common/classify/heldout.jsonl
 
 # ---- benchmarks ----------------------------------------------------------
 bench: deps all

@@ -1,8 +1,9 @@
 /*
  * consult-classify: the builtin classifier over JSON lines.
  *
- * Reads {"text": "..."} per line on stdin (other keys are ignored) and
- * writes one classification per line on stdout (cs_classification_json).
+ * Reads {"text": "..."} per line on stdin, with an optional "vertical" (the
+ * client's line of business, one of CS_VERTICALS; other keys are ignored),
+ * and writes one classification per line on stdout (cs_classification_json).
  * A line that is not a JSON object with a "text" string yields
  * {"error": "..."} on its output line; processing continues. Exit 0 unless
  * stdout cannot be written.
@@ -37,6 +38,7 @@ int main(void)
     while ((len = getline(&line, &cap, stdin)) >= 0) {
         cs_json_t *j;
         const char *err = NULL, *text;
+        cs_classify_opts_t opts = { 0 };
 
         apr_pool_create(&p, root);
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) {
@@ -52,7 +54,8 @@ int main(void)
             print_error(p, "missing \"text\" string");
         }
         else {
-            puts(cs_classification_json(p, cs_classify_builtin(p, text)));
+            opts.vertical = cs_json_get_str(j, "vertical");
+            puts(cs_classification_json(p, cs_classify_builtin_opts(p, text, &opts)));
         }
         fflush(stdout);
         apr_pool_destroy(p);

@@ -5,9 +5,12 @@
  *
  * The builtin model is multinomial naive Bayes over hashed word and
  * character n-gram features, trained at build time by tools/classifier-train
- * from common/classifier/examples.jsonl (plus exported staff corrections)
+ * from common/classify/examples.jsonl (plus exported staff corrections)
  * into generated C; rules on top handle what counting words cannot
- * (links and spam markers, urgency words, amounts, dates and times).
+ * (links and spam markers, urgency words, amounts, dates and times). The
+ * client's vertical, when known (cs_classify_builtin_opts), shifts the
+ * priors and tells the spam rules which words are the client's own trade.
+ * Under doubt a message stays out of the spam folder.
  */
 #ifndef CS_CLASSIFY_H
 #define CS_CLASSIFY_H
@@ -16,13 +19,62 @@
 #include <apr_tables.h>
 #include <apr_errno.h>
 
-/** Intent labels, in model order. */
+/** Intents, in model order: the index of each label in CS_INTENTS. */
+typedef enum {
+    CS_INTENT_QUOTE_REQUEST = 0,
+    CS_INTENT_BOOKING_REQUEST,
+    CS_INTENT_QUESTION,
+    CS_INTENT_COMPLAINT,
+    CS_INTENT_ORDER_ISSUE,
+    CS_INTENT_JOB_INQUIRY,
+    CS_INTENT_SPAM,
+    CS_INTENT_OTHER,
+    CS_N_INTENTS
+} cs_intent_t;
+
+/** Intent labels, in cs_intent_t order. */
 #define CS_INTENTS { "quote_request", "booking_request", "question", "complaint", \
                      "order_issue", "job_inquiry", "spam", "other" }
-#define CS_N_INTENTS 8
-/** Urgency labels, in model order. */
+
+/** Urgency levels, in model order: the index of each label in CS_URGENCIES. */
+typedef enum {
+    CS_URGENCY_HIGH = 0,
+    CS_URGENCY_NORMAL,
+    CS_URGENCY_LOW,
+    CS_N_URGENCIES
+} cs_urgency_t;
+
+/** Urgency labels, in cs_urgency_t order. */
 #define CS_URGENCIES { "high", "normal", "low" }
-#define CS_N_URGENCIES 3
+
+/** The clients' lines of business the builtin model knows, in model order.
+ * A vertical tells the classifier what ordinary mail looks like for that
+ * client: "SEO" and "Google Ads" are leads for a marketing agency and
+ * sales pitches for a barber, "wholesale" is an order for a coffee roaster. */
+typedef enum {
+    CS_VERTICAL_COFFEE_SHOP = 0,
+    CS_VERTICAL_RESTAURANT,
+    CS_VERTICAL_JUNK_REMOVAL,
+    CS_VERTICAL_CLEANING,
+    CS_VERTICAL_LANDSCAPING,
+    CS_VERTICAL_BARBER,
+    CS_VERTICAL_DATA_ANALYTICS,
+    CS_VERTICAL_WEB_DEV,
+    CS_VERTICAL_MARKETING_AGENCY,
+    CS_N_VERTICALS
+} cs_vertical_t;
+
+/** Vertical names, in cs_vertical_t order (the "vertical" of examples). */
+#define CS_VERTICALS { "coffee_shop", "restaurant", "junk_removal", "cleaning", \
+                       "landscaping", "barber", "data_analytics", "web_dev", \
+                       "marketing_agency" }
+
+/** Options of a classification; a NULL pointer means all defaults. */
+typedef struct {
+    /** The client's vertical (a name cs_vertical_index knows), or NULL when
+     * unknown. An unknown name counts as NULL. */
+    const char *vertical;
+} cs_classify_opts_t;
 
 typedef struct {
     const char *intent;           /**< one of CS_INTENTS */
@@ -37,8 +89,15 @@ typedef struct {
     const char *fallback;         /**< why the LLM answer was not used, or NULL */
 } cs_classification_t;
 
-/** Classify @p text with the builtin model. Never fails on any input. */
+/** Classify @p text with the builtin model. Never fails on any input.
+ * The same as cs_classify_builtin_opts with no options (vertical unknown). */
 cs_classification_t *cs_classify_builtin(apr_pool_t *p, const char *text);
+
+/** Classify @p text with the builtin model and @p opts (may be NULL): the
+ * client's vertical shifts the intent and urgency priors and discounts the
+ * spam evidence of words that are that vertical's own trade. Never fails. */
+cs_classification_t *cs_classify_builtin_opts(apr_pool_t *p, const char *text,
+                                              const cs_classify_opts_t *opts);
 
 /** The stored/serialized form: {"intent":..,"urgency":..,"confidence":..,
  * "urgency_confidence":..,"service":..,"when":[..],"budget":..,"lang":..,
@@ -49,5 +108,14 @@ const char *cs_classification_json(apr_pool_t *p, const cs_classification_t *c);
 int cs_intent_index(const char *intent);
 /** Index of @p urgency in CS_URGENCIES, or -1. */
 int cs_urgency_index(const char *urgency);
+/** Index of @p vertical in CS_VERTICALS, or -1. Case does not matter, nor
+ * '-' or ' ' for '_'; a few other names of the same trades are accepted
+ * ("cafe", "pizzeria", "taqueria", "junk-hauler", "cleaning-company",
+ * "landscaper", "barbershop", "web-studio"). */
+int cs_vertical_index(const char *vertical);
+
+/** Label of an intent or urgency level ("other" / "normal" if out of range). */
+const char *cs_intent_name(cs_intent_t intent);
+const char *cs_urgency_name(cs_urgency_t urgency);
 
 #endif

@@ -8,11 +8,19 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const intents[CS_N_INTENTS] = CS_INTENTS;
-static const char *const urgencies[CS_N_URGENCIES] = CS_URGENCIES;
+static const char *const intents[] = CS_INTENTS;
+static const char *const urgencies[] = CS_URGENCIES;
+static const char *const verticals[] = CS_VERTICALS;
 
-enum { I_SPAM = 6, I_OTHER = 7 };
-enum { U_HIGH = 0, U_NORMAL = 1, U_LOW = 2 };
+/* The label lists and the enums of cs_classify.h are one list. */
+_Static_assert(sizeof(intents) / sizeof(intents[0]) == CS_N_INTENTS,
+               "CS_INTENTS and cs_intent_t differ");
+_Static_assert(sizeof(urgencies) / sizeof(urgencies[0]) == CS_N_URGENCIES,
+               "CS_URGENCIES and cs_urgency_t differ");
+_Static_assert(sizeof(verticals) / sizeof(verticals[0]) == CS_N_VERTICALS,
+               "CS_VERTICALS and cs_vertical_t differ");
+_Static_assert(CS_N_INTENTS <= CS_CLF_MAX_CLASSES && CS_N_URGENCIES <= CS_CLF_MAX_CLASSES,
+               "a head has more classes than CS_CLF_MAX_CLASSES");
 
 #define URG_MAX_SIGNALS  3.0
 
@@ -23,6 +31,7 @@ const cs_clf_rule_params_t cs_clf_rule_defaults = {
     .urg_strong = 3.0,
     .urg_soon = 1.5,
     .urg_calm = 3.0,
+    .spam_min_prob = 0.6,
 };
 
 int cs_intent_index(const char *intent)
@@ -42,6 +51,66 @@ int cs_urgency_index(const char *urgency)
     for (i = 0; urgency && i < CS_N_URGENCIES; i++) {
         if (!strcmp(urgency, urgencies[i])) {
             return i;
+        }
+    }
+    return -1;
+}
+
+const char *cs_intent_name(cs_intent_t intent)
+{
+    return (int)intent >= 0 && intent < CS_N_INTENTS ? intents[intent]
+                                                     : intents[CS_INTENT_OTHER];
+}
+
+const char *cs_urgency_name(cs_urgency_t urgency)
+{
+    return (int)urgency >= 0 && urgency < CS_N_URGENCIES ? urgencies[urgency]
+                                                         : urgencies[CS_URGENCY_NORMAL];
+}
+
+/* Other names clients' sites go by. */
+static const struct {
+    const char *name;
+    cs_vertical_t vertical;
+} vertical_aliases[] = {
+    { "cafe", CS_VERTICAL_COFFEE_SHOP }, { "pizzeria", CS_VERTICAL_RESTAURANT },
+    { "taqueria", CS_VERTICAL_RESTAURANT }, { "junk_hauler", CS_VERTICAL_JUNK_REMOVAL },
+    { "cleaning_company", CS_VERTICAL_CLEANING }, { "landscaper", CS_VERTICAL_LANDSCAPING },
+    { "barbershop", CS_VERTICAL_BARBER }, { "web_studio", CS_VERTICAL_WEB_DEV },
+};
+
+/* @p s equals @p name with ASCII case ignored and '-' or ' ' for '_'. */
+static int same_name(const char *s, const char *name)
+{
+    for (;; s++, name++) {
+        char c = *s;
+        if (c == '-' || c == ' ') {
+            c = '_';
+        }
+        else if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+        }
+        if (c != *name) {
+            return 0;
+        }
+        if (!c) {
+            return 1;
+        }
+    }
+}
+
+int cs_vertical_index(const char *vertical)
+{
+    size_t i;
+
+    for (i = 0; vertical && i < CS_N_VERTICALS; i++) {
+        if (same_name(vertical, verticals[i])) {
+            return (int)i;
+        }
+    }
+    for (i = 0; vertical && i < sizeof(vertical_aliases) / sizeof(vertical_aliases[0]); i++) {
+        if (same_name(vertical, vertical_aliases[i].name)) {
+            return vertical_aliases[i].vertical;
         }
     }
     return -1;
@@ -71,12 +140,12 @@ static double capped(double v)
     return v > URG_MAX_SIGNALS ? URG_MAX_SIGNALS : v;
 }
 
-void cs_clf_signals(const cs_clf_doc_t *d, cs_clf_signals_t *s)
+void cs_clf_signals(const cs_clf_doc_t *d, int vertical, cs_clf_signals_t *s)
 {
     int t;
 
     memset(s, 0, sizeof(*s));
-    s->spam = cs_clf_spam_score(d);
+    s->spam = cs_clf_spam_score(d, vertical);
     cs_clf_urgency_signals(d, &s->strong, &s->soon, &s->calm);
     s->urls = d->info.urls;
     for (t = 0; t < d->ntoks && !s->has_letters; t++) {
@@ -99,28 +168,53 @@ void cs_clf_decide_with(const cs_clf_rule_params_t *rp, const cs_clf_signals_t *
     /* Intent: naive Bayes, then spam evidence. */
     memcpy(ip, intent_logit, CS_N_INTENTS * sizeof(*ip));
     if (s->spam > rp->spam_free) {
-        ip[I_SPAM] += rp->spam_per_point * (s->spam - rp->spam_free);
+        ip[CS_INTENT_SPAM] += rp->spam_per_point * (s->spam - rp->spam_free);
     }
     else if (s->spam <= 0.0) {
-        ip[I_SPAM] -= rp->spam_none;
+        ip[CS_INTENT_SPAM] -= rp->spam_none;
     }
     if (!s->has_letters && s->urls == 0) {
-        ip[I_OTHER] += 4.0;   /* nothing to read: empty, digits, junk */
+        ip[CS_INTENT_OTHER] += 4.0;   /* nothing to read: empty, digits, junk */
     }
     cs_clf_softmax(ip, CS_N_INTENTS);
     out->intent = argmax(ip, CS_N_INTENTS);
+    /* Hiding a real message costs more than showing a junk one: when spam
+     * is not clearly likely, the message keeps its best other intent. */
+    if (out->intent == CS_INTENT_SPAM && ip[CS_INTENT_SPAM] < rp->spam_min_prob) {
+        double keep = ip[CS_INTENT_SPAM];
+        ip[CS_INTENT_SPAM] = -1.0;
+        out->intent = argmax(ip, CS_N_INTENTS);
+        ip[CS_INTENT_SPAM] = keep;
+    }
 
     /* Urgency: naive Bayes, then urgency words; spam is never urgent. */
     memcpy(up, urgency_logit, CS_N_URGENCIES * sizeof(*up));
-    up[U_HIGH] += rp->urg_strong * capped(s->strong) + rp->urg_soon * capped(s->soon);
-    up[U_LOW] += rp->urg_calm * capped(s->calm);
+    up[CS_URGENCY_HIGH] += rp->urg_strong * capped(s->strong)
+                           + rp->urg_soon * capped(s->soon);
+    up[CS_URGENCY_LOW] += rp->urg_calm * capped(s->calm);
     cs_clf_softmax(up, CS_N_URGENCIES);
     out->urgency = argmax(up, CS_N_URGENCIES);
-    if (out->intent == I_SPAM) {
-        out->urgency = U_LOW;
-        if (up[U_LOW] < ip[I_SPAM]) {
-            up[U_LOW] = ip[I_SPAM];
+    if (out->intent == CS_INTENT_SPAM) {
+        out->urgency = CS_URGENCY_LOW;
+        if (up[CS_URGENCY_LOW] < ip[CS_INTENT_SPAM]) {
+            up[CS_URGENCY_LOW] = ip[CS_INTENT_SPAM];
         }
+    }
+}
+
+void cs_clf_vertical_shift(const cs_clf_vertical_prior_t *vp, int vertical,
+                           double *intent_logit, double *urgency_logit)
+{
+    int k;
+
+    if (vertical < 0 || vertical >= CS_N_VERTICALS) {
+        return;
+    }
+    for (k = 0; intent_logit && k < CS_N_INTENTS; k++) {
+        intent_logit[k] += vp->intent[vertical][k];
+    }
+    for (k = 0; urgency_logit && k < CS_N_URGENCIES; k++) {
+        urgency_logit[k] += vp->urgency[vertical][k];
     }
 }
 
@@ -131,7 +225,7 @@ void cs_clf_decide(const cs_clf_signals_t *s, const double *intent_logit,
 }
 
 cs_classification_t *cs_clf_classify(apr_pool_t *p, const cs_clf_model_t *m,
-                                     const char *text)
+                                     const char *text, int vertical)
 {
     cs_classification_t *c = apr_pcalloc(p, sizeof(*c));
     cs_clf_doc_t *d = cs_clf_analyze(p, text);
@@ -147,17 +241,18 @@ cs_classification_t *cs_clf_classify(apr_pool_t *p, const cs_clf_model_t *m,
     nx = cs_clf_vectorize(p, raw, nraw, &m->feat, &x);
     cs_clf_head_predict(&m->intent, m->feat.bucket_bits, x, nx, ip, il);
     if (m->spam.w && m->spam.weight != 0.0) {
-        il[I_SPAM] += m->spam.weight * cs_clf_linear_score(&m->spam, m->feat.bucket_bits,
-                                                           x, nx);
+        il[CS_INTENT_SPAM] += m->spam.weight
+                              * cs_clf_linear_score(&m->spam, m->feat.bucket_bits, x, nx);
     }
     cs_clf_head_predict(&m->urgency, m->feat.bucket_bits, x, nx, up, ul);
-    cs_clf_signals(d, &sig);
+    cs_clf_vertical_shift(&m->vertical, vertical, il, ul);
+    cs_clf_signals(d, vertical, &sig);
     cs_clf_decide(&sig, il, ul, &dec);
-    spam = dec.intent == I_SPAM;
+    spam = dec.intent == CS_INTENT_SPAM;
 
-    c->intent = intents[dec.intent];
+    c->intent = cs_intent_name((cs_intent_t)dec.intent);
     c->confidence = clamp01(dec.intent_prob[dec.intent]);
-    c->urgency = urgencies[dec.urgency];
+    c->urgency = cs_urgency_name((cs_urgency_t)dec.urgency);
     c->urgency_confidence = clamp01(dec.urgency_prob[dec.urgency]);
     c->service = spam ? NULL : cs_clf_extract_service(d);
     c->when = cs_clf_extract_when(p, d);

@@ -157,11 +157,22 @@ typedef struct {
     double weight;
 } cs_clf_linear_t;
 
+/** What the client's vertical changes in the heads: log-prior offsets
+ * ln P(class | vertical) - ln P(class), estimated from the training examples
+ * that name their vertical and shrunk toward 0 (no change), added to the
+ * tempered scores. A vertical without examples has all zeros. */
+typedef struct {
+    double intent[CS_N_VERTICALS][CS_CLF_MAX_CLASSES];
+    double urgency[CS_N_VERTICALS][CS_CLF_MAX_CLASSES];
+    int n_examples[CS_N_VERTICALS];   /**< training examples of each vertical */
+} cs_clf_vertical_prior_t;
+
 typedef struct {
     cs_clf_featcfg_t feat;
     cs_clf_linear_t spam;    /**< second opinion on spam, combined by weight */
-    cs_clf_head_t intent;    /**< classes in CS_INTENTS order */
-    cs_clf_head_t urgency;   /**< classes in CS_URGENCIES order */
+    cs_clf_head_t intent;    /**< classes in cs_intent_t order */
+    cs_clf_head_t urgency;   /**< classes in cs_urgency_t order */
+    cs_clf_vertical_prior_t vertical;
     int n_train;             /**< training examples (corrections included) */
     int n_corrections;
 } cs_clf_model_t;
@@ -191,7 +202,14 @@ typedef struct {
     int urls;
 } cs_clf_signals_t;
 
-void cs_clf_signals(const cs_clf_doc_t *d, cs_clf_signals_t *s);
+/** The rule evidence of @p d for a client of @p vertical (a cs_vertical_t,
+ * or -1 when unknown). */
+void cs_clf_signals(const cs_clf_doc_t *d, int vertical, cs_clf_signals_t *s);
+
+/** Add the vertical's prior offsets to tempered intent and urgency scores
+ * (either may be NULL); nothing for @p vertical -1. */
+void cs_clf_vertical_shift(const cs_clf_vertical_prior_t *vp, int vertical,
+                           double *intent_logit, double *urgency_logit);
 
 /** Labels and probabilities after the rules. */
 typedef struct {
@@ -209,6 +227,9 @@ typedef struct {
     double urg_strong;       /**< added to high per strong urgency signal */
     double urg_soon;         /**< added to high per "today"/"tonight" signal */
     double urg_calm;         /**< added to low per calm signal */
+    double spam_min_prob;    /**< spam needs at least this probability; an
+                                  uncertain message gets its best other
+                                  intent (it stays in the inbox) */
 } cs_clf_rule_params_t;
 
 /** The values the runtime uses (cross-validated inside the train split). */
@@ -221,18 +242,22 @@ void cs_clf_decide_with(const cs_clf_rule_params_t *rp, const cs_clf_signals_t *
 
 /** Combine the heads' tempered scores (as cs_clf_head_predict's @p logit)
  * with the rule evidence: spam evidence raises spam, urgency words raise
- * high, calm words raise low, spam is low urgency. */
+ * high, calm words raise low; spam below spam_min_prob is not spam; spam is
+ * low urgency. */
 void cs_clf_decide(const cs_clf_signals_t *s, const double *intent_logit,
                    const double *urgency_logit, cs_clf_decision_t *out);
 
-/** The whole pipeline (model, rules, extraction) with an explicit model. */
+/** The whole pipeline (model, rules, extraction) with an explicit model,
+ * for a client of @p vertical (a cs_vertical_t, or -1 when unknown). */
 cs_classification_t *cs_clf_classify(apr_pool_t *p, const cs_clf_model_t *m,
-                                     const char *text);
+                                     const char *text, int vertical);
 
 /* ---- rules and extraction (cs_classify_rules.c) -------------------------- */
 
-/** Evidence of spam from links, vocabulary and scripts; 0 for none. */
-double cs_clf_spam_score(const cs_clf_doc_t *d);
+/** Evidence of spam from links, vocabulary and scripts; 0 for none. Words
+ * that are the trade of @p vertical (a cs_vertical_t, or -1 when unknown)
+ * are no evidence for its clients ("SEO" to a marketing agency). */
+double cs_clf_spam_score(const cs_clf_doc_t *d, int vertical);
 
 /** Urgency evidence: @p strong (emergencies, "urgent", "asap"), @p soon
  * (today, tonight, "hoy"), @p calm ("no rush", "sin prisa"). */

@@ -109,6 +109,9 @@ typedef struct {
     double weight;
 } weighted_t;
 
+/* A NULL-terminated list of patterns. */
+#define PATS(...) (const char *const[]){ __VA_ARGS__, NULL }
+
 /* ---- spam ----------------------------------------------------------------- */
 
 static const weighted_t spam_phrases[] = {
@@ -336,6 +339,24 @@ static const weighted_t job_seeker_phrases[] = {
     { NULL, 0 }
 };
 
+/* Buyers name what they want and ask its price ("what would that cost",
+ * "send us a proposal"), in words that pitches also use ("SEO", "your
+ * website"); their own vocabulary takes some evidence back. */
+static const weighted_t buyer_phrases[] = {
+    { "what do you charge", 1 }, { "what would ~ cost", 1 }, { "how much do you charge", 1 },
+    { "how much would ~ cost", 1 }, { "what do ~ cost", 1 }, { "your rates", 1 },
+    { "your packages", 1 }, { "your fees", 1 }, { "your pricing", 0.5 },
+    { "send ~ proposal", 1 }, { "a proposal", 0.5 }, { "a quote", 0.5 }, { "an estimate", 0.5 },
+    { "looking for help", 1 }, { "need help with", 1 }, { "can you help us", 1 },
+    { "help us with", 1 }, { "we need", 0.5 }, { "we want", 0.5 }, { "we would like", 0.5 },
+    { "our business", 0.5 }, { "our website", 0.5 }, { "our site", 0.5 }, { "our store", 0.5 },
+    { "our shop", 0.5 }, { "our practice", 0.5 }, { "our account", 0.5 },
+    { "cuanto cobran", 1 }, { "cuanto cuesta", 1 }, { "cuanto costaria", 1 },
+    { "cotizacion", 1 }, { "presupuesto", 0.5 }, { "necesitamos", 0.5 }, { "queremos", 0.5 },
+    { "nuestro negocio", 0.5 }, { "nuestra pagina", 0.5 }, { "nuestra tienda", 0.5 },
+    { NULL, 0 }
+};
+
 /* Common SMS abbreviations without vowels, which are not keyboard mashing. */
 static const char *const vowelless_ok[] = {
     "pls", "plz", "thx", "thnx", "tnx", "tmrw", "tmr", "ppl", "hrs", "hr", "mins",
@@ -451,7 +472,71 @@ static double url_score(const cs_clf_doc_t *d, const cs_clf_tok_t *t)
     return score;
 }
 
-double cs_clf_spam_score(const cs_clf_doc_t *d)
+/* Spam vocabulary that is a vertical's own trade: for its clients these
+ * words are what leads, suppliers and customers write, so they count for
+ * nothing. Entries are spam_phrases patterns, spelled exactly as there. */
+#define SUPPLY_TRADE "supplier", "proveedor*", "distributor", "bulk", "price list", \
+                     "lista de precios", "sample*", "catalog*", "wholesale", "mayoreo", \
+                     "invoice", "factura", "partnership", "collaboration", "collab", \
+                     "sponsorship"
+#define WEB_TRADE    "your website", "your site", "pagina web", "sitio web", "domain", \
+                     "dominio", "ssl", "web hosting", "wordpress", "shopify", \
+                     "e commerce", "ecommerce", "sell ~ online", "online ordering", \
+                     "mobile friendly", "mobile app", "apps", "aplicacion movil", \
+                     "booking software", "chatbot", "login", "log in to", "password", \
+                     "renewal", "expire*", "expiring", "pending", "listing"
+
+static const char *const *const vertical_trade[CS_N_VERTICALS] = {
+    [CS_VERTICAL_COFFEE_SHOP] = PATS(SUPPLY_TRADE, "online ordering", "coupon",
+        "discount", "descuento", "bonus"),
+    [CS_VERTICAL_RESTAURANT] = PATS(SUPPLY_TRADE, "online ordering", "deposit*",
+        "coupon", "discount", "descuento"),
+    [CS_VERTICAL_JUNK_REMOVAL] = PATS(SUPPLY_TRADE),
+    [CS_VERTICAL_CLEANING] = PATS(SUPPLY_TRADE),
+    [CS_VERTICAL_LANDSCAPING] = PATS(SUPPLY_TRADE),
+    [CS_VERTICAL_BARBER] = PATS(SUPPLY_TRADE),
+    [CS_VERTICAL_DATA_ANALYTICS] = PATS(SUPPLY_TRADE, "base de datos", "confidential",
+        "confidencial", "transaction", "login", "log in to", "password", "developers",
+        "web development", "domain", "ssl", "renewal", "expire*", "pending",
+        "outsourc*", "verification"),
+    [CS_VERTICAL_WEB_DEV] = PATS(SUPPLY_TRADE, WEB_TRADE, "web design agency",
+        "web design services", "website redesign", "redesign your", "redesign it",
+        "web development", "web developer*", "app development", "developers",
+        "free mockup", "verification", "verify"),
+    [CS_VERTICAL_MARKETING_AGENCY] = PATS(SUPPLY_TRADE, WEB_TRADE, "seo", "local seo",
+        "google ranking*", "rank* ~ google", "ranking*", "rank your", "organic traffic",
+        "website traffic", "traffic to your", "lead generation", "leads", "more customers",
+        "more clients", "more sales", "more bookings", "book more", "followers",
+        "influencer", "reviews", "5 star reviews", "negative reviews", "google business",
+        "business profile", "google maps", "google ads", "facebook ads", "video ads",
+        "marketing", "publicidad", "anuncios", "redes sociales", "seguidores",
+        "prospectos", "trafico", "visitas", "posicionamiento", "posicionar*", "gmb",
+        "citations", "ppc", "adwords", "social media management",
+        "manage your social media", "content writing", "copywriting", "blog post*",
+        "grow your", "boost your", "increase your", "aumente sus", "aumenta tus",
+        "haga crecer", "crecer su negocio", "mas clientes", "nuevos clientes",
+        "your business", "su negocio", "mi negocio", "business listing", "yelp",
+        "tripadvisor", "our agency", "agencia", "perfil de google", "directory",
+        "directorio", "survey", "encuesta", "promo code", "coupon", "discount",
+        "descuento", "affiliate"),
+};
+
+static int is_trade(int vertical, const char *pat)
+{
+    const char *const *t;
+
+    if (vertical < 0 || vertical >= CS_N_VERTICALS || !vertical_trade[vertical]) {
+        return 0;
+    }
+    for (t = vertical_trade[vertical]; *t; t++) {
+        if (!strcmp(*t, pat)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+double cs_clf_spam_score(const cs_clf_doc_t *d, int vertical)
 {
     const cs_clf_info_t *in = &d->info;
     const weighted_t *w;
@@ -480,12 +565,12 @@ double cs_clf_spam_score(const cs_clf_doc_t *d)
         score += in->urls ? 3.0 : 1.0;
     }
     for (w = spam_phrases; w->pat; w++) {
-        if (find_from(d, w->pat, 0, NULL) >= 0) {
+        if (find_from(d, w->pat, 0, NULL) >= 0 && !is_trade(vertical, w->pat)) {
             vocab += w->weight;
         }
     }
     if (looks_mashed(d)) {
-        vocab += 3.0;
+        vocab += 5.0;   /* no reader: decisive on its own */
     }
     {
         double job = 0.0;
@@ -495,6 +580,12 @@ double cs_clf_spam_score(const cs_clf_doc_t *d)
             }
         }
         vocab -= job > 2.0 ? 2.0 : job;
+        for (job = 0.0, w = buyer_phrases; w->pat; w++) {
+            if (find_from(d, w->pat, 0, NULL) >= 0) {
+                job += w->weight;
+            }
+        }
+        vocab -= job > 2.5 ? 2.5 : job;
         if (vocab < 0.0) {
             vocab = 0.0;
         }
@@ -539,6 +630,23 @@ static const weighted_t urgent_strong[] = {
     { "pouring", 1 }, { "starts in ~ minutes", 1 }, { "in ~ minutes", 0.5 },
     { "empieza en ~ minutos", 1 }, { "no power", 1 }, { "sin luz", 1 },
     { "no ac", 1 }, { "sin aire", 1 },
+    /* systems a client runs on: sites, shops, dashboards, reports */
+    { "is down", 1 }, { "site* ~ down", 1 }, { "went down", 1 }, { "are down", 1 },
+    { "outage*", 1 }, { "hacked", 1 }, { "not loading", 1 }, { "wont load", 1 },
+    { "crash*", 1 }, { "cant pay", 1 }, { "cant check out", 1 }, { "cant checkout", 1 },
+    { "not secure", 1 }, { "exposed", 1 }, { "breach*", 1 }, { "error", 0.5 },
+    { "pagina ~ caida", 1 }, { "sitio ~ caido", 1 }, { "se cayo", 1 }, { "esta caid*", 1 },
+    { "no carga", 1 }, { "dejo de funcionar", 0.5 }, { "no funciona", 0.5 },
+    /* deadlines measured in hours, things breaking now */
+    { "within the hour", 1 }, { "in an hour", 1 }, { "in ~ hours", 0.5 },
+    { "en una hora", 1 }, { "en ~ horas", 0.5 }, { "due today", 1 }, { "vence hoy", 1 },
+    { "broke down", 1 }, { "power line*", 1 }, { "gushing", 1 }, { "a chorros", 1 },
+    { "allergic reaction", 1 }, { "reaccion alergica", 1 }, { "left my", 0.5 },
+    { "stuck", 0.5 }, { "in ~ min", 0.5 }, { "in ~ mins", 0.5 }, { "in ~ hrs", 0.5 },
+    { "en ~ minutos", 0.5 }, { "fell through", 1 }, { "nos cancelo", 1 },
+    { "nos cancelaron", 1 }, { "people waiting", 1 }, { "personas esperando", 1 },
+    { "havent arrived", 1 }, { "no llega", 1 }, { "moved up", 0.5 },
+    { "adelantaron", 0.5 },
     { NULL, 0 }
 };
 
@@ -977,193 +1085,286 @@ static int counted_noun(const cs_clf_doc_t *d, int i)
     return n >= 4 && s[n - 1] == 's';
 }
 
+/* ---- when_at: one date or time expression --------------------------------- */
+
+/* Each when_* part below looks at token i for one kind of expression. It
+ * returns the expression's last token; -1 when token i starts that kind of
+ * expression but none follows (the search at i stops); or WHEN_NONE when
+ * token i is not that kind at all (the next part looks). */
+#define WHEN_NONE (-2)
+
+/* Fixed phrases, tried in this order; a weekday right after joins them
+ * ("next week Monday"). */
+static const char *const when_phrases[] = {
+    "pasado manana", "hoy mismo", "medio dia", "fin de semana", "esta noche",
+    "esta tarde", "esta manana", "this morning", "this afternoon", "this evening",
+    "next week", "next month", "this week", "end of the month", "la proxima semana",
+    "la semana que viene", "el proximo mes", "el mes que viene", "esta semana",
+    "same day", "right now", "ahora mismo", NULL
+};
+
+/* Single words that name a day or a time of day. */
+static const char *const when_relative[] = {
+    "today", "tonight", "tomorrow", "tmrw", "tmr", "tomorow", "tommorow",
+    "tommorrow", "2morrow", "2nite", "tonite", "hoy", "noon", "midnight",
+    "mediodia", "medianoche", "weekend", "finde", NULL
+};
+
+static const char *const seasons[] = {
+    "spring", "summer", "fall", "autumn", "winter", "primavera", "verano",
+    "otono", "invierno", NULL
+};
+
+/* "por la tarde" / "en la noche" after token i: returns its last token,
+ * or i when there is none. */
+static int es_day_part_after(const cs_clf_doc_t *d, int i)
+{
+    if ((match_at(d, i + 1, "en la") == i + 3 || match_at(d, i + 1, "por la") == i + 3)
+        && tok_in(d, i + 3, es_day_parts)) {
+        return i + 3;
+    }
+    return i;
+}
+
+/* "morning", "evening" (not am/pm) right after token i. */
+static int day_part_follows(const cs_clf_doc_t *d, int i)
+{
+    return tok_in(d, i + 1, day_parts) && !tok_is(d, i + 1, "am")
+        && !tok_is(d, i + 1, "pm");
+}
+
+/* pasado mañana, this afternoon, next week (Monday), right now */
+static int when_phrase(const cs_clf_doc_t *d, int i)
+{
+    const char *const *ph;
+
+    for (ph = when_phrases; *ph; ph++) {
+        int e = match_at(d, i, *ph);
+        if (e > 0) {
+            int j = e - 1;
+            return tok_in(d, j + 1, weekdays) ? j + 1 : j;
+        }
+    }
+    return WHEN_NONE;
+}
+
+/* next Tuesday, this saturday, el próximo lunes, este fin de semana */
+static int when_day_modifier(const cs_clf_doc_t *d, int i)
+{
+    if (!tok_in(d, i, day_modifiers)) {
+        return WHEN_NONE;
+    }
+    if (tok_in(d, i + 1, weekdays) || tok_is(d, i + 1, "weekend")
+        || tok_in(d, i + 1, seasons)) {
+        return i + 1;
+    }
+    if (match_at(d, i + 1, "fin de semana") == i + 4) {
+        return i + 3;
+    }
+    return -1;
+}
+
+/* Tuesday (morning), sábado (en la tarde); "Saturday June 8th" stays two */
+static int when_weekday(const cs_clf_doc_t *d, int i)
+{
+    if (!tok_in(d, i, weekdays)) {
+        return WHEN_NONE;
+    }
+    return day_part_follows(d, i) ? i + 1 : es_day_part_after(d, i);
+}
+
+/* mañana (en la tarde / temprano): "tomorrow", except "la mañana" (the
+ * morning) */
+static int when_manana(const cs_clf_doc_t *d, int i)
+{
+    int j;
+
+    if (!tok_is(d, i, "manana")) {
+        return WHEN_NONE;
+    }
+    if (tok_is(d, i - 1, "la") || tok_is(d, i - 1, "las") || tok_is(d, i - 1, "una")) {
+        return -1;
+    }
+    j = es_day_part_after(d, i);
+    if (j == i && match_at(d, i + 1, "temprano") == i + 2) {
+        j = i + 1;
+    }
+    return j;
+}
+
+/* today, tonight, tomorrow (morning), noon, weekend */
+static int when_relative_day(const cs_clf_doc_t *d, int i)
+{
+    const char *s = d->toks[i].text;
+
+    if (!tok_in(d, i, when_relative)) {
+        return WHEN_NONE;
+    }
+    if ((!strncmp(s, "tom", 3) || !strncmp(s, "tmr", 3) || !strcmp(s, "2morrow"))
+        && day_part_follows(d, i)) {
+        return i + 1;
+    }
+    return i;
+}
+
+/* 3/14, 3/14/2025, 14/03; not 24/7, "1/2 acre" or the middle of a/b/c */
+static int when_slash_date(const cs_clf_doc_t *d, int i)
+{
+    static const char *const units[] = {
+        "acre", "acres", "inch", "in", "mile", "miles", "cup", "cups", "lb",
+        "off", "hour", "hours", "hr", "of", NULL
+    };
+    const char *s = d->toks[i].text, *next;
+    long a, b;
+    int j;
+
+    if (!all_digits(s) || !joined_by(d, i, '/') || !all_digits(d->toks[i + 1].text)) {
+        return WHEN_NONE;
+    }
+    next = d->toks[i + 1].text;
+    a = tok_long(d, i);
+    b = tok_long(d, i + 1);
+    if (strlen(s) > 2 || strlen(next) > 2 || a < 1 || b < 1
+        || !((a <= 12 && b <= 31) || (a <= 31 && b <= 12))
+        || (a == 24 && b == 7) || tok_in(d, i + 2, units)
+        || (i > 0 && joined_by(d, i - 1, '/'))) {
+        return -1;
+    }
+    j = i + 1;
+    if (joined_by(d, j, '/') && all_digits(d->toks[j + 1].text)
+        && (strlen(d->toks[j + 1].text) == 2 || strlen(d->toks[j + 1].text) == 4)) {
+        j++;
+    }
+    return j;
+}
+
+/* June 8th, June the 8th, marzo 14, may 5 ("may" alone is not a month) */
+static int when_month(const cs_clf_doc_t *d, int i)
+{
+    int j = i;
+
+    if (!tok_in(d, i, months) && !tok_in(d, i, months_with_day)) {
+        return WHEN_NONE;
+    }
+    if (tok_is(d, i + 1, "the") && i + 2 < d->ntoks && day_number(d->toks[i + 2].text)) {
+        j = i + 2;
+    }
+    else if (i + 1 < d->ntoks && day_number(d->toks[i + 1].text)
+             && !tok_in(d, i + 2, non_money_units)) {
+        j = i + 1;
+    }
+    if (j == i && !tok_in(d, i, months)) {
+        return -1;
+    }
+    return j;
+}
+
+/* 14 de marzo, 8th of June, the 15th; other numbers are left to the time
+ * parts */
+static int when_day_of_month(const cs_clf_doc_t *d, int i)
+{
+    const char *s = d->toks[i].text;
+
+    if (!day_number(s)) {
+        return WHEN_NONE;
+    }
+    if (match_at(d, i + 1, "de") == i + 2
+        && (tok_in(d, i + 2, months) || tok_in(d, i + 2, months_with_day))) {
+        return i + 2;
+    }
+    if (match_at(d, i + 1, "of") == i + 2 && tok_in(d, i + 2, months)) {
+        return i + 2;
+    }
+    if (is_ordinal(s) && (tok_is(d, i - 1, "the") || tok_is(d, i - 1, "on"))) {
+        return i;
+    }
+    return WHEN_NONE;
+}
+
+/* at 5, around 3:30 pm, by 10, until 7 in the evening; not "at 5 people",
+ * "by 3 locations" or "at 5/6" */
+static int when_at_hour(const cs_clf_doc_t *d, int i)
+{
+    static const char *const preps[] = { "at", "around", "by", "til", "until", NULL };
+    static const char *const not_time[] = {
+        "people", "ppl", "guests", "persons", "kids", "dollars", "bucks",
+        "percent", "years", "yrs", "miles", "feet", "ft", "of", "x", "or",
+        "and", NULL
+    };
+    int ampm, j;
+
+    if (!tok_in(d, i, preps) || i + 1 >= d->ntoks) {
+        return WHEN_NONE;
+    }
+    if (hour_token(d->toks[i + 1].text, &ampm) && tok_long(d, i + 1) <= 12
+        && !tok_in(d, i + 2, not_time) && !(spaced(d, i + 1) && counted_noun(d, i + 2))
+        && !(joined_by(d, i + 1, '/') || joined_by(d, i + 1, '-')
+             || joined_by(d, i + 1, '.'))) {
+        j = time_at(d, i + 1, 0);
+        if (j >= 0 && tok_long(d, i + 1) >= 1) {
+            return j;
+        }
+    }
+    return -1;
+}
+
+/* a las 3 (de la tarde), a la 1 */
+static int when_a_las(const cs_clf_doc_t *d, int i)
+{
+    int ampm, j;
+
+    if ((match_at(d, i, "a las") != i + 2 && match_at(d, i, "a la") != i + 2)
+        || i + 2 >= d->ntoks) {
+        return WHEN_NONE;
+    }
+    if (hour_token(d->toks[i + 2].text, &ampm) && tok_long(d, i + 2) >= 1
+        && tok_long(d, i + 2) <= 12) {
+        j = time_at(d, i + 2, 0);
+        if (j >= 0) {
+            return j;
+        }
+    }
+    return -1;
+}
+
+/* 10am, 3:30 pm, 10 a.m.; not inside "10:30-11" or a "555-1234" number */
+static int when_clock(const cs_clf_doc_t *d, int i)
+{
+    int j;
+
+    if (i > 0 && (joined_by(d, i - 1, ':') || joined_by(d, i - 1, '-')
+                  || joined_by(d, i - 1, '/'))) {
+        return -1;
+    }
+    j = time_at(d, i, 1);
+    if (j >= 0 && j + 1 < d->ntoks && joined_by(d, j, '-')
+        && all_digits(d->toks[j + 1].text)) {
+        return -1;
+    }
+    return j;
+}
+
+typedef int (*when_part_t)(const cs_clf_doc_t *d, int i);
+
+/* In order: the first part that recognizes token i decides. */
+static const when_part_t when_parts[] = {
+    when_phrase, when_day_modifier, when_weekday, when_manana, when_relative_day,
+    when_slash_date, when_month, when_day_of_month, when_at_hour, when_a_las,
+    when_clock, NULL
+};
+
 /* One date or time expression starting at token i; returns its last token,
  * or -1. */
 static int when_at(const cs_clf_doc_t *d, int i)
 {
-    static const char *const relative[] = {
-        "today", "tonight", "tomorrow", "tmrw", "tmr", "tomorow", "tommorow",
-        "tommorrow", "2morrow", "2nite", "tonite", "hoy", "noon", "midnight",
-        "mediodia", "medianoche", "weekend", "finde", NULL
-    };
-    static const char *const seasons[] = {
-        "spring", "summer", "fall", "autumn", "winter", "primavera", "verano",
-        "otono", "invierno", NULL
-    };
-    int e, j;
-    const char *s;
+    const when_part_t *part;
 
     if (d->toks[i].kind != CS_TOK_WORD) {
         return -1;
     }
-    s = d->toks[i].text;
-
-    /* multiword first */
-    if ((e = match_at(d, i, "pasado manana")) > 0
-        || (e = match_at(d, i, "hoy mismo")) > 0
-        || (e = match_at(d, i, "medio dia")) > 0
-        || (e = match_at(d, i, "fin de semana")) > 0
-        || (e = match_at(d, i, "esta noche")) > 0
-        || (e = match_at(d, i, "esta tarde")) > 0
-        || (e = match_at(d, i, "esta manana")) > 0
-        || (e = match_at(d, i, "this morning")) > 0
-        || (e = match_at(d, i, "this afternoon")) > 0
-        || (e = match_at(d, i, "this evening")) > 0
-        || (e = match_at(d, i, "next week")) > 0
-        || (e = match_at(d, i, "next month")) > 0
-        || (e = match_at(d, i, "this week")) > 0
-        || (e = match_at(d, i, "end of the month")) > 0
-        || (e = match_at(d, i, "la proxima semana")) > 0
-        || (e = match_at(d, i, "la semana que viene")) > 0
-        || (e = match_at(d, i, "el proximo mes")) > 0
-        || (e = match_at(d, i, "el mes que viene")) > 0
-        || (e = match_at(d, i, "esta semana")) > 0
-        || (e = match_at(d, i, "same day")) > 0
-        || (e = match_at(d, i, "right now")) > 0
-        || (e = match_at(d, i, "ahora mismo")) > 0) {
-        j = e - 1;
-        if (tok_in(d, j + 1, weekdays)) {
-            j++;
-        }
-        return j;
-    }
-    /* next Tuesday, this saturday, el próximo lunes, este sábado */
-    if (tok_in(d, i, day_modifiers)) {
-        if (tok_in(d, i + 1, weekdays) || tok_is(d, i + 1, "weekend")
-            || tok_in(d, i + 1, seasons)) {
-            return i + 1;
-        }
-        if (match_at(d, i + 1, "fin de semana") == i + 4) {
-            return i + 3;
-        }
-        return -1;
-    }
-    /* Tuesday (morning), sábado (en la tarde), Saturday June 8th stays two */
-    if (tok_in(d, i, weekdays)) {
-        j = i;
-        if (tok_in(d, i + 1, day_parts) && !tok_is(d, i + 1, "am")
-            && !tok_is(d, i + 1, "pm")) {
-            j = i + 1;
-        }
-        else if ((match_at(d, i + 1, "en la") == i + 3 || match_at(d, i + 1, "por la") == i + 3)
-                 && tok_in(d, i + 3, es_day_parts)) {
-            j = i + 3;
-        }
-        return j;
-    }
-    /* mañana: "tomorrow", except "la mañana" (the morning) */
-    if (!strcmp(s, "manana")) {
-        if (tok_is(d, i - 1, "la") || tok_is(d, i - 1, "las") || tok_is(d, i - 1, "una")) {
-            return -1;
-        }
-        j = i;
-        if ((match_at(d, i + 1, "en la") == i + 3 || match_at(d, i + 1, "por la") == i + 3)
-            && tok_in(d, i + 3, es_day_parts)) {
-            j = i + 3;
-        }
-        else if (match_at(d, i + 1, "temprano") == i + 2) {
-            j = i + 1;
-        }
-        return j;
-    }
-    if (tok_in(d, i, relative)) {
-        j = i;
-        if ((!strncmp(s, "tom", 3) || !strncmp(s, "tmr", 3) || !strcmp(s, "2morrow"))
-            && tok_in(d, i + 1, day_parts) && !tok_is(d, i + 1, "am")
-            && !tok_is(d, i + 1, "pm")) {
-            j = i + 1;
-        }
-        return j;
-    }
-    /* dates: 3/14, 3/14/2025, 14/03 */
-    if (all_digits(s) && joined_by(d, i, '/') && all_digits(d->toks[i + 1].text)) {
-        long a = tok_long(d, i), b = tok_long(d, i + 1);
-        static const char *const units[] = {
-            "acre", "acres", "inch", "in", "mile", "miles", "cup", "cups", "lb",
-            "off", "hour", "hours", "hr", "of", NULL
-        };
-        if (strlen(s) <= 2 && strlen(d->toks[i + 1].text) <= 2 && a >= 1 && b >= 1
-            && ((a <= 12 && b <= 31) || (a <= 31 && b <= 12))
-            && !(a == 24 && b == 7) && !tok_in(d, i + 2, units)
-            && !(i > 0 && joined_by(d, i - 1, '/'))) {
-            j = i + 1;
-            if (joined_by(d, j, '/') && all_digits(d->toks[j + 1].text)
-                && (strlen(d->toks[j + 1].text) == 2 || strlen(d->toks[j + 1].text) == 4)) {
-                j++;
-            }
-            return j;
-        }
-        return -1;
-    }
-    /* June 8th, marzo 14, may 5 */
-    if (tok_in(d, i, months) || tok_in(d, i, months_with_day)) {
-        j = i;
-        if (tok_is(d, i + 1, "the") && i + 2 < d->ntoks && day_number(d->toks[i + 2].text)) {
-            j = i + 2;
-        }
-        else if (i + 1 < d->ntoks && day_number(d->toks[i + 1].text)
-                 && !tok_in(d, i + 2, non_money_units)) {
-            j = i + 1;
-        }
-        if (j == i && !tok_in(d, i, months)) {
-            return -1;
-        }
-        return j;
-    }
-    /* 14 de marzo, 8th of June, the 15th */
-    if (day_number(s)) {
-        if (match_at(d, i + 1, "de") == i + 2
-            && (tok_in(d, i + 2, months) || tok_in(d, i + 2, months_with_day))) {
-            return i + 2;
-        }
-        if (match_at(d, i + 1, "of") == i + 2 && tok_in(d, i + 2, months)) {
-            return i + 2;
-        }
-        if (is_ordinal(s) && (tok_is(d, i - 1, "the") || tok_is(d, i - 1, "on"))) {
-            return i;
-        }
-    }
-    /* at 5, at 3:30 pm, a las 3, a la 1 */
-    if ((!strcmp(s, "at") || !strcmp(s, "around") || !strcmp(s, "by")
-         || !strcmp(s, "til") || !strcmp(s, "until")) && i + 1 < d->ntoks) {
-        static const char *const not_time[] = {
-            "people", "ppl", "guests", "persons", "kids", "dollars", "bucks",
-            "percent", "years", "yrs", "miles", "feet", "ft", "of", "x", "or",
-            "and", NULL
-        };
-        int ampm;
-        if (hour_token(d->toks[i + 1].text, &ampm) && tok_long(d, i + 1) <= 12
-            && !tok_in(d, i + 2, not_time) && !(spaced(d, i + 1) && counted_noun(d, i + 2))
-            && !(joined_by(d, i + 1, '/') || joined_by(d, i + 1, '-')
-                 || joined_by(d, i + 1, '.'))) {
-            j = time_at(d, i + 1, 0);
-            if (j >= 0 && tok_long(d, i + 1) >= 1) {
-                return j;
-            }
-        }
-        return -1;
-    }
-    if ((match_at(d, i, "a las") == i + 2 || match_at(d, i, "a la") == i + 2)
-        && i + 2 < d->ntoks) {
-        int ampm;
-        if (hour_token(d->toks[i + 2].text, &ampm) && tok_long(d, i + 2) >= 1
-            && tok_long(d, i + 2) <= 12) {
-            j = time_at(d, i + 2, 0);
-            if (j >= 0) {
-                return j;
-            }
-        }
-        return -1;
-    }
-    /* 10am, 3:30 pm, 10 a.m. */
-    if (!(i > 0 && (joined_by(d, i - 1, ':') || joined_by(d, i - 1, '-')
-                    || joined_by(d, i - 1, '/')))) {
-        j = time_at(d, i, 1);
-        if (j >= 0) {
-            /* "555-1234" style numbers are not times */
-            if (j + 1 < d->ntoks && joined_by(d, j, '-') && all_digits(d->toks[j + 1].text)) {
-                return -1;
-            }
+    for (part = when_parts; *part; part++) {
+        int j = (*part)(d, i);
+        if (j != WHEN_NONE) {
             return j;
         }
     }
@@ -1206,8 +1407,6 @@ typedef struct {
     const char *name;
     const char *const *pats;
 } service_t;
-
-#define PATS(...) (const char *const[]){ __VA_ARGS__, NULL }
 
 /* More specific entries first: at the same position the earlier entry wins. */
 static const service_t services[] = {

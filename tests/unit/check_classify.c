@@ -1,5 +1,5 @@
-/* cs_classify: the builtin classifier (generated model + rules), its
- * extractors, tokenizer and JSON form. The sentences are written for these
+/* cs_classify: the builtin classifier (generated model + rules), the
+ * vertical hint, its extractors, tokenizer and JSON form. The sentences are written for these
  * tests, not taken from the training data. */
 #include "unit.h"
 #include "classify/cs_classify.h"
@@ -13,6 +13,15 @@
 static cs_classification_t *classify(const char *text)
 {
     cs_classification_t *c = cs_classify_builtin(unit_pool, text);
+    ck_assert_ptr_nonnull(c);
+    return c;
+}
+
+/* @p text as received by a client of @p vertical (NULL: unknown). */
+static cs_classification_t *classify_for(const char *text, const char *vertical)
+{
+    cs_classify_opts_t opts = { .vertical = vertical };
+    cs_classification_t *c = cs_classify_builtin_opts(unit_pool, text, &opts);
     ck_assert_ptr_nonnull(c);
     return c;
 }
@@ -166,7 +175,164 @@ START_TEST(test_mashed_keys_are_spam)
 }
 END_TEST
 
+/* The ordinary mail of a business client: suppliers, partners, invoices,
+ * payments, compliance questions. None of it may be hidden as spam,
+ * whether or not the client's vertical is known. */
+START_TEST(test_b2b_mail_is_not_spam)
+{
+    static const struct {
+        const char *text, *vertical;
+    } mail[] = {
+        { "Hello, this is Nora from Hilltop Roasters, a small roastery across the river. "
+          "We'd like to supply beans to your cafe and can bring a few sample bags and our "
+          "wholesale price sheet on Thursday. Would the morning work for your manager?",
+          "coffee_shop" },
+        { "Hi, I own the bike shop next door. Would you be interested in a joint summer "
+          "promotion: our customers get a free coffee with a tune-up and yours get 10% off "
+          "rentals? Happy to talk this week.", "coffee_shop" },
+        { "Good morning, please find attached invoice 4471 for the October linen "
+          "deliveries, net 30 as agreed. Thanks, Paula - Riverside Linen Co.", "restaurant" },
+        { "Remittance advice: our payment of $2,450.00 for invoice 318 was sent by ACH "
+          "today. - Accounts Payable, Maple Grove Clinic", "cleaning" },
+        { "Before we sign, can you confirm your team will sign our data processing "
+          "agreement and that all data stays in US data centers?", "data_analytics" },
+        { "Hi, this is Owen from Brightpath Design. We have two clients who need "
+          "developers next quarter and would like to explore a partnership with your "
+          "studio. Could we meet for lunch next week?", "web_dev" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(mail) / sizeof(mail[0]); i++) {
+        cs_classification_t *c = classify(mail[i].text);
+        assert_valid(c);
+        ck_assert_msg(strcmp(c->intent, "spam"), "'%s': spam", mail[i].text);
+        c = classify_for(mail[i].text, mail[i].vertical);
+        assert_valid(c);
+        ck_assert_msg(strcmp(c->intent, "spam"), "'%s' (%s): spam", mail[i].text,
+                      mail[i].vertical);
+    }
+    ASSERT_INTENT("Before we sign, can you confirm your team will sign our data processing "
+                  "agreement and that all data stays in US data centers?", "question");
+}
+END_TEST
+
+START_TEST(test_seo_spam_is_spam_for_every_vertical)
+{
+    static const char *const spam[] = {
+        "Hi, I checked your website and it is not on the first page of Google. Our SEO "
+        "experts guarantee page 1 rankings in 30 days with high quality backlinks. Reply "
+        "for a free audit!",
+        "We sell dofollow guest posts and backlinks on high DA sites. Boost your rankings "
+        "fast, 100% guaranteed: seo-links-cheap.xyz",
+    };
+    static const char *const verticals[] = {
+        NULL, "marketing_agency", "web_dev", "barber", "coffee_shop"
+    };
+    size_t i, k;
+
+    for (i = 0; i < sizeof(spam) / sizeof(spam[0]); i++) {
+        for (k = 0; k < sizeof(verticals) / sizeof(verticals[0]); k++) {
+            cs_classification_t *c = classify_for(spam[i], verticals[k]);
+            assert_valid(c);
+            ck_assert_msg(!strcmp(c->intent, "spam"), "'%s' (%s): intent %s", spam[i],
+                          verticals[k] ? verticals[k] : "no vertical", c->intent);
+            ck_assert_str_eq(c->urgency, "low");
+        }
+    }
+}
+END_TEST
+
+/* "SEO", "Google Ads" and "reviews" are a marketing agency's trade and a
+ * barber's sales pitch: the same request is a lead for one and not the
+ * other. */
+START_TEST(test_vertical_hint_decides_a_borderline_case)
+{
+    const char *text = "Looking for help with SEO and Google Ads for our bakery. Can you "
+                       "send your monthly rates?";
+    cs_classification_t *agency = classify_for(text, "marketing_agency");
+    cs_classification_t *barber = classify_for(text, "barber");
+
+    assert_valid(agency);
+    assert_valid(barber);
+    ck_assert_str_eq(agency->intent, "quote_request");
+    ck_assert_str_ne(agency->urgency, "low");
+    ck_assert_str_eq(barber->intent, "spam");
+    /* spelling of the name does not matter */
+    ck_assert_str_eq(classify_for(text, "Marketing Agency")->intent, "quote_request");
+    ck_assert_str_eq(classify_for(text, "marketing-agency")->intent, "quote_request");
+}
+END_TEST
+
+/* No vertical, an unknown one and cs_classify_builtin answer alike. */
+START_TEST(test_unknown_vertical_is_no_vertical)
+{
+    static const char *const texts[] = {
+        "Looking for help with SEO and Google Ads for our bakery. Can you send your "
+        "monthly rates?",
+        "burst pipe flooding the kitchen, come today",
+        "Verify your account: http://secure-login.top",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        const char *plain = cs_classification_json(unit_pool, classify(texts[i]));
+        ck_assert_str_eq(cs_classification_json(unit_pool, classify_for(texts[i], NULL)),
+                         plain);
+        ck_assert_str_eq(cs_classification_json(unit_pool, classify_for(texts[i],
+                                                                        "florist")), plain);
+        ck_assert_str_eq(cs_classification_json(unit_pool,
+                                                cs_classify_builtin_opts(unit_pool, texts[i],
+                                                                         NULL)), plain);
+    }
+    ck_assert_int_eq(cs_vertical_index("web_dev"), CS_VERTICAL_WEB_DEV);
+    ck_assert_int_eq(cs_vertical_index("Coffee Shop"), CS_VERTICAL_COFFEE_SHOP);
+    ck_assert_int_eq(cs_vertical_index("junk-hauler"), CS_VERTICAL_JUNK_REMOVAL);
+    ck_assert_int_eq(cs_vertical_index("Taqueria"), CS_VERTICAL_RESTAURANT);
+    ck_assert_int_eq(cs_vertical_index("coffee"), -1);
+    ck_assert_int_eq(cs_vertical_index("web_dev_"), -1);
+    ck_assert_int_eq(cs_vertical_index(""), -1);
+    ck_assert_int_eq(cs_vertical_index(NULL), -1);
+}
+END_TEST
+
 /* ---- urgency --------------------------------------------------------------- */
+
+/* A client's site, shop or dashboard going down is urgent, and never spam. */
+START_TEST(test_outage_report_is_high_urgency)
+{
+    static const struct {
+        const char *text, *vertical;
+    } outages[] = {
+        { "Our website is down since 8am and customers can't check out. Please call me "
+          "as soon as possible.", "web_dev" },
+        { "the sales dashboard is broken and our board meeting is in 2 hours, can someone "
+          "fix it now?", "data_analytics" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(outages) / sizeof(outages[0]); i++) {
+        cs_classification_t *c = classify_for(outages[i].text, outages[i].vertical);
+        assert_valid(c);
+        ck_assert_msg(!strcmp(c->urgency, "high"), "'%s': urgency %s", outages[i].text,
+                      c->urgency);
+        ck_assert_msg(!strcmp(c->intent, "order_issue"), "'%s': intent %s",
+                      outages[i].text, c->intent);
+        ASSERT_URGENCY(outages[i].text, "high");
+    }
+}
+END_TEST
+
+START_TEST(test_spanish_urgent_is_high)
+{
+    ASSERT_URGENCY("Se cayó la página y no podemos cobrar en línea, es urgente, por favor "
+                   "ayúdenos hoy.", "high");
+    ASSERT_URGENCY("Urgente: se inundó la cocina del restaurante por una tubería rota, "
+                   "necesitamos ayuda ahorita.", "high");
+    ck_assert_str_eq(classify_for("Se cayó la página y no podemos cobrar en línea, es "
+                                  "urgente, por favor ayúdenos hoy.", "web_dev")->urgency,
+                     "high");
+}
+END_TEST
 
 START_TEST(test_burst_pipe_is_high_urgency)
 {
@@ -525,6 +691,14 @@ START_TEST(test_label_indexes)
     ck_assert_int_eq(cs_intent_index(NULL), -1);
     ck_assert_int_eq(cs_urgency_index("urgent"), -1);
     ck_assert_int_eq(cs_urgency_index(NULL), -1);
+    /* the enums name the same positions */
+    ck_assert_int_eq(cs_intent_index("spam"), CS_INTENT_SPAM);
+    ck_assert_int_eq(cs_intent_index("other"), CS_INTENT_OTHER);
+    ck_assert_int_eq(cs_urgency_index("high"), CS_URGENCY_HIGH);
+    ck_assert_int_eq(cs_urgency_index("low"), CS_URGENCY_LOW);
+    ck_assert_str_eq(cs_intent_name(CS_INTENT_ORDER_ISSUE), "order_issue");
+    ck_assert_str_eq(cs_urgency_name(CS_URGENCY_NORMAL), "normal");
+    ck_assert_str_eq(cs_intent_name((cs_intent_t)99), "other");
 }
 END_TEST
 
@@ -553,8 +727,8 @@ START_TEST(test_head_bias_shifts_tempered_scores)
     ck_assert(prob2[1] > prob2[0]);
     ck_assert_double_eq_tol(prob2[0] + prob2[1], 1.0, 1e-12);
     /* The builtin model's bias is finite whatever the training chose. */
-    ck_assert(cs_clf_builtin_model.intent.bias[6] > -10.0
-              && cs_clf_builtin_model.intent.bias[6] < 10.0);
+    ck_assert(cs_clf_builtin_model.intent.bias[CS_INTENT_SPAM] > -10.0
+              && cs_clf_builtin_model.intent.bias[CS_INTENT_SPAM] < 10.0);
 }
 END_TEST
 
@@ -570,6 +744,10 @@ Suite *classify_suite(void)
     tcase_add_test(tc, test_spam_with_links_is_spam_and_low_urgency);
     tcase_add_test(tc, test_mashed_keys_are_spam);
     tcase_add_test(tc, test_head_bias_shifts_tempered_scores);
+    tcase_add_test(tc, test_b2b_mail_is_not_spam);
+    tcase_add_test(tc, test_seo_spam_is_spam_for_every_vertical);
+    tcase_add_test(tc, test_vertical_hint_decides_a_borderline_case);
+    tcase_add_test(tc, test_unknown_vertical_is_no_vertical);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("urgency");
@@ -577,6 +755,8 @@ Suite *classify_suite(void)
     tcase_add_test(tc, test_burst_pipe_is_high_urgency);
     tcase_add_test(tc, test_calm_messages_are_low_urgency);
     tcase_add_test(tc, test_negated_urgency_is_not_high);
+    tcase_add_test(tc, test_outage_report_is_high_urgency);
+    tcase_add_test(tc, test_spanish_urgent_is_high);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("extraction");
