@@ -111,6 +111,30 @@ apr_status_t cs_jobs_claim(PGconn *conn, apr_pool_t *p, const char **perr,
     return APR_SUCCESS;
 }
 
+apr_status_t cs_jobs_hold(PGconn *conn, apr_pool_t *p, const char **perr,
+                          const cs_job_t *job)
+{
+    const char *params[1] = { job->id_str };
+    PGresult *res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
+                               "SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", 1, params);
+
+    if (!res) {
+        return APR_EGENERAL;
+    }
+    PQclear(res);
+    return APR_SUCCESS;
+}
+
+apr_status_t cs_jobs_checkpoint(PGconn *conn, apr_pool_t *p, const char **perr,
+                                const cs_job_t *job)
+{
+    if (cs_db_command(conn, p, perr, "COMMIT") != APR_SUCCESS
+        || cs_db_command(conn, p, perr, "BEGIN") != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    return cs_jobs_hold(conn, p, perr, job);
+}
+
 apr_status_t cs_jobs_done(PGconn *conn, apr_pool_t *p, const char **perr,
                           const cs_job_t *job, const char *worker)
 {

@@ -64,6 +64,25 @@ apr_status_t cs_jobs_claim(PGconn *conn, apr_pool_t *p, const char **perr,
                            const char *worker, apr_interval_time_t lease,
                            int max_attempts, cs_job_t **pjob);
 
+/**
+ * Hold @p job for as long as the caller's transaction lives: its row is
+ * locked (FOR UPDATE), and cs_jobs_claim skips locked rows, so no other
+ * worker on any node claims a job whose worker is still running it,
+ * however long a provider call takes. The lease only decides what happens
+ * when the worker dies (its connection goes, and the lock with it). Call
+ * right after BEGIN.
+ */
+apr_status_t cs_jobs_hold(PGconn *conn, apr_pool_t *p, const char **perr,
+                          const cs_job_t *job);
+
+/**
+ * Commit what the job wrote so far (a "sending" mark before a provider
+ * call, say), then begin again and hold the job again, so it is never
+ * unheld while its worker runs it.
+ */
+apr_status_t cs_jobs_checkpoint(PGconn *conn, apr_pool_t *p, const char **perr,
+                                const cs_job_t *job);
+
 /** Mark done; call inside the job's transaction, then COMMIT. locked_by
  * stays, recording which worker ran it. */
 apr_status_t cs_jobs_done(PGconn *conn, apr_pool_t *p, const char **perr,

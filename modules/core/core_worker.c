@@ -4,6 +4,7 @@
  * to the module that owns its kind through the consult_job optional hook.
  */
 #include "core_private.h"
+#include "base/cs_crypto.h"
 #include "mod_watchdog.h"
 
 #include "ap_mpm.h"
@@ -116,7 +117,8 @@ static void run_job(worker_t *w, cs_job_t *job)
     if (w->conf.max_attempts < job->max_attempts) {
         job->max_attempts = w->conf.max_attempts;
     }
-    if (cs_db_command(w->conn, job->pool, &err, "BEGIN") != APR_SUCCESS) {
+    if (cs_db_command(w->conn, job->pool, &err, "BEGIN") != APR_SUCCESS
+        || cs_jobs_hold(w->conn, job->pool, &err, job) != APR_SUCCESS) {
         job->error = err;
         rc = HTTP_SERVICE_UNAVAILABLE;
     }
@@ -194,9 +196,19 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
 
     switch (state) {
     case AP_WATCHDOG_STATE_STARTING:
-        w->id = apr_psprintf(w->s->process->pool, "%s:%" APR_PID_T_FMT,
-                             w->s->server_hostname ? w->s->server_hostname : "httpd",
-                             getpid());
+        {
+            /* ServerName:pid alone collides between identical containers
+             * (same name, same pid 1-ish): a random tag makes it unique. */
+            unsigned char tag[4] = { 0 };
+            char hex[9];
+            if (cs_random_bytes(tag, sizeof(tag)) != APR_SUCCESS) {
+                apr_generate_random_bytes(tag, sizeof(tag));
+            }
+            cs_hex_encode(hex, tag, sizeof(tag));
+            w->id = apr_psprintf(w->s->process->pool, "%s~%s:%" APR_PID_T_FMT,
+                                 w->s->server_hostname ? w->s->server_hostname : "httpd",
+                                 hex, getpid());
+        }
         w->seed = (unsigned int)getpid() ^ (unsigned int)apr_time_now();
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s, CSLOGNO(01035)
                      "job worker %s started", w->id);

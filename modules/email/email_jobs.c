@@ -5,6 +5,7 @@
 #include "email_private.h"
 #include "http_log.h"
 #include "db/cs_db.h"
+#include "db/cs_jobs.h"
 #include "http/cs_http.h"
 #include "base/cs_json.h"
 #include "providers/cs_resend.h"
@@ -53,8 +54,7 @@ static int record(cs_job_t *job, const char *id, const char *status, const char 
         " delivery_error = $4 WHERE id = $1", 4, params);
     if (!res) return fail(job, 0, err);
     PQclear(res);
-    if (cs_db_command(job->conn, job->pool, &err, "COMMIT") != APR_SUCCESS
-        || cs_db_command(job->conn, job->pool, &err, "BEGIN") != APR_SUCCESS) {
+    if (cs_jobs_checkpoint(job->conn, job->pool, &err, job) != APR_SUCCESS) {
         return fail(job, 0, err);
     }
     return OK;

@@ -231,6 +231,43 @@ START_TEST(test_two_nodes_on_one_database_run_each_job_once)
 }
 END_TEST
 
+START_TEST(test_a_job_slower_than_its_lease_runs_once_across_two_nodes)
+{
+    const char *out = NULL, *m;
+
+    /* The LLM answers after 5 s; the lease is 3 s. While the first worker
+     * waits, the second node's worker polls every 200 ms: the job's row
+     * is held by the running worker, so it must not be claimed again. */
+    ck_assert_msg(it_ctl("httpd2-start", &out) == 0, "second Apache: %s", out);
+    it_fake_rules("[{\"path\":\"/v1/chat/completions\",\"body_contains\":\"slowpoke\","
+                  "\"delay\":5,\"body\":\"{\\\"choices\\\":[{\\\"message\\\":{\\\"role\\\":"
+                  "\\\"assistant\\\",\\\"content\\\":\\\"{{classification}}\\\"}}]}\"}]");
+    m = post_message("slowllm.localhost", "slowpoke please call me back");
+    ck_assert_msg(it_wait_sql(q("SELECT state FROM jobs WHERE payload->>'message_id' = '%s'", m),
+                              "done", 30), "job not finished");
+    ck_assert_int_eq(it_fake_count("/v1/chat/completions", "slowpoke"), 1);
+    ck_assert_str_eq(it_sql(q("SELECT attempts FROM jobs WHERE payload->>'message_id' = '%s'", m),
+                            0, NULL), "1");
+    ck_assert_str_eq(it_sql(q("SELECT classification->>'backend' FROM messages WHERE id = %s",
+                              m), 0, NULL), "llm");
+    ck_assert_msg(it_ctl("httpd2-stop", &out) == 0, "%s", out);
+    it_fake_rules(NULL);
+}
+END_TEST
+
+START_TEST(test_worker_ids_are_unique_beyond_name_and_pid)
+{
+    const char *m = post_message("llm.localhost", "which worker ran me");
+    const char *who;
+
+    ck_assert_msg(it_wait_sql(q("SELECT state FROM jobs WHERE payload->>'message_id' = '%s'", m),
+                              "done", 20), "job not finished");
+    who = it_sql(q("SELECT locked_by FROM jobs WHERE payload->>'message_id' = '%s'", m), 0, NULL);
+    /* name~RANDOM:pid, so two containers with one ServerName and pid differ */
+    ck_assert_msg(strchr(who, '~') && strlen(strchr(who, '~')) > 9, "worker id %s", who);
+}
+END_TEST
+
 START_TEST(test_staff_corrections_are_stored_and_exported_for_training)
 {
     const char *m = post_message("other.localhost", "the latte was cold and the barista rude");
@@ -276,6 +313,8 @@ Suite *suite_jobs(void)
     tcase_add_test(tc, test_a_job_whose_worker_dies_every_time_ends_dead);
     tcase_add_test(tc, test_housekeeping_removes_old_sessions_attempts_and_jobs);
     tcase_add_test(tc, test_two_nodes_on_one_database_run_each_job_once);
+    tcase_add_test(tc, test_a_job_slower_than_its_lease_runs_once_across_two_nodes);
+    tcase_add_test(tc, test_worker_ids_are_unique_beyond_name_and_pid);
     suite_add_tcase(s, tc);
     return s;
 }

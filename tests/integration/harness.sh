@@ -54,6 +54,7 @@ cs_pg_start "$CS_TEST_PG_DIR" "$CS_TEST_PG_PORT"
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add coffee-shop "Ember & Oak Coffee" >/dev/null
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add other-client "Other Client" >/dev/null
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add llm-client "LLM Client" >/dev/null
+"$build/consult-admin" --db "$CS_TEST_DATABASE" client-add slowllm-client "Slow LLM Client" >/dev/null
 export CS_TEST_LLM_KEY=sk-test-not-a-real-key
 admin() { "$build/consult-admin" --db "$CS_TEST_DATABASE" "$@" >/dev/null; }
 admin user-add owner@coffee.example "Olivia Owner" "owner password 1"
@@ -80,6 +81,7 @@ admin user-add both@both.example "Bo Both" "both password 1"
 admin member-add both@both.example both-client owner
 admin client-add pos-client "POS Test Kitchen"
 admin client-add pos-other "POS Other Kitchen"
+admin client-add mx-client "MX Client"
 # Mock POS restaurants: a small menu, a state file, a page template.
 mkdir -p "$tmp/pos"; chmod 777 "$tmp/pos"
 cat > "$tmp/pos/menu.json" <<'JSON'
@@ -177,6 +179,18 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultLLMKey env:CS_TEST_LLM_KEY
     ConsultLLMTimeout 2s
 </VirtualHost>
+# An LLM slower than the job lease (3s): its job must still run once.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName slowllm.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient slowllm-client
+    ConsultIntake On
+    ConsultClassifier llm
+    ConsultLLMEndpoint $CS_TEST_FAKE_URL/v1
+    ConsultLLMModel test-model
+    ConsultLLMKey env:CS_TEST_LLM_KEY
+    ConsultLLMTimeout 9s
+</VirtualHost>
 # The dashboard with short pages, to see keyset paging.
 <VirtualHost \${CONSULT_LISTEN}>
     ServerName smallpage.localhost
@@ -247,6 +261,14 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultIntakeAllowTypes image/png
     ConsultIntakeMaxFileSize 8k
     ConsultIntakeMaxFilesTotal 10k
+</VirtualHost>
+# A Mexican client: national numbers are Mexican, on its forms and the dashboard.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName mx.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient mx-client
+    ConsultIntake On
+    ConsultPhoneRegion MX
 </VirtualHost>
 # SMS and email both, email tried first.
 <VirtualHost \${CONSULT_LISTEN}>
