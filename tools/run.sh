@@ -22,6 +22,7 @@ trap stop_all INT TERM EXIT
 "$build/consult-admin" --db "$conninfo" migrate "$root/sql"
 "$build/consult-admin" --db "$conninfo" seed "$root/sql/seed/demo.sql"
 "$build/consult-admin" --db "$conninfo" seed "$root/sql/seed/restaurants.sql"
+"$build/consult-admin" --db "$conninfo" seed "$root/sql/seed/sites.sql"
 # Demo staff (README lists them): an agency admin and the coffee shop's owner.
 "$build/consult-admin" --db "$conninfo" user-add admin@agency.example "Alex Agency" "demo-admin-pass" --admin >/dev/null
 "$build/consult-admin" --db "$conninfo" user-add owner@coffee.example "Olivia Owner" "demo-owner-pass" >/dev/null
