@@ -125,9 +125,9 @@ $(ADMIN): tools/consult-admin.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fPIE -o $@ $< $(COMMON_LIB) $(SANFLAGS) $(LDLIBS)
 
-$(UNIT_BIN): $(UNIT_SRC) tests/unit/unit_main.c tests/unit/unit.h tests/unit/pos_fixture.h $(COMMON_LIB) $(MODEL_LIB)
+$(UNIT_BIN): $(UNIT_SRC) tests/unit/unit_main.c tests/unit/unit_fake.c tests/unit/unit.h tests/unit/pos_fixture.h $(COMMON_LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) tests/unit/unit_main.c $(COMMON_LIB) $(MODEL_LIB) \
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRC) tests/unit/unit_main.c tests/unit/unit_fake.c $(COMMON_LIB) $(MODEL_LIB) \
 	    $(SANFLAGS) $(LDLIBS) -lm $(shell pkg-config --libs check)
 
 $(INTEG_BIN): $(INTEG_SRC) tests/integration/integ_main.c tests/integration/integ.h $(COMMON_LIB) $(MODEL_LIB)

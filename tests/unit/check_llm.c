@@ -51,116 +51,23 @@ static apr_status_t llm_classify(cs_classification_t **pout, apr_pool_t *p,
 /* Started once per TCase in the runner's own process (an unchecked fixture:
  * not timed, and forked tests inherit its address); plain C buffers, since
  * no test pool exists yet. */
-static pid_t fake_pid = -1;
-static char fake_dir[512];
-static char fake_portfile[600];
-static char fake_log[600];
-static char fake_base[64];       /* http://127.0.0.1:PORT */
-
-static int read_port(void)
-{
-    FILE *f = fopen(fake_portfile, "r");
-    int port = 0;
-
-    if (f) {
-        if (fscanf(f, "%d", &port) != 1) {
-            port = 0;
-        }
-        fclose(f);
-    }
-    return port;
-}
+static unit_fake_t fake;
 
 static void fake_start(void)
 {
-    const char *root = getenv("CS_SOURCE_ROOT");
-    const char *tmp = getenv("TMPDIR");
-    char script[1024];
-    apr_time_t deadline;
-    int port = 0, status;
-
-    /* A developer's http_proxy must not capture loopback requests (libcurl
-     * reads the proxy variables). Forked tests inherit this. */
-    setenv("no_proxy", "127.0.0.1,localhost", 1);
-    setenv("NO_PROXY", "127.0.0.1,localhost", 1);
-
-    snprintf(script, sizeof(script), "%s%stests/fakes/fake_provider.py",
-             root && *root ? root : "", root && *root ? "/" : "");
-    ck_assert_msg(access(script, R_OK) == 0,
-                  "%s not found (set CS_SOURCE_ROOT or run from the source root)",
-                  script);
-    snprintf(fake_dir, sizeof(fake_dir), "%s/cs_fake_provider_XXXXXX",
-             tmp && *tmp ? tmp : "/tmp");
-    ck_assert_msg(mkdtemp(fake_dir) != NULL, "mkdtemp %s: %s", fake_dir,
-                  strerror(errno));
-    snprintf(fake_portfile, sizeof(fake_portfile), "%s/port", fake_dir);
-    snprintf(fake_log, sizeof(fake_log), "%s/requests.jsonl", fake_dir);
-
-    fake_pid = fork();
-    ck_assert_msg(fake_pid >= 0, "fork: %s", strerror(errno));
-    if (fake_pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-#ifdef __linux__
-        /* Do not outlive a runner that crashes before its teardown. */
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-#endif
-        if (devnull >= 0) {
-            dup2(devnull, STDIN_FILENO);
-            close(devnull);
-        }
-        execlp("python3", "python3", script, "--port", "0", "--portfile",
-               fake_portfile, "--log", fake_log, (char *)NULL);
-        _exit(127);
-    }
-
-    deadline = apr_time_now() + apr_time_from_sec(15);
-    while ((port = read_port()) <= 0) {
-        if (waitpid(fake_pid, &status, WNOHANG) == fake_pid) {
-            fake_pid = -1;
-            ck_abort_msg("fake_provider.py exited before listening (status %d)",
-                         status);
-        }
-        ck_assert_msg(apr_time_now() < deadline,
-                      "fake_provider.py wrote no port within 15 s");
-        apr_sleep(apr_time_from_msec(20));
-    }
-    snprintf(fake_base, sizeof(fake_base), "http://127.0.0.1:%d", port);
+    unit_fake_start(&fake, "tests/fakes/fake_provider.py");
 }
 
 static void fake_stop(void)
 {
-    char path[700];
-    apr_time_t deadline;
-    int status;
-
-    if (fake_pid > 0) {
-        kill(fake_pid, SIGTERM);
-        deadline = apr_time_now() + apr_time_from_sec(5);
-        while (waitpid(fake_pid, &status, WNOHANG) == 0) {
-            if (apr_time_now() > deadline) {
-                kill(fake_pid, SIGKILL);
-                waitpid(fake_pid, &status, 0);
-                break;
-            }
-            apr_sleep(apr_time_from_msec(10));
-        }
-        fake_pid = -1;
-    }
-    if (*fake_dir) {
-        unlink(fake_portfile);
-        unlink(fake_log);
-        snprintf(path, sizeof(path), "%s.tmp", fake_portfile);
-        unlink(path);
-        rmdir(fake_dir);
-        *fake_dir = '\0';
-    }
+    unit_fake_stop(&fake);
 }
 
 /* ---- helpers -------------------------------------------------------------- */
 
 static const char *fake_url(const char *path)
 {
-    return apr_pstrcat(unit_pool, fake_base, path, NULL);
+    return apr_pstrcat(unit_pool, fake.base, path, NULL);
 }
 
 /* A control request to the fake, which must answer 200. */

@@ -50,4 +50,21 @@ void unit_tmpdir_teardown(void);
 void unit_put_file(const char *name, const char *content);
 void unit_put_dir(const char *name);
 
+/* A fake provider (tests/fakes/NAME.py) on a free loopback port; plain C
+ * buffers, since an unchecked fixture runs before any test pool exists. */
+#include <sys/types.h>
+typedef struct {
+    pid_t pid;
+    char dir[512];
+    char portfile[600];
+    char log[600];          /* the requests it received, one JSON line each */
+    char base[64];          /* http://127.0.0.1:PORT */
+} unit_fake_t;
+
+/** Start @p script (relative to the source root, or CS_SOURCE_ROOT) and wait
+ * until it listens; a test failure if it does not within 15 s. */
+void unit_fake_start(unit_fake_t *f, const char *script);
+/** Stop it and remove its files. Harmless when not started. */
+void unit_fake_stop(unit_fake_t *f);
+
 #endif
