@@ -79,6 +79,12 @@ admin user-add owner@coffee.example "Coffee Owner" "correct horse battery"
 admin member-add owner@coffee.example coffee-shop owner
 admin user-add other@other.example "Other Owner" "other secret pass"
 admin member-add other@other.example other-client owner
+# >>> restaurants (menu.test.mjs): the demo restaurants' clients, served by
+# the real conf/sites/pizzeria.conf on the mock POS; the test 86es items
+# with consult-admin pos-86, as the restaurant would at its POS.
+admin seed "$root/sql/seed/restaurants.sql"
+export CS_CONSULT_ADMIN=$build/consult-admin
+# <<< restaurants
 
 # Fast job timing and no per-IP limit: every post comes from 127.0.0.1.
 export CONSULT_JOB_POLL=200ms CONSULT_INTAKE_IP_LIMIT=0
