@@ -37,13 +37,16 @@ FUZZ_SRC_json      := base/cs_json
 FUZZ_SRC_hours     := domain/cs_hours
 FUZZ_SRC_conf      := base/cs_conf base/cs_file
 FUZZ_SRC_migrate   := db/cs_migrate db/cs_db base/cs_crypto base/cs_file
-FUZZ_SRC_pos_toast := providers/pos/cs_pos_toast providers/pos/cs_pos providers/pos/cs_pos_mock \
-                      providers/pos/cs_pos_square providers/pos/cs_pos_clover domain/cs_menu \
-                      base/cs_json base/cs_crypto base/cs_file http/cs_http
-FUZZ_SRC_pos_square := providers/pos/cs_pos_square providers/pos/cs_pos providers/pos/cs_pos_mock \
-                       providers/pos/cs_pos_clover providers/pos/cs_pos_toast domain/cs_menu \
-                       base/cs_json base/cs_crypto base/cs_file http/cs_http
-FUZZ_SRC_pos_clover := $(FUZZ_SRC_pos_square)
+# cs_pos.c's registry links every adapter, so the three targets build them all
+FUZZ_SRC_pos_toast := providers/pos/cs_pos providers/pos/cs_pos_util providers/pos/cs_pos_mock \
+                      providers/pos/cs_pos_square providers/pos/cs_pos_square_catalog \
+                      providers/pos/cs_pos_square_menu providers/pos/cs_pos_square_parse \
+                      providers/pos/cs_pos_clover providers/pos/cs_pos_clover_menu \
+                      providers/pos/cs_pos_clover_parse providers/pos/cs_pos_toast \
+                      providers/pos/cs_pos_toast_menu providers/pos/cs_pos_toast_parse \
+                      domain/cs_menu base/cs_json base/cs_crypto base/cs_file http/cs_http
+FUZZ_SRC_pos_square := $(FUZZ_SRC_pos_toast)
+FUZZ_SRC_pos_clover := $(FUZZ_SRC_pos_toast)
 
 FUZZ_TARGETS := intake text multipart token twilio resend llm tmpl classify json hours conf \
                 migrate

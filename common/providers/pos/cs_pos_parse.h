@@ -7,7 +7,7 @@
  * Every parser takes untrusted bytes, answers APR_SUCCESS or APR_EINVAL
  * with *perr a short sentence, and never crashes on any input: wrong
  * types, missing members and out-of-range numbers are refused, not
- * guessed at.
+ * guessed at. What the adapters share is in cs_pos_util.h.
  */
 #ifndef CS_POS_PARSE_H
 #define CS_POS_PARSE_H
@@ -18,8 +18,13 @@
  * cents: a bigger one is a broken answer, not a menu. */
 #define CS_POS_MAX_CENTS ((apr_int64_t)100000000)
 
+/** The category of items filed under none we know (Square, Clover). */
+#define CS_POS_NO_CATEGORY       "uncategorized"
+#define CS_POS_NO_CATEGORY_NAME  "Other"
+
 /* ======================================================================
- * Square (cs_pos_square.c)
+ * Square (cs_pos_square_catalog.c, cs_pos_square_menu.c,
+ * cs_pos_square_parse.c)
  * ====================================================================== */
 
 /** The Square-Version header every request sends (providers.md 4.2). */
@@ -29,9 +34,6 @@
  * (item id + suffix), and that group's name. */
 #define CS_SQUARE_VARIATION_GROUP_SUFFIX ":variation"
 #define CS_SQUARE_VARIATION_GROUP_NAME   "Options"
-/** The category of items Square files under none we know. */
-#define CS_POS_NO_CATEGORY       "uncategorized"
-#define CS_POS_NO_CATEGORY_NAME  "Other"
 
 /** A Square catalog being read page by page (ListCatalog answers and
  * Inventory counts), for one location, at one instant (sold-out states
@@ -126,7 +128,7 @@ apr_status_t cs_pos_square_parse_event(cs_pos_event_t **pout, const char *body,
                                        const char **perr);
 
 /* ======================================================================
- * Clover (cs_pos_clover.c)
+ * Clover (cs_pos_clover_menu.c, cs_pos_clover_parse.c)
  * ====================================================================== */
 
 #define CS_CLOVER_AUTH_HEADER "X-Clover-Auth"
@@ -194,7 +196,7 @@ apr_status_t cs_pos_clover_parse_event(cs_pos_event_t **pout, const char *body,
                                        const char **perr);
 
 /* ======================================================================
- * Toast (cs_pos_toast.c)
+ * Toast (cs_pos_toast_menu.c, cs_pos_toast_parse.c)
  * ====================================================================== */
 
 struct json_object;
@@ -264,6 +266,19 @@ apr_status_t cs_pos_toast_parse_event(cs_pos_event_t **pout, const char *body,
                                       apr_size_t len, apr_pool_t *p,
                                       const char **perr);
 
+/** The orders v2 body for @p order (the caller has checked it has an
+ * external id and lines): externalId is CS_TOAST_EXTERNAL_PREFIX and our
+ * order id, one check holding the guest as its customer and a selection
+ * per line (its modifiers as nested selections), @p dining the takeout
+ * dining option's GUID. */
+const char *cs_pos_toast_order_request(const cs_pos_order_t *order, const char *dining,
+                                       apr_pool_t *p);
+
+/** An Order answer (alone, or as orders[0] of an OrderResponse): its GUID
+ * and state. */
+apr_status_t cs_pos_toast_parse_order(cs_pos_order_result_t **pout, const char *body,
+                                      apr_size_t len, apr_pool_t *p, const char **perr);
+
 /** An Order object's state as a CS_POS_ORDER_* constant (never NULL):
  * voided, deleted or NOT_APPROVED cancelled; NEEDS_APPROVAL and FUTURE
  * pending; delivered completed; every selection READY ready; APPROVED
@@ -276,7 +291,8 @@ const char *cs_pos_toast_sign(apr_pool_t *p, const char *secret, const char *bod
                               apr_size_t len, const char *timestamp);
 
 /** An ISO 8601 timestamp as Toast writes them ("2024-05-01T12:00:00Z",
- * ".123Z", "+0000", "+00:00"; no zone is UTC). APR_EINVAL otherwise. */
+ * ".123Z", "+0000", "+00:00"; no zone is UTC): cs_pos_parse_time, the
+ * one reader of the adapters' timestamps. APR_EINVAL otherwise. */
 apr_status_t cs_pos_toast_parse_time(apr_time_t *pout, const char *iso);
 
 /** @p t as Toast writes a date-time, "2024-05-01T12:00:00.000+0000". */
