@@ -8,8 +8,13 @@
  * Input: JSON lines {"text","intent","urgency","vertical",...}; "vertical"
  * (a CS_VERTICALS name) is optional. Every example of the EXAMPLES files is
  * training data. Files whose name starts with "corrections" hold staff
- * corrections: training data weighted CORRECTION_WEIGHT, and a correction
- * replaces the training examples with the same text. Files whose name
+ * corrections (consult-admin corrections-export): training data weighted
+ * CORRECTION_WEIGHT, and a correction replaces the training examples with
+ * the same text. Each names its "client" (and that client's "vertical"
+ * when known, which feeds the vertical's priors like any example's): one
+ * client's corrections together weigh at most CLIENT_CORRECTION_SHARE of
+ * the examples, so one busy client cannot retrain the model every client
+ * shares (lines without a client count as one client). Files whose name
  * starts with "heldout" are the held-out test set: only --eval reads them
  * (--out and --cv refuse them), and nothing is ever trained or tuned on
  * them (see eval_heldout).
@@ -40,6 +45,7 @@
 #include "base/cs_json.h"
 
 #include <apr_general.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <errno.h>
 #include <math.h>
@@ -49,6 +55,8 @@
 
 #define CV_FOLDS          5
 #define CORRECTION_WEIGHT 3.0
+/* One client's corrections weigh at most this share of the examples. */
+#define CLIENT_CORRECTION_SHARE 0.05
 #define BUCKET_BITS       16
 
 /* A real message sent to the spam folder costs this many spams left in the
@@ -78,6 +86,7 @@ typedef struct {
     int vertical;         /* cs_vertical_t; -1: not given */
     double weight;
     int correction;
+    const char *client;   /* a correction's client ("" when not named) */
     int heldout;          /* from a heldout* file: never trained or tuned on */
     int fold;
     int skip;             /* replaced by a correction */
@@ -212,6 +221,10 @@ static int read_file(apr_pool_t *p, rows_t *rs, const char *path, int correction
         r->vertical = cs_vertical_index(vertical);
         r->correction = correction;
         r->weight = correction ? CORRECTION_WEIGHT : 1.0;
+        if (correction) {
+            const char *client = cs_json_get_str(j, "client");
+            r->client = apr_pstrdup(p, client ? client : "");
+        }
         r->hash = text_key(p, r->text);
         r->heldout = heldout;
         r->fold = (int)((r->hash >> 32) % CV_FOLDS);
@@ -223,6 +236,51 @@ static int read_file(apr_pool_t *p, rows_t *rs, const char *path, int correction
             correction ? "corrections" : heldout ? "held-out examples" : "examples",
             bad ? apr_psprintf(p, " (%d lines skipped)", bad) : "");
     return 0;
+}
+
+/* No client's corrections together weigh more than CLIENT_CORRECTION_SHARE
+ * of the examples: past that, each of that client's weighs less. */
+static void weigh_client_corrections(apr_pool_t *p, rows_t *rs)
+{
+    apr_hash_t *count = apr_hash_make(p);
+    apr_hash_index_t *hi;
+    double examples = 0.0, cap;
+    int i;
+
+    for (i = 0; i < rs->n; i++) {
+        row_t *r = &rs->rows[i];
+        if (r->correction) {
+            int *n = apr_hash_get(count, r->client, APR_HASH_KEY_STRING);
+            if (!n) {
+                n = apr_pcalloc(p, sizeof(*n));
+                apr_hash_set(count, r->client, APR_HASH_KEY_STRING, n);
+            }
+            (*n)++;
+        }
+        else if (!r->heldout) {
+            examples += r->weight;
+        }
+    }
+    cap = CLIENT_CORRECTION_SHARE * examples;
+    for (i = 0; i < rs->n; i++) {
+        row_t *r = &rs->rows[i];
+        if (r->correction) {
+            int n = *(int *)apr_hash_get(count, r->client, APR_HASH_KEY_STRING);
+            if (n * CORRECTION_WEIGHT > cap) {
+                r->weight = cap / n;
+            }
+        }
+    }
+    for (hi = apr_hash_first(p, count); hi; hi = apr_hash_next(hi)) {
+        const void *key;
+        void *val;
+        int n;
+        apr_hash_this(hi, &key, NULL, &val);
+        n = *(int *)val;
+        fprintf(stderr, "classifier-train: corrections of client %s: %d, weight %.2f each\n",
+                *(const char *)key ? (const char *)key : "(not named)", n,
+                n * CORRECTION_WEIGHT > cap ? cap / n : CORRECTION_WEIGHT);
+    }
 }
 
 /* A correction replaces the training examples with the same text. */
@@ -1921,6 +1979,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    weigh_client_corrections(p, &rs);
     apply_corrections(&rs, &replaced);
     if (replaced) {
         fprintf(stderr, "classifier-train: corrections: %d replace training examples\n",

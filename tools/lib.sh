@@ -105,6 +105,43 @@ cs_httpd_env() {
     fi
 }
 
+# cs_standin_start ROOT VAR: make run's stand-in for Twilio and Resend
+# (tests/fakes/fake_provider.py --standin) on a free loopback port, written
+# to VAR/standin.port, its requests logged to VAR/log/standin.jsonl; exports
+# CONSULT_STANDIN_URL, which conf/demo/ points the demo client at. It
+# accepts every SMS and email and reports SMS delivered to their
+# StatusCallback, signed as Twilio signs. A stand-in left by a run that was
+# killed is stopped first.
+cs_standin_start() {
+    local root=$1 var=$2 old
+    mkdir -p "$var/log" "$var/run"
+    if [[ -s "$var/run/standin.pid" ]]; then
+        old=$(cat "$var/run/standin.pid")
+        if tr '\0' ' ' < "/proc/$old/cmdline" 2>/dev/null | grep -q "fake_provider.py --standin"; then
+            kill "$old" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$var/standin.port" "$var/run/standin.pid"
+    python3 "$root/tests/fakes/fake_provider.py" --standin --port 0 \
+        --portfile "$var/standin.port" --log "$var/log/standin.jsonl" &
+    cs_standin_pid=$!
+    echo "$cs_standin_pid" > "$var/run/standin.pid"
+    for _ in $(seq 1 50); do [[ -s "$var/standin.port" ]] && break; sleep 0.1; done
+    [[ -s "$var/standin.port" ]] || cs_die "the provider stand-in did not start"
+    export CONSULT_STANDIN_URL=http://127.0.0.1:$(cat "$var/standin.port")
+}
+
+cs_standin_stop() {
+    local var=$1
+    if [[ -n "${cs_standin_pid:-}" ]]; then
+        kill "$cs_standin_pid" 2>/dev/null || true
+        wait "$cs_standin_pid" 2>/dev/null || true
+        cs_standin_pid=
+    fi
+    rm -f "$var/run/standin.pid" "$var/standin.port"
+    return 0
+}
+
 # Apache children (not root) must read the sites. A checkout under a
 # private home folder is not readable by them: give them a copy.
 cs_htdocs_for_children() {

@@ -608,21 +608,24 @@ const char *cs_twilio_message_form(apr_pool_t *p, const char *to,
     return form;
 }
 
-int cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
-                           const char *body, apr_time_t since, const char **psid)
+cs_twilio_list_t cs_twilio_list_matches(apr_pool_t *p, const char *json, apr_size_t len,
+                                        const char *body, apr_time_t since,
+                                        apr_array_header_t **psids)
 {
     cs_json_t *doc = NULL;
     json_object *list;
     const char *err = NULL;
+    apr_array_header_t *out;
     size_t i;
 
-    *psid = NULL;
+    *psids = NULL;
     if (!json || cs_json_parse(&doc, p, json, len, &err) != APR_SUCCESS
         || !json_object_is_type(cs_json_raw(doc), json_type_object)
         || !json_object_object_get_ex(cs_json_raw(doc), "messages", &list)
         || !json_object_is_type(list, json_type_array)) {
-        return -1;
+        return CS_TWILIO_LIST_UNREADABLE;
     }
+    out = apr_array_make(p, 2, sizeof(const char *));
     for (i = 0; i < json_object_array_length(list); i++) {
         json_object *e = json_object_array_get_idx(list, i), *v;
         const char *b = NULL, *sid = NULL, *created = NULL;
@@ -646,10 +649,256 @@ int cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
         if (t > 0 && t + apr_time_from_sec(60) < since) {
             continue;
         }
-        *psid = apr_pstrdup(p, sid);
-        return 1;
+        APR_ARRAY_PUSH(out, const char *) = apr_pstrdup(p, sid);
+    }
+    *psids = out;
+    return out->nelts ? CS_TWILIO_LIST_FOUND : CS_TWILIO_LIST_NONE;
+}
+
+static int in_list(const apr_array_header_t *list, const char *s)
+{
+    int i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        const char *x = APR_ARRAY_IDX(list, i, const char *);
+        if (x && !strcmp(x, s)) {
+            return 1;
+        }
     }
     return 0;
+}
+
+cs_twilio_list_t cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
+                                        const char *body, apr_time_t since,
+                                        const apr_array_header_t *taken, int rivals,
+                                        const char **psid)
+{
+    apr_array_header_t *matches = NULL;
+    const char *only = NULL;
+    int i, free_ = 0;
+
+    *psid = NULL;
+    if (cs_twilio_list_matches(p, json, len, body, since, &matches)
+        == CS_TWILIO_LIST_UNREADABLE) {
+        return CS_TWILIO_LIST_UNREADABLE;
+    }
+    for (i = 0; i < matches->nelts; i++) {
+        const char *sid = APR_ARRAY_IDX(matches, i, const char *);
+        /* Stored on another message of ours: that one's, never ours. */
+        if (in_list(taken, sid) || (only && !strcmp(only, sid))) {
+            continue;
+        }
+        only = sid;
+        free_++;
+    }
+    if (free_ == 0) {
+        return CS_TWILIO_LIST_NONE;
+    }
+    if (free_ > 1 || rivals > 0) {
+        return CS_TWILIO_LIST_UNSURE;
+    }
+    *psid = only;
+    return CS_TWILIO_LIST_FOUND;
+}
+
+const char *cs_twilio_delivery_status(const char *s)
+{
+    if (!s) return "queued";
+    if (!strcmp(s, "delivered") || !strcmp(s, "read")) return "delivered";
+    if (!strcmp(s, "sent")) return "sent";
+    if (!strcmp(s, "undelivered")) return "undelivered";
+    if (!strcmp(s, "failed") || !strcmp(s, "canceled")) return "failed";
+    if (!strcmp(s, "sending")) return "sending";
+    return "queued";
+}
+
+/* ---- webhooks, as journaled ---------------------------------------------- */
+
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* URL-decode s[0..n) ('+' is a space) into a new NUL-terminated string. */
+static char *form_decode(apr_pool_t *p, const char *s, apr_size_t n, apr_size_t *plen)
+{
+    char *out = apr_palloc(p, n + 1), *o = out;
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] == '+') {
+            *o++ = ' ';
+        }
+        else if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0
+                 && hexval(s[i + 2]) >= 0) {
+            *o++ = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        }
+        else {
+            *o++ = s[i];
+        }
+    }
+    *o = '\0';
+    *plen = (apr_size_t)(o - out);
+    return out;
+}
+
+apr_status_t cs_twilio_parse_form(apr_pool_t *p, const char *body, apr_size_t len,
+                                  int max_fields, apr_array_header_t **ppairs)
+{
+    apr_array_header_t *out = apr_array_make(p, 16, sizeof(cs_pair_t));
+    apr_size_t i = 0;
+
+    *ppairs = NULL;
+    while (body && i < len) {
+        const char *amp = memchr(body + i, '&', len - i);
+        apr_size_t end = amp ? (apr_size_t)(amp - body) : len;
+        const char *eq = memchr(body + i, '=', end - i);
+        apr_size_t klen = eq ? (apr_size_t)(eq - (body + i)) : end - i, vlen = 0;
+        cs_pair_t *kv;
+
+        if (end > i) {
+            if (out->nelts >= max_fields) {
+                return APR_EINVAL;
+            }
+            kv = apr_array_push(out);
+            kv->key = form_decode(p, body + i, klen, &vlen);
+            if (eq) {
+                kv->value = form_decode(p, eq + 1, end - (apr_size_t)(eq + 1 - body), &vlen);
+            }
+            else {
+                kv->value = "";
+                vlen = 0;
+            }
+            kv->value_len = vlen;
+        }
+        i = end + 1;
+    }
+    *ppairs = out;
+    return APR_SUCCESS;
+}
+
+const char *cs_twilio_param(const apr_array_header_t *params, const char *name)
+{
+    int i;
+
+    for (i = 0; params && i < params->nelts; i++) {
+        const cs_pair_t *kv = &APR_ARRAY_IDX(params, i, cs_pair_t);
+        if (kv->key && !strcmp(kv->key, name)) {
+            return kv->value ? kv->value : "";
+        }
+    }
+    return NULL;
+}
+
+/* A SID: 1-64 letters and digits. */
+static int good_sid(const char *s)
+{
+    apr_size_t n = 0;
+
+    for (; s && *s; s++, n++) {
+        if (!apr_isalnum(*s)) {
+            return 0;
+        }
+    }
+    return s && n >= 1 && n <= 64;
+}
+
+/* A status word: 1-32 of [a-z_-]. */
+static int good_word(const char *s)
+{
+    apr_size_t n = 0;
+
+    for (; s && *s; s++, n++) {
+        if (!(apr_islower(*s) || *s == '_' || *s == '-')) {
+            return 0;
+        }
+    }
+    return s && n >= 1 && n <= 32;
+}
+
+static int good_id(const char *s)
+{
+    apr_size_t n = 0;
+
+    for (; s && *s; s++, n++) {
+        if (!apr_isdigit(*s)) {
+            return 0;
+        }
+    }
+    return s && n >= 1 && n <= 18;
+}
+
+const char *cs_twilio_event_id(apr_pool_t *p, cs_twilio_event_t kind,
+                               const apr_array_header_t *params,
+                               const char *message_id)
+{
+    const char *call = cs_twilio_param(params, "CallSid"), *x;
+
+    switch (kind) {
+    case CS_TWILIO_EV_SMS:
+        x = cs_twilio_param(params, "MessageSid");
+        return good_sid(x) ? apr_pstrcat(p, "sms:", x, NULL) : NULL;
+    case CS_TWILIO_EV_CALL:
+        return good_sid(call) ? apr_pstrcat(p, "call:", call, NULL) : NULL;
+    case CS_TWILIO_EV_RECORDING:
+        x = cs_twilio_param(params, "RecordingSid");
+        if (!good_sid(call) || (x && *x && !good_sid(x))) {
+            return NULL;
+        }
+        return apr_pstrcat(p, "recording:", call, ":", x && *x ? x : "-", NULL);
+    case CS_TWILIO_EV_TRANSCRIPTION:
+        x = cs_twilio_param(params, "TranscriptionSid");
+        if (!good_sid(call) || (x && *x && !good_sid(x))) {
+            return NULL;
+        }
+        if (!x || !*x) {
+            x = cs_twilio_param(params, "TranscriptionStatus");
+            if (x && *x && !good_word(x)) {
+                return NULL;
+            }
+        }
+        return apr_pstrcat(p, "transcription:", call, ":", x && *x ? x : "-", NULL);
+    case CS_TWILIO_EV_STATUS:
+        x = cs_twilio_param(params, "MessageSid");
+        if (!good_id(message_id) || !good_sid(x)
+            || !good_word(cs_twilio_param(params, "MessageStatus"))) {
+            return NULL;
+        }
+        return apr_pstrcat(p, "status:", message_id, ":", x, ":",
+                           cs_twilio_param(params, "MessageStatus"), NULL);
+    default:
+        return NULL;
+    }
+}
+
+cs_twilio_event_t cs_twilio_event_parse(apr_pool_t *p, const char *event_id,
+                                        const char **pref)
+{
+    static const struct { const char *prefix; cs_twilio_event_t kind; } kinds[] = {
+        { "sms:", CS_TWILIO_EV_SMS }, { "call:", CS_TWILIO_EV_CALL },
+        { "recording:", CS_TWILIO_EV_RECORDING },
+        { "transcription:", CS_TWILIO_EV_TRANSCRIPTION },
+        { "status:", CS_TWILIO_EV_STATUS }
+    };
+    apr_size_t i;
+
+    *pref = NULL;
+    for (i = 0; event_id && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        apr_size_t n = strlen(kinds[i].prefix);
+        if (!strncmp(event_id, kinds[i].prefix, n)) {
+            const char *rest = event_id + n;
+            apr_size_t m = strcspn(rest, ":");
+            if (m == 0) {
+                return CS_TWILIO_EV_NONE;
+            }
+            *pref = apr_pstrmemdup(p, rest, m);
+            return kinds[i].kind;
+        }
+    }
+    return CS_TWILIO_EV_NONE;
 }
 
 /* ---- requests ------------------------------------------------------------ */

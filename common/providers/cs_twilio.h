@@ -1,9 +1,10 @@
 /**
  * @file cs_twilio.h
  * @brief Twilio without the network: webhook signature checks
- * (X-Twilio-Signature), opt-out keywords, SMS segment counting, the TwiML
- * documents we answer with, and the form body / JSON answer of
- * POST Messages.json. Pure functions over APR pools.
+ * (X-Twilio-Signature), webhook bodies and their journal ids, opt-out
+ * keywords, SMS segment counting, the TwiML documents we answer with, and
+ * the form body / JSON answer of POST Messages.json and the list that finds
+ * an earlier attempt. Pure functions over APR pools.
  *
  * The signature algorithm follows Twilio's SDKs (twilio-python
  * request_validator.py, twilio-node webhooks.ts).
@@ -14,6 +15,7 @@
 #include <apr_pools.h>
 #include <apr_errno.h>
 #include <apr_tables.h>
+#include <apr_time.h>
 #include "http/cs_pair.h"
 #include "http/cs_http.h"
 
@@ -143,16 +145,57 @@ apr_status_t cs_twilio_parse_message_response(apr_pool_t *p, const char *json,
                                               const char **pstatus, int *pcode,
                                               const char **pmessage);
 
+/** What cs_twilio_find_in_list concluded about an earlier attempt. */
+typedef enum {
+    CS_TWILIO_LIST_UNREADABLE = -1, /**< the answer is not a Messages.json page */
+    CS_TWILIO_LIST_NONE = 0,        /**< Twilio has no message that can be it: send */
+    CS_TWILIO_LIST_FOUND = 1,       /**< exactly one, and only we can own it: *psid */
+    CS_TWILIO_LIST_UNSURE = 2       /**< maybe sent, but not provably as which SID */
+} cs_twilio_list_t;
+
 /**
- * Find our earlier attempt in Twilio's answer to GET Messages.json (a
- * {"messages": [...]} page): the first message whose body is @p body and
- * whose date_created (RFC 2822) is not more than a minute before @p since
- * (a message without a readable date counts). Its sid goes in *psid.
+ * The SIDs of the messages in Twilio's answer to GET Messages.json (a
+ * {"messages": [...]} page) that could be an attempt of ours begun at
+ * @p since: the body is @p body, and date_created (RFC 2822) is not more
+ * than a minute before @p since (a message without a readable date counts).
+ * In page order (newest first), into *psids (const char *).
  *
- * @return 1 found, 0 not in this page, -1 the answer is not such a page.
+ * @return CS_TWILIO_LIST_FOUND when there is at least one,
+ *         CS_TWILIO_LIST_NONE when none, CS_TWILIO_LIST_UNREADABLE
+ *         when the answer is not such a page (*psids NULL).
  */
-int cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
-                           const char *body, apr_time_t since, const char **psid);
+cs_twilio_list_t cs_twilio_list_matches(apr_pool_t *p, const char *json, apr_size_t len,
+                                        const char *body, apr_time_t since,
+                                        apr_array_header_t **psids);
+
+/**
+ * Find our earlier attempt in a Messages.json page, or say that it cannot
+ * be told apart.
+ *
+ * Twilio's Message resource echoes nothing of ours but the text (not the
+ * StatusCallback URL, which carries our message id), and Messages.json has
+ * no idempotency key, so two texts with the same words to the same number
+ * look alike. A match (cs_twilio_list_matches) is therefore only adopted
+ * when nothing else can own it:
+ *
+ * - a match whose SID is in @p taken (SIDs already stored on other messages
+ *   of ours) is someone else's and is skipped;
+ * - no match left: CS_TWILIO_LIST_NONE, the attempt never reached Twilio;
+ * - exactly one left and @p rivals is 0: CS_TWILIO_LIST_FOUND, *psid;
+ * - more than one left, or any @p rivals (other messages of ours with the
+ *   same text to the same number whose attempts in the same window Twilio
+ *   never confirmed, so that the match may be theirs): CS_TWILIO_LIST_UNSURE.
+ *   Sending again could text the customer twice and adopting could steal
+ *   another message's SID; the caller leaves it to Twilio's status
+ *   callback (which names our message) or to a person.
+ *
+ * @param taken const char * SIDs, or NULL for none
+ * @return a cs_twilio_list_t; *psid is set only with CS_TWILIO_LIST_FOUND.
+ */
+cs_twilio_list_t cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
+                                        const char *body, apr_time_t since,
+                                        const apr_array_header_t *taken, int rivals,
+                                        const char **psid);
 
 /**
  * The application/x-www-form-urlencoded body of POST Messages.json:
@@ -164,6 +207,74 @@ int cs_twilio_find_in_list(apr_pool_t *p, const char *json, apr_size_t len,
 const char *cs_twilio_message_form(apr_pool_t *p, const char *to,
                                    const char *from, const char *body,
                                    const char *status_callback);
+
+/**
+ * Our delivery_status for a MessageStatus of a status callback: delivered
+ * (and read), sent, undelivered, failed (and canceled), sending; anything
+ * else (queued, accepted, scheduled...) is "queued". NULL is "queued".
+ */
+const char *cs_twilio_delivery_status(const char *message_status);
+
+/* ---- webhooks, as journaled -------------------------------------------- */
+
+/**
+ * Decode an application/x-www-form-urlencoded body into its fields, in
+ * order, as httpd's ap_parse_form_data does: fields split on '&', name and
+ * value on the first '=', '+' is a space, %XX a byte (a '%' without two
+ * hex digits after it stays as it is), a field without '=' has the value
+ * "", empty fields are skipped. The handler verifies what this returns and
+ * journals the raw body; the job that reads the journal decodes the same
+ * bytes with it, so both see the same fields.
+ *
+ * @param ppairs set to an array of cs_pair_t (NUL-terminated copies)
+ * @return APR_SUCCESS; APR_EINVAL when there are more than @p max_fields
+ *         fields (*ppairs NULL).
+ */
+apr_status_t cs_twilio_parse_form(apr_pool_t *p, const char *body, apr_size_t len,
+                                  int max_fields, apr_array_header_t **ppairs);
+
+/** The value of the first field named @p name in @p params (cs_pair_t),
+ * or NULL. */
+const char *cs_twilio_param(const apr_array_header_t *params, const char *name);
+
+/** The signed webhooks we journal, one per endpoint. */
+typedef enum {
+    CS_TWILIO_EV_NONE = 0,
+    CS_TWILIO_EV_SMS,             /**< /twilio/sms */
+    CS_TWILIO_EV_CALL,            /**< /twilio/voice */
+    CS_TWILIO_EV_RECORDING,       /**< /twilio/voice/recording */
+    CS_TWILIO_EV_TRANSCRIPTION,   /**< /twilio/voice/transcription */
+    CS_TWILIO_EV_STATUS           /**< /twilio/status?m=ID */
+} cs_twilio_event_t;
+
+/**
+ * The journal's event id of a webhook: the same for every redelivery of
+ * one event and different for different events, naming its kind first:
+ *
+ * - "sms:" MessageSid
+ * - "call:" CallSid
+ * - "recording:" CallSid ":" RecordingSid (":-" without one)
+ * - "transcription:" CallSid ":" TranscriptionSid (without one, the
+ *   TranscriptionStatus, else "-")
+ * - "status:" @p message_id ":" MessageSid ":" MessageStatus (our message
+ *   id from the StatusCallback URL: Twilio echoes it nowhere else)
+ *
+ * SIDs must be 1-64 letters and digits, statuses 1-32 of [a-z_-], the
+ * message id 1-18 digits.
+ * @return the id, or NULL when a field it needs is missing or malformed.
+ */
+const char *cs_twilio_event_id(apr_pool_t *p, cs_twilio_event_t kind,
+                               const apr_array_header_t *params,
+                               const char *message_id);
+
+/**
+ * Read an event id made by cs_twilio_event_id back: its kind, and in
+ * *pref the CallSid (call, recording, transcription), the MessageSid (sms)
+ * or our message id (status).
+ * @return the kind, CS_TWILIO_EV_NONE when @p event_id is none of ours.
+ */
+cs_twilio_event_t cs_twilio_event_parse(apr_pool_t *p, const char *event_id,
+                                        const char **pref);
 
 /* ---- requests (the provider shape: built here, sent by the module) ----- */
 

@@ -249,6 +249,21 @@ const char *cs_ip_network(apr_pool_t *p, const char *ip)
                         a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
 }
 
+const char *cs_ip_network_cidr(apr_pool_t *p, const char *ip)
+{
+    const char *net = cs_ip_network(p, ip);
+    unsigned char a[4];
+
+    if (!net) {
+        return NULL;
+    }
+    if (!strncmp(net, "v6:", 3)) {
+        return apr_pstrcat(p, net + 3, "::/64", NULL);
+    }
+    /* cs_ip_network gives back what it cannot parse: only an IPv4 is one. */
+    return inet_pton(AF_INET, net, a) == 1 ? apr_pstrcat(p, net, "/32", NULL) : NULL;
+}
+
 const char *cs_attachment_disposition(apr_pool_t *p, const char *filename)
 {
     static const char hex[] = "0123456789ABCDEF";

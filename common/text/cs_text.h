@@ -58,6 +58,14 @@ apr_status_t cs_phone_e164(apr_pool_t *p, const char *in, const char *region,
 const char *cs_ip_network(apr_pool_t *p, const char *ip);
 
 /**
+ * The same network as cs_ip_network, as a CIDR block PostgreSQL reads
+ * (`ip <<= $1::cidr`): "a.b.c.d/32" for an IPv4 address (also when written
+ * IPv4-mapped), "xxxx:xxxx:xxxx:xxxx::/64" for an IPv6 one; NULL for
+ * anything that is not an IP address.
+ */
+const char *cs_ip_network_cidr(apr_pool_t *p, const char *ip);
+
+/**
  * A Content-Disposition value that downloads @p filename (UTF-8) as an
  * attachment: filename*= with RFC 5987 percent-encoding (so spaces stay
  * spaces, not "+"), and a plain ASCII filename= fallback with anything

@@ -90,6 +90,15 @@ int core_ratelimit_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "the next restart");
         }
     }
+    if (!ap_find_linked_module("mod_remoteip.c")
+        && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        /* Behind a proxy or CDN every visitor would share one address. */
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, CSLOGNO(01045)
+                     "mod_remoteip is not loaded: per-IP limits and the sign-in throttle "
+                     "see each connection's address, behind a proxy the proxy's; load "
+                     "mod_remoteip with RemoteIPHeader and RemoteIPTrustedProxy "
+                     "(conf/remoteip-cloudflare.conf.example)");
+    }
     /* core_ratelimit_check made sure at check_config that it is loaded. */
     provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
                                   AP_SOCACHE_PROVIDER_VERSION);

@@ -29,6 +29,7 @@ typedef struct {
     const char *id;
     apr_time_t last_complaint;
     apr_time_t next_housekeeping;    /* 0: at the first tick */
+    int fresh_conn;                  /* connected since the last start hooks */
     unsigned int seed;
 } worker_t;
 
@@ -82,6 +83,23 @@ static int run_hooks(cs_job_t *job)
     return HTTP_NOT_IMPLEMENTED;
 }
 
+/* The consult_worker_start hooks, once per new connection. */
+static void run_start_hooks(worker_t *w, apr_pool_t *p)
+{
+    apr_array_header_t *hooks = apr_optional_hook_get("consult_worker_start");
+    int i;
+
+    w->fresh_conn = 0;
+    if (hooks) {
+        struct { cs_HOOK_consult_worker_start_t *fn; const char *name;
+                 const char *const *pre, *const *succ; int order; } *h
+            = (void *)hooks->elts;
+        for (i = 0; i < hooks->nelts; i++) {
+            h[i].fn(w->s, w->conn, p);
+        }
+    }
+}
+
 static int connected(worker_t *w, apr_pool_t *p)
 {
     const char *err = NULL;
@@ -94,6 +112,7 @@ static int connected(worker_t *w, apr_pool_t *p)
         w->conn = NULL;
     }
     w->conn = cs_db_connect(&w->db, &err, p);
+    w->fresh_conn = w->conn != NULL;
     if (!w->conn) {
         /* Once per minute is enough while Postgres is away. */
         if (apr_time_now() - w->last_complaint > apr_time_from_sec(60)) {
@@ -164,6 +183,9 @@ static void tick(worker_t *w, apr_pool_t *p)
 
     if (!connected(w, p)) {
         return;
+    }
+    if (w->fresh_conn) {
+        run_start_hooks(w, p);
     }
     housekeeping(w, p);
     apr_pool_create(&jp, p);

@@ -108,6 +108,10 @@ APR_DECLARE_OPTIONAL_FN(const char *, cs_reply_order, (const char *slug));
 APR_DECLARE_OPTIONAL_FN(int, cs_twilio_enabled, (const char *slug));
 /** Provided by mod_consult_email: whether email can be sent for a client. */
 APR_DECLARE_OPTIONAL_FN(int, cs_email_enabled, (const char *slug));
+/** Provided by mod_consult_intake: the ISO 3166 region a client's national
+ * phone numbers are read in (ConsultPhoneRegion on a vhost with its
+ * ConsultClient), "US" when none sets one. Absent (NULL): read them as US. */
+APR_DECLARE_OPTIONAL_FN(const char *, cs_phone_region, (const char *slug));
 
 /**
  * Record one inbound provider event (a verified webhook) in core's journal,
@@ -145,6 +149,7 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_journal_record) *journal_record;
     APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /**< may be NULL */
     APR_OPTIONAL_FN_TYPE(cs_email_enabled) *email_enabled;     /**< may be NULL */
+    APR_OPTIONAL_FN_TYPE(cs_phone_region) *phone_region;       /**< may be NULL */
 } cs_core_t;
 
 /**
@@ -166,11 +171,25 @@ static APR_INLINE int cs_core_retrieve(cs_core_t *core)
     core->journal_record = APR_RETRIEVE_OPTIONAL_FN(cs_journal_record);
     core->twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
     core->email_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_email_enabled);
+    core->phone_region = APR_RETRIEVE_OPTIONAL_FN(cs_phone_region);
     return core->db_acquire && core->client_get && core->client_slug
         && core->server_secret && core->rate_limit && core->send_error
         && core->send_json && core->read_form && core->reply_order
         && core->journal_record;
 }
+
+/**
+ * Optional hook run by core's job worker each time it (re)connects to the
+ * database, before it claims jobs: a module makes sure of the rows and
+ * recurring jobs its configuration implies (mod_consult_pos: one
+ * restaurant row and its sync and poll jobs per ConsultPOS vhost), so they
+ * exist from the start and again after an outage, without waiting for a
+ * first request. @p conn is outside any transaction; leave it so.
+ * Register with CS_REGISTER_WORKER_START(fn).
+ */
+typedef void cs_HOOK_consult_worker_start_t(server_rec *s, PGconn *conn, apr_pool_t *p);
+#define CS_REGISTER_WORKER_START(fn) \
+    APR_OPTIONAL_HOOK(cs, consult_worker_start, fn, NULL, NULL, APR_HOOK_MIDDLE)
 
 /**
  * Optional hook run by core's job worker for every claimed job. Return

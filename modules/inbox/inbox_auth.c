@@ -7,11 +7,14 @@
  */
 #include "inbox_private.h"
 #include "base/cs_crypto.h"
+#include "text/cs_text.h"
 
 #include "http_protocol.h"
 #include "http_request.h"
 #include "util_cookies.h"
 #include <apr_strings.h>
+#include <math.h>
+#include <stdlib.h>
 
 APLOG_USE_MODULE(consult_inbox);
 
@@ -109,43 +112,89 @@ static int same_origin(request_rec *r)
                     || !strcmp(origin, apr_pstrcat(r->pool, "https://", host, NULL)));
 }
 
-static void record_attempt(request_rec *r, PGconn *conn, const char *email, int ok)
+/* The address an attempt is stored under (an IPv4-mapped one as IPv4) and
+ * the network the per-address count covers: cs_ip_network's, the one the
+ * intake limit counts (an IPv6 host's whole /64). */
+static void attempt_ip(request_rec *r, const char **pip, const char **pnet)
 {
-    const char *params[3] = { email, r->useragent_ip, ok ? "true" : "false" };
-    const char *err = NULL;
+    const char *net = cs_ip_network(r->pool, r->useragent_ip);
+
+    *pip = net && strncmp(net, "v6:", 3) ? net : r->useragent_ip;
+    *pnet = cs_ip_network_cidr(r->pool, r->useragent_ip);
+}
+
+/* The attempt is recorded first, as a failure, in a statement of its own
+ * (committed before anything is counted): every attempt under way counts
+ * against the others, so a burst of parallel guesses cannot all pass the
+ * check before the first failure is written. Its id, or NULL. */
+static const char *record_attempt(request_rec *r, PGconn *conn, const char *email)
+{
+    const char *params[2] = { email, NULL }, *net, *err = NULL, *id;
+    PGresult *res;
+
+    attempt_ip(r, &params[1], &net);
+    res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,
+                     "INSERT INTO login_attempts (email, ip, succeeded)"
+                     " VALUES (lower($1), $2::inet, false) RETURNING id", 2, params);
+    if (!res) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(03023)
+                      "cannot record a sign-in attempt: %s", err);
+        return NULL;
+    }
+    id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return id;
+}
+
+/* An attempt's outcome: a good password marks it succeeded (outcome 1); a
+ * wrong one dates the failure from the end of its check, where the delay
+ * runs from (-1); an attempt refused unchecked (0) is no failure of the
+ * password (or the wait Retry-After states would grow with every
+ * impatient retry) and goes. */
+static void settle_attempt(request_rec *r, PGconn *conn, const char *id, int outcome)
+{
+    const char *params[1] = { id }, *err = NULL;
     PGresult *res = cs_db_exec(conn, r->pool, &err, PGRES_COMMAND_OK,
-                               "INSERT INTO login_attempts (email, ip, succeeded)"
-                               " VALUES (lower($1), $2::inet, $3::boolean)", 3, params);
+        outcome > 0 ? "UPDATE login_attempts SET succeeded = true WHERE id = $1::bigint"
+        : outcome < 0 ? "UPDATE login_attempts SET created_at = now() WHERE id = $1::bigint"
+        : "DELETE FROM login_attempts WHERE id = $1::bigint", 1, params);
     if (res) PQclear(res);
 }
 
-/* Seconds to wait before another try for this account or address, or 0. */
-static long throttled_for(request_rec *r, PGconn *conn, const char *email)
+/* Seconds to wait before attempt @p id may be checked, or 0: the failures
+ * (and other attempts under way) before it, per account since its last
+ * success and per address network, as cs_login_delay spaces them. */
+static long throttled_for(request_rec *r, PGconn *conn, const char *email, const char *id)
 {
-    const char *params[2] = { email, r->useragent_ip }, *err = NULL;
+    const char *params[3] = { email, NULL, id }, *ip, *err = NULL;
     PGresult *res;
     long wait = 0;
     int i;
 
-    /* Failures since the last success, per account and per address. */
+    attempt_ip(r, &ip, &params[1]);
+    if (!params[1]) {
+        return -1;
+    }
+    /* Ages by the database's clock, which wrote created_at. */
     res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,
-        "SELECT count(*), coalesce(extract(epoch FROM max(created_at)), 0)::bigint"
+        "SELECT count(*), coalesce(extract(epoch FROM now() - max(created_at)), 1e9)::float8"
         "  FROM login_attempts a WHERE lower(a.email) = lower($1) AND NOT succeeded"
+        "   AND id <> $3::bigint"
         "   AND created_at > now() - interval '" THROTTLE_WINDOW "'"
         "   AND created_at > coalesce((SELECT max(created_at) FROM login_attempts"
         "        WHERE lower(email) = lower($1) AND succeeded), '-infinity')"
         " UNION ALL "
-        "SELECT count(*) / 4, coalesce(extract(epoch FROM max(created_at)), 0)::bigint"
-        "  FROM login_attempts WHERE ip = $2::inet AND NOT succeeded"
-        "   AND created_at > now() - interval '" THROTTLE_WINDOW "'", 2, params);
+        "SELECT count(*) / 4, coalesce(extract(epoch FROM now() - max(created_at)), 1e9)::float8"
+        "  FROM login_attempts WHERE ip <<= $2::cidr AND NOT succeeded AND id <> $3::bigint"
+        "   AND created_at > now() - interval '" THROTTLE_WINDOW "'", 3, params);
     if (!res) {
         return -1;      /* cannot tell: refuse rather than allow unlimited tries */
     }
     for (i = 0; i < PQntuples(res); i++) {
         int fails = atoi(PQgetvalue(res, i, 0));
-        apr_int64_t last = apr_atoi64(PQgetvalue(res, i, 1));
-        apr_interval_time_t delay = cs_login_delay(fails);
-        long left = (long)(last + apr_time_sec(delay) - apr_time_sec(apr_time_now()));
+        double age = strtod(PQgetvalue(res, i, 1), NULL);
+        double delay = (double)apr_time_sec(cs_login_delay(fails));
+        long left = (long)ceil(delay - age);
         if (delay > 0 && left > wait) {
             wait = left;
         }
@@ -158,7 +207,7 @@ int inbox_login_post(request_rec *r)
 {
     inbox_conf *conf = inbox_sconf(r->server);
     apr_table_t *form = inbox_read_form(r);
-    const char *email, *password, *token, *params[6], *err = NULL;
+    const char *email, *password, *token, *params[6], *err = NULL, *attempt = NULL;
     PGconn *conn;
     PGresult *res;
     long wait;
@@ -181,11 +230,18 @@ int inbox_login_post(request_rec *r)
         return inbox_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                      "the dashboard cannot reach its database");
     }
-    if ((wait = throttled_for(r, conn, email)) < 0) {
+    /* Counted before the password is checked (see record_attempt). */
+    if (!(attempt = record_attempt(r, conn, email))
+        || (wait = throttled_for(r, conn, email, attempt)) < 0) {
+        if (attempt) settle_attempt(r, conn, attempt, 0);
         return inbox_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                      "sign-in is unavailable right now; try again shortly");
     }
     if (wait > 0) {
+        settle_attempt(r, conn, attempt, 0);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CSLOGNO(03024)
+                      "dashboard sign-in from %s throttled for %ld seconds",
+                      r->useragent_ip, wait);
         apr_table_setn(r->err_headers_out, "Retry-After", apr_ltoa(r->pool, wait));
         return inbox_render(r, HTTP_TOO_MANY_REQUESTS, "login", login_data(r, apr_psprintf(
             r->pool, "Too many attempts. Try again in %ld seconds.", wait), email));
@@ -205,7 +261,7 @@ int inbox_login_post(request_rec *r)
         cs_password_burn(password);   /* same time as a real check */
     }
     PQclear(res);
-    record_attempt(r, conn, email, ok);
+    settle_attempt(r, conn, attempt, ok ? 1 : -1);
     if (!ok) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CSLOGNO(03020)
                       "failed dashboard sign-in from %s", r->useragent_ip);
@@ -273,8 +329,11 @@ int inbox_session(request_rec *r, inbox_ctx **pctx)
     }
     ctx = apr_pcalloc(r->pool, sizeof(*ctx));
     if (inbox_core.db_acquire(r, &ctx->conn) != APR_SUCCESS) {
-        return inbox_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
-                                     "the dashboard cannot reach its database");
+        /* send_error answers OK (the 503 is sent); this function's OK means
+         * "a session", so say DONE: the caller must stop here. */
+        inbox_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
+                              "the dashboard cannot reach its database");
+        return DONE;
     }
     ctx->token_hash = cs_token_hash(r->pool, token);
     params[0] = ctx->token_hash;

@@ -6,7 +6,6 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include <apr_strings.h>
-#include <apr_lib.h>
 
 APLOG_USE_MODULE(consult_inbox);
 
@@ -18,14 +17,6 @@ static apr_table_t *form_of(request_rec *r)
 static int is_owner(const inbox_ctx *ctx)
 {
     return ctx->is_admin || (ctx->role && !strcmp(ctx->role, "owner"));
-}
-
-static int digits(const char *s)
-{
-    const char *c;
-    if (!s || !*s || strlen(s) > 18) return 0;
-    for (c = s; *c; c++) if (!apr_isdigit(*c)) return 0;
-    return 1;
 }
 
 static int contact_page(request_rec *r, inbox_ctx *ctx, const char *id, int status,
@@ -100,6 +91,10 @@ int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const cha
         const char *name = apr_table_get(form, "name"), *email = apr_table_get(form, "email");
         const char *phone = apr_table_get(form, "phone");
         const char *e = NULL, *ph = NULL;
+        /* A national number is read as the client's country's, as the
+         * forms of its site read it (ConsultPhoneRegion). */
+        const char *region = inbox_core.phone_region
+                             ? inbox_core.phone_region(ctx->client_slug) : NULL;
         name = cs_trim(r->pool, name);
         email = cs_trim(r->pool, email);
         phone = cs_trim(r->pool, phone);
@@ -111,7 +106,8 @@ int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const cha
         if (email && *email && cs_email_normalize(r->pool, email, &e) != APR_SUCCESS) {
             return contact_page(r, ctx, id, HTTP_BAD_REQUEST, "The email address is not valid.");
         }
-        if (phone && *phone && cs_phone_e164(r->pool, phone, "US", &ph) != APR_SUCCESS) {
+        if (phone && *phone && cs_phone_e164(r->pool, phone, region ? region : "US", &ph)
+                               != APR_SUCCESS) {
             return contact_page(r, ctx, id, HTTP_BAD_REQUEST, "The phone number is not valid.");
         }
         if (!e && !ph) {
@@ -130,8 +126,11 @@ int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const cha
                            NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+            int taken = state && !strcmp(state, "23505");
             PQclear(res);
-            if (state && !strcmp(state, "23505")) {
+            if (taken) {
+                /* The page's own queries need a transaction that works. */
+                inbox_tx_abort(r);
                 return contact_page(r, ctx, id, HTTP_CONFLICT, "Another contact has that "
                                     "email or phone: merge the two instead.");
             }
@@ -144,9 +143,10 @@ int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const cha
             json_object_object_add(o, "name", name ? json_object_new_string(name) : NULL);
             json_object_object_add(o, "email", e ? json_object_new_string(e) : NULL);
             json_object_object_add(o, "phone", ph ? json_object_new_string(ph) : NULL);
-            inbox_audit(r, ctx, "contact_edit", "contact", id,
-                        apr_pstrdup(r->pool, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)));
+            int audited = inbox_audit(r, ctx, "contact_edit", "contact", id, apr_pstrdup(
+                r->pool, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)));
             json_object_put(o);
+            if (!audited) return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
     else if (!strcmp(what, "note")) {
@@ -162,11 +162,13 @@ int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const cha
         if (!res) return HTTP_INTERNAL_SERVER_ERROR;
         if (PQntuples(res) != 1) { PQclear(res); return HTTP_NOT_FOUND; }
         PQclear(res);
-        inbox_audit(r, ctx, "contact_note", "contact", id, NULL);
+        if (!inbox_audit(r, ctx, "contact_note", "contact", id, NULL)) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     else if (!strcmp(what, "merge")) {
-        const char *other = apr_table_get(form, "other");
-        if (!digits(other)) {
+        const char *other = inbox_id(r->pool, apr_table_get(form, "other"));
+        if (!other) {
             return contact_page(r, ctx, id, HTTP_BAD_REQUEST, "Choose the contact to merge in.");
         }
         params[2] = other;
@@ -177,8 +179,12 @@ int inbox_contact_post(request_rec *r, inbox_ctx *ctx, const char *id, const cha
             return contact_page(r, ctx, id, HTTP_NOT_FOUND, "No such contact to merge.");
         }
         PQclear(res);
-        inbox_audit(r, ctx, "contact_merge", "contact", id,
-                    apr_psprintf(r->pool, "{\"merged\": %s}", other));
+        /* In the same transaction as the merge (see handler()): a merge
+         * that cannot be recorded is undone. */
+        if (!inbox_audit(r, ctx, "contact_merge", "contact", id,
+                         apr_psprintf(r->pool, "{\"merged\": %s}", other))) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     else {
         return HTTP_NOT_FOUND;
@@ -240,10 +246,14 @@ int inbox_export_contacts_csv(request_rec *r, inbox_ctx *ctx)
     if (!res) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* Recorded before a byte is sent; unrecorded, nothing is. */
+    if (!inbox_audit(r, ctx, "export", "client", ctx->client_id, "{\"what\": \"contacts\"}")) {
+        PQclear(res);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     send_csv(r, ctx, res, "contacts",
              "contact_id,name,email,phone,sms_opted_out,created_utc,messages,merged_from\r\n");
     PQclear(res);
-    inbox_audit(r, ctx, "export", "client", ctx->client_id, "{\"what\": \"contacts\"}");
     return OK;
 }
 
@@ -265,10 +275,13 @@ int inbox_export_csv(request_rec *r, inbox_ctx *ctx)
     if (!res) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (!inbox_audit(r, ctx, "export", "client", ctx->client_id, "{\"what\": \"messages\"}")) {
+        PQclear(res);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     send_csv(r, ctx, res, "messages", "message_id,created_utc,contact_id,name,email,phone,"
              "channel,direction,intent,urgency,spam,status,message\r\n");
     PQclear(res);
-    inbox_audit(r, ctx, "export", "client", ctx->client_id, "{\"what\": \"messages\"}");
     return OK;
 }
 
@@ -312,7 +325,7 @@ int inbox_replies(request_rec *r, inbox_ctx *ctx)
         const char *del = form ? apr_table_get(form, "delete") : NULL;
         if (!form) return HTTP_BAD_REQUEST;
         if (del) {
-            if (!digits(del)) return HTTP_BAD_REQUEST;
+            if (!(del = inbox_id(r->pool, del))) return HTTP_BAD_REQUEST;
             params[1] = del;
             res = inbox_query(r, ctx, "DELETE FROM saved_replies WHERE client_id = $1"
                               " AND id = $2 RETURNING id", 2, params);
@@ -329,8 +342,11 @@ int inbox_replies(request_rec *r, inbox_ctx *ctx)
         }
         if (!res) return HTTP_INTERNAL_SERVER_ERROR;
         if (PQntuples(res) != 1) { PQclear(res); return HTTP_NOT_FOUND; }
-        inbox_audit(r, ctx, del ? "reply_delete" : "reply_create", "saved_reply",
-                    PQgetvalue(res, 0, 0), NULL);
+        if (!inbox_audit(r, ctx, del ? "reply_delete" : "reply_create", "saved_reply",
+                         PQgetvalue(res, 0, 0), NULL)) {
+            PQclear(res);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         PQclear(res);
         return inbox_redirect(r, "/replies");
     }

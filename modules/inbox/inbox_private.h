@@ -43,6 +43,7 @@ typedef struct {
     const char *role;                   /* owner, staff, or admin */
     const char *csrf;
     PGconn *conn;
+    int audit_failed;                   /* an audit row could not be written */
 } inbox_ctx;
 
 inbox_conf *inbox_sconf(server_rec *s);
@@ -58,7 +59,8 @@ int inbox_switch_client(request_rec *r, inbox_ctx *ctx);
 
 /* inbox_render.c */
 /* Render template @p name with @p data into the response; 500 (logged) on
- * a render error, never half a page. */
+ * a render error, never half a page. Inside a POST's transaction the page
+ * is held and sent by inbox_tx_end after COMMIT. */
 int inbox_render(request_rec *r, int status, const char *name, json_object *data);
 /* The common page data: user, client, csrf, memberships for the switcher. */
 json_object *inbox_page_data(request_rec *r, inbox_ctx *ctx, const char *title);
@@ -71,8 +73,30 @@ int inbox_redirect(request_rec *r, const char *to);
 apr_table_t *inbox_read_form(request_rec *r);
 PGresult *inbox_query(request_rec *r, inbox_ctx *ctx, const char *sql,
                       int n, const char *const *params);
-void inbox_audit(request_rec *r, inbox_ctx *ctx, const char *action,
-                 const char *target_type, const char *target_id, const char *detail_json);
+/* Write an audit row. 1 when written; 0 when not (logged, and
+ * ctx->audit_failed set, so the POST's transaction rolls back): the
+ * caller answers 500 and, on a GET, sends nothing. */
+int inbox_audit(request_rec *r, inbox_ctx *ctx, const char *action,
+                const char *target_type, const char *target_id, const char *detail_json);
+/* An id from the request (path, form field, query argument), parsed once,
+ * here: the canonical decimal text of a positive bigint ("0042" -> "42"),
+ * or NULL for anything else ("", "0", signs, spaces, past 2^63-1). SQL
+ * parameters and audit details only ever see this output. */
+const char *inbox_id(apr_pool_t *p, const char *s);
+
+/* Every POST is one transaction: the action and its audit row commit
+ * together or not at all (see handler() in mod_consult_inbox.c).
+ * inbox_tx_begin sends BEGIN (OK, or 500). inbox_tx_end, given the
+ * route's return, COMMITs when the answer is a success (< 400) and every
+ * audit row was written, else ROLLs BACK; then it sends the page held
+ * while the transaction was open, and returns the status to return (500
+ * when the commit failed). Without a transaction it returns @p status. */
+int inbox_tx_begin(request_rec *r, inbox_ctx *ctx);
+int inbox_tx_end(request_rec *r, int status);
+/* Roll back now, for a route that hit an expected statement error (a
+ * unique violation, say) and still renders a page, whose queries an
+ * aborted transaction would refuse. */
+void inbox_tx_abort(request_rec *r);
 
 /* inbox_views.c */
 int inbox_home(request_rec *r, inbox_ctx *ctx);
@@ -98,5 +122,14 @@ int inbox_export_csv(request_rec *r, inbox_ctx *ctx);
 int inbox_export_contacts_csv(request_rec *r, inbox_ctx *ctx);
 int inbox_audit_page(request_rec *r, inbox_ctx *ctx);
 int inbox_replies(request_rec *r, inbox_ctx *ctx);
+
+/* inbox_menu.c: a restaurant client's Menu page, staff 86es. */
+int inbox_menu(request_rec *r, inbox_ctx *ctx);
+/* POST /menu/items/POSID/86 and /restore; @p rest is what follows
+ * "/menu/items/". */
+int inbox_menu_item(request_rec *r, inbox_ctx *ctx, const char *rest);
+/* has_menu in @p d (page data): whether the client is a restaurant, for
+ * the nav's Menu link. */
+void inbox_menu_nav(request_rec *r, inbox_ctx *ctx, json_object *d);
 
 #endif

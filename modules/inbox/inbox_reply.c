@@ -171,9 +171,12 @@ int inbox_reply(request_rec *r, inbox_ctx *ctx, const char *cv, const char **pre
         PQclear(res);
         return HTTP_NOT_FOUND;
     }
-    inbox_audit(r, ctx, "reply", "conversation", cv,
-                apr_psprintf(r->pool, "{\"channel\": \"%s\", \"message\": %s}", params[2],
-                             PQgetvalue(res, 0, 0)));
+    if (!inbox_audit(r, ctx, "reply", "conversation", cv,
+                     apr_psprintf(r->pool, "{\"channel\": \"%s\", \"message\": %s}", params[2],
+                                  PQgetvalue(res, 0, 0)))) {
+        PQclear(res);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     PQclear(res);
     return OK;      /* the caller renders the panel */
 }

@@ -7,7 +7,6 @@
 #include "http_request.h"
 #include "util_script.h"
 #include <apr_strings.h>
-#include <apr_lib.h>
 
 APLOG_USE_MODULE(consult_inbox);
 
@@ -20,11 +19,29 @@ static const char *arg(request_rec *r, apr_table_t *q, const char *name)
     return v && *v ? v : NULL;
 }
 
-/* Query-string arguments; unknown or malformed values are ignored. */
+/* Query-string arguments, decoded as browsers encode a form's GET: '+' is
+ * a space (ap_args_to_table would keep it a '+', so a search typed as
+ * "cake or pie" was searched as "cake+or+pie"); %2B is a '+'. Unknown or
+ * malformed values are ignored by the callers. */
 static apr_table_t *query_args(request_rec *r)
 {
-    apr_table_t *t = NULL;
-    ap_args_to_table(r, &t);
+    apr_table_t *t = apr_table_make(r->pool, 8);
+    char *args = apr_pstrdup(r->pool, r->args ? r->args : ""), *pair, *value, *state = NULL, *c;
+
+    for (c = args; *c; c++) {
+        if (*c == '+') *c = ' ';
+    }
+    for (pair = apr_strtok(args, "&", &state); pair; pair = apr_strtok(NULL, "&", &state)) {
+        if ((value = strchr(pair, '='))) {
+            *value++ = '\0';
+        }
+        else {
+            value = apr_pstrdup(r->pool, "1");
+        }
+        ap_unescape_url(pair);
+        ap_unescape_url(value);
+        apr_table_set(t, pair, value);
+    }
     return t;
 }
 
@@ -41,15 +58,6 @@ static int one_of(const char *v, const char *list)
     return 0;
 }
 
-/* Digits only, and few enough for a bigint. */
-static int id_like(const char *s)
-{
-    const char *c;
-    if (!s || !*s || strlen(s) > 18) return 0;
-    for (c = s; *c; c++) if (!apr_isdigit(*c)) return 0;
-    return 1;
-}
-
 /* The list's filters, validated: what the list shows and the links keep. */
 typedef struct {
     const char *status, *intent, *channel, *q, *before, *before_id;
@@ -57,7 +65,12 @@ typedef struct {
     int rows;           /* a refresh keeps this many rows (those loaded) */
 } filters;
 
-static void read_filters(request_rec *r, filters *f)
+#define Q_MAX 200       /* bytes of a search kept */
+
+/* The filters of the query string; 0 for a search that is not text
+ * (invalid UTF-8 or control characters: Postgres would refuse it), which
+ * the caller answers 400. Other malformed values are ignored. */
+static int read_filters(request_rec *r, filters *f)
 {
     apr_table_t *q = query_args(r);
     const char *before = arg(r, q, "before"), *us;
@@ -70,19 +83,35 @@ static void read_filters(request_rec *r, filters *f)
     if (!one_of(f->channel, "form sms voicemail email booking order")) f->channel = NULL;
     f->mine = arg(r, q, "mine") != NULL;
     {
-        const char *rows = arg(r, q, "rows");
-        f->rows = rows && id_like(rows) && strlen(rows) < 5 ? atoi(rows) : 0;
+        const char *rows = inbox_id(r->pool, arg(r, q, "rows"));
+        f->rows = rows && strlen(rows) < 5 ? atoi(rows) : 0;
         if (f->rows > 500) f->rows = 500;
     }
     f->q = arg(r, q, "q");
-    if (f->q && strlen(f->q) > 200) f->q = apr_pstrndup(r->pool, f->q, 200);
+    if (f->q && !cs_text_is_clean(f->q, strlen(f->q))) {
+        return 0;
+    }
+    if (f->q && strlen(f->q) > Q_MAX) {
+        /* Cut on a character boundary: never inside a UTF-8 sequence. */
+        apr_size_t n = Q_MAX;
+        while (n > 0 && ((unsigned char)f->q[n] & 0xC0) == 0x80) n--;
+        f->q = apr_pstrndup(r->pool, f->q, n);
+    }
     /* Keyset cursor "<timestamp>_<id>" from the previous page. */
     if (before && (us = strrchr(before, '_')) && us[1] && strlen(before) < 64) {
-        if (id_like(us + 1)) {
+        if ((f->before_id = inbox_id(r->pool, us + 1))) {
             f->before = apr_pstrmemdup(r->pool, before, us - before);
-            f->before_id = us + 1;
         }
     }
+    return 1;
+}
+
+/* A search we cannot read: the dashboard's error (a page, or for htmx a
+ * fragment its notice shows), rather than a guess at what was meant. */
+static int bad_search(request_rec *r)
+{
+    return inbox_core.send_error(r, HTTP_BAD_REQUEST, "invalid_search",
+                                 "The search is not valid text: type it again.");
 }
 
 static json_object *filters_json(request_rec *r, const filters *f)
@@ -205,8 +234,11 @@ static json_object *list_data(request_rec *r, inbox_ctx *ctx, const filters *f,
 int inbox_home(request_rec *r, inbox_ctx *ctx)
 {
     filters f;
-    json_object *d = inbox_page_data(r, ctx, "Inbox");
-    read_filters(r, &f);
+    json_object *d;
+    if (!read_filters(r, &f)) {
+        return bad_search(r);
+    }
+    d = inbox_page_data(r, ctx, "Inbox");
     if (!list_data(r, ctx, &f, d)) {
         json_object_put(d);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -218,7 +250,9 @@ int inbox_list(request_rec *r, inbox_ctx *ctx)
 {
     filters f;
     json_object *d;
-    read_filters(r, &f);
+    if (!read_filters(r, &f)) {
+        return bad_search(r);
+    }
     if (!inbox_is_htmx(r)) {
         return inbox_home(r, ctx);     /* a real page without JavaScript */
     }
@@ -370,7 +404,10 @@ int inbox_conversation(request_rec *r, inbox_ctx *ctx, const char *id)
     {
         /* Without JavaScript: the panel as its own page, beside the list. */
         filters f;
-        read_filters(r, &f);
+        if (!read_filters(r, &f)) {
+            json_object_put(d);
+            return bad_search(r);
+        }
         if (!list_data(r, ctx, &f, d)) {
             json_object_put(d);
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -408,7 +445,10 @@ static int conversation_seen(request_rec *r, inbox_ctx *ctx, const char *id)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (PQntuples(res) == 1) {
-        inbox_audit(r, ctx, "read", "conversation", id, NULL);
+        if (!inbox_audit(r, ctx, "read", "conversation", id, NULL)) {
+            PQclear(res);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         apr_table_setn(r->headers_out, "HX-Trigger", "inbox-changed");
     }
     PQclear(res);
@@ -427,7 +467,9 @@ static int conversation_seen(request_rec *r, inbox_ctx *ctx, const char *id)
 int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id)
 {
     apr_table_t *form = ap_get_module_config(r->request_config, &consult_inbox_module);
-    const char *action = r->uri + strlen("/c/") + strlen(id) + 1;
+    /* "/c/ID/ACTION": after the path's own id, which may be spelled with
+     * leading zeros (@p id is the canonical one). */
+    const char *action = strchr(r->uri + strlen("/c/"), '/') + 1;
     const char *params[5] = { id, ctx->client_id, NULL, NULL, NULL };
     const char *sql = NULL, *detail = NULL;
     int n = 3;          /* parameters the chosen statement takes */
@@ -468,13 +510,14 @@ int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id)
     }
     else if (!strcmp(action, "assign")) {
         const char *who = apr_table_get(form, "assignee");
+        int nobody = !who || !*who || !strcmp(who, "none");
         sql = "UPDATE conversations SET assigned_to = u.id FROM (SELECT $3::bigint AS id) x"
               " LEFT JOIN staff_users u ON u.id = x.id AND EXISTS (SELECT 1 FROM memberships m"
               "   WHERE m.user_id = u.id AND m.client_id = $2)"
               " WHERE conversations.id = $1 AND conversations.client_id = $2"
               "   AND (x.id IS NULL OR u.id IS NOT NULL) RETURNING conversations.id";
-        params[2] = who && *who && strcmp(who, "none") ? who : NULL;
-        if (params[2] && !id_like(params[2])) {
+        params[2] = nobody ? NULL : inbox_id(r->pool, who);
+        if (!nobody && !params[2]) {
             return HTTP_BAD_REQUEST;
         }
         detail = apr_psprintf(r->pool, "{\"assignee\": %s}", params[2] ? params[2] : "null");
@@ -538,7 +581,9 @@ int inbox_conversation_action(request_rec *r, inbox_ctx *ctx, const char *id)
         return HTTP_NOT_FOUND;      /* not this client's conversation */
     }
     PQclear(res);
-    inbox_audit(r, ctx, action, "conversation", id, detail);
+    if (!inbox_audit(r, ctx, action, "conversation", id, detail)) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (inbox_is_htmx(r)) {
         json_object *d = panel_data(r, ctx, id, NULL);
         if (!d) {
@@ -567,6 +612,11 @@ int inbox_attachment(request_rec *r, inbox_ctx *ctx, const char *id)
     name = apr_pstrndup(r->pool, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0));
     type = apr_pstrndup(r->pool, PQgetvalue(res, 0, 1), PQgetlength(res, 0, 1));
     len = PQgetlength(res, 0, 2);
+    /* Recorded before a byte is sent; unrecorded, nothing is. */
+    if (!inbox_audit(r, ctx, "download", "attachment", id, NULL)) {
+        PQclear(res);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     /* Always a download, never rendered: no HTML, SVG or script can run
      * from a customer's upload on the dashboard's origin. */
     ap_set_content_type(r, apr_pstrdup(r->pool, cs_safe_serve_type(type)));
@@ -580,6 +630,5 @@ int inbox_attachment(request_rec *r, inbox_ctx *ctx, const char *id)
         ap_rwrite(PQgetvalue(res, 0, 2), len, r);
     }
     PQclear(res);
-    inbox_audit(r, ctx, "download", "attachment", id, NULL);
     return OK;
 }

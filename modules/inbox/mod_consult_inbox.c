@@ -147,19 +147,22 @@ static int map_to_storage(request_rec *r)
     return DECLINED;
 }
 
-/* "/c/123/archive" -> id "123", rest "archive"; NULL unless digits. */
+/* "/c/0123/archive" -> id "123" (inbox_id), rest "archive"; NULL unless
+ * the segment is an id. */
 static const char *path_id(request_rec *r, const char *prefix, const char **prest)
 {
-    const char *s = r->uri + strlen(prefix), *e = s;
+    const char *s = r->uri + strlen(prefix), *e = s, *id;
     while (apr_isdigit(*e)) e++;
-    if (e == s || e - s > 18 || (*e && *e != '/')) {
+    if (e == s || (*e && *e != '/')
+        || !(id = inbox_id(r->pool, apr_pstrmemdup(r->pool, s, e - s)))) {
         return NULL;
     }
     *prest = *e == '/' ? e + 1 : "";
-    return apr_pstrmemdup(r->pool, s, e - s);
+    return id;
 }
 
-static int handler(request_rec *r)
+/* The routes; handler() below ends the transaction a POST runs in. */
+static int route(request_rec *r)
 {
     inbox_conf *conf = inbox_sconf(r->server);
     inbox_ctx *ctx = NULL;
@@ -187,6 +190,10 @@ static int handler(request_rec *r)
     }
     if (r->method_number != M_GET && r->method_number != M_POST) {
         return HTTP_METHOD_NOT_ALLOWED;
+    }
+    /* A signed-in POST (its CSRF token checked) runs in one transaction. */
+    if (r->method_number == M_POST && (st = inbox_tx_begin(r, ctx)) != OK) {
+        return st;
     }
     if (!strcmp(r->uri, "/logout")) {
         return r->method_number == M_POST ? inbox_logout(r, ctx) : HTTP_METHOD_NOT_ALLOWED;
@@ -216,6 +223,12 @@ static int handler(request_rec *r)
     if (!strcmp(r->uri, "/replies")) {
         return inbox_replies(r, ctx);
     }
+    if (!strcmp(r->uri, "/menu")) {
+        return inbox_menu(r, ctx);
+    }
+    if (!strncmp(r->uri, "/menu/items/", 12)) {
+        return inbox_menu_item(r, ctx, r->uri + 12);
+    }
     if (!strncmp(r->uri, "/c/", 3) && (id = path_id(r, "/c/", &rest))) {
         if (!*rest && r->method_number == M_GET) {
             return inbox_conversation(r, ctx, id);
@@ -244,6 +257,24 @@ static int handler(request_rec *r)
         return inbox_attachment(r, ctx, id);
     }
     return HTTP_NOT_FOUND;
+}
+
+/*
+ * Every POST is one transaction, begun in route() before any route runs
+ * and ended here, whatever the route: so an action and its audit row
+ * commit together or not at all, and no route has to remember to. COMMIT
+ * when the answer is a success (< 400) and every audit row was written;
+ * otherwise ROLLBACK (500 when an audit row failed: done but unrecorded is
+ * undone). The answer must not reach the client before COMMIT, so while
+ * the transaction is open inbox_render holds its page and inbox_tx_end
+ * sends it afterwards; a redirect or an error status is only sent after
+ * this returns. A failed COMMIT drops the held page and answers 500.
+ * GETs change nothing but audit rows (exports, downloads), which they
+ * write before sending a byte, refusing (500) when they cannot.
+ */
+static int handler(request_rec *r)
+{
+    return inbox_tx_end(r, route(r));
 }
 
 static void register_hooks(apr_pool_t *p)

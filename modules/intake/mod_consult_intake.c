@@ -10,6 +10,7 @@
 #include "http_request.h"
 #include <apr_strings.h>
 #include <apr_lib.h>
+#include <apr_hash.h>
 #include "http/cs_http.h"
 
 cs_core_t intake_core;
@@ -306,6 +307,19 @@ static void retrieve_core(void)
     cs_core_retrieve(&intake_core);
 }
 
+/* slug -> ConsultPhoneRegion, from the vhosts that bind a client and set a
+ * region (their own or the main server's); built at check_config. */
+static apr_hash_t *phone_regions;
+
+/* The optional function cs_phone_region: how the dashboard reads a
+ * national number typed for a client, as that client's forms read it. */
+static const char *cs_phone_region(const char *slug)
+{
+    const char *region = slug && phone_regions
+                         ? apr_hash_get(phone_regions, slug, APR_HASH_KEY_STRING) : NULL;
+    return region ? region : "US";
+}
+
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                         server_rec *s)
 {
@@ -319,8 +333,24 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      "consult_core_module before consult_intake_module");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    phone_regions = apr_hash_make(pconf);
     for (v = s; v; v = v->next) {
         intake_conf *c = intake_sconf(v);
+        const char *slug = intake_core.client_slug(v), *had;
+        if (slug && c->region) {
+            /* One region per client: the first vhost's, as configured. */
+            if (!(had = apr_hash_get(phone_regions, slug, APR_HASH_KEY_STRING))) {
+                apr_hash_set(phone_regions, slug, APR_HASH_KEY_STRING, c->region);
+            }
+            else if (strcmp(had, c->region)) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, v, CSLOGNO(02005)
+                             "ConsultPhoneRegion %s (%s:%d) differs from %s set for "
+                             "client %s on another virtual host: the dashboard reads "
+                             "its numbers as %s", c->region,
+                             v->defn_name ? v->defn_name : "?", v->defn_line_number,
+                             had, slug, had);
+            }
+        }
         resolve(c);
         if (c->enabled == 1 && !intake_core.client_slug(v)) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, v,
@@ -376,6 +406,7 @@ static int map_to_storage(request_rec *r)
 
 static void register_hooks(apr_pool_t *p)
 {
+    APR_REGISTER_OPTIONAL_FN(cs_phone_region);
     ap_hook_optional_fn_retrieve(retrieve_core, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);

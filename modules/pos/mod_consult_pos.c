@@ -351,6 +351,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
     CS_REGISTER_JOB_HANDLER(pos_run_job);
+    CS_REGISTER_WORKER_START(pos_worker_start);
 }
 
 AP_DECLARE_MODULE(consult_pos) = {

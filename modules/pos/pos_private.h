@@ -19,6 +19,7 @@ extern module AP_MODULE_DECLARE_DATA consult_pos_module;
 #define POS_JOB_SYNC  "pos.menu.sync"
 #define POS_JOB_POLL  "pos.availability.poll"
 #define POS_JOB_EVENT "pos.event"
+#define POS_JOB_PUSH  "pos.item.push"  /* a staff 86 from the dashboard, to the POS */
 #define POS_PROVIDER_PREFIX "pos."   /* journal provider: pos.mock, pos.square... */
 
 typedef struct {
@@ -47,6 +48,8 @@ pos_conf *pos_conf_for_slug(const char *slug);
 int pos_run_job(cs_job_t *job);
 /* The restaurant row (created or brought up to date from the directives)
  * and its sync and poll jobs, due now; idempotent. */
+/* pos_sync.c: the consult_worker_start hook. */
+void pos_worker_start(server_rec *s, PGconn *conn, apr_pool_t *p);
 apr_status_t pos_ensure(PGconn *conn, apr_pool_t *p, const pos_conf *c,
                         const char *client_id, const char **perr);
 /* Write SLUG.json, SLUG.availability.json and SLUG.html into the snapshot
@@ -71,6 +74,9 @@ const char *pos_menu_availability_json(apr_pool_t *p, const pos_menu_t *m, int s
 const char *pos_menu_page(apr_pool_t *p, const pos_conf *c, const pos_menu_t *m,
                           const char *snapshot_at, const char **perr);
 int pos_api_handler(request_rec *r);
+
+/* pos_push.c: the pos.item.push job. */
+int pos_run_push(cs_job_t *job);
 
 /* pos_webhooks.c */
 int pos_webhook_handler(request_rec *r);

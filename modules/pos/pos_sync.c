@@ -127,6 +127,47 @@ apr_status_t pos_ensure(PGconn *conn, apr_pool_t *p, const pos_conf *c,
     return APR_SUCCESS;
 }
 
+/* The worker's start (and every reconnect): each configured restaurant
+ * gets its row and its sync and poll jobs at once, so a new restaurant's
+ * menu is imported before its first guest asks, and its Menu page in the
+ * dashboard exists from the start. A slug without a client row is skipped
+ * (the client is added later with consult-admin; its first request then
+ * does the same). */
+void pos_worker_start(server_rec *s, PGconn *conn, apr_pool_t *p)
+{
+    server_rec *v;
+
+    for (v = s; v; v = v->next) {
+        const pos_conf *c = pos_sconf(v);
+        const char *params[1], *err = NULL;
+        PGresult *res;
+        apr_status_t rv;
+
+        /* A vhost that inherits the main server's settings is that restaurant. */
+        if (!c->kind || !c->slug || (v != s && c == pos_sconf(s))) {
+            continue;
+        }
+        params[0] = c->slug;
+        res = cs_db_exec(conn, p, &err, PGRES_TUPLES_OK,
+                         "SELECT id FROM clients WHERE slug = $1", 1, params);
+        if (!res || PQntuples(res) != 1) {
+            if (res) PQclear(res);
+            continue;
+        }
+        params[0] = apr_pstrdup(p, PQgetvalue(res, 0, 0));
+        PQclear(res);
+        if ((rv = cs_db_command(conn, p, &err, "BEGIN")) == APR_SUCCESS
+            && (rv = pos_ensure(conn, p, c, params[0], &err)) == APR_SUCCESS) {
+            rv = cs_db_command(conn, p, &err, "COMMIT");
+        }
+        if (rv != APR_SUCCESS) {
+            PQclear(PQexec(conn, "ROLLBACK"));
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, CSLOGNO(06050)
+                         "cannot set up the restaurant %s: %s", c->slug, err ? err : "?");
+        }
+    }
+}
+
 /* ---- snapshots ---------------------------------------------------------- */
 
 apr_status_t pos_write_snapshot(PGconn *conn, apr_pool_t *p, const pos_conf *c,
@@ -597,6 +638,16 @@ static int run_event(cs_job_t *job)
         }
         err = NULL;
     }
+    else if (ev->kind == CS_POS_EVENT_VERIFICATION && ev->verification_code) {
+        /* Clover's one-time code, for staff to paste into Clover. */
+        const char *vp[2] = { client_id, ev->verification_code };
+        res = cs_db_exec(job->conn, job->pool, &err, PGRES_COMMAND_OK,
+            "UPDATE restaurants SET pos_verification_code = $2, pos_verification_at = now()"
+            " WHERE client_id = $1", 2, vp);
+        if (!res) return fail(job, "storing the verification code", err);
+        PQclear(res);
+        err = NULL;
+    }
     else {
         err = NULL;                 /* recorded; nothing to do yet */
     }
@@ -624,6 +675,9 @@ int pos_run_job(cs_job_t *job)
 
     if (!strcmp(job->kind, POS_JOB_EVENT)) {
         return run_event(job);
+    }
+    if (!strcmp(job->kind, POS_JOB_PUSH)) {
+        return pos_run_push(job);
     }
     if (!sync && strcmp(job->kind, POS_JOB_POLL)) {
         return DECLINED;

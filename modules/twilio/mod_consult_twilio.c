@@ -1,6 +1,7 @@
 /*
  * mod_consult_twilio: SMS and voicemail through Twilio for a client vhost
- * (`ConsultTwilio On`): signed webhooks in, the twilio.sms.send job out.
+ * (`ConsultTwilio On`): signed webhooks into core's inbound journal, the
+ * twilio.event job that processes them, and the twilio.sms.send job out.
  */
 #include "twilio_private.h"
 #include "base/cs_conf.h"
@@ -170,7 +171,7 @@ static const command_rec cmds[] = {
     AP_INIT_TAKE1("ConsultTwilioNumber", set_str, (void *)2, RSRC_CONF,
                   "the client's Twilio number, E.164"),
     AP_INIT_TAKE1("ConsultTwilioPublicURL", set_str, (void *)3, RSRC_CONF,
-                  "scheme://host Twilio uses to reach this vhost (signatures behind a proxy)"),
+                  "scheme://host[:port] Twilio calls for this vhost (required with ConsultTwilio On)"),
     AP_INIT_TAKE1("ConsultTwilioAPIBase", set_str, (void *)4, RSRC_CONF,
                   "Twilio REST base URL (default https://api.twilio.com)"),
     AP_INIT_TAKE1("ConsultTwilioGreeting", set_str, (void *)5, RSRC_CONF,
@@ -245,10 +246,16 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             }
         }
         if (!c->public_url) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_NOTICE, 0, v, CSLOGNO(04005)
-                         "ConsultTwilio On (%s:%d) without ConsultTwilioPublicURL: Twilio "
-                         "cannot report delivery (replies show Twilio's first answer only)",
+            /* Twilio signs the URL it called. Behind a TLS-terminating
+             * proxy that is not the URL this server sees, so without the
+             * public one every webhook would be refused; and Twilio needs
+             * it for the voicemail callbacks and delivery status. */
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(04006)
+                         "ConsultTwilio On in vhost %s (%s:%d) needs ConsultTwilioPublicURL, "
+                         "the scheme://host[:port] Twilio calls (its signatures cover that URL)",
+                         v->server_hostname ? v->server_hostname : "?",
                          v->defn_name ? v->defn_name : "?", v->defn_line_number);
+            return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (c->after_hours_reply) {
             const char *err = NULL;
@@ -292,6 +299,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(twilio_handler, NULL, NULL, APR_HOOK_MIDDLE);
     CS_REGISTER_JOB_HANDLER(twilio_run_job);
+    CS_REGISTER_JOB_HANDLER(twilio_run_event);
 }
 
 AP_DECLARE_MODULE(consult_twilio) = {

@@ -13,6 +13,14 @@
 
 #define CSLOGNO(n) "CS" #n ": "
 
+/* Core's inbound journal: our provider name and the job kind that
+ * processes a journaled webhook (twilio_events.c). */
+#define TWILIO_PROVIDER "twilio"
+#define TWILIO_JOB_EVENT "twilio.event"
+
+/* Longest voicemail, seconds (Twilio transcribes up to 120). */
+#define TWILIO_MAX_RECORDING 120
+
 extern module AP_MODULE_DECLARE_DATA consult_twilio_module;
 
 typedef struct {
@@ -20,7 +28,7 @@ typedef struct {
     const char *account_sid;
     const char *auth_token;         /* resolved from env:/file: at config time */
     const char *number;             /* the client's Twilio number, E.164 */
-    const char *public_url;         /* scheme://host[:port] Twilio calls, NULL: this server */
+    const char *public_url;         /* scheme://host[:port] Twilio calls (required) */
     const char *api_base;           /* default https://api.twilio.com */
     const char *greeting;
     const char *missed_call_text;   /* NULL: no text-back */
@@ -43,5 +51,8 @@ int twilio_handler(request_rec *r);
 
 /* twilio_send.c: the twilio.sms.send job. */
 int twilio_run_job(cs_job_t *job);
+
+/* twilio_events.c: the twilio.event job, one journaled webhook. */
+int twilio_run_event(cs_job_t *job);
 
 #endif

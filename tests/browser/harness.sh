@@ -75,9 +75,9 @@ admin() { "$build/consult-admin" --db "$CS_DATABASE" "$@" >/dev/null; }
 admin migrate "$root/sql"
 admin client-add coffee-shop "Ember & Oak Coffee"
 admin client-add other-client "Other Client"
-admin user-add owner@coffee.example "Coffee Owner" "correct horse battery"
+printf '%s\n' 'correct horse battery' | admin user-add owner@coffee.example "Coffee Owner" --password-stdin
 admin member-add owner@coffee.example coffee-shop owner
-admin user-add other@other.example "Other Owner" "other secret pass"
+printf '%s\n' 'other secret pass' | admin user-add other@other.example "Other Owner" --password-stdin
 admin member-add other@other.example other-client owner
 # >>> restaurants (menu.test.mjs): the demo restaurants' clients, served by
 # the real conf/sites/pizzeria.conf on the mock POS; the test 86es items

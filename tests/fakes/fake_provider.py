@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""A generic fake of the HTTP APIs Consult calls (an OpenAI-compatible LLM
-today; Twilio, Resend, Stripe later), for tests. Standard library only.
+"""A generic fake of the HTTP APIs Consult calls (an OpenAI-compatible LLM,
+Twilio, Resend), for tests and as make run's provider stand-in. Standard
+library only.
 
     fake_provider.py --port 0 --portfile FILE --log FILE.jsonl
+                     [--standin] [--status-callbacks] [--callback-delay S]
 
 Listens on 127.0.0.1 (port 0: any free port), writes the port to --portfile
 once listening (atomically: the file appears complete), and appends every
@@ -48,10 +50,35 @@ Without a matching rule, POST .../chat/completions answers a valid OpenAI
 chat completion whose message.content is the default classification; any
 other request answers 404 with a JSON error. SIGTERM or SIGINT stop the
 server cleanly (waiting delays are cut short).
+
+--status-callbacks: after a 2xx answer to POST .../Messages.json whose form
+has a StatusCallback, the fake calls it back as Twilio does, "sent" then
+"delivered" (--callback-delay seconds apart, 1 by default): a form POST of
+AccountSid, From, To, MessageSid, SmsSid, MessageStatus, SmsStatus and
+ApiVersion, with X-Twilio-Signature computed exactly as Twilio computes it
+(base64 HMAC-SHA1 of the URL followed by every sorted name and value) under
+the auth token the request authenticated with (its basic-auth password,
+which is the account's auth token). Hosts named localhost or *.localhost are
+reached on 127.0.0.1, as browsers and curl do. The remembered message's
+status follows, and every callback made is listed by
+
+    GET    /_control/callbacks  [{"url", "status", "answer"}...] (answer: the
+                                HTTP status, or the error as a string)
+    DELETE /_control/callbacks  forget them
+
+--standin (make run's stand-in for the real providers; implies
+--status-callbacks): without a matching rule, POST .../Messages.json
+answers 201 with a queued Twilio Message resource (remembered as above), and
+POST .../emails answers 200 {"id": ...} as Resend does (the same id again
+for the same Idempotency-Key).
 """
 
 import argparse
+import base64
 import fnmatch
+import hashlib
+import hmac
+import http.client
 import json
 import os
 import signal
@@ -61,7 +88,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import uuid
 from email.utils import formatdate
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 DEFAULT_CLASSIFICATION = {
     "intent": "question",
@@ -79,7 +106,12 @@ CONTROL = "/_control/"
 class State:
     """Rules and requests, shared by the handler threads."""
 
-    def __init__(self, log_path):
+    def __init__(self, log_path, standin=False, callbacks=False, callback_delay=1.0):
+        self.standin = standin
+        self.status_callbacks = callbacks or standin
+        self.callback_delay = callback_delay
+        self.callbacks = []     # status callbacks made: {"url", "status", "answer"}
+        self.emails = {}        # Idempotency-Key -> the email id answered
         self.lock = threading.Lock()
         self.rules = []
         self.requests = []
@@ -178,6 +210,90 @@ def chat_completion(state, request_body):
     }
 
 
+def twilio_signature(auth_token, url, params):
+    """X-Twilio-Signature of a form POST of @params (name, value pairs) to
+    @url: base64(HMAC-SHA1(auth token, url + every name and value, sorted by
+    name, then value)), as Twilio's request validators check it."""
+    data = url + "".join(k + v for k, v in sorted(set(params)))
+    mac = hmac.new(auth_token.encode("utf-8"), data.encode("utf-8"), hashlib.sha1)
+    return base64.b64encode(mac.digest()).decode("ascii")
+
+
+def post_form(url, params, headers, timeout=10):
+    """POST @params form-encoded to @url; the HTTP status, or the error as a
+    string. localhost and *.localhost are 127.0.0.1 (browsers and curl
+    resolve them so; the system resolver may not)."""
+    u = urlsplit(url)
+    host = u.hostname or ""
+    connect = "127.0.0.1" if host == "localhost" or host.endswith(".localhost") else host
+    cls = http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection
+    body = urlencode(params)
+    path = (u.path or "/") + ("?" + u.query if u.query else "")
+    try:
+        conn = cls(connect, u.port, timeout=timeout)
+        conn.request("POST", path, body=body, headers=dict(headers, **{
+            "Host": u.netloc,
+            "Content-Type": "application/x-www-form-urlencoded"}))
+        status = conn.getresponse().status
+        conn.close()
+        return status
+    except (OSError, http.client.HTTPException) as e:
+        return "%s: %s" % (type(e).__name__, e)
+
+
+def basic_password(authorization):
+    """The password of an "Authorization: Basic ..." header, or None."""
+    if not authorization or not authorization.lower().startswith("basic "):
+        return None
+    try:
+        user_pass = base64.b64decode(authorization[6:].strip()).decode("utf-8")
+    except ValueError:
+        return None
+    return user_pass.partition(":")[2] if ":" in user_pass else None
+
+
+def status_callbacks(state, form, sid, account, auth_token):
+    """Twilio's delivery reports for message @sid: "sent", then "delivered"."""
+    url = form.get("StatusCallback", [""])[0]
+    for status in ("sent", "delivered"):
+        if state.stop.wait(state.callback_delay):
+            return      # shutting down
+        params = [("AccountSid", account), ("ApiVersion", "2010-04-01"),
+                  ("From", form.get("From", [""])[0]), ("To", form.get("To", [""])[0]),
+                  ("MessageSid", sid), ("SmsSid", sid),
+                  ("MessageStatus", status), ("SmsStatus", status)]
+        with state.lock:
+            for m in state.sms:
+                if m["sid"] == sid:
+                    m["status"] = status
+                    if status == "sent":
+                        m["date_sent"] = formatdate(usegmt=True)
+        answer = post_form(url, params, {
+            "X-Twilio-Signature": twilio_signature(auth_token, url, params),
+            "User-Agent": "TwilioProxy/1.1"})
+        with state.lock:
+            state.callbacks.append({"url": url, "status": status, "answer": answer})
+
+
+def twilio_message(form, sid, account):
+    """A queued Message resource, as Twilio answers POST Messages.json."""
+    now = formatdate(usegmt=True)
+    return {"sid": sid, "account_sid": account, "to": form.get("To", [""])[0],
+            "from": form.get("From", [""])[0],
+            "messaging_service_sid": form.get("MessagingServiceSid", [None])[0],
+            "body": form.get("Body", [""])[0], "status": "queued", "num_segments": "1",
+            "num_media": "0", "direction": "outbound-api", "api_version": "2010-04-01",
+            "price": None, "price_unit": "USD", "error_code": None, "error_message": None,
+            "date_created": now, "date_updated": now, "date_sent": None,
+            "uri": "/2010-04-01/Accounts/%s/Messages/%s.json" % (account, sid)}
+
+
+def account_of(path):
+    """AC... from /2010-04-01/Accounts/AC.../Messages.json."""
+    parts = path.split("/")
+    return parts[parts.index("Accounts") + 1] if "Accounts" in parts[:-1] else ""
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -273,10 +389,29 @@ class Handler(BaseHTTPRequestHandler):
             while "{{sid}}" in body_out:
                 body_out = body_out.replace("{{sid}}", "SM" + uuid.uuid4().hex, 1)
             status = rule.get("status", 200)
-            if self.command == "POST" and url.path.endswith("/Messages.json") \
-                    and 200 <= status < 300:
+            sent = self.command == "POST" and url.path.endswith("/Messages.json") \
+                and 200 <= status < 300
+            if sent:
                 self.remember_sms(state, text, body_out)
             self.send(status, body_out, rule.get("headers"), bool(rule.get("chunked")))
+            if sent:
+                self.report_delivery(state, url.path, text, body_out)
+        elif state.standin and self.command == "POST" and url.path.endswith("/Messages.json"):
+            form = parse_qs(text)
+            answer = json.dumps(twilio_message(form, "SM" + uuid.uuid4().hex,
+                                               account_of(url.path)))
+            self.remember_sms(state, text, answer)
+            self.send(201, answer)
+            self.report_delivery(state, url.path, text, answer)
+        elif state.standin and self.command == "POST" and url.path.endswith("/emails"):
+            key = self.headers.get("Idempotency-Key")
+            with state.lock:
+                email_id = state.emails.get(key) if key else None
+                if not email_id:
+                    email_id = str(uuid.uuid4())
+                    if key:
+                        state.emails[key] = email_id
+            self.send(200, {"id": email_id})
         elif self.command == "GET" and url.path.endswith("/Messages.json"):
             q = parse_qs(url.query)
             with state.lock:
@@ -290,6 +425,20 @@ class Handler(BaseHTTPRequestHandler):
             self.send(404, {"error": {"type": "not_found",
                                       "message": "no rule for %s %s"
                                                  % (self.command, url.path)}})
+
+    def report_delivery(self, state, path, form_text, answer):
+        """--status-callbacks: Twilio's delivery reports, after the answer."""
+        form = parse_qs(form_text)
+        token = basic_password(self.headers.get("Authorization"))
+        try:
+            sid = json.loads(answer).get("sid")
+        except (ValueError, AttributeError):
+            sid = None
+        if not state.status_callbacks or not sid or not token \
+                or not form.get("StatusCallback", [""])[0]:
+            return
+        threading.Thread(target=status_callbacks, daemon=True,
+                         args=(state, form, sid, account_of(path), token)).start()
 
     @staticmethod
     def remember_sms(state, form, answer):
@@ -334,6 +483,14 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.requests.clear()
             self.send(200, {"requests": 0})
+        elif what == "callbacks" and method == "GET":
+            with state.lock:
+                callbacks = list(state.callbacks)
+            self.send(200, callbacks)
+        elif what == "callbacks" and method == "DELETE":
+            with state.lock:
+                state.callbacks.clear()
+            self.send(200, {"callbacks": 0})
         else:
             self.send(404, {"error": "unknown control request %s /_control/%s"
                                      % (method, what)})
@@ -355,9 +512,15 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--portfile")
     ap.add_argument("--log")
+    ap.add_argument("--standin", action="store_true",
+                    help="answer Twilio and Resend sends without rules (implies --status-callbacks)")
+    ap.add_argument("--status-callbacks", action="store_true",
+                    help="report accepted Twilio messages sent, then delivered, to their StatusCallback")
+    ap.add_argument("--callback-delay", type=float, default=1.0,
+                    help="seconds before each status callback (default 1)")
     args = ap.parse_args()
 
-    state = State(args.log)
+    state = State(args.log, args.standin, args.status_callbacks, args.callback_delay)
     httpd = Server(("127.0.0.1", args.port), Handler)
     httpd.state = state
 

@@ -5,7 +5,9 @@
  * X-Twilio-Signature, the rest either a urlencoded form body (decoded into
  * parameters) or, when it starts with '{', a JSON body. The whole input is
  * also an SMS body, a Messages.json answer and a Messages.json list page
- * (searched for the first line as a message body). */
+ * (searched for the first line as a message body); the rest is also decoded
+ * as a journaled webhook body (cs_twilio_parse_form) and turned into event
+ * ids (line 2 as our message id). */
 #include "fuzz_common.h"
 #include "providers/cs_twilio.h"
 
@@ -91,11 +93,51 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_touch_str(sid);
     fuzz_touch_str(status);
     fuzz_touch_str(msg);
-    /* The whole input as a GET Messages.json page, looking for our text. */
+    /* The whole input as a GET Messages.json page, looking for our text;
+     * a SID found is never one said to be taken, and with a rival nothing
+     * is ever adopted. */
     {
         const char *found = NULL;
-        int r = cs_twilio_find_in_list(p, raw, size, url, 0, &found);
-        if (r < -1 || r > 1 || (r == 1 && (!found || !*found)) || (r != 1 && found)) {
+        apr_array_header_t *matches = NULL;
+        cs_twilio_list_t m = cs_twilio_list_matches(p, raw, size, url, 0, &matches);
+        cs_twilio_list_t r = cs_twilio_find_in_list(p, raw, size, url, 0, NULL, 0, &found);
+        if ((r == CS_TWILIO_LIST_FOUND) != (found != NULL)
+            || (r == CS_TWILIO_LIST_FOUND && !*found)
+            || (m == CS_TWILIO_LIST_UNREADABLE) != (r == CS_TWILIO_LIST_UNREADABLE)
+            || (m == CS_TWILIO_LIST_NONE && r != CS_TWILIO_LIST_NONE)) {
+            abort();
+        }
+        if (r == CS_TWILIO_LIST_FOUND) {
+            if (cs_twilio_find_in_list(p, raw, size, url, 0, NULL, 1, &found)
+                    != CS_TWILIO_LIST_UNSURE || found) {
+                abort();
+            }
+            if (matches->nelts == 1) {
+                if (cs_twilio_find_in_list(p, raw, size, url, 0, matches, 0, &found)
+                        != CS_TWILIO_LIST_NONE) {
+                    abort();
+                }
+            }
+        }
+    }
+    /* The rest as a journaled webhook body: decoded by the one parser the
+     * handler and the job share; every event id made from it reads back
+     * as its kind. */
+    {
+        apr_array_header_t *fields = NULL;
+        if (cs_twilio_parse_form(p, (const char *)rest, rest_len, 200, &fields) == APR_SUCCESS) {
+            cs_twilio_event_t k;
+            (void)cs_twilio_verify(p, TOKEN, url, fields, NULL, 0, sig);
+            for (k = CS_TWILIO_EV_SMS; k <= CS_TWILIO_EV_STATUS; k++) {
+                const char *id = cs_twilio_event_id(p, k, fields, sig), *ref = NULL;
+                if (id && (cs_twilio_event_parse(p, id, &ref) != k || !ref || !*ref
+                           || strlen(id) > 300)) {
+                    abort();
+                }
+            }
+            fuzz_touch_str(cs_twilio_delivery_status(cs_twilio_param(fields, "MessageStatus")));
+        }
+        else if (fields) {
             abort();
         }
     }

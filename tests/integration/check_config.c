@@ -41,6 +41,24 @@ START_TEST(test_wrong_values_fail_naming_the_directive)
 }
 END_TEST
 
+/* Behind a TLS-terminating proxy Twilio signs a URL this server never
+ * sees, so a Twilio vhost must say which: without ConsultTwilioPublicURL
+ * the check fails, naming the vhost. */
+START_TEST(test_twilio_without_a_public_url_fails_naming_the_vhost)
+{
+    const char *out = NULL;
+    int rc = it_ctl("httpd-t -c '<VirtualHost ${CONSULT_LISTEN}>' -c 'ServerName noproxy.localhost'"
+                    " -c 'ConsultClient sms-client' -c 'ConsultTwilio On'"
+                    " -c 'ConsultTwilioAccountSid AC0123456789abcdef0123456789abcdef'"
+                    " -c 'ConsultTwilioAuthToken env:CS_TEST_TWILIO_TOKEN'"
+                    " -c 'ConsultTwilioNumber +15005550009' -c '</VirtualHost>'", &out);
+
+    ck_assert_msg(rc != 0, "a Twilio vhost without ConsultTwilioPublicURL was accepted:\n%s", out);
+    ck_assert_msg(strstr(out, "ConsultTwilio On in vhost noproxy.localhost") != NULL
+                  && strstr(out, "needs ConsultTwilioPublicURL") != NULL, "%s", out);
+}
+END_TEST
+
 START_TEST(test_incoherent_pool_bounds_fail_the_check)
 {
     expect_rejected("ConsultPoolMin 9", "expected min <= keep <= max, got 9, 4, 16");
@@ -57,6 +75,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, test_the_shipped_configuration_passes);
     tcase_add_test(tc, test_wrong_values_fail_naming_the_directive);
     tcase_add_test(tc, test_incoherent_pool_bounds_fail_the_check);
+    tcase_add_test(tc, test_twilio_without_a_public_url_fails_naming_the_vhost);
     suite_add_tcase(s, tc);
     return s;
 }

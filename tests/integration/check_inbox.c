@@ -3,7 +3,10 @@
 #include "integ.h"
 
 #include <apr_strings.h>
+#include <curl/curl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -207,14 +210,23 @@ static int admin_cmd(const char *args)
                                getenv("CS_TEST_BUILD"), getenv("CS_TEST_DATABASE"), args));
 }
 
+/* consult-admin user-add ARGS with @p password on stdin, as an operator's
+ * script gives it (never on the command line, where ps shows it). */
+static int user_add(const char *args, const char *password)
+{
+    return system(apr_psprintf(it_pool, "printf '%%s\\n' '%s' | %s/consult-admin --db '%s' user-add %s"
+                               " --password-stdin >/dev/null", password, getenv("CS_TEST_BUILD"),
+                               getenv("CS_TEST_DATABASE"), args));
+}
+
 START_TEST(test_a_new_password_signs_out_the_old_sessions)
 {
     sess_t *s;
-    ck_assert_int_eq(admin_cmd("user-add reset@coffee.example 'Rae Reset' 'first password 1'"), 0);
+    ck_assert_int_eq(user_add("reset@coffee.example 'Rae Reset'", "first password 1"), 0);
     ck_assert_int_eq(admin_cmd("member-add reset@coffee.example coffee-shop staff"), 0);
     s = login("reset%40coffee.example", "first+password+1");
     ck_assert_int_eq(req(ADMIN, "GET", "/", s, NULL, 0, NULL)->status, 200);
-    ck_assert_int_eq(admin_cmd("user-add reset@coffee.example 'Rae Reset' 'second password 2'"), 0);
+    ck_assert_int_eq(user_add("reset@coffee.example 'Rae Reset'", "second password 2"), 0);
     ck_assert_int_eq(req(ADMIN, "GET", "/", s, NULL, 0, NULL)->status, 303);
     ck_assert_int_eq(req(ADMIN, "POST", "/login", NULL,
                          "email=reset%40coffee.example&password=first+password+1", 0, NULL)->status, 401);
@@ -395,6 +407,281 @@ START_TEST(test_many_failures_from_one_address_throttle_every_account)
     ck_assert_int_eq(r->status, 429);
     ck_assert_msg(apr_table_get(r->headers, "Retry-After") != NULL, "Retry-After");
     login("owner%40coffee.example", "owner+password+1");
+}
+END_TEST
+
+/* ---- behind a proxy: mod_remoteip trusts 127.0.0.1 on these vhosts, so
+ * X-Forwarded-For is the visitor's address ------------------------------- */
+#define PROXIED_ADMIN "proxied-admin.localhost"
+#define PROXIED_SITE "proxied.localhost"
+
+/* POST /login on the proxied dashboard, as a browser at @p xff sends it. */
+static it_resp_t *sign_in_from(const char *xff, const char *form)
+{
+    const char *field, *cookie, *hdrs[3];
+    it_req_t q = { 0 };
+
+    it_login_token(PROXIED_ADMIN, &field, &cookie);
+    hdrs[0] = apr_pstrcat(it_pool, "Cookie: ", cookie, NULL);
+    hdrs[1] = apr_pstrcat(it_pool, "X-Forwarded-For: ", xff, NULL);
+    hdrs[2] = NULL;
+    q.host = PROXIED_ADMIN;
+    q.method = "POST";
+    q.path = "/login";
+    q.accept = "text/html";
+    q.content_type = FORM;
+    q.body = apr_pstrcat(it_pool, form, "&", field, NULL);
+    q.headers = hdrs;
+    return it_http(&q);
+}
+
+static size_t discard(char *data, size_t size, size_t n, void *baton)
+{
+    (void)data;
+    (void)baton;
+    return size * n;
+}
+
+/* @p n sign-in posts of @p form from @p xff at once (curl multi: every
+ * request is on the wire before the first answer); their statuses. */
+static void sign_in_burst(const char *xff, const char *form, int n, long *status)
+{
+    const char *field, *cookie, *body;
+    struct curl_slist *h = NULL;
+    CURLM *m = curl_multi_init();
+    CURL *e[32];
+    int i, running = 0;
+
+    ck_assert_int_le(n, 32);
+    it_login_token(PROXIED_ADMIN, &field, &cookie);
+    body = apr_pstrcat(it_pool, form, "&", field, NULL);
+    h = curl_slist_append(h, "Host: " PROXIED_ADMIN);
+    h = curl_slist_append(h, apr_pstrcat(it_pool, "Cookie: ", cookie, NULL));
+    h = curl_slist_append(h, "Content-Type: " FORM);
+    h = curl_slist_append(h, "Accept: text/html");
+    h = curl_slist_append(h, "Expect:");
+    h = curl_slist_append(h, apr_pstrcat(it_pool, "X-Forwarded-For: ", xff, NULL));
+    for (i = 0; i < n; i++) {
+        e[i] = curl_easy_init();
+        curl_easy_setopt(e[i], CURLOPT_URL, apr_pstrcat(it_pool, getenv("CS_TEST_URL"),
+                                                        "/login", NULL));
+        curl_easy_setopt(e[i], CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(e[i], CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(e[i], CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(e[i], CURLOPT_TIMEOUT, 30L);
+        curl_multi_add_handle(m, e[i]);
+    }
+    do {
+        ck_assert_int_eq(curl_multi_perform(m, &running), CURLM_OK);
+        if (running) {
+            curl_multi_poll(m, NULL, 0, 1000, NULL);
+        }
+    } while (running);
+    for (i = 0; i < n; i++) {
+        status[i] = 0;
+        curl_easy_getinfo(e[i], CURLINFO_RESPONSE_CODE, &status[i]);
+        curl_multi_remove_handle(m, e[i]);
+        curl_easy_cleanup(e[i]);
+    }
+    curl_multi_cleanup(m);
+    curl_slist_free_all(h);
+}
+
+START_TEST(test_a_burst_of_parallel_guesses_gets_only_the_allowed_few_checked)
+{
+    const char *p[1] = { "198.51.100.20" };
+    long st[20];
+    int i, n401 = 0, n429 = 0;
+
+    /* Twenty guesses at once. Each is counted before its password is
+     * checked, so only the first five (no delay before the fifth failure)
+     * reach argon2; counted after the check, all twenty would. */
+    sign_in_burst(p[0], "email=burst%40coffee.example&password=a+wrong+guess", 20, st);
+    for (i = 0; i < 20; i++) {
+        n401 += st[i] == 401;
+        n429 += st[i] == 429;
+    }
+    ck_assert_msg(n401 + n429 == 20, "%d 401s and %d 429s of 20", n401, n429);
+    ck_assert_msg(n401 >= 1 && n401 <= 6, "%d of 20 parallel guesses were checked", n401);
+    /* Only checked guesses are failures (the wait Retry-After states stays
+     * true), recorded at the visitor's own address. */
+    ck_assert_int_eq(it_sql_long("SELECT count(*) FROM login_attempts WHERE email = 'burst@coffee.example'"
+                                 " AND ip = $1::inet AND NOT succeeded", 1, p), n401);
+    /* And the account stays throttled. */
+    ck_assert_int_eq(sign_in_from(p[0], "email=burst%40coffee.example&password=another")->status, 429);
+}
+END_TEST
+
+START_TEST(test_addresses_of_one_ipv6_64_share_the_sign_in_throttle)
+{
+    it_resp_t *r;
+
+    /* 23 failures five minutes ago from 23 hosts of one /64: by exact
+     * address none of them would ever add up. */
+    it_sql("INSERT INTO login_attempts (email, ip, succeeded, created_at)"
+           " SELECT 'v6spray' || g || '@x.example', ('2001:db8:64:1::' || to_hex(g))::inet, false,"
+           "        now() - interval '5 minutes' FROM generate_series(1, 23) g", 0, NULL);
+    /* One more now, through the proxy, stored as the visitor's address. */
+    r = sign_in_from("2001:db8:64:1:aaaa::1", "email=v6spray-now%40x.example&password=wrong");
+    ck_assert_int_eq(r->status, 401);
+    ck_assert_str_eq(it_sql("SELECT host(ip) FROM login_attempts WHERE email = 'v6spray-now@x.example'",
+                            0, NULL), "2001:db8:64:1:aaaa::1");
+    /* 24 failures in the /64: another host of it waits, right password or not. */
+    r = sign_in_from("2001:db8:64:1:bbbb:cccc:dddd:2", "email=owner%40coffee.example&password=owner+password+1");
+    ck_assert_int_eq(r->status, 429);
+    ck_assert_msg(apr_table_get(r->headers, "Retry-After") != NULL, "Retry-After");
+    /* The next /64 is someone else. */
+    r = sign_in_from("2001:db8:64:2::1", "email=owner%40coffee.example&password=owner+password+1");
+    it_sql("DELETE FROM login_attempts WHERE ip <<= '2001:db8:64::/48'", 0, NULL);
+    ck_assert_int_eq(r->status, 303);
+}
+END_TEST
+
+static it_resp_t *post_from(const char *xff, const char *email)
+{
+    const char *hdrs[2] = { apr_pstrcat(it_pool, "X-Forwarded-For: ", xff, NULL), NULL };
+    it_req_t q = { 0 };
+
+    q.host = PROXIED_SITE;
+    q.path = "/api/intake";
+    q.content_type = "application/json";
+    q.body = apr_psprintf(it_pool, "{\"name\":\"N\",\"email\":\"%s\",\"message\":\"via the proxy\"}",
+                          email);
+    q.headers = hdrs;
+    return it_http(&q);
+}
+
+START_TEST(test_behind_a_trusted_proxy_each_visitor_has_its_own_intake_limit)
+{
+    const char *out = NULL;
+
+    /* Every request comes from the proxy (127.0.0.1); mod_remoteip gives
+     * each its visitor's address, and the per-IP limit (2 a minute on
+     * this vhost) counts visitors, not the proxy. */
+    ck_assert_int_eq(post_from("198.51.100.31", "px1@c.example")->status, 201);
+    ck_assert_int_eq(post_from("198.51.100.31", "px1@c.example")->status, 201);
+    ck_assert_int_eq(post_from("198.51.100.31", "px1@c.example")->status, 429);
+    ck_assert_int_eq(post_from("198.51.100.32", "px2@c.example")->status, 201);
+    ck_assert_int_eq(post_from("2001:db8:31:1::1", "px3@c.example")->status, 201);
+    ck_assert_int_eq(post_from("2001:db8:31:1::2", "px3@c.example")->status, 201);
+    /* Same /64: the third post of that network. */
+    ck_assert_int_eq(post_from("2001:db8:31:1::3", "px3@c.example")->status, 429);
+    /* The shipped example for Cloudflare is a valid configuration. */
+    ck_assert_msg(it_ctl("httpd-t -c 'Include conf/remoteip-cloudflare.conf.example'", &out) == 0,
+                  "%s", out);
+}
+END_TEST
+
+/* consult-admin with @p input on its stdin; its exit status, and its
+ * output (stdout and stderr) in *pout. */
+static int admin_stdin(const char *input, const char *args, const char **pout)
+{
+    const char *cmd = apr_psprintf(it_pool, "printf '%%s' '%s' | %s/consult-admin --db '%s' %s 2>&1",
+                                   input, getenv("CS_TEST_BUILD"), getenv("CS_TEST_DATABASE"), args);
+    FILE *f = popen(cmd, "r");
+    char buf[4096];
+    size_t n, len = 0;
+    int st;
+
+    ck_assert_ptr_nonnull(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    len = n;
+    buf[len] = '\0';
+    st = pclose(f);
+    *pout = apr_pstrdup(it_pool, buf);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+START_TEST(test_user_add_reads_the_password_from_stdin_and_keeps_admin_and_disabled)
+{
+    const char *out = NULL, *q1 = "SELECT is_agency_admin::text || '/' || (disabled_at IS NOT NULL)::text"
+                                  " FROM staff_users WHERE email = 'keep@agency.example'";
+
+    /* A password on the command line (it would show in ps) is refused. */
+    ck_assert_int_ne(admin_cmd("user-add keep@agency.example 'Kim Keep' 'argv password 1' 2>/dev/null"), 0);
+    ck_assert_str_eq(it_sql(q1, 0, NULL), "");
+    /* From stdin, as an agency admin. */
+    ck_assert_int_eq(admin_stdin("first password 1\n", "user-add keep@agency.example 'Kim Keep'"
+                                 " --password-stdin --admin", &out), 0);
+    ck_assert_msg(strstr(out, "created") != NULL, "%s", out);
+    ck_assert_str_eq(it_sql(q1, 0, NULL), "true/false");
+    ck_assert_int_eq(sign_in_from("198.51.100.40", "email=keep%40agency.example&password=first+password+1")
+                     ->status, 303);
+    /* Again without --admin (a password reset): still an admin, and told so. */
+    ck_assert_int_eq(admin_stdin("second password 2", "user-add keep@agency.example 'Kim Keep'"
+                                 " --password-stdin", &out), 0);
+    ck_assert_str_eq(it_sql(q1, 0, NULL), "true/false");
+    ck_assert_msg(strstr(out, "password changed") && strstr(out, "still an agency admin"), "%s", out);
+    ck_assert_int_eq(sign_in_from("198.51.100.40", "email=keep%40agency.example&password=second+password+2")
+                     ->status, 303);
+    /* A disabled account stays disabled unless --enable. */
+    it_sql("UPDATE staff_users SET disabled_at = now() WHERE email = 'keep@agency.example'", 0, NULL);
+    ck_assert_int_eq(admin_stdin("third password 3\n", "user-add keep@agency.example 'Kim Keep'"
+                                 " --password-stdin", &out), 0);
+    ck_assert_str_eq(it_sql(q1, 0, NULL), "true/true");
+    ck_assert_msg(strstr(out, "still disabled") != NULL, "%s", out);
+    ck_assert_int_eq(sign_in_from("198.51.100.40", "email=keep%40agency.example&password=third+password+3")
+                     ->status, 401);
+    ck_assert_int_eq(admin_stdin("third password 3\n", "user-add keep@agency.example 'Kim Keep'"
+                                 " --password-stdin --enable --no-admin", &out), 0);
+    ck_assert_str_eq(it_sql(q1, 0, NULL), "false/false");
+    ck_assert_msg(strstr(out, "enabled") && strstr(out, "no longer an agency admin"), "%s", out);
+    ck_assert_int_eq(sign_in_from("198.51.100.40", "email=keep%40agency.example&password=third+password+3")
+                     ->status, 303);
+    /* Too short, empty, or no way to read one: refused, nothing changed. */
+    ck_assert_int_ne(admin_stdin("short\n", "user-add keep@agency.example 'Kim Keep' --password-stdin",
+                                 &out), 0);
+    ck_assert_int_ne(admin_stdin("", "user-add keep@agency.example 'Kim Keep' --password-stdin", &out), 0);
+    ck_assert_int_ne(admin_stdin("fourth password 4\n", "user-add keep@agency.example 'Kim Keep'", &out), 0);
+    ck_assert_msg(strstr(out, "--password-stdin") != NULL, "%s", out);
+    ck_assert_int_ne(admin_stdin("fourth password 4\n", "user-add keep@agency.example 'Kim Keep'"
+                                 " --password-stdin --admin --no-admin", &out), 0);
+    ck_assert_str_eq(it_sql(q1, 0, NULL), "false/false");
+    ck_assert_int_eq(sign_in_from("198.51.100.40", "email=keep%40agency.example&password=third+password+3")
+                     ->status, 303);
+}
+END_TEST
+
+START_TEST(test_corrections_export_names_the_client_and_stays_out_of_checkouts)
+{
+    const char *tmp = getenv("CS_TEST_TMP"), *cv, *msg, *out = NULL, *p[1], *file;
+    char line[1024] = "";
+    struct stat sb;
+    FILE *f;
+
+    cv = new_conversation("small.localhost", "corr@c.example", "the oat milk was sour again today");
+    p[0] = cv;
+    msg = it_sql("SELECT id FROM messages WHERE conversation_id = $1", 1, p);
+    /* The vertical the message was classified with, when known. */
+    p[0] = msg;
+    it_sql("UPDATE messages SET classification = coalesce(classification, '{}'::jsonb)"
+           " || '{\"vertical\": \"coffee_shop\"}' WHERE id = $1", 1, p);
+    ck_assert_int_eq(admin_cmd(apr_psprintf(it_pool, "correct %s complaint high", msg)), 0);
+
+    /* A file must be named; a git checkout (customers' words next to
+     * code) is refused unless --force. */
+    ck_assert_int_ne(admin_cmd("corrections-export 2>/dev/null"), 0);
+    ck_assert_int_eq(system(apr_psprintf(it_pool, "mkdir -p %s/checkout/.git %s/checkout/common/classify",
+                                         tmp, tmp)), 0);
+    file = apr_psprintf(it_pool, "%s/checkout/common/classify/corrections.jsonl", tmp);
+    ck_assert_int_ne(admin_stdin("", apr_psprintf(it_pool, "corrections-export %s", file), &out), 0);
+    ck_assert_msg(strstr(out, "--force") != NULL, "%s", out);
+    ck_assert_int_ne(stat(file, &sb), 0);
+    ck_assert_int_eq(admin_cmd(apr_psprintf(it_pool, "corrections-export --force %s", file)), 0);
+    ck_assert_int_eq(stat(file, &sb), 0);
+
+    /* Outside a checkout: every line names its client (and its vertical
+     * when known), readable by its owner only. */
+    file = apr_psprintf(it_pool, "%s/corrections-scoped.jsonl", tmp);
+    ck_assert_int_eq(admin_cmd(apr_psprintf(it_pool, "corrections-export %s", file)), 0);
+    ck_assert_int_eq(stat(file, &sb), 0);
+    ck_assert_int_eq(sb.st_mode & 077, 0);
+    f = fopen(file, "r");
+    ck_assert_ptr_nonnull(f);
+    while (fgets(line, sizeof(line), f) && !strstr(line, "oat milk was sour")) {}
+    fclose(f);
+    ck_assert_msg(strstr(line, "\"client\":\"coffee-shop\"") && strstr(line, "\"vertical\":\"coffee_shop\"")
+                  && strstr(line, "\"intent\":\"complaint\""), "exported: %s", line);
 }
 END_TEST
 
@@ -749,8 +1036,243 @@ START_TEST(test_list_filters_search_and_keyset_pages)
 }
 END_TEST
 
+static const char *contact_of(const char *cv)
+{
+    const char *p[1] = { cv };
+    return it_sql("SELECT contact_id FROM conversations WHERE id = $1", 1, p);
+}
+
+START_TEST(test_ids_with_leading_zeros_are_the_same_ids_and_stay_audited)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *a = new_conversation("small.localhost", "zero-a@c.example", "zeros from a");
+    const char *b = new_conversation("small.localhost", "zero-b@c.example", "zeros from b");
+    const char *ca = contact_of(a), *cb = contact_of(b), *me, *p[2];
+    it_resp_t *r;
+
+    me = it_sql("SELECT id FROM staff_users WHERE email = 'owner@coffee.example'", 0, NULL);
+    /* "000<id>" is contact <id>: merged, and the merge is in the log. */
+    r = req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/000%s/merge", ca), s,
+            apr_psprintf(it_pool, "other=00%s", cb), 1, NULL);
+    ck_assert_int_eq(r->status, 303);
+    p[0] = cb;
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM contacts WHERE id = $1", 1, p), "0");
+    p[0] = ca;
+    p[1] = cb;
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM audit_log WHERE action = 'contact_merge'"
+                            " AND target_id = $1 AND detail->>'merged' = $2", 2, p), "1");
+    ck_assert_str_eq(apr_table_get(r->headers, "Location"), apr_psprintf(it_pool, "/contacts/%s", ca));
+    /* Assigned to "000<me>": the same person, logged as such. */
+    r = req(ADMIN, "POST", apr_psprintf(it_pool, "/c/0%s/assign", a), s,
+            apr_psprintf(it_pool, "assignee=000%s", me), 1, NULL);
+    ck_assert_int_eq(r->status, 303);
+    ck_assert_str_eq(apr_table_get(r->headers, "Location"), apr_psprintf(it_pool, "/c/%s", a));
+    p[0] = a;
+    p[1] = me;
+    ck_assert_str_eq(it_sql("SELECT assigned_to FROM conversations WHERE id = $1", 1, p), me);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM audit_log WHERE action = 'assign'"
+                            " AND target_id = $1 AND detail->>'assignee' = $2", 2, p), "1");
+    ck_assert_int_eq(req(ADMIN, "GET", apr_psprintf(it_pool, "/c/00%s", a), s, NULL, 0, NULL)->status,
+                     200);
+    /* Zero and numbers past bigint are no ids: refused, never a 500. */
+    ck_assert_int_eq(req(ADMIN, "GET", "/c/0", s, NULL, 0, NULL)->status, 404);
+    ck_assert_int_eq(req(ADMIN, "GET", "/c/000", s, NULL, 0, NULL)->status, 404);
+    ck_assert_int_eq(req(ADMIN, "GET", "/c/9223372036854775807", s, NULL, 0, NULL)->status, 404);
+    ck_assert_int_eq(req(ADMIN, "GET", "/c/9223372036854775808", s, NULL, 0, NULL)->status, 404);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/merge", ca), s,
+                         "other=0", 1, NULL)->status, 400);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/merge", ca), s,
+                         "other=9223372036854775808", 1, NULL)->status, 400);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/assign", a), s,
+                         "assignee=0", 1, NULL)->status, 400);
+    ck_assert_int_eq(req(ADMIN, "POST", "/replies", s, "delete=00", 1, NULL)->status, 400);
+    /* A cursor whose id is past bigint is ignored, as any malformed one. */
+    ck_assert_int_eq(req(ADMIN, "GET", "/?before=2026-01-01T00:00:00.000000Z_99999999999999999999",
+                         s, NULL, 0, NULL)->status, 200);
+}
+END_TEST
+
+START_TEST(test_an_action_whose_audit_row_cannot_be_written_is_undone)
+{
+    const char *a, *b, *ca, *cb, *who, *att, *p[2];
+    sess_t *s;
+    it_resp_t *r;
+
+    ck_assert_int_eq(user_add("unlogged@coffee.example 'Una Unlogged'", "unlogged password 1"), 0);
+    ck_assert_int_eq(admin_cmd("member-add unlogged@coffee.example coffee-shop owner"), 0);
+    s = login("unlogged%40coffee.example", "unlogged+password+1");
+    a = new_conversation("small.localhost", "undo-a@c.example", "undo from a");
+    b = new_conversation("small.localhost", "undo-b@c.example", "undo from b");
+    ca = contact_of(a);
+    cb = contact_of(b);
+    who = it_sql("SELECT id FROM staff_users WHERE email = 'unlogged@coffee.example'", 0, NULL);
+    att = it_sql("INSERT INTO attachments (client_id, submission_id, field, filename, content_type,"
+                 " size, sha256, data) SELECT s.client_id, s.id, 'file', 'undo.txt', 'text/plain', 11,"
+                 " encode(sha256('secret text'::bytea), 'hex'), 'secret text'::bytea"
+                 " FROM submissions s WHERE s.email = 'undo-a@c.example' RETURNING id", 0, NULL);
+    /* From now on this person's audit rows cannot be written (only theirs,
+     * should the test stop half-way). */
+    it_sql(apr_psprintf(it_pool, "ALTER TABLE audit_log ADD CONSTRAINT test_unlogged"
+                        " CHECK (user_id IS DISTINCT FROM %s) NOT VALID", who), 0, NULL);
+
+    /* A merge that cannot be recorded is undone: nothing merged. */
+    r = req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/merge", ca), s,
+            apr_psprintf(it_pool, "other=%s", cb), 1, NULL);
+    ck_assert_int_eq(r->status, 500);
+    p[0] = cb;
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM contacts WHERE id = $1", 1, p), "1");
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM contact_aliases WHERE merged_id = $1", 1, p), "0");
+    p[0] = b;
+    ck_assert_str_eq(it_sql("SELECT contact_id FROM conversations WHERE id = $1", 1, p), cb);
+    /* Nor any other action, with or without htmx. */
+    p[0] = a;
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/c/%s/archive", a), s, "", 1,
+                         NULL)->status, 500);
+    ck_assert_str_eq(it_sql("SELECT status FROM conversations WHERE id = $1", 1, p), "open");
+    ck_assert_int_eq(hx(s, "POST", apr_psprintf(it_pool, "/c/%s/note", a), "body=lost", 1)->status, 500);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM notes WHERE conversation_id = $1", 1, p), "0");
+    ck_assert_int_eq(seen(s, a, 1)->status, 500);
+    ck_assert_str_eq(it_sql("SELECT unread::text FROM conversations WHERE id = $1", 1, p), "true");
+    p[0] = ca;
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/edit", ca), s,
+                         "name=Changed&email=undo-a%40c.example", 1, NULL)->status, 500);
+    ck_assert_str_eq(it_sql("SELECT name FROM contacts WHERE id = $1", 1, p), "N");
+    ck_assert_int_eq(req(ADMIN, "POST", "/replies", s, "title=Unlogged&body=never+kept", 1,
+                         NULL)->status, 500);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM saved_replies WHERE title = 'Unlogged'", 0, NULL), "0");
+    /* What would leave unrecorded does not leave. */
+    r = req(ADMIN, "GET", "/export.csv", s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 500);
+    ck_assert_msg(strstr(r->body, "message_id,") == NULL, "exported unrecorded");
+    r = req(ADMIN, "GET", "/export-contacts.csv", s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 500);
+    ck_assert_msg(strstr(r->body, "contact_id,") == NULL, "exported unrecorded");
+    r = req(ADMIN, "GET", apr_psprintf(it_pool, "/a/%s", att), s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 500);
+    ck_assert_msg(strstr(r->body, "secret text") == NULL, "downloaded unrecorded");
+
+    /* Recorded again, the same requests work and are in the log. */
+    it_sql("ALTER TABLE audit_log DROP CONSTRAINT test_unlogged", 0, NULL);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/merge", ca), s,
+                         apr_psprintf(it_pool, "other=%s", cb), 1, NULL)->status, 303);
+    r = req(ADMIN, "GET", apr_psprintf(it_pool, "/a/%s", att), s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(r->len == 11 && !memcmp(r->body, "secret text", 11), "download");
+    p[0] = who;
+    ck_assert_str_eq(it_sql("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log"
+                            " WHERE user_id = $1", 1, p), "contact_merge,download");
+}
+END_TEST
+
+START_TEST(test_an_answer_is_sent_only_after_its_commit)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *cv = new_conversation("small.localhost", "commit@c.example", "Commit first");
+    const char *p[1] = { cv };
+    it_resp_t *r;
+
+    /* A note that every statement accepts and only COMMIT refuses (a
+     * deferred check): the panel showing it must not have gone out. */
+    it_sql("CREATE FUNCTION test_refuse_at_commit() RETURNS trigger LANGUAGE plpgsql"
+           " AS $$BEGIN RAISE EXCEPTION 'refused at commit'; END$$", 0, NULL);
+    it_sql("CREATE CONSTRAINT TRIGGER test_refuse_at_commit AFTER INSERT ON notes"
+           " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.body = 'kept until commit')"
+           " EXECUTE FUNCTION test_refuse_at_commit()", 0, NULL);
+    r = hx(s, "POST", apr_psprintf(it_pool, "/c/%s/note", cv), "body=kept+until+commit", 1);
+    it_sql("DROP TRIGGER test_refuse_at_commit ON notes", 0, NULL);
+    it_sql("DROP FUNCTION test_refuse_at_commit()", 0, NULL);
+    ck_assert_int_eq(r->status, 500);
+    ck_assert_msg(strstr(r->body, "kept until commit") == NULL, "the panel went out before COMMIT");
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM notes WHERE conversation_id = $1", 1, p), "0");
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM audit_log WHERE target_id = $1"
+                            " AND action = 'note'", 1, p), "0");
+    /* Committed, the same note comes back in the panel. */
+    r = hx(s, "POST", apr_psprintf(it_pool, "/c/%s/note", cv), "body=kept+until+commit", 1);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, "kept until commit") != NULL, "%s", r->body);
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM audit_log WHERE target_id = $1"
+                            " AND action = 'note'", 1, p), "1");
+}
+END_TEST
+
+START_TEST(test_a_phone_typed_on_the_dashboard_is_read_in_the_clients_region)
+{
+    sess_t *a = login("admin%40agency.example", "agency+password+1");
+    const char *mx = new_conversation("mx.localhost", "cliente@mx.example", "Hola, quiero una cita");
+    const char *us = new_conversation("small.localhost", "region-us@c.example", "Call me back");
+    const char *p[1];
+
+    /* A national Mexican number gets +52, as the client's own forms read it
+     * (ConsultPhoneRegion MX on its site). */
+    ck_assert_int_eq(req(ADMIN, "POST", "/switch", a, "client=mx-client", 1, NULL)->status, 303);
+    p[0] = contact_of(mx);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/edit", p[0]), a,
+                         "name=Cliente&email=cliente%40mx.example&phone=55+1234+5678", 1,
+                         NULL)->status, 303);
+    ck_assert_str_eq(it_sql("SELECT phone FROM contacts WHERE id = $1", 1, p), "+525512345678");
+    /* The coffee shop's are read as American ones still. */
+    ck_assert_int_eq(req(ADMIN, "POST", "/switch", a, "client=coffee-shop", 1, NULL)->status, 303);
+    p[0] = contact_of(us);
+    ck_assert_int_eq(req(ADMIN, "POST", apr_psprintf(it_pool, "/contacts/%s/edit", p[0]), a,
+                         "name=Us&email=region-us%40c.example&phone=503+555+0142", 1,
+                         NULL)->status, 303);
+    ck_assert_str_eq(it_sql("SELECT phone FROM contacts WHERE id = $1", 1, p), "+15035550142");
+}
+END_TEST
+
+START_TEST(test_a_long_search_is_cut_between_characters_and_non_text_answers_400)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *cv = new_conversation("small.localhost", "cut@c.example", "Do quokkas drink coffee?");
+    char pad[190];
+    const char *q;
+    it_resp_t *r;
+
+    /* 10 + 189 bytes, then a two-byte "é" across the 200-byte cut: the
+     * search keeps the 199 bytes before it, and still finds the thread. */
+    memset(pad, 'a', 189);
+    pad[189] = '\0';
+    q = apr_pstrcat(it_pool, "quokka+or+", pad, "%C3%A9", NULL);
+    ck_assert_msg(listed(s, apr_pstrcat(it_pool, "/?q=", q, NULL), cv), "the cut search");
+    r = hx(s, "GET", apr_pstrcat(it_pool, "/inbox/list?status=open&q=", q, NULL), NULL, 0);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, apr_psprintf(it_pool, "data-id=\"%s\"", cv)) != NULL, "htmx list");
+    /* Bytes that are not UTF-8 text: the dashboard's error, not a 500. */
+    r = req(ADMIN, "GET", "/?q=caf%E9", s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(r->body, "The search is not valid text") != NULL, "%s", r->body);
+    r = hx(s, "GET", "/inbox/list?status=open&q=%FF%FE", NULL, 0);
+    ck_assert_int_eq(r->status, 400);
+    ck_assert_msg(strstr(r->body, "role=\"alert\"") != NULL && strstr(r->body, "<html") == NULL,
+                  "not a fragment: %s", r->body);
+    ck_assert_int_eq(req(ADMIN, "GET", apr_psprintf(it_pool, "/c/%s?q=%%C3", cv), s, NULL, 0,
+                         NULL)->status, 400);
+    ck_assert_int_eq(req(ADMIN, "GET", "/?q=tab%01", s, NULL, 0, NULL)->status, 400);
+    /* Real text in any script is searched as typed. */
+    ck_assert_int_eq(req(ADMIN, "GET", "/?q=caf%C3%A9+%E2%98%95", s, NULL, 0, NULL)->status, 200);
+}
+END_TEST
+
+START_TEST(test_a_signed_in_page_while_postgres_is_down_answers_503_not_a_crash)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    const char *out = NULL;
+    it_resp_t *r;
+
+    ck_assert_msg(it_ctl("pg-stop", &out) == 0, "%s", out);
+    r = req(ADMIN, "GET", "/", s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 503);
+    r = req(ADMIN, "GET", "/inbox/list", s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 503);
+    ck_assert_msg(it_ctl("pg-start", &out) == 0, "%s", out);
+    /* The child that answered is still there, and so is the session. */
+    ck_assert_int_eq(req(ADMIN, "GET", "/", s, NULL, 0, NULL)->status, 200);
+}
+END_TEST
+
 Suite *suite_inbox(void)
 {
+
     Suite *s = suite_create("inbox");
     TCase *tc = tcase_create("dashboard");
 
@@ -768,6 +1290,11 @@ Suite *suite_inbox(void)
     tcase_add_test(tc, test_repeated_failures_are_throttled_even_with_the_right_password);
     tcase_add_test(tc, test_another_clients_ids_answer_404_never_data);
     tcase_add_test(tc, test_many_failures_from_one_address_throttle_every_account);
+    tcase_add_test(tc, test_a_burst_of_parallel_guesses_gets_only_the_allowed_few_checked);
+    tcase_add_test(tc, test_addresses_of_one_ipv6_64_share_the_sign_in_throttle);
+    tcase_add_test(tc, test_behind_a_trusted_proxy_each_visitor_has_its_own_intake_limit);
+    tcase_add_test(tc, test_user_add_reads_the_password_from_stdin_and_keeps_admin_and_disabled);
+    tcase_add_test(tc, test_corrections_export_names_the_client_and_stays_out_of_checkouts);
     tcase_add_test(tc, test_search_stems_english_and_spanish);
     tcase_add_test(tc, test_an_attachment_downloads_as_a_file_never_a_page);
     tcase_add_test(tc, test_agency_admin_switches_between_clients);
@@ -777,6 +1304,12 @@ Suite *suite_inbox(void)
     tcase_add_test(tc, test_merge_keeps_the_other_address_and_its_sms_opt_out);
     tcase_add_test(tc, test_list_filters_search_and_keyset_pages);
     tcase_add_test(tc, test_chips_and_filters_follow_the_customer_not_our_reply);
+    tcase_add_test(tc, test_ids_with_leading_zeros_are_the_same_ids_and_stay_audited);
+    tcase_add_test(tc, test_an_action_whose_audit_row_cannot_be_written_is_undone);
+    tcase_add_test(tc, test_an_answer_is_sent_only_after_its_commit);
+    tcase_add_test(tc, test_a_phone_typed_on_the_dashboard_is_read_in_the_clients_region);
+    tcase_add_test(tc, test_a_long_search_is_cut_between_characters_and_non_text_answers_400);
+    tcase_add_test(tc, test_a_signed_in_page_while_postgres_is_down_answers_503_not_a_crash);
     suite_add_tcase(s, tc);
     return s;
 }

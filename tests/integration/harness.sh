@@ -57,30 +57,32 @@ cs_pg_start "$CS_TEST_PG_DIR" "$CS_TEST_PG_PORT"
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add slowllm-client "Slow LLM Client" >/dev/null
 export CS_TEST_LLM_KEY=sk-test-not-a-real-key
 admin() { "$build/consult-admin" --db "$CS_TEST_DATABASE" "$@" >/dev/null; }
-admin user-add owner@coffee.example "Olivia Owner" "owner password 1"
+printf '%s\n' 'owner password 1' | admin user-add owner@coffee.example "Olivia Owner" --password-stdin
 admin member-add owner@coffee.example coffee-shop owner
-admin user-add staff@coffee.example "Sam Staff" "staff password 1"
+printf '%s\n' 'staff password 1' | admin user-add staff@coffee.example "Sam Staff" --password-stdin
 admin member-add staff@coffee.example coffee-shop staff
-admin user-add other@other.example "Oscar Other" "other password 1"
+printf '%s\n' 'other password 1' | admin user-add other@other.example "Oscar Other" --password-stdin
 admin member-add other@other.example other-client owner
-admin user-add throttle@coffee.example "Tess Throttle" "throttle password 1"
+printf '%s\n' 'throttle password 1' | admin user-add throttle@coffee.example "Tess Throttle" --password-stdin
 admin member-add throttle@coffee.example coffee-shop staff
-admin user-add admin@agency.example "Alex Agency" "agency password 1" --admin
+printf '%s\n' 'agency password 1' | admin user-add admin@agency.example "Alex Agency" --password-stdin --admin
 admin client-add sms-client "SMS Client"
-admin user-add sms@sms.example "Sandy Sms" "sms password 1"
+printf '%s\n' 'sms password 1' | admin user-add sms@sms.example "Sandy Sms" --password-stdin
 admin member-add sms@sms.example sms-client owner
 export CS_TEST_TWILIO_TOKEN=test-auth-token-0123456789abcdef
 admin client-add closed-client "Closed Client"
 admin client-add budget-client "Budget Client"
 admin client-add mail-client "Mail Client"
-admin user-add mail@mail.example "Mia Mail" "mail password 1"
+printf '%s\n' 'mail password 1' | admin user-add mail@mail.example "Mia Mail" --password-stdin
 admin member-add mail@mail.example mail-client owner
 export CS_TEST_RESEND_KEY=re_test_key_not_real
 admin client-add both-client "Both Client"
-admin user-add both@both.example "Bo Both" "both password 1"
+printf '%s\n' 'both password 1' | admin user-add both@both.example "Bo Both" --password-stdin
 admin member-add both@both.example both-client owner
 admin client-add pos-client "POS Test Kitchen"
 admin client-add pos-other "POS Other Kitchen"
+admin client-add pos-square "POS Square Kitchen"
+admin client-add pos-clover "POS Clover Kitchen"
 admin client-add mx-client "MX Client"
 # Mock POS restaurants: a small menu, a state file, a page template.
 mkdir -p "$tmp/pos"; chmod 777 "$tmp/pos"
@@ -157,6 +159,26 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultIntake On
     ConsultIntakeRateLimit 3 1m
 </VirtualHost>
+# Behind a trusted proxy (mod_remoteip; 127.0.0.1 plays the proxy): the
+# visitor's address comes from X-Forwarded-For, for the per-IP limits and
+# the sign-in throttle.
+LoadModule remoteip_module \${CONSULT_HTTPD_MODULES}/mod_remoteip.so
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName proxied.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient other-client
+    ConsultIntake On
+    ConsultIntakeRateLimit 2 1m
+    RemoteIPHeader X-Forwarded-For
+    RemoteIPTrustedProxy 127.0.0.1
+</VirtualHost>
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName proxied-admin.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/admin"
+    ConsultInbox On
+    RemoteIPHeader X-Forwarded-For
+    RemoteIPTrustedProxy 127.0.0.1
+</VirtualHost>
 # Cross-origin posts from one allowed origin; small file limits.
 <VirtualHost \${CONSULT_LISTEN}>
     ServerName cors.localhost
@@ -208,7 +230,7 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultTwilioAccountSid AC0123456789abcdef0123456789abcdef
     ConsultTwilioAuthToken env:CS_TEST_TWILIO_TOKEN
     ConsultTwilioNumber +15005550006
-    ConsultTwilioPublicURL http://sms.localhost:$port
+    ConsultTwilioPublicURL https://sms.example.com
     ConsultTwilioAPIBase $CS_TEST_FAKE_URL
     ConsultTwilioGreeting "Thanks for calling the test shop."
     ConsultTwilioMissedCallText "Sorry we missed you! We will call back soon."
@@ -311,6 +333,34 @@ cat > "$tmp/var/conf.d/tests.conf" <<CONF
     ConsultPOSWebhookSecret env:CS_TEST_POS_OTHER_SECRET
     ConsultPOSSnapshotDir "$tmp/pos/snapshots"
     ConsultPOSPollInterval 2s
+</VirtualHost>
+# Square, whose API cannot mark items sold out (the adapter says so without
+# a request): the dashboard's 86 stays Consult's override. Never synced
+# (no request reaches this vhost), so its API is never called.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName square-pos.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient pos-square
+    ConsultPOS square
+    ConsultPOSLocation LSQTEST1
+    ConsultPOSAPIBase http://127.0.0.1:9
+    ConsultPOSToken square-test-token-not-real
+    ConsultPOSWebhookSecret square-test-signature-key
+    ConsultPOSWebhookURL http://square-pos.localhost/webhooks/pos
+    ConsultPOSSnapshotDir "$tmp/pos/snapshots"
+</VirtualHost>
+# Clover, for its one-time (unsigned) webhook verification code; its API
+# is never called either.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName clover-pos.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient pos-clover
+    ConsultPOS clover
+    ConsultPOSLocation MCLOVERTEST1
+    ConsultPOSAPIBase http://127.0.0.1:9
+    ConsultPOSToken clover-test-token-not-real
+    ConsultPOSWebhookSecret clover-test-auth-code
+    ConsultPOSSnapshotDir "$tmp/pos/snapshots"
 </VirtualHost>
 # A client vhost without ConsultIntake.
 <VirtualHost \${CONSULT_LISTEN}>

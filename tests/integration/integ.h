@@ -86,5 +86,7 @@ Suite *suite_twilio(void);
 Suite *suite_email(void);
 Suite *suite_jobs(void);
 Suite *suite_pos(void);
+Suite *suite_demo(void);
+Suite *suite_menu_dashboard(void);
 
 #endif

@@ -116,7 +116,8 @@ START_TEST(test_clover_events_have_stable_ids_and_kinds)
                   "\"ts\":2}]}}");
     ck_assert_int_eq(ev->kind, CS_POS_EVENT_OTHER);
     /* mixed: a menu change wins (it resyncs sold-out states too) */
-    ev = event_of("{\"merchants\":{\"M1\":[{\"objectId\":\"O:ORDER7\",\"type\":\"UPDATE\",\"ts\":2},"
+    ev = event_of("{\"merchants\":{\"M1\":[{\"objectId\":\"O:ORDER7\",\"type\":\"UPDATE\","
+                  "\"ts\":2},"
                   "{\"objectId\":\"I:ITEM1\",\"type\":\"UPDATE\",\"ts\":3}],"
                   "\"M2\":[{\"objectId\":\"I:ITEM9\",\"type\":\"DELETE\",\"ts\":4}]}}");
     ck_assert_int_eq(ev->kind, CS_POS_EVENT_MENU);
@@ -199,7 +200,8 @@ static const cs_menu_category_t *category(const cs_menu_t *m, const char *id)
                              "\",\"sortOrder\":" #sort "}]}"
 #define GROUPS(ids) ",\"modifierGroups\":{\"elements\":[" ids "]}"
 #define GREF(id, name) "{\"id\":\"" id "\",\"name\":\"" name "\"}"
-#define ITEMC(id, name, price, extra) "{\"id\":\"" id "\",\"name\":\"" name "\",\"price\":" #price extra "}"
+#define ITEMC(id, name, price, extra) \
+    "{\"id\":\"" id "\",\"name\":\"" name "\",\"price\":" #price extra "}"
 
 static const char *const ITEMS_PAGE = "{\"elements\":["
     ITEMC("TACOS", "Street tacos", 1050, CATS("C_TACOS", "Tacos", 1)

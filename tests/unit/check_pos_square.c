@@ -78,7 +78,8 @@ static const cs_menu_stock_t *stock(const apr_array_header_t *a, const char *id)
     return NULL;
 }
 
-#define CAT(id, name) "{\"type\":\"CATEGORY\",\"id\":\"" id "\",\"category_data\":{\"name\":\"" name "\"}}"
+#define CAT(id, name) \
+    "{\"type\":\"CATEGORY\",\"id\":\"" id "\",\"category_data\":{\"name\":\"" name "\"}}"
 #define VAR(id, item, name, cents, ord, extra) \
     "{\"type\":\"ITEM_VARIATION\",\"id\":\"" id "\",\"item_variation_data\":{\"item_id\":\"" item \
     "\",\"name\":\"" name "\",\"ordinal\":" #ord ",\"pricing_type\":\"FIXED_PRICING\"," \
@@ -274,7 +275,8 @@ END_TEST
     extra ",\"modifiers\":[" mods "]}}"
 #define MOD(id, list, name, cents, extra) \
     "{\"type\":\"MODIFIER\",\"id\":\"" id "\",\"modifier_data\":{\"name\":\"" name "\"," \
-    "\"modifier_list_id\":\"" list "\",\"price_money\":{\"amount\":" #cents ",\"currency\":\"USD\"}" \
+    "\"modifier_list_id\":\"" list "\",\"price_money\":{\"amount\":" #cents \
+    ",\"currency\":\"USD\"}" \
     extra "}}"
 
 START_TEST(test_square_modifier_lists_become_groups)
@@ -288,7 +290,8 @@ START_TEST(test_square_modifier_lists_become_groups)
         LIST("ML_SYRUP", "Syrup", ",\"selection_type\":\"SINGLE\"",
              MOD("M_VAN", "ML_SYRUP", "Vanilla", 50, "")) ","
         LIST("ML_EXTRA", "Extras", ",\"selection_type\":\"MULTIPLE\"",
-             MOD("M_SHOT", "ML_EXTRA", "Shot", 100, "") "," MOD("M_WHIP", "ML_EXTRA", "Whip", 0, "")) ","
+             MOD("M_SHOT", "ML_EXTRA", "Shot", 100, "") ","
+             MOD("M_WHIP", "ML_EXTRA", "Whip", 0, "")) ","
         "{\"type\":\"MODIFIER_LIST\",\"id\":\"ML_TEXT\",\"modifier_list_data\":{\"name\":"
         "\"Name\",\"modifier_type\":\"TEXT\"}},"
         ITEM("I_LATTE", "Latte", "C", VAR("V", "I_LATTE", "R", 450, 1, ""),
@@ -497,8 +500,10 @@ static const char *state_of(const char *json)
 
 START_TEST(test_square_order_states_map_to_ours)
 {
-    ck_assert_str_eq(state_of("{\"order\":{\"id\":\"O\",\"state\":\"DRAFT\"}}"), CS_POS_ORDER_PENDING);
-    ck_assert_str_eq(state_of("{\"order\":{\"id\":\"O\",\"state\":\"OPEN\"}}"), CS_POS_ORDER_ACCEPTED);
+    ck_assert_str_eq(state_of("{\"order\":{\"id\":\"O\",\"state\":\"DRAFT\"}}"),
+                     CS_POS_ORDER_PENDING);
+    ck_assert_str_eq(state_of("{\"order\":{\"id\":\"O\",\"state\":\"OPEN\"}}"),
+                     CS_POS_ORDER_ACCEPTED);
     ck_assert_str_eq(state_of("{\"order\":{\"id\":\"O\",\"state\":\"OPEN\",\"fulfillments\":"
                               "[{\"state\":\"PROPOSED\"}]}}"), CS_POS_ORDER_PENDING);
     ck_assert_str_eq(state_of("{\"order\":{\"id\":\"O\",\"state\":\"OPEN\",\"fulfillments\":"
@@ -543,13 +548,16 @@ START_TEST(test_square_events_are_sorted_by_kind)
     ck_assert_int_eq(ev->kind, CS_POS_EVENT_STOCK);
     ck_assert_ptr_null(ev->stock);
     ev = event_of("{\"event_id\":\"e3\",\"type\":\"order.updated\",\"data\":{\"id\":\"ORD1\","
-                  "\"object\":{\"order_updated\":{\"order_id\":\"ORD1\",\"state\":\"COMPLETED\"}}}}");
+                  "\"object\":{\"order_updated\":{\"order_id\":\"ORD1\","
+                  "\"state\":\"COMPLETED\"}}}}");
     ck_assert_int_eq(ev->kind, CS_POS_EVENT_ORDER);
     ck_assert_str_eq(ev->order_id, "ORD1");
     ck_assert_str_eq(ev->order_status, CS_POS_ORDER_COMPLETED);
-    ev = event_of("{\"event_id\":\"e4\",\"type\":\"order.fulfillment.updated\",\"data\":{\"object\":"
+    ev = event_of("{\"event_id\":\"e4\",\"type\":\"order.fulfillment.updated\","
+                  "\"data\":{\"object\":"
                   "{\"order_fulfillment_updated\":{\"order_id\":\"ORD2\",\"state\":\"OPEN\","
-                  "\"fulfillment_update\":[{\"old_state\":\"RESERVED\",\"new_state\":\"PREPARED\"}]}}}}");
+                  "\"fulfillment_update\":[{\"old_state\":\"RESERVED\","
+                  "\"new_state\":\"PREPARED\"}]}}}}");
     ck_assert_str_eq(ev->order_id, "ORD2");
     ck_assert_str_eq(ev->order_status, CS_POS_ORDER_READY);
     ck_assert_ptr_null(event_of("{\"type\":\"order.updated\"}"));
@@ -751,7 +759,8 @@ START_TEST(test_square_submit_reads_the_items_then_creates_the_order)
     ck_assert_str_eq(r->pos_order_id, "ORD9");
     ck_assert_str_eq(r->status, CS_POS_ORDER_PENDING);
     ck_assert_str_eq(tx.url[0], "https://sq.test/v2/catalog/batch-retrieve");
-    ck_assert_str_eq(tx.body[0], "{\"object_ids\":[\"I_LATTE\"],\"include_related_objects\":false}");
+    ck_assert_str_eq(tx.body[0],
+                     "{\"object_ids\":[\"I_LATTE\"],\"include_related_objects\":false}");
     ck_assert_str_eq(tx.url[1], "https://sq.test/v2/orders");
     ck_assert_ptr_nonnull(strstr(tx.body[1], "\"idempotency_key\":\"ord-7\""));
     ck_assert_ptr_nonnull(strstr(tx.body[1], "\"catalog_object_id\":\"V_20\""));

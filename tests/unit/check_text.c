@@ -384,6 +384,24 @@ START_TEST(test_ip_unparsable_is_returned_as_given)
 }
 END_TEST
 
+/* The sign-in throttle counts an address's network in SQL: the same /64
+ * (or IPv4 address) as the intake limit, as a block PostgreSQL reads. */
+START_TEST(test_ip_network_cidr_is_the_same_network_as_a_block)
+{
+    ck_assert_str_eq(cs_ip_network_cidr(unit_pool, "203.0.113.9"), "203.0.113.9/32");
+    ck_assert_str_eq(cs_ip_network_cidr(unit_pool, "::ffff:203.0.113.9"), "203.0.113.9/32");
+    /* Two hosts of one /64, however written, are one block; the next /64 is not. */
+    ck_assert_str_eq(cs_ip_network_cidr(unit_pool, "2001:db8:0:1::1"), "2001:0db8:0000:0001::/64");
+    ck_assert_str_eq(cs_ip_network_cidr(unit_pool, "2001:DB8:0:1:ffff:1:2:3"),
+                     "2001:0db8:0000:0001::/64");
+    ck_assert_str_eq(cs_ip_network_cidr(unit_pool, "2001:db8:0:2::1"), "2001:0db8:0000:0002::/64");
+    ck_assert_ptr_null(cs_ip_network_cidr(unit_pool, "2001:db8::g"));
+    ck_assert_ptr_null(cs_ip_network_cidr(unit_pool, "unix"));
+    ck_assert_ptr_null(cs_ip_network_cidr(unit_pool, "203.0.113"));
+    ck_assert_ptr_null(cs_ip_network_cidr(unit_pool, NULL));
+}
+END_TEST
+
 START_TEST(test_attachment_disposition_encodes_for_rfc_5987)
 {
     ck_assert_str_eq(cs_attachment_disposition(unit_pool, "sofa <1>.png"),
@@ -443,6 +461,7 @@ Suite *text_suite(void)
     tcase_add_test(tc, test_ip_v4_is_itself_also_when_mapped);
     tcase_add_test(tc, test_ip_v6_counts_its_slash_64_however_written);
     tcase_add_test(tc, test_ip_unparsable_is_returned_as_given);
+    tcase_add_test(tc, test_ip_network_cidr_is_the_same_network_as_a_block);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("attachment name");

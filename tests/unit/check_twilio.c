@@ -441,13 +441,203 @@ START_TEST(test_find_in_list_matches_body_and_time)
     /* Same body long before the attempt: an older text, not ours. A
      * queued one (no date_sent yet) from around the attempt: ours. */
     ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, page, strlen(page), "See you at 9", since,
-                                            &sid), 1);
+                                            NULL, 0, &sid), CS_TWILIO_LIST_FOUND);
     ck_assert_str_eq(sid, "SMnew");
-    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, page, strlen(page), "Not sent", since, &sid), 0);
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, page, strlen(page), "Not sent", since,
+                                            NULL, 0, &sid), CS_TWILIO_LIST_NONE);
     ck_assert_ptr_null(sid);
-    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, "{\"messages\":[]}", 15, "x", since, &sid), 0);
-    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, "{\"code\":20003}", 15, "x", since, &sid), -1);
-    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, "not json", 8, "x", since, &sid), -1);
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, "{\"messages\":[]}", 15, "x", since,
+                                            NULL, 0, &sid), CS_TWILIO_LIST_NONE);
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, "{\"code\":20003}", 15, "x", since,
+                                            NULL, 0, &sid), CS_TWILIO_LIST_UNREADABLE);
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, "not json", 8, "x", since, NULL, 0, &sid),
+                     CS_TWILIO_LIST_UNREADABLE);
+}
+END_TEST
+
+/* Two identical texts to one number in a minute: A went out (its SID is
+ * stored), B's first attempt was refused with a 503. B's retry sees A's
+ * message in the list: it must not take A's SID, but send. */
+#define TWIN_PAGE(extra) \
+    "{\"messages\":[" extra \
+    "{\"sid\":\"SMaaaa\",\"body\":\"Your table is ready\",\"date_created\":\"Thu, 26 Nov 2026 09:59:40 +0000\"}]}"
+
+START_TEST(test_find_in_list_never_adopts_another_messages_sid)
+{
+    const char *sid = "unset", *page = TWIN_PAGE("");
+    apr_time_t since = apr_date_parse_rfc("Thu, 26 Nov 2026 10:00:00 +0000");
+    apr_array_header_t *taken = apr_array_make(unit_pool, 1, sizeof(const char *)), *m = NULL;
+
+    APR_ARRAY_PUSH(taken, const char *) = "SMaaaa";
+    /* Without knowing A's SID, the old rule would have adopted it. */
+    ck_assert_int_eq(cs_twilio_list_matches(unit_pool, page, strlen(page), "Your table is ready",
+                                            since, &m), CS_TWILIO_LIST_FOUND);
+    ck_assert_int_eq(m->nelts, 1);
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, page, strlen(page), "Your table is ready",
+                                            since, taken, 0, &sid), CS_TWILIO_LIST_NONE);
+    ck_assert_ptr_null(sid);
+    /* When B did reach Twilio, its own message is the one left. */
+    page = TWIN_PAGE("{\"sid\":\"SMbbbb\",\"body\":\"Your table is ready\","
+                     "\"date_created\":\"Thu, 26 Nov 2026 10:00:01 +0000\"},");
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, page, strlen(page), "Your table is ready",
+                                            since, taken, 0, &sid), CS_TWILIO_LIST_FOUND);
+    ck_assert_str_eq(sid, "SMbbbb");
+}
+END_TEST
+
+START_TEST(test_find_in_list_is_unsure_when_a_match_may_be_anothers)
+{
+    const char *sid = "unset";
+    const char *page = TWIN_PAGE("{\"sid\":\"SMbbbb\",\"body\":\"Your table is ready\","
+                                 "\"date_created\":\"Thu, 26 Nov 2026 10:00:01 +0000\"},");
+    apr_time_t since = apr_date_parse_rfc("Thu, 26 Nov 2026 10:00:00 +0000");
+
+    /* Two unclaimed messages with our text: which is ours is unknowable. */
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, page, strlen(page), "Your table is ready",
+                                            since, NULL, 0, &sid), CS_TWILIO_LIST_UNSURE);
+    ck_assert_ptr_null(sid);
+    /* One unclaimed message, but another of ours was being sent with the
+     * same text and has no SID either: it may be that one's. */
+    page = TWIN_PAGE("");
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, page, strlen(page), "Your table is ready",
+                                            since, NULL, 1, &sid), CS_TWILIO_LIST_UNSURE);
+    ck_assert_ptr_null(sid);
+    /* A SID listed twice (a page overlap) is still one message. */
+    page = TWIN_PAGE("{\"sid\":\"SMaaaa\",\"body\":\"Your table is ready\"},");
+    ck_assert_int_eq(cs_twilio_find_in_list(unit_pool, page, strlen(page), "Your table is ready",
+                                            since, NULL, 0, &sid), CS_TWILIO_LIST_FOUND);
+    ck_assert_str_eq(sid, "SMaaaa");
+}
+END_TEST
+
+START_TEST(test_delivery_status_maps_twilio_words_forward)
+{
+    ck_assert_str_eq(cs_twilio_delivery_status("delivered"), "delivered");
+    ck_assert_str_eq(cs_twilio_delivery_status("read"), "delivered");
+    ck_assert_str_eq(cs_twilio_delivery_status("sent"), "sent");
+    ck_assert_str_eq(cs_twilio_delivery_status("undelivered"), "undelivered");
+    ck_assert_str_eq(cs_twilio_delivery_status("canceled"), "failed");
+    ck_assert_str_eq(cs_twilio_delivery_status("failed"), "failed");
+    ck_assert_str_eq(cs_twilio_delivery_status("sending"), "sending");
+    ck_assert_str_eq(cs_twilio_delivery_status("accepted"), "queued");
+    ck_assert_str_eq(cs_twilio_delivery_status(NULL), "queued");
+}
+END_TEST
+
+/* ---- webhooks, as journaled ---- */
+
+static const char *field(const apr_array_header_t *a, int i, const char **pvalue)
+{
+    const cs_pair_t *kv = &APR_ARRAY_IDX(a, i, cs_pair_t);
+    *pvalue = kv->value;
+    return kv->key;
+}
+
+START_TEST(test_parse_form_decodes_like_httpd)
+{
+    const char *body = "Body=Hi+there%2C+50%25+off%3F&From=%2B15035550142&&flag&Bad=%zz%4&To=%2b1";
+    apr_array_header_t *a = NULL;
+    const char *v;
+
+    ck_assert_int_eq(cs_twilio_parse_form(unit_pool, body, strlen(body), 10, &a), APR_SUCCESS);
+    ck_assert_int_eq(a->nelts, 5);
+    ck_assert_str_eq(field(a, 0, &v), "Body");
+    ck_assert_str_eq(v, "Hi there, 50% off?");
+    ck_assert_str_eq(field(a, 1, &v), "From");
+    ck_assert_str_eq(v, "+15035550142");
+    ck_assert_str_eq(field(a, 2, &v), "flag");
+    ck_assert_str_eq(v, "");
+    ck_assert_str_eq(field(a, 3, &v), "Bad");
+    ck_assert_str_eq(v, "%zz%4");       /* not an escape: kept as sent */
+    ck_assert_str_eq(cs_twilio_param(a, "To"), "+1");
+    ck_assert_ptr_null(cs_twilio_param(a, "Missing"));
+    /* Over the field limit: refused, nothing returned. */
+    ck_assert_int_eq(cs_twilio_parse_form(unit_pool, body, strlen(body), 4, &a), APR_EINVAL);
+    ck_assert_ptr_null(a);
+    ck_assert_int_eq(cs_twilio_parse_form(unit_pool, "", 0, 4, &a), APR_SUCCESS);
+    ck_assert_int_eq(a->nelts, 0);
+}
+END_TEST
+
+START_TEST(test_parsed_form_verifies_like_the_sender_signed_it)
+{
+    /* Twilio's documented example, sent as a form body. */
+    const char *body = "CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234"
+                       "&From=%2B12349013030&To=%2B18005551212";
+    apr_array_header_t *a = NULL;
+
+    ck_assert_int_eq(cs_twilio_parse_form(unit_pool, body, strlen(body), 200, &a), APR_SUCCESS);
+    ck_assert(cs_twilio_verify(unit_pool, TOKEN, DOC_URL, a, NULL, 0, DOC_SIG));
+}
+END_TEST
+
+static apr_array_header_t *fields(const char *body)
+{
+    apr_array_header_t *a = NULL;
+    ck_assert_int_eq(cs_twilio_parse_form(unit_pool, body, strlen(body), 200, &a), APR_SUCCESS);
+    return a;
+}
+
+START_TEST(test_event_ids_name_the_event_and_read_back)
+{
+    const char *ref = NULL;
+    apr_array_header_t *rec = fields("CallSid=CA01&RecordingSid=RE01&RecordingUrl=https%3A%2F%2Fx");
+
+    ck_assert_str_eq(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_SMS, fields("MessageSid=SM01&Body=hi"),
+                                        NULL), "sms:SM01");
+    ck_assert_str_eq(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_CALL, fields("CallSid=CA01"), NULL),
+                     "call:CA01");
+    ck_assert_str_eq(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_RECORDING, rec, NULL),
+                     "recording:CA01:RE01");
+    ck_assert_str_eq(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_RECORDING, fields("CallSid=CA01"), NULL),
+                     "recording:CA01:-");
+    ck_assert_str_eq(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_TRANSCRIPTION,
+                                        fields("CallSid=CA01&TranscriptionSid=TR01&TranscriptionStatus=completed"),
+                                        NULL), "transcription:CA01:TR01");
+    ck_assert_str_eq(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_TRANSCRIPTION,
+                                        fields("CallSid=CA01&TranscriptionStatus=failed"), NULL),
+                     "transcription:CA01:failed");
+    /* A status callback: one event per message, SID and status, so
+     * "sent" then "delivered" are two events and a redelivery is one. */
+    ck_assert_str_eq(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_STATUS,
+                                        fields("MessageSid=SM02&MessageStatus=delivered"), "42"),
+                     "status:42:SM02:delivered");
+
+    ck_assert_int_eq(cs_twilio_event_parse(unit_pool, "sms:SM01", &ref), CS_TWILIO_EV_SMS);
+    ck_assert_str_eq(ref, "SM01");
+    ck_assert_int_eq(cs_twilio_event_parse(unit_pool, "recording:CA01:RE01", &ref), CS_TWILIO_EV_RECORDING);
+    ck_assert_str_eq(ref, "CA01");
+    ck_assert_int_eq(cs_twilio_event_parse(unit_pool, "transcription:CA01:-", &ref),
+                     CS_TWILIO_EV_TRANSCRIPTION);
+    ck_assert_str_eq(ref, "CA01");
+    ck_assert_int_eq(cs_twilio_event_parse(unit_pool, "call:CA01", &ref), CS_TWILIO_EV_CALL);
+    ck_assert_str_eq(ref, "CA01");
+    ck_assert_int_eq(cs_twilio_event_parse(unit_pool, "status:42:SM02:delivered", &ref),
+                     CS_TWILIO_EV_STATUS);
+    ck_assert_str_eq(ref, "42");
+    ck_assert_int_eq(cs_twilio_event_parse(unit_pool, "square:abc", &ref), CS_TWILIO_EV_NONE);
+    ck_assert_ptr_null(ref);
+    ck_assert_int_eq(cs_twilio_event_parse(unit_pool, "sms:", &ref), CS_TWILIO_EV_NONE);
+}
+END_TEST
+
+START_TEST(test_event_id_needs_well_formed_fields)
+{
+    ck_assert_ptr_null(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_SMS, fields("Body=hi"), NULL));
+    ck_assert_ptr_null(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_SMS, fields("MessageSid=SM%3A1"), NULL));
+    ck_assert_ptr_null(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_SMS, fields("MessageSid="), NULL));
+    ck_assert_ptr_null(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_CALL, fields("From=x"), NULL));
+    ck_assert_ptr_null(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_RECORDING,
+                                          fields("CallSid=CA1&RecordingSid=RE+1"), NULL));
+    /* Status: our message id (digits), a SID and a status word. */
+    ck_assert_ptr_null(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_STATUS,
+                                          fields("MessageSid=SM1&MessageStatus=sent"), NULL));
+    ck_assert_ptr_null(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_STATUS,
+                                          fields("MessageSid=SM1&MessageStatus=sent"), "4x"));
+    ck_assert_ptr_null(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_STATUS,
+                                          fields("MessageSid=SM1&MessageStatus=Sent%3A"), "4"));
+    ck_assert_ptr_null(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_STATUS, fields("MessageStatus=sent"), "4"));
+    ck_assert_ptr_null(cs_twilio_event_id(unit_pool, CS_TWILIO_EV_NONE, fields("CallSid=CA1"), NULL));
 }
 END_TEST
 
@@ -494,6 +684,17 @@ Suite *twilio_suite(void)
     tcase_add_test(tc, test_parse_message_response_garbage_is_einval);
     tcase_add_test(tc, test_message_form_encodes_fields);
     tcase_add_test(tc, test_find_in_list_matches_body_and_time);
+    tcase_add_test(tc, test_find_in_list_never_adopts_another_messages_sid);
+    tcase_add_test(tc, test_find_in_list_is_unsure_when_a_match_may_be_anothers);
+    tcase_add_test(tc, test_delivery_status_maps_twilio_words_forward);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("journaled webhooks");
+    tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    tcase_add_test(tc, test_parse_form_decodes_like_httpd);
+    tcase_add_test(tc, test_parsed_form_verifies_like_the_sender_signed_it);
+    tcase_add_test(tc, test_event_ids_name_the_event_and_read_back);
+    tcase_add_test(tc, test_event_id_needs_well_formed_fields);
     suite_add_tcase(s, tc);
 
     return s;
