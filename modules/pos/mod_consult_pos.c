@@ -317,6 +317,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 static void child_init(apr_pool_t *p, server_rec *s)
 {
     cs_http_global_init();
+    pos_cache_child_init(p, s);
 }
 
 static int is_pos_uri(const char *uri)

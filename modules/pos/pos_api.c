@@ -13,6 +13,8 @@
 #include <apr_strings.h>
 #include <apr_file_info.h>
 #include <apr_hash.h>
+#include <apr_thread_mutex.h>
+#include <stdlib.h>
 #include <stdlib.h>
 
 APLOG_USE_MODULE(consult_pos);
@@ -355,6 +357,146 @@ static int etag_matches(request_rec *r, const char *etag)
     return 0;
 }
 
+/* ---- the per-child cache -------------------------------------------------
+ * A menu changes a few times a day (and on every sold-out mark); guests ask
+ * for it far more often. Each child keeps the last rendered menu JSON,
+ * availability JSON and page under the menu version they were built from:
+ * a request reads only restaurants.menu_version (one indexed row) and, when
+ * it matches, answers from memory; a 304 needs nothing more. The version
+ * moves on every change (sync, webhook, poll, staff 86), so nothing stale
+ * is served for longer than a version bump takes to commit. */
+typedef struct {
+    apr_int64_t version;            /* -1: empty */
+    apr_int64_t expiry;             /* the next staff mark to run out, epoch
+                                       seconds (0: none): when it passes, the
+                                       content changes without a new version */
+    char *body;                     /* malloc'd; replaced under the lock */
+    apr_size_t len;
+} cache_slot;
+
+struct pos_cache {
+    apr_thread_mutex_t *lock;
+    cache_slot slot[3];             /* R_PAGE, R_MENU, R_AVAIL */
+};
+
+static apr_status_t cache_free(void *data)
+{
+    struct pos_cache *pc = data;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        free(pc->slot[i].body);
+        pc->slot[i].body = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+void pos_cache_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    server_rec *v;
+
+    for (v = s; v; v = v->next) {
+        pos_conf *c = pos_sconf(v);
+        struct pos_cache *pc;
+        int i;
+
+        if (!c->kind || c->cache) {
+            continue;
+        }
+        pc = apr_pcalloc(pchild, sizeof(*pc));
+        if (apr_thread_mutex_create(&pc->lock, APR_THREAD_MUTEX_DEFAULT, pchild)
+            != APR_SUCCESS) {
+            continue;               /* no cache: every request renders */
+        }
+        for (i = 0; i < 3; i++) {
+            pc->slot[i].version = -1;
+        }
+        apr_pool_cleanup_register(pchild, pc, cache_free, apr_pool_cleanup_null);
+        c->cache = pc;
+    }
+}
+
+/* A copy, in @p p, of what @p what rendered at @p version and @p expiry,
+ * or NULL. */
+static const char *cache_get(const pos_conf *c, int what, apr_int64_t version,
+                             apr_int64_t expiry, apr_pool_t *p, apr_size_t *plen)
+{
+    struct pos_cache *pc = c->cache;
+    char *out = NULL;
+
+    if (!pc || version < 0 || apr_thread_mutex_lock(pc->lock) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (pc->slot[what].version == version && pc->slot[what].expiry == expiry
+        && pc->slot[what].body) {
+        *plen = pc->slot[what].len;
+        out = apr_pmemdup(p, pc->slot[what].body, *plen + 1);
+    }
+    apr_thread_mutex_unlock(pc->lock);
+    return out;
+}
+
+static void cache_put(const pos_conf *c, int what, apr_int64_t version,
+                      apr_int64_t expiry, const char *body, apr_size_t len)
+{
+    struct pos_cache *pc = c->cache;
+    char *copy;
+
+    if (!pc || version < 0 || !(copy = malloc(len + 1))) {
+        return;
+    }
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    if (apr_thread_mutex_lock(pc->lock) != APR_SUCCESS) {
+        free(copy);
+        return;
+    }
+    /* Never replace a newer rendering with an older one. */
+    if (pc->slot[what].version <= version) {
+        free(pc->slot[what].body);
+        pc->slot[what].body = copy;
+        pc->slot[what].len = len;
+        pc->slot[what].version = version;
+        pc->slot[what].expiry = expiry;
+        copy = NULL;
+    }
+    apr_thread_mutex_unlock(pc->lock);
+    free(copy);
+}
+
+/* restaurants.menu_version, or -1 (no row yet: the menu is not synced),
+ * -2 when the query failed; *pexpiry the next staff mark to run out. */
+static apr_int64_t menu_version(PGconn *conn, apr_pool_t *p, const char *client_id,
+                                apr_int64_t *pexpiry, const char **perr)
+{
+    const char *params[1] = { client_id };
+    PGresult *res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
+        "SELECT r.menu_version, coalesce((SELECT extract(epoch FROM min(a.until))::bigint"
+        "   FROM item_availability a WHERE a.client_id = r.client_id AND a.until > now()), 0)"
+        " FROM restaurants r WHERE r.client_id = $1", 1, params);
+    apr_int64_t v = -1;
+
+    *pexpiry = 0;
+    if (!res) {
+        return -2;
+    }
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        v = apr_atoi64(PQgetvalue(res, 0, 0));
+        *pexpiry = apr_atoi64(PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return v;
+}
+
+/* Strong, and different whenever the content can be: the version, and the
+ * next staff mark to run out (its passing changes the menu by itself). */
+static const char *etag_of(apr_pool_t *p, apr_int64_t version, apr_int64_t expiry)
+{
+    return expiry ? apr_psprintf(p, "\"v%" APR_INT64_T_FMT "-%" APR_INT64_T_FMT "\"",
+                                 version, expiry)
+                  : apr_psprintf(p, "\"v%" APR_INT64_T_FMT "\"", version);
+}
+
 int pos_api_handler(request_rec *r)
 {
     pos_conf *c = pos_sconf(r->server);
@@ -363,7 +505,9 @@ int pos_api_handler(request_rec *r)
     const cs_client_t *client = NULL;
     PGconn *conn = NULL;
     pos_menu_t *m = NULL;
-    const char *err = NULL;
+    const char *err = NULL, *cached, *body;
+    apr_int64_t version, expiry = 0;
+    apr_size_t len = 0;
     apr_status_t rv;
 
     if (r->method_number != M_GET) {
@@ -393,32 +537,45 @@ int pos_api_handler(request_rec *r)
                           "cannot set up the restaurant %s: %s", c->slug, err);
         }
     }
+    version = menu_version(conn, r->pool, client->id_str, &expiry, &err);
+    if (version == -2) {
+        return serve_snapshot(r, c, what, err ? err : "query failed");
+    }
+    if (what == R_MENU && version >= 0) {
+        /* The ETag is the version: a 304 needs nothing else. */
+        apr_table_setn(r->headers_out, "ETag", etag_of(r->pool, version, expiry));
+        apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+        if (etag_matches(r, etag_of(r->pool, version, expiry))) {
+            return HTTP_NOT_MODIFIED;
+        }
+    }
+    if ((cached = cache_get(c, what, version, expiry, r->pool, &len))) {
+        return send_body(r, ctype_of(what), cached, len);
+    }
     if (pos_menu_load(&m, conn, r->pool, client->id_str, &err) != APR_SUCCESS) {
         return serve_snapshot(r, c, what, err ? err : "query failed");
     }
     if (what == R_AVAIL) {
-        const char *body = pos_menu_availability_json(r->pool, m, 0, pos_rfc3339(r->pool, apr_time_now()));
-        apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
-        return send_body(r, ctype_of(what), body, strlen(body));
+        /* updated_at: when this availability was read (cached with it). */
+        body = pos_menu_availability_json(r->pool, m, 0, pos_rfc3339(r->pool, apr_time_now()));
     }
-    if (what == R_MENU) {
-        const char *etag = apr_psprintf(r->pool, "\"v%" APR_INT64_T_FMT "\"", m->version);
-        const char *body;
+    else if (what == R_MENU) {
+        const char *etag = etag_of(r->pool, m->version, m->version == version ? expiry : 0);
         apr_table_setn(r->headers_out, "ETag", etag);
         apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
         if (etag_matches(r, etag)) {
             return HTTP_NOT_MODIFIED;
         }
         body = pos_menu_api_json(r->pool, m);
-        return send_body(r, ctype_of(what), body, strlen(body));
     }
-    {
-        const char *page = pos_menu_page(r->pool, c, m, NULL, &err);
-        if (!page) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(06023)
-                          "rendering the menu of %s failed: %s", c->slug, err);
-            return serve_snapshot(r, c, what, "render failed");
-        }
-        return send_body(r, ctype_of(what), page, strlen(page));
+    else if (!(body = pos_menu_page(r->pool, c, m, NULL, &err))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(06023)
+                      "rendering the menu of %s failed: %s", c->slug, err);
+        return serve_snapshot(r, c, what, "render failed");
     }
+    len = strlen(body);
+    if (m->version == version) {
+        cache_put(c, what, version, expiry, body, len);   /* else a change raced in */
+    }
+    return send_body(r, ctype_of(what), body, len);
 }

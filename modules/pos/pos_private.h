@@ -36,6 +36,8 @@ typedef struct {
     cs_tmpl_set_t *tmpl;            /* NULL: no page (template missing) */
     const char *defn;               /* "file:line" of the vhost */
     volatile int ensured;           /* this child made sure of the row and jobs */
+    struct pos_cache *cache;        /* this child's rendered answers, by menu
+                                       version (pos_api.c); made in child_init */
 } pos_conf;
 
 extern cs_core_t pos_core;
@@ -48,6 +50,8 @@ pos_conf *pos_conf_for_slug(const char *slug);
 int pos_run_job(cs_job_t *job);
 /* The restaurant row (created or brought up to date from the directives)
  * and its sync and poll jobs, due now; idempotent. */
+/* pos_api.c: the per-child cache of rendered answers. */
+void pos_cache_child_init(apr_pool_t *pchild, server_rec *s);
 /* pos_sync.c: the consult_worker_start hook. */
 void pos_worker_start(server_rec *s, PGconn *conn, apr_pool_t *p);
 apr_status_t pos_ensure(PGconn *conn, apr_pool_t *p, const pos_conf *c,
