@@ -38,10 +38,17 @@ apr_status_t cs_jobs_enqueue(PGconn *conn, apr_pool_t *p, const char **perr,
     params[1] = payload_json ? payload_json : "{}";
     params[2] = unique_key;
     params[3] = usec_interval(p, delay);
-    res = cs_db_exec(conn, p, perr, PGRES_COMMAND_OK,
-                     "INSERT INTO jobs (kind, payload, unique_key, run_at)"
-                     " VALUES ($1, $2::jsonb, $3, now() + $4::interval)"
-                     " ON CONFLICT (unique_key) DO NOTHING", 4, params);
+    /* A job due now wakes the worker (it LISTENs on consult_jobs; the
+     * notification is delivered at commit). */
+    res = cs_db_exec(conn, p, perr, delay > 0 ? PGRES_COMMAND_OK : PGRES_TUPLES_OK,
+                     delay > 0
+                     ? "INSERT INTO jobs (kind, payload, unique_key, run_at)"
+                       " VALUES ($1, $2::jsonb, $3, now() + $4::interval)"
+                       " ON CONFLICT (unique_key) DO NOTHING"
+                     : "WITH j AS (INSERT INTO jobs (kind, payload, unique_key, run_at)"
+                       " VALUES ($1, $2::jsonb, $3, now() + $4::interval)"
+                       " ON CONFLICT (unique_key) DO NOTHING RETURNING 1)"
+                       " SELECT pg_notify('consult_jobs', '') FROM j", 4, params);
     if (!res) {
         return APR_EGENERAL;
     }

@@ -25,7 +25,8 @@ static int add_header(void *data, const char *key, const char *val)
 
 /* One statement: the event (nothing on a redelivery) and, when it is new,
  * its job keyed by the event row, so even a replayed insert cannot queue
- * the work twice. */
+ * the work twice; a new job also wakes the worker (NOTIFY consult_jobs,
+ * delivered at commit, folded within one transaction). */
 static const char journal_sql[] =
     "WITH e AS ("
     "  INSERT INTO provider_events (provider, client_id, event_id, payload, headers)"
@@ -35,7 +36,8 @@ static const char journal_sql[] =
     "  INSERT INTO jobs (kind, payload, unique_key)"
     "  SELECT $6, jsonb_build_object('event', e.id), $6 || ':' || e.id FROM e"
     "  ON CONFLICT (unique_key) DO NOTHING RETURNING id)"
-    " SELECT (SELECT id FROM e), (SELECT count(*) FROM j)";
+    " SELECT (SELECT id FROM e), (SELECT count(*) FROM j),"
+    "  (SELECT pg_notify('consult_jobs', '') FROM j)";
 
 apr_status_t cs_journal_record(request_rec *r, const char *provider, const char *event_id,
                                const char *payload, apr_size_t len, const char *job_kind,

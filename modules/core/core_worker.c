@@ -13,6 +13,7 @@
 #include <apr_strings.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <poll.h>
 
 APLOG_USE_MODULE(consult_core);
 
@@ -20,6 +21,12 @@ APLOG_USE_MODULE(consult_core);
 /* Per tick: enough to drain a burst, short enough to notice a stop. */
 #define MAX_JOBS_PER_TICK 100
 #define MAX_TICK_TIME apr_time_from_sec(2)
+/* The longest the callback blocks waiting for a notification, so a stop is
+ * noticed soon. */
+#define MAX_WAIT apr_time_from_sec(1)
+/* Enqueuers NOTIFY this channel (cs_journal_record, cs_jobs_enqueue); the
+ * worker's connection LISTENs on it. */
+#define JOBS_CHANNEL "consult_jobs"
 
 typedef struct {
     server_rec *s;
@@ -30,6 +37,9 @@ typedef struct {
     apr_time_t last_complaint;
     apr_time_t next_housekeeping;    /* 0: at the first tick */
     int fresh_conn;                  /* connected since the last start hooks */
+    int listening;                   /* LISTEN consult_jobs on this connection */
+    int more;                        /* the last round stopped at its cap */
+    apr_time_t next_claim;           /* claim by then even without a notification */
     unsigned int seed;
 } worker_t;
 
@@ -175,19 +185,94 @@ static void run_job(worker_t *w, cs_job_t *job)
                  : "failed, will retry", job->error ? job->error : "unknown error");
 }
 
-static void tick(worker_t *w, apr_pool_t *p)
+/* LISTEN on a new connection; without it the worker still polls. */
+static void listen_for_jobs(worker_t *w, apr_pool_t *p)
 {
-    apr_time_t until = apr_time_now() + MAX_TICK_TIME;
+    const char *err = NULL;
+
+    w->listening = cs_db_command(w->conn, p, &err, "LISTEN " JOBS_CHANNEL) == APR_SUCCESS;
+    if (!w->listening) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, w->s, CSLOGNO(01049)
+                     "job worker cannot LISTEN " JOBS_CHANNEL ", polling only: %s", err);
+    }
+}
+
+/* Drop the notifications libpq has read: the claim that follows sees every
+ * job committed before them. */
+static int drain_notifies(PGconn *conn)
+{
+    PGnotify *n;
+    int got = 0;
+
+    while ((n = PQnotifies(conn)) != NULL) {
+        PQfreemem(n);
+        got = 1;
+    }
+    return got;
+}
+
+/* Whether to claim now: a notification came (or the connection has
+ * something to say), or the poll interval is up at @p until. Waits no later
+ * than @p leave, and only on a listening connection. */
+static int wait_for_jobs(worker_t *w, apr_time_t until, apr_time_t leave)
+{
+    struct pollfd pfd;
+    apr_time_t now = apr_time_now(), end = until < leave ? until : leave;
+    int rc;
+
+    if (now >= until) {
+        return 1;
+    }
+    if (!w->conn || !w->listening || PQstatus(w->conn) != CONNECTION_OK
+        || PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
+        return 0;   /* nothing to wait on: a later callback checks the time */
+    }
+    if (drain_notifies(w->conn)) {
+        return 1;
+    }
+    if (now >= end) {
+        return 0;
+    }
+    pfd.fd = PQsocket(w->conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (pfd.fd < 0) {
+        return 0;
+    }
+    rc = poll(&pfd, 1, (int)((end - now + 999) / 1000));
+    if (rc > 0) {
+        /* A notification, or the server closing: either way claim, and
+         * connected() sorts out a dead connection. */
+        if (PQconsumeInput(w->conn)) {
+            drain_notifies(w->conn);
+        }
+        return 1;
+    }
+    return apr_time_now() >= until;
+}
+
+/* Claim and run due jobs until the queue is empty or the cap is reached. */
+static void claim_round(worker_t *w, apr_pool_t *p)
+{
+    apr_time_t until;
     apr_pool_t *jp;
     int n;
 
+    w->more = 0;
+    w->next_claim = apr_time_now() + w->conf.poll;
     if (!connected(w, p)) {
         return;
     }
     if (w->fresh_conn) {
+        listen_for_jobs(w, p);
         run_start_hooks(w, p);
     }
     housekeeping(w, p);
+    /* Notifications read so far are for jobs this round's claims see. */
+    if (w->listening && PQconsumeInput(w->conn)) {
+        drain_notifies(w->conn);
+    }
+    until = apr_time_now() + MAX_TICK_TIME;
     apr_pool_create(&jp, p);
     for (n = 0; n < MAX_JOBS_PER_TICK && apr_time_now() < until; n++) {
         cs_job_t *job = NULL;
@@ -209,7 +294,30 @@ static void tick(worker_t *w, apr_pool_t *p)
             break;
         }
     }
+    /* Stopped by the cap, not by an empty queue: go on at the next callback
+     * without waiting. */
+    w->more = PQstatus(w->conn) == CONNECTION_OK
+              && (n == MAX_JOBS_PER_TICK || (n > 0 && apr_time_now() >= until));
     apr_pool_destroy(jp);
+}
+
+/* One watchdog callback: claim at once after a capped round or on a
+ * notification, otherwise when the poll interval is up; between rounds wait
+ * on the connection for a notification, at most MAX_WAIT per callback, so
+ * the watchdog sees a stop soon. */
+static void tick(worker_t *w, apr_pool_t *p)
+{
+    apr_time_t leave = apr_time_now() + MAX_WAIT;
+
+    for (;;) {
+        if (!w->more && !wait_for_jobs(w, w->next_claim, leave)) {
+            return;
+        }
+        claim_round(w, p);
+        if (w->more || !w->conn || apr_time_now() >= leave) {
+            return;
+        }
+    }
 }
 
 static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
@@ -243,6 +351,7 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
             PQfinish(w->conn);
             w->conn = NULL;
         }
+        w->listening = 0;
         break;
     }
     return APR_SUCCESS;
@@ -279,9 +388,15 @@ int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* A child-process singleton: one worker per node, in whichever child
-     * holds the watchdog's mutex; another takes over if that child exits. */
+     * holds the watchdog's mutex; another takes over if that child exits.
+     * The watchdog calls back every AP_WD_TM_SLICE (100 ms) at best, counting
+     * only its own sleeps; tick() itself waits for a notification or the
+     * poll interval (ConsultJobPollInterval), so a notified job is claimed
+     * at once, an idle queue is claimed once per interval, and a capped
+     * round goes on at the next callback. */
     if ((rv = get_instance(&wd, WATCHDOG_NAME, 0, 1, pconf)) != APR_SUCCESS
-        || (rv = register_cb(wd, w->conf.poll, w, worker_callback)) != APR_SUCCESS) {
+        || (rv = register_cb(wd, w->conf.poll < AP_WD_TM_SLICE ? w->conf.poll
+                                 : AP_WD_TM_SLICE, w, worker_callback)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, CSLOGNO(01037)
                      "cannot start the job worker watchdog");
         return HTTP_INTERNAL_SERVER_ERROR;

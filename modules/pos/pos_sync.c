@@ -18,6 +18,9 @@
 #include <apr_strings.h>
 #include <apr_hash.h>
 #include <apr_file_info.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 APLOG_USE_MODULE(consult_pos);
 
@@ -220,6 +223,74 @@ static void snapshot(cs_job_t *job, const pos_conf *c, const char *client_id)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, LOG_S(job), CSLOGNO(06030)
                      "menu snapshot of %s not written: %s", c->slug, err);
     }
+}
+
+/* Webhooks do not rewrite the snapshot (a menu load and three fsync'd
+ * files) each: at most once per SNAPSHOT_EVERY, the rest left to the next
+ * event after that, or the poll. Per process (the worker is one thread of
+ * one child); a restaurant this process has not written yet counts as
+ * stale, so a new worker's first poll writes it. A snapshot is what the
+ * menu is served from while Postgres is away, "menu as of" its time. */
+#define SNAPSHOT_EVERY apr_time_from_sec(10)
+
+typedef struct snap_state {
+    struct snap_state *next;
+    apr_time_t written_at;
+    int stale;                  /* changes since written_at */
+    char slug[1];
+} snap_state;
+
+static snap_state *snap_states;
+static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The state of @p slug, added (stale, never written) when new; NULL when out
+ * of memory. Call with snap_lock held. */
+static snap_state *snap_find(const char *slug)
+{
+    snap_state *st;
+    size_t len = strlen(slug);
+
+    for (st = snap_states; st; st = st->next) {
+        if (!strcmp(st->slug, slug)) {
+            return st;
+        }
+    }
+    if (!(st = calloc(1, sizeof(*st) + len))) {
+        return NULL;
+    }
+    memcpy(st->slug, slug, len + 1);
+    st->stale = 1;
+    st->next = snap_states;
+    snap_states = st;
+    return st;
+}
+
+/* Whether the snapshot of @p c is due: @p force (sync), stale changes (a
+ * poll, or an event after SNAPSHOT_EVERY), or new changes. A due one is
+ * counted as written; a failed write is only logged, as before. */
+static int snapshot_due(const pos_conf *c, long changes, int force, int from_event)
+{
+    apr_time_t now = apr_time_now();
+    snap_state *st;
+    int due;
+
+    pthread_mutex_lock(&snap_lock);
+    st = snap_find(c->slug);
+    if (!st) {
+        due = force || changes || !from_event;
+    }
+    else {
+        if (changes) {
+            st->stale = 1;
+        }
+        due = force || (st->stale && (!from_event || now - st->written_at >= SNAPSHOT_EVERY));
+        if (due) {
+            st->stale = 0;
+            st->written_at = now;
+        }
+    }
+    pthread_mutex_unlock(&snap_lock);
+    return due;
 }
 
 /* ---- the menu sync ------------------------------------------------------ */
@@ -448,6 +519,7 @@ static int run_sync(cs_job_t *job, const pos_conf *c, const char *client_id)
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, LOG_S(job), CSLOGNO(06032)
                      "menu of %s synced: %d items, %ld changes", c->slug,
                      menu->items->nelts, changes);
+        snapshot_due(c, changes, 1, 0);
         snapshot(job, c, client_id);
         /* Sold-out state next, without waiting for the poll's turn. */
         if (schedule(job->conn, job->pool, &err, POS_JOB_POLL, client_id, c->slug, 0)
@@ -561,6 +633,9 @@ static int run_poll(cs_job_t *job, const pos_conf *c, const char *client_id)
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, LOG_S(job), CSLOGNO(06034)
                          "availability poll of %s recovered %ld change(s) no webhook brought",
                          c->slug, changes);
+        }
+        /* Also what webhooks changed since the last snapshot. */
+        if (snapshot_due(c, changes, 0, 0)) {
             snapshot(job, c, client_id);
         }
     }
@@ -626,7 +701,7 @@ static int run_event(cs_job_t *job)
                != APR_SUCCESS) {
             return fail(job, "storing availability", err);
         }
-        if (changes) snapshot(job, c, client_id);
+        if (snapshot_due(c, changes, 0, 1)) snapshot(job, c, client_id);
         err = NULL;
     }
     else if (ev->kind == CS_POS_EVENT_STOCK || ev->kind == CS_POS_EVENT_MENU) {
