@@ -47,11 +47,18 @@ FUZZ_SRC_pos_toast := providers/pos/cs_pos providers/pos/cs_pos_util providers/p
                       domain/cs_menu base/cs_json base/cs_crypto base/cs_file http/cs_http
 FUZZ_SRC_pos_square := $(FUZZ_SRC_pos_toast)
 FUZZ_SRC_pos_clover := $(FUZZ_SRC_pos_toast)
+FUZZ_SRC_stripe    := providers/cs_stripe base/cs_json base/cs_crypto
+FUZZ_SRC_calcom    := providers/cs_calcom base/cs_json base/cs_crypto
+FUZZ_SRC_jobber    := providers/cs_jobber base/cs_json base/cs_crypto
+FUZZ_SRC_cart      := domain/cs_cart domain/cs_menu
 
 FUZZ_TARGETS := intake text multipart token twilio resend llm tmpl classify json hours conf \
                 migrate
 FUZZ_TARGETS += pos_toast
 FUZZ_TARGETS += pos_square pos_clover
+FUZZ_TARGETS += stripe
+FUZZ_TARGETS += calcom jobber
+FUZZ_TARGETS += cart
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_SECONDS ?= 10
 

@@ -27,7 +27,7 @@ secs=${FUZZ_SECONDS:-10}
 build=${FUZZ_BUILD:-build/fuzz}
 out=tests/out/fuzz
 all_targets="intake text multipart token twilio resend llm tmpl classify json hours conf migrate
-             pos_toast pos_square pos_clover"
+             pos_toast pos_square pos_clover calcom jobber stripe cart"
 targets=${*:-$all_targets}
 
 case $secs in ''|*[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a number of seconds" >&2; exit 2;; esac

@@ -32,6 +32,11 @@ Suite *pos_contract_suite(void);
 Suite *pos_square_suite(void);
 Suite *pos_clover_suite(void);
 Suite *pos_toast_suite(void);
+Suite *cart_suite(void);
+Suite *slots_suite(void);
+Suite *stripe_suite(void);
+Suite *calcom_suite(void);
+Suite *jobber_suite(void);
 
 /** The pool of the running test: created fresh by unit_pool_setup and
  * destroyed by unit_pool_teardown (use them as a checked fixture). */

@@ -138,6 +138,11 @@ int main(void)
     srunner_add_suite(sr, pos_square_suite());
     srunner_add_suite(sr, pos_clover_suite());
     srunner_add_suite(sr, pos_toast_suite());
+    srunner_add_suite(sr, cart_suite());
+    srunner_add_suite(sr, slots_suite());
+    srunner_add_suite(sr, stripe_suite());
+    srunner_add_suite(sr, calcom_suite());
+    srunner_add_suite(sr, jobber_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -1,0 +1,583 @@
+#!/usr/bin/env python3
+"""A fake of Jobber's API for tests: OAuth 2.0 with rotating refresh tokens
+and the GraphQL calls Consult makes, on Jobber's paths and JSON shapes.
+Standard library only.
+
+    fake_jobber.py --port 0 --portfile FILE --log FILE.jsonl
+
+Listens on 127.0.0.1 (port 0: any free port), writes the port to --portfile
+once listening (atomically), and appends every API request (not the control
+requests) to --log as one JSON line, flushed at once:
+
+    {"time": "...Z", "method": "POST", "path": "/api/graphql", "query": "",
+     "headers": {"authorization": "Bearer ...", ...}, "body": "..."}
+
+The app is CLIENT_ID / CLIENT_SECRET below. Jobber's API, as far as Consult
+uses it:
+
+    GET  /api/oauth/authorize?response_type=code&client_id=&redirect_uri=&state=
+         -> 302 to redirect_uri?code=...&state=... (the owner said yes)
+    POST /api/oauth/token   a form, client_id and client_secret in it
+         grant_type=authorization_code, code, redirect_uri
+         grant_type=refresh_token, refresh_token
+         -> {"access_token": "<JWT with exp>", "refresh_token": "..."}
+         A code works once and only with its redirect_uri. Refresh tokens
+         ROTATE: each refresh answers a new one and the one used is revoked,
+         so using it again is refused. Refused grants answer 400
+         {"error": "invalid_grant", "error_description"}; a wrong client
+         401 {"error": "invalid_client"}.
+    POST /api/graphql       {"query", "variables"}, application/json only,
+         "Authorization: Bearer <live access token>" (else 401) and
+         X-JOBBER-GRAPHQL-VERSION (else 400). Operations, found by their
+         root field: clients(searchTerm:, first:) (fuzzy, as Jobber's
+         search: any client whose name, email or phone contains the term),
+         clientCreate, requestCreate, requestCreateNote. Answers carry
+         extensions.cost {requestedQueryCost, actualQueryCost,
+         throttleStatus {maximumAvailable, currentlyAvailable, restoreRate}}
+         and extensions.versioning {version}; business errors come back as
+         userErrors [{message, path}], unknown fields as top-level errors.
+         Ids are EncodedIds: base64 of "gid://Jobber/Client/N".
+
+The control API, never logged:
+
+    POST /_control/state  a JSON object, any of:
+         {"fail": {"status": 503, "times": 1, "retry_after": 2,
+                   "path": "glob"}}    the next N matching API calls fail
+         {"throttle": N}               the next N GraphQL answers are
+                                       THROTTLED (HTTP 200, errors with
+                                       extensions.code THROTTLED)
+         {"malformed": N}              the next N API answers are broken JSON
+         {"token_ttl": seconds}        lifetime of access tokens issued from
+                                       now on (default 3600)
+         {"expire_tokens": true}       every access token stops working now
+                                       (refresh tokens still work)
+    POST /_control/reset               no clients, requests or tokens
+    GET  /_control/requests            the logged requests, a JSON array
+    DELETE /_control/requests          forget them
+    GET  /_control/data                {"clients", "requests", "notes"}
+                                       as the fake holds them
+
+SIGTERM or SIGINT stop the server cleanly.
+"""
+
+import argparse
+import base64
+import fnmatch
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+CLIENT_ID = "consult-jobber-client"
+CLIENT_SECRET = "consult-jobber-secret-0123456789"
+ACCOUNT_ID = "Z2lkOi8vSm9iYmVyL0FjY291bnQvNDI="     # gid://Jobber/Account/42
+CONTROL = "/_control/"
+DEFAULT_TTL = 3600
+BUCKET_MAX = 10000.0
+RESTORE_RATE = 500.0
+
+
+def now_iso():
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int(t % 1 * 1000)
+
+
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def encoded_id(kind, n):
+    return base64.b64encode(("gid://Jobber/%s/%d" % (kind, n)).encode()).decode("ascii")
+
+
+def digits(s):
+    return re.sub(r"\D", "", s or "")
+
+
+class State:
+    def __init__(self, log_path):
+        self.lock = threading.Lock()
+        self.log = open(log_path, "a", encoding="utf-8") if log_path else None
+        self.requests = []
+        self.reset()
+
+    def reset(self):
+        self.fails = []
+        self.throttle = 0
+        self.malformed = 0
+        self.token_ttl = DEFAULT_TTL
+        self.codes = {}             # code -> redirect_uri
+        self.access = {}            # access token -> expiry
+        self.refresh = set()        # live refresh tokens
+        self.used_refresh = set()   # rotated out: refused
+        self.clients = []
+        self.work_requests = []
+        self.notes = []
+        self.seq = 0
+        self.available = BUCKET_MAX
+        self.last_fill = time.time()
+
+    def close(self):
+        if self.log:
+            self.log.close()
+
+    def record(self, entry):
+        line = json.dumps(entry, ensure_ascii=False)
+        with self.lock:
+            self.requests.append(entry)
+            if self.log:
+                self.log.write(line + "\n")
+                self.log.flush()
+
+    def take_fail(self, path):
+        with self.lock:
+            for i, f in enumerate(self.fails):
+                if fnmatch.fnmatchcase(path, f.get("path") or "*"):
+                    f["times"] -= 1
+                    if f["times"] <= 0:
+                        del self.fails[i]
+                    return dict(f)
+        return None
+
+    def take(self, name):
+        with self.lock:
+            if getattr(self, name) > 0:
+                setattr(self, name, getattr(self, name) - 1)
+                return True
+        return False
+
+    def next_id(self, kind):
+        self.seq += 1
+        return encoded_id(kind, self.seq)
+
+    # ---- tokens ---------------------------------------------------------
+
+    def issue(self):
+        """A new access token (a JWT whose exp Consult reads) and a new
+        refresh token; the caller holds the lock."""
+        now = int(time.time())
+        header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        payload = b64url(json.dumps({"sub": ACCOUNT_ID, "iat": now,
+                                     "exp": now + self.token_ttl,
+                                     "jti": secrets.token_hex(8)}).encode())
+        sig = b64url(hmac.new(CLIENT_SECRET.encode(), (header + "." + payload).encode(),
+                              hashlib.sha256).digest())
+        access = header + "." + payload + "." + sig
+        refresh = "rt_" + secrets.token_urlsafe(24)
+        self.access[access] = time.time() + self.token_ttl
+        self.refresh.add(refresh)
+        return {"access_token": access, "refresh_token": refresh}
+
+    # ---- the query cost bucket -------------------------------------------
+
+    def spend(self, cost):
+        with self.lock:
+            t = time.time()
+            self.available = min(BUCKET_MAX, self.available + (t - self.last_fill) * RESTORE_RATE)
+            self.last_fill = t
+            self.available = max(0.0, self.available - cost)
+            return self.available
+
+    # ---- GraphQL operations ----------------------------------------------
+
+    def client_view(self, c):
+        return dict(c)
+
+    def search_clients(self, term, first):
+        t = (term or "").strip().lower()
+        td = digits(t)
+        found = []
+        with self.lock:
+            for c in self.clients:
+                hay = [c["name"].lower()] + [e["address"].lower() for e in c["emails"]]
+                if (t and any(t in h for h in hay)) or \
+                        (len(td) >= 7 and any(td[-10:] in digits(ph["number"])
+                                              for ph in c["phones"])):
+                    found.append(self.client_view(c))
+        return found[:first]
+
+    def create_client(self, inp):
+        errors = []
+        first = (inp.get("firstName") or "").strip()
+        last = (inp.get("lastName") or "").strip()
+        company = (inp.get("companyName") or "").strip()
+        if not (first or last or company):
+            errors.append({"message": "Client must have a first name, last name or company "
+                                      "name", "path": ["input"]})
+        emails = inp.get("emails") or []
+        for i, e in enumerate(emails):
+            if "@" not in (e.get("address") or ""):
+                errors.append({"message": "Email address is invalid",
+                               "path": ["input", "emails", str(i), "address"]})
+        phones = inp.get("phones") or []
+        for i, ph in enumerate(phones):
+            if len(digits(ph.get("number"))) < 7:
+                errors.append({"message": "Phone number is invalid",
+                               "path": ["input", "phones", str(i), "number"]})
+        if errors:
+            return {"client": None, "userErrors": errors}
+        with self.lock:
+            c = {"id": self.next_id("Client"),
+                 "firstName": first, "lastName": last, "companyName": company or None,
+                 "name": (first + " " + last).strip() or company,
+                 "isCompany": bool(inp.get("isCompany")), "isArchived": False,
+                 "emails": [{"address": e["address"], "description": e.get("description", "MAIN"),
+                             "primary": bool(e.get("primary"))} for e in emails],
+                 "phones": [{"number": ph["number"],
+                             "description": ph.get("description", "MAIN"),
+                             "primary": bool(ph.get("primary"))} for ph in phones],
+                 "createdAt": now_iso()}
+            self.clients.append(c)
+        return {"client": self.client_view(c), "userErrors": []}
+
+    def create_request(self, inp):
+        cid = inp.get("clientId")
+        with self.lock:
+            client = next((c for c in self.clients if c["id"] == cid), None)
+            if not client:
+                return {"request": None, "userErrors": [
+                    {"message": "Client could not be found", "path": ["input", "clientId"]}]}
+            r = {"id": self.next_id("Request"), "title": inp.get("title"),
+                 "client": {"id": cid, "name": client["name"]},
+                 "requestStatus": "new", "createdAt": now_iso()}
+            self.work_requests.append(r)
+        return {"request": r, "userErrors": []}
+
+    def create_note(self, request_id, inp):
+        message = (inp or {}).get("message") or ""
+        with self.lock:
+            req = next((r for r in self.work_requests if r["id"] == request_id), None)
+            if not req:
+                return {"requestNote": None, "request": None, "userErrors": [
+                    {"message": "Request could not be found", "path": ["requestId"]}]}
+            if not message.strip():
+                return {"requestNote": None, "request": None, "userErrors": [
+                    {"message": "Message can't be blank", "path": ["input", "message"]}]}
+            n = {"id": self.next_id("RequestNote"), "message": message,
+                 "requestId": request_id, "createdAt": now_iso()}
+            self.notes.append(n)
+        return {"requestNote": n, "request": {"id": request_id}, "userErrors": []}
+
+
+def oauth_error(status, error, desc):
+    return status, {"error": error, "error_description": desc}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def version_string(self):
+        return "FakeJobber/1.0"
+
+    def log_message(self, format, *args):  # noqa: A002 - the base's name
+        pass
+
+    def do_GET(self):
+        self.dispatch()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def send(self, status, body, headers=None):
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        headers = dict(headers or {})
+        headers.setdefault("Content-Type", "application/json; charset=utf-8")
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, str(v))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def dispatch(self):
+        state = self.server.state
+        url = urlsplit(self.path)
+        body = self.read_body().decode("utf-8", "replace")
+        if url.path.startswith(CONTROL):
+            self.control(state, url.path[len(CONTROL):], body)
+            return
+        headers = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = headers[key] + ", " + value if key in headers else value
+        state.record({"time": now_iso(), "method": self.command, "path": url.path,
+                      "query": url.query, "headers": headers, "body": body})
+        fail = state.take_fail(url.path)
+        if fail:
+            extra = {}
+            if fail.get("retry_after") is not None:
+                extra["Retry-After"] = fail["retry_after"]
+            self.send(int(fail.get("status", 503)),
+                      {"message": "injected failure", "status": fail.get("status", 503)}, extra)
+            return
+        if state.take("malformed"):
+            self.send(200, '{"data": {"clients": {"nodes": [')
+            return
+        if url.path == "/api/oauth/authorize" and self.command == "GET":
+            self.authorize(state, parse_qs(url.query))
+        elif url.path == "/api/oauth/token" and self.command == "POST":
+            self.token(state, body)
+        elif url.path == "/api/graphql" and self.command == "POST":
+            self.graphql(state, body)
+        else:
+            self.send(404, {"message": "Not Found"})
+
+    # ---- OAuth ----------------------------------------------------------
+
+    def authorize(self, state, q):
+        one = lambda k: q.get(k, [""])[0]  # noqa: E731
+        if one("client_id") != CLIENT_ID or one("response_type") != "code" \
+                or not one("redirect_uri").startswith(("http://", "https://")):
+            self.send(400, {"error": "invalid_request",
+                            "error_description": "client_id, response_type=code and an "
+                                                 "http(s) redirect_uri are required"})
+            return
+        code = "code_" + secrets.token_urlsafe(16)
+        with state.lock:
+            state.codes[code] = one("redirect_uri")
+        redirect = one("redirect_uri")
+        sep = "&" if "?" in redirect else "?"
+        params = {"code": code}
+        if one("state"):
+            params["state"] = one("state")
+        self.send(302, "", {"Location": redirect + sep + urlencode(params),
+                            "Content-Type": "text/html"})
+
+    def token(self, state, body):
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            status, doc = oauth_error(400, "invalid_request", "expected a form")
+            self.send(status, doc)
+            return
+        f = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
+        if f.get("client_id") != CLIENT_ID or f.get("client_secret") != CLIENT_SECRET:
+            status, doc = oauth_error(401, "invalid_client", "Client authentication failed "
+                                                             "due to unknown client.")
+            self.send(status, doc)
+            return
+        grant = f.get("grant_type")
+        with state.lock:
+            if grant == "authorization_code":
+                want = state.codes.pop(f.get("code", ""), None)
+                if want is None or want != f.get("redirect_uri"):
+                    answer = oauth_error(400, "invalid_grant",
+                                         "The provided authorization grant is invalid, expired, "
+                                         "revoked, does not match the redirection URI used in the "
+                                         "authorization request, or was issued to another client.")
+                else:
+                    answer = (200, state.issue())
+            elif grant == "refresh_token":
+                rt = f.get("refresh_token", "")
+                if rt not in state.refresh:
+                    answer = oauth_error(400, "invalid_grant",
+                                         "The refresh token is invalid, expired or was already "
+                                         "used." if rt in state.used_refresh else
+                                         "The refresh token is invalid.")
+                else:
+                    state.refresh.discard(rt)       # rotation: the old one is spent
+                    state.used_refresh.add(rt)
+                    answer = (200, state.issue())
+            else:
+                answer = oauth_error(400, "unsupported_grant_type",
+                                     "The authorization grant type is not supported.")
+        self.send(answer[0], answer[1], {"Cache-Control": "no-store"})
+
+    # ---- GraphQL --------------------------------------------------------
+
+    def graphql(self, state, body):
+        auth = self.headers.get("Authorization") or ""
+        token = auth[7:] if auth.startswith("Bearer ") else None
+        with state.lock:
+            exp = state.access.get(token)
+        if exp is None or exp <= time.time():
+            self.send(401, {"message": "Unauthorized"})
+            return
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        version = self.headers.get("X-JOBBER-GRAPHQL-VERSION")
+        if ctype != "application/json":
+            self.send(400, {"errors": [{"message": "Content-Type must be application/json"}]})
+            return
+        if not version or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", version):
+            self.send(400, {"errors": [{"message": "X-JOBBER-GRAPHQL-VERSION header is "
+                                                   "required (YYYY-MM-DD)"}]})
+            return
+        try:
+            doc = json.loads(body)
+            query = doc["query"]
+            variables = doc.get("variables") or {}
+            if not isinstance(query, str) or not isinstance(variables, dict):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            self.send(400, {"errors": [{"message": "the body must be {\"query\", "
+                                                   "\"variables\"}"}]})
+            return
+        ext = {"versioning": {"version": version}}
+        if state.take("throttle"):
+            ext["cost"] = {"requestedQueryCost": 1200, "actualQueryCost": None,
+                           "throttleStatus": {"maximumAvailable": BUCKET_MAX,
+                                              "currentlyAvailable": 200,
+                                              "restoreRate": RESTORE_RATE}}
+            self.send(200, {"errors": [{"message": "Throttled",
+                                        "extensions": {"code": "THROTTLED"}}],
+                            "extensions": ext})
+            return
+        data, errors, cost = self.execute(state, query, variables)
+        left = state.spend(cost)
+        ext["cost"] = {"requestedQueryCost": cost, "actualQueryCost": cost,
+                       "throttleStatus": {"maximumAvailable": BUCKET_MAX,
+                                          "currentlyAvailable": left,
+                                          "restoreRate": RESTORE_RATE}}
+        out = {"data": data, "extensions": ext}
+        if errors:
+            out["errors"] = errors
+        self.send(200, out)
+
+    @staticmethod
+    def execute(state, query, v):
+        """(data, errors, cost) for the one operation Consult sends."""
+        if re.search(r"\bclientCreate\s*\(", query):
+            return {"clientCreate": state.create_client(v.get("input") or {})}, None, 10
+        if re.search(r"\brequestCreateNote\s*\(", query):
+            return {"requestCreateNote": state.create_note(v.get("requestId"),
+                                                           v.get("input"))}, None, 10
+        if re.search(r"\brequestCreate\s*\(", query):
+            return {"requestCreate": state.create_request(v.get("input") or {})}, None, 10
+        m = re.search(r"\bclients\s*\(([^)]*)\)", query)
+        if m:
+            if "searchTerm" in m.group(1) and not isinstance(v.get("term"), str):
+                return None, [{"message": "Variable $term of type String! was provided "
+                                          "invalid value", "extensions": {
+                                              "code": "variableMismatch"}}], 1
+            first = v.get("first") or 20
+            fm = re.search(r"first:\s*(\d+)", m.group(1))
+            if fm:
+                first = int(fm.group(1))
+            nodes = state.search_clients(v.get("term", ""), first)
+            return {"clients": {"nodes": nodes, "totalCount": len(nodes),
+                                "pageInfo": {"hasNextPage": False, "endCursor": None}}}, \
+                None, 2 + first
+        field = re.search(r"[{]\s*(\w+)", query)
+        name = field.group(1) if field else "?"
+        return None, [{"message": "Field '%s' doesn't exist on type 'Query'" % name,
+                       "locations": [{"line": 1, "column": 1}],
+                       "path": ["query", name],
+                       "extensions": {"code": "undefinedField", "typeName": "Query",
+                                      "fieldName": name}}], 1
+
+    # ---- control --------------------------------------------------------
+
+    def control(self, state, what, text):
+        m = self.command
+        if what == "state" and m == "POST":
+            try:
+                doc = json.loads(text or "{}")
+                if not isinstance(doc, dict):
+                    raise ValueError("the state must be an object")
+                self.apply_state(state, doc)
+            except (ValueError, TypeError) as e:
+                self.send(400, {"error": str(e)})
+                return
+            self.send(200, {"ok": True})
+        elif what == "reset" and m == "POST":
+            with state.lock:
+                state.reset()
+                state.requests.clear()
+            self.send(200, {"ok": True})
+        elif what == "requests" and m == "GET":
+            with state.lock:
+                out = list(state.requests)
+            self.send(200, out)
+        elif what == "requests" and m == "DELETE":
+            with state.lock:
+                state.requests.clear()
+            self.send(200, {"requests": 0})
+        elif what == "data" and m == "GET":
+            with state.lock:
+                out = {"clients": state.clients, "requests": state.work_requests,
+                       "notes": state.notes}
+            self.send(200, out)
+        else:
+            self.send(404, {"error": "unknown control request %s /_control/%s" % (m, what)})
+
+    @staticmethod
+    def apply_state(state, doc):
+        known = {"fail", "throttle", "malformed", "token_ttl", "expire_tokens"}
+        unknown = set(doc) - known
+        if unknown:
+            raise ValueError("unknown state keys: " + ", ".join(sorted(unknown)))
+        with state.lock:
+            if "fail" in doc:
+                f = dict(doc["fail"])
+                f.setdefault("status", 503)
+                f.setdefault("times", 1)
+                if not isinstance(f["times"], int) or f["times"] < 1:
+                    raise ValueError("fail.times must be a positive integer")
+                state.fails.append(f)
+            if "throttle" in doc:
+                state.throttle = int(doc["throttle"])
+            if "malformed" in doc:
+                state.malformed = int(doc["malformed"])
+            if "token_ttl" in doc:
+                state.token_ttl = int(doc["token_ttl"])
+            if doc.get("expire_tokens"):
+                state.access.clear()
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--portfile")
+    ap.add_argument("--log")
+    args = ap.parse_args()
+
+    state = State(args.log)
+    httpd = Server(("127.0.0.1", args.port), Handler)
+    httpd.state = state
+
+    def stop(signum, frame):
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    if args.portfile:
+        tmp = args.portfile + ".tmp"
+        with open(tmp, "w") as f:
+            f.write("%d\n" % httpd.server_address[1])
+        os.replace(tmp, args.portfile)
+
+    try:
+        httpd.serve_forever(poll_interval=0.1)
+    finally:
+        httpd.server_close()
+        state.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
