@@ -60,7 +60,7 @@ INTEG_SRC  := $(wildcard tests/integration/check_*.c)
 INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
-        seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck
+        seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck test-infra
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -72,6 +72,7 @@ help:
 	@echo "make classify   classify JSON lines from stdin; make eval: held-out accuracy and F1"
 	@echo "make fuzz       libFuzzer on every parser (FUZZ_SECONDS per target); make fault: faults under load"
 	@echo "make bench      intake posts/s and latency next to pgbench doing the same write"
+	@echo "make test-infra infra/: the Pulumi program, node scripts and deploy.sh (offline)"
 	@echo "make psql       psql on the make-run database (reads SQL from stdin if piped)"
 	@echo "make migrate    apply pending migrations to the make-run database"
 	@echo "make install    install the modules into httpd's module folder with apxs"
@@ -170,7 +171,13 @@ seed-inbox:
 # ---- tests ---------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN) $(INTEG_BIN)
-	@$(MAKE) --no-print-directory test-unit test-integration test-browser
+	@$(MAKE) --no-print-directory test-unit test-integration test-browser $(if $(filter 1,$(SAN)),,test-infra)
+
+# infra/: the Pulumi program under Pulumi's mocks, the node scripts and
+# deploy.sh, offline (npm packages pinned in infra/package-lock.json).
+test-infra:
+	@echo "== infra tests"
+	@infra/test.sh
 
 test-unit: $(UNIT_BIN)
 	@echo "== unit tests ($(BUILD))"

@@ -55,9 +55,10 @@ static cs_classification_t *classify(cs_job_t *job, const intake_conf *conf,
     cs_classification_t *c = NULL;
     const char *err = NULL;
     cs_llm_conf_t llm;
+    cs_classify_opts_t opts = { conf ? conf->vertical : NULL };
 
     if (!conf || conf->classifier != CLASSIFIER_LLM) {
-        return cs_classify_builtin(job->pool, text);
+        return cs_classify_builtin_opts(job->pool, text, &opts);
     }
     llm.endpoint = conf->llm_endpoint;
     llm.api_key = conf->llm_key;
@@ -70,7 +71,7 @@ static cs_classification_t *classify(cs_job_t *job, const intake_conf *conf,
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, job->server, CSLOGNO(02020)
                  "job %s: LLM classification failed, using builtin: %s",
                  job->id_str, err);
-    c = cs_classify_builtin(job->pool, text);
+    c = cs_classify_builtin_opts(job->pool, text, &opts);
     c->fallback = err ? err : "LLM failed";
     return c;
 }

@@ -43,6 +43,7 @@ typedef struct {
     apr_off_t max_files_total;
     const char *allow_types;
     int classifier;
+    const char *vertical;            /* ConsultVertical (a CS_VERTICALS name), or NULL */
     const char *llm_endpoint;
     const char *llm_key;
     const char *llm_model;

@@ -4,6 +4,7 @@
  * submission.process job classifies what arrives.
  */
 #include "intake_private.h"
+#include "classify/cs_classify.h"
 #include "base/cs_conf.h"
 #include "text/cs_text.h"
 
@@ -56,6 +57,7 @@ void *intake_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE(max_files_total);
     MERGE_PTR(allow_types);
     MERGE(classifier);
+    MERGE_PTR(vertical);
     MERGE_PTR(llm_endpoint);
     MERGE_PTR(llm_key);
     MERGE_PTR(llm_model);
@@ -232,6 +234,22 @@ static const char *set_classifier(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_vertical(cmd_parms *cmd, void *dc, const char *arg)
+{
+    static const char *const names[] = CS_VERTICALS;
+    const char *list = "";
+    int i;
+
+    if (cs_vertical_index(arg) >= 0) {
+        intake_sconf(cmd->server)->vertical = arg;
+        return NULL;
+    }
+    for (i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+        list = apr_pstrcat(cmd->pool, list, i ? ", " : "", names[i], NULL);
+    }
+    return apr_psprintf(cmd->pool, "ConsultVertical: expected one of %s, got '%s'", list, arg);
+}
+
 static const char *set_llm(cmd_parms *cmd, void *dc, const char *arg)
 {
     intake_conf *c = intake_sconf(cmd->server);
@@ -291,6 +309,8 @@ const command_rec intake_cmds[] = {
                   "region for national phone numbers (default US)"),
     AP_INIT_TAKE1("ConsultClassifier", set_classifier, NULL, RSRC_CONF,
                   "builtin (default) or llm"),
+    AP_INIT_TAKE1("ConsultVertical", set_vertical, NULL, RSRC_CONF,
+                  "the client's kind of business, for the builtin classifier"),
     AP_INIT_TAKE1("ConsultLLMEndpoint", set_llm, (void *)0, RSRC_CONF,
                   "OpenAI-compatible API base URL (…/v1)"),
     AP_INIT_TAKE1("ConsultLLMKey", set_llm, (void *)1, RSRC_CONF,

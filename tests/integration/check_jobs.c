@@ -43,6 +43,25 @@ START_TEST(test_builtin_classification_lands_on_the_message_with_a_notification)
 }
 END_TEST
 
+START_TEST(test_the_clients_vertical_keeps_its_own_trade_out_of_spam)
+{
+    /* An SEO enquiry is a lead for a marketing agency and spam for a barber. */
+    const char *text = "Looking for help with SEO and Google Ads for our bakery. Can you"
+                       " send your monthly rates?";
+    const char *a = post_message("vertical-agency.localhost", text);
+    const char *b = post_message("vertical-barber.localhost", text);
+
+    ck_assert_msg(it_wait_sql(q("SELECT classified_at IS NOT NULL FROM messages WHERE id = %s", a),
+                              "t", 15), "not classified");
+    ck_assert_msg(it_wait_sql(q("SELECT classified_at IS NOT NULL FROM messages WHERE id = %s", b),
+                              "t", 15), "not classified");
+    ck_assert_str_eq(it_sql(q("SELECT intent || ' ' || is_spam FROM messages WHERE id = %s", a),
+                            0, NULL), "quote_request false");
+    ck_assert_str_eq(it_sql(q("SELECT intent || ' ' || is_spam FROM messages WHERE id = %s", b),
+                            0, NULL), "spam true");
+}
+END_TEST
+
 START_TEST(test_llm_backend_is_asked_with_key_model_and_schema)
 {
     const char *m;
@@ -305,6 +324,7 @@ Suite *suite_jobs(void)
     tcase_add_checked_fixture(tc, it_setup, it_teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_builtin_classification_lands_on_the_message_with_a_notification);
+    tcase_add_test(tc, test_the_clients_vertical_keeps_its_own_trade_out_of_spam);
     tcase_add_test(tc, test_llm_backend_is_asked_with_key_model_and_schema);
     tcase_add_test(tc, test_llm_errors_timeouts_and_bad_answers_fall_back_to_builtin);
     tcase_add_test(tc, test_unhandled_job_retries_with_backoff_then_is_dead_and_visible);

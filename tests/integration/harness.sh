@@ -55,6 +55,8 @@ cs_pg_start "$CS_TEST_PG_DIR" "$CS_TEST_PG_PORT"
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add other-client "Other Client" >/dev/null
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add llm-client "LLM Client" >/dev/null
 "$build/consult-admin" --db "$CS_TEST_DATABASE" client-add slowllm-client "Slow LLM Client" >/dev/null
+"$build/consult-admin" --db "$CS_TEST_DATABASE" client-add agency-client "Agency Client" >/dev/null
+"$build/consult-admin" --db "$CS_TEST_DATABASE" client-add barber-client "Barber Client" >/dev/null
 export CS_TEST_LLM_KEY=sk-test-not-a-real-key
 admin() { "$build/consult-admin" --db "$CS_TEST_DATABASE" "$@" >/dev/null; }
 printf '%s\n' 'owner password 1' | admin user-add owner@coffee.example "Olivia Owner" --password-stdin
@@ -212,6 +214,21 @@ LoadModule remoteip_module \${CONSULT_HTTPD_MODULES}/mod_remoteip.so
     ConsultLLMModel test-model
     ConsultLLMKey env:CS_TEST_LLM_KEY
     ConsultLLMTimeout 9s
+</VirtualHost>
+# The builtin classifier told each client's kind of business.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName vertical-agency.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient agency-client
+    ConsultIntake On
+    ConsultVertical marketing_agency
+</VirtualHost>
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName vertical-barber.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient barber-client
+    ConsultIntake On
+    ConsultVertical barber
 </VirtualHost>
 # The dashboard with short pages, to see keyset paging.
 <VirtualHost \${CONSULT_LISTEN}>
