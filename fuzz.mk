@@ -38,7 +38,7 @@ FUZZ_SRC_hours     := domain/cs_hours
 FUZZ_SRC_conf      := base/cs_conf base/cs_file
 FUZZ_SRC_migrate   := db/cs_migrate db/cs_db base/cs_crypto base/cs_file
 # cs_pos.c's registry links every adapter, so the three targets build them all
-FUZZ_SRC_pos_toast := providers/pos/cs_pos providers/pos/cs_pos_util providers/pos/cs_pos_mock \
+FUZZ_SRC_pos_toast := providers/pos/cs_pos providers/pos/cs_pos_util text/cs_time providers/pos/cs_pos_mock \
                       providers/pos/cs_pos_square providers/pos/cs_pos_square_catalog \
                       providers/pos/cs_pos_square_menu providers/pos/cs_pos_square_parse \
                       providers/pos/cs_pos_clover providers/pos/cs_pos_clover_menu \
@@ -48,8 +48,8 @@ FUZZ_SRC_pos_toast := providers/pos/cs_pos providers/pos/cs_pos_util providers/p
 FUZZ_SRC_pos_square := $(FUZZ_SRC_pos_toast)
 FUZZ_SRC_pos_clover := $(FUZZ_SRC_pos_toast)
 FUZZ_SRC_stripe    := providers/cs_stripe base/cs_json base/cs_crypto
-FUZZ_SRC_calcom    := providers/cs_calcom base/cs_json base/cs_crypto
-FUZZ_SRC_jobber    := providers/cs_jobber base/cs_json base/cs_crypto
+FUZZ_SRC_calcom    := providers/cs_calcom base/cs_json base/cs_crypto text/cs_time
+FUZZ_SRC_jobber    := providers/cs_jobber base/cs_json base/cs_crypto text/cs_time
 FUZZ_SRC_cart      := domain/cs_cart domain/cs_menu
 
 FUZZ_TARGETS := intake text multipart token twilio resend llm tmpl classify json hours conf \

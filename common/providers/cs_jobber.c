@@ -5,6 +5,7 @@
  * breaking change in Jobber's changelog has touched since, so pinning a
  * newer version should not break them. */
 #include "providers/cs_jobber.h"
+#include "text/cs_time.h"
 #include "base/cs_crypto.h"
 #include "base/cs_json.h"
 
@@ -721,70 +722,6 @@ apr_status_t cs_jobber_verify_webhook(apr_pool_t *p, const char *header, const c
     return why ? APR_EACCES : APR_SUCCESS;
 }
 
-static int two(const char *s, int *pout)
-{
-    if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9') {
-        return 0;
-    }
-    *pout = (s[0] - '0') * 10 + (s[1] - '0');
-    return 1;
-}
-
-/* "2024-05-01T12:00:00Z" (fractions, "+hh:mm" allowed), as Jobber's
- * ISO8601DateTime scalar writes it, into microseconds since the epoch. */
-static apr_status_t parse_time(apr_time_t *pout, const char *s)
-{
-    apr_time_exp_t e;
-    int c, y, mo, d, h, mi, se, oh = 0, om = 0, sign = 0;
-    apr_time_t t;
-
-    *pout = 0;
-    memset(&e, 0, sizeof(e));
-    if (strlen(s) < 19 || !two(s, &c) || !two(s + 2, &y) || s[4] != '-' || !two(s + 5, &mo)
-        || s[7] != '-' || !two(s + 8, &d) || (s[10] != 'T' && s[10] != ' ')
-        || !two(s + 11, &h) || s[13] != ':' || !two(s + 14, &mi) || s[16] != ':'
-        || !two(s + 17, &se)) {
-        return APR_EINVAL;
-    }
-    s += 19;
-    if (*s == '.') {
-        if (s[1] < '0' || s[1] > '9') {
-            return APR_EINVAL;
-        }
-        for (s++; *s >= '0' && *s <= '9'; s++) {
-        }
-    }
-    if (*s == 'Z' || *s == 'z') {
-        s++;
-    }
-    else if (*s == '+' || *s == '-') {
-        sign = *s == '-' ? -1 : 1;
-        if (!two(s + 1, &oh)) {
-            return APR_EINVAL;
-        }
-        s += s[3] == ':' ? 4 : 3;
-        if (!two(s, &om) || oh > 23 || om > 59) {
-            return APR_EINVAL;
-        }
-        s += 2;
-    }
-    y += c * 100;
-    if (*s || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59
-        || se > 60) {
-        return APR_EINVAL;
-    }
-    e.tm_year = y - 1900;
-    e.tm_mon = mo - 1;
-    e.tm_mday = d;
-    e.tm_hour = h;
-    e.tm_min = mi;
-    e.tm_sec = se;
-    if (apr_time_exp_gmt_get(&t, &e) != APR_SUCCESS) {
-        return APR_EINVAL;
-    }
-    *pout = t - (apr_time_t)sign * apr_time_from_sec(oh * 3600 + om * 60);
-    return APR_SUCCESS;
-}
 
 apr_status_t cs_jobber_parse_webhook(cs_jobber_webhook_t **pout, apr_pool_t *p,
                                      const char *body, apr_size_t len, const char **pwhy)
@@ -810,7 +747,7 @@ apr_status_t cs_jobber_parse_webhook(cs_jobber_webhook_t **pout, apr_pool_t *p,
         why = "the delivery has no data.webHookEvent with a topic and an accountId";
         goto leave;
     }
-    if (w->occurred_at_raw && parse_time(&w->occurred_at, w->occurred_at_raw) != APR_SUCCESS) {
+    if (w->occurred_at_raw && cs_time_parse_iso8601(&w->occurred_at, w->occurred_at_raw) != APR_SUCCESS) {
         why = "the delivery's occurredAt is not an ISO 8601 timestamp";
         goto leave;
     }

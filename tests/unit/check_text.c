@@ -2,6 +2,7 @@
  * normalizers. */
 #include "unit.h"
 #include "text/cs_text.h"
+#include "text/cs_time.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -414,6 +415,35 @@ START_TEST(test_attachment_disposition_encodes_for_rfc_5987)
 }
 END_TEST
 
+START_TEST(test_iso8601_times_from_every_provider_read_the_same)
+{
+    apr_time_t t, base;
+
+    ck_assert_int_eq(cs_time_parse_iso8601(&base, "2024-05-01T15:00:00Z"), APR_SUCCESS);
+    ck_assert_int_eq(apr_time_sec(base), 1714575600);
+    /* Square's fractions, Toast's +0000, Cal.com's lowercase z, a space for T */
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "2024-05-01T15:00:00.250Z"), APR_SUCCESS);
+    ck_assert_int_eq(t - base, 250000);
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "2024-05-01T10:00:00-0500"), APR_SUCCESS);
+    ck_assert_int_eq(t, base);
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "2024-05-01T17:00:00+02:00"), APR_SUCCESS);
+    ck_assert_int_eq(t, base);
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "2024-05-01 15:00:00z"), APR_SUCCESS);
+    ck_assert_int_eq(t, base);
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "2024-05-01T15:00:00"), APR_SUCCESS);
+    ck_assert_int_eq(t, base);
+    /* and nothing else */
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "2024-13-01T15:00:00Z"), APR_EINVAL);
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "2024-05-01T15:00Z"), APR_EINVAL);
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "2024-05-01T15:00:00.Z"), APR_EINVAL);
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "2024-05-01T15:00:00+25:00"), APR_EINVAL);
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "1969-12-31T23:59:59Z"), APR_EINVAL);
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, "2024-05-01T15:00:00Z trailing"), APR_EINVAL);
+    ck_assert_int_eq(cs_time_parse_iso8601(&t, NULL), APR_EINVAL);
+    ck_assert_int_eq(t, 0);
+}
+END_TEST
+
 Suite *text_suite(void)
 {
     Suite *s = suite_create("cs_text");
@@ -421,6 +451,7 @@ Suite *text_suite(void)
 
     tc = tcase_create("trim");
     tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    tcase_add_test(tc, test_iso8601_times_from_every_provider_read_the_same);
     tcase_add_test(tc, test_trim_removes_leading_and_trailing_whitespace_only);
     tcase_add_test(tc, test_trim_of_blank_or_empty_is_empty);
     tcase_add_test(tc, test_trim_null_stays_null);

@@ -125,7 +125,7 @@ static apr_status_t sold_out_state(const cs_square_catalog_t *c, json_object *ov
         || cs_pos_get_str(ov, "sold_out_valid_until", &until) < 0) {
         CS_POS_FAIL(APR_EINVAL, "Square object %s has a broken sold-out state", id);
     }
-    if (sold && until && cs_pos_parse_time(&t, until) == APR_SUCCESS) {
+    if (sold && until && cs_time_parse_iso8601(&t, until) == APR_SUCCESS) {
         if (t <= c->now) {
             return APR_SUCCESS;
         }

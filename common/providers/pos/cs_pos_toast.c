@@ -411,7 +411,7 @@ static apr_status_t toast_verify(const cs_pos_conf_t *conf, const cs_pos_webhook
         == APR_SUCCESS) {
         ts = cs_jstr(root, "timestamp");
     }
-    if (!ts || cs_pos_parse_time(&t, ts) != APR_SUCCESS) {
+    if (!ts || cs_time_parse_iso8601(&t, ts) != APR_SUCCESS) {
         CS_POS_FAIL(APR_EACCES, "the delivery carries no timestamp we can read");
     }
     /* Compared as text, padding optional: the one canonical encoding of

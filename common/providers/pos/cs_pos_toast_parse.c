@@ -300,5 +300,5 @@ const char *cs_pos_toast_sign(apr_pool_t *p, const char *secret, const char *bod
 
 apr_status_t cs_pos_toast_parse_time(apr_time_t *pout, const char *iso)
 {
-    return cs_pos_parse_time(pout, iso);
+    return cs_time_parse_iso8601(pout, iso);
 }

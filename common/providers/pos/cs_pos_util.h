@@ -164,9 +164,7 @@ apr_size_t cs_pos_webhook_len(const cs_pos_webhook_t *w);
 const char *cs_pos_hmac_b64(apr_pool_t *p, const char *key, const char *a, apr_size_t alen,
                             const char *b, apr_size_t blen);
 
-/** An ISO 8601 / RFC 3339 timestamp ("2024-05-01T12:00:00Z", ".123Z",
- * "z", "+0000", "+00:00"; no zone is UTC; a space may stand for the T).
- * APR_EINVAL otherwise. */
-apr_status_t cs_pos_parse_time(apr_time_t *pout, const char *iso);
+/* Timestamps: text/cs_time.h (cs_time_parse_iso8601). */
+#include "text/cs_time.h"
 
 #endif
