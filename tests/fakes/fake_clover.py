@@ -44,6 +44,7 @@ hidden staff meal and a variably priced catering tray (left out); Protein
 is required (min 1 max 1); Horchata and the roasted veggies are sold out.
 """
 
+import fake_serve
 import argparse
 import copy
 import fnmatch
@@ -415,45 +416,14 @@ class Handler(BaseHTTPRequestHandler):
                     made["state"] = o.get("state", made["state"])
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--portfile")
-    ap.add_argument("--log")
+    ap = fake_serve.arguments(__doc__)
     ap.add_argument("--token", default="clover-test-token")
     ap.add_argument("--merchant", default="MFAKECLOVER01")
     args = ap.parse_args()
 
-    httpd = Server(("127.0.0.1", args.port), Handler)
-    httpd.state = State(args.log, args.token, args.merchant)
-
-    def stop(signum, frame):
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    if args.portfile:
-        tmp = args.portfile + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % httpd.server_address[1])
-        os.replace(tmp, args.portfile)
-    try:
-        httpd.serve_forever(poll_interval=0.1)
-    finally:
-        httpd.server_close()
-        if httpd.state.log:
-            httpd.state.log.close()
-    return 0
+    state = State(args.log, args.token, args.merchant)
+    return fake_serve.serve(Handler, state, args.port, args.portfile)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ The control API, never logged:
 SIGTERM or SIGINT stop the server cleanly.
 """
 
+import fake_serve
 import argparse
 import base64
 import fnmatch
@@ -538,45 +539,12 @@ class Handler(BaseHTTPRequestHandler):
                 state.access.clear()
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--portfile")
-    ap.add_argument("--log")
+    ap = fake_serve.arguments(__doc__)
     args = ap.parse_args()
 
     state = State(args.log)
-    httpd = Server(("127.0.0.1", args.port), Handler)
-    httpd.state = state
-
-    def stop(signum, frame):
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    if args.portfile:
-        tmp = args.portfile + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % httpd.server_address[1])
-        os.replace(tmp, args.portfile)
-
-    try:
-        httpd.serve_forever(poll_interval=0.1)
-    finally:
-        httpd.server_close()
-        state.close()
-    return 0
+    return fake_serve.serve(Handler, state, args.port, args.portfile)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ POST .../emails answers 200 {"id": ...} as Resend does (the same id again
 for the same Idempotency-Key).
 """
 
+import fake_serve
 import argparse
 import base64
 import fnmatch
@@ -496,22 +497,8 @@ class Handler(BaseHTTPRequestHandler):
                                      % (method, what)})
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True       # a hanging handler must not block the exit
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        # Clients that gave up (timeout tests) are expected, not errors.
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--portfile")
-    ap.add_argument("--log")
+    ap = fake_serve.arguments(__doc__)
     ap.add_argument("--standin", action="store_true",
                     help="answer Twilio and Resend sends without rules (implies --status-callbacks)")
     ap.add_argument("--status-callbacks", action="store_true",
@@ -521,31 +508,7 @@ def main():
     args = ap.parse_args()
 
     state = State(args.log, args.standin, args.status_callbacks, args.callback_delay)
-    httpd = Server(("127.0.0.1", args.port), Handler)
-    httpd.state = state
-
-    def stop(signum, frame):
-        # shutdown() waits for serve_forever to return, so not from the
-        # thread running it (this handler runs on the main thread).
-        state.stop.set()
-        threading.Thread(target=httpd.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-
-    if args.portfile:
-        tmp = args.portfile + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("%d\n" % httpd.server_address[1])
-        os.replace(tmp, args.portfile)
-
-    try:
-        httpd.serve_forever(poll_interval=0.1)
-    finally:
-        state.stop.set()
-        httpd.server_close()
-        state.close()
-    return 0
+    return fake_serve.serve(Handler, state, args.port, args.portfile)
 
 
 if __name__ == "__main__":
