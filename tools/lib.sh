@@ -148,6 +148,10 @@ cs_htdocs_for_children() {
     local root=$1 dest=$2
     if [[ $(id -u) -eq 0 ]] && ! runuser -u "$CONSULT_USER" -- test -r "$root/htdocs/coffee-shop/index.html"; then
         rm -rf "$dest"; cp -r "$root/htdocs" "$dest"; chmod -R a+rX "$dest"
+        # The mock POS menus are read by the children too, next to htdocs
+        # as in a checkout (the vhosts name ${CONSULT_HTDOCS}/../sql/seed/pos).
+        mkdir -p "$dest/../sql/seed"; rm -rf "$dest/../sql/seed/pos"
+        cp -r "$root/sql/seed/pos" "$dest/../sql/seed/pos"; chmod -R a+rX "$dest/../sql"
         export CONSULT_HTDOCS=$dest
     fi
 }
