@@ -91,6 +91,12 @@ apr_status_t cs_journal_record(request_rec *r, const char *provider, const char 
                                const char *payload, apr_size_t len, const char *job_kind,
                                int *pduplicate);
 
+/* core_changes.c */
+int core_changes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s);
+void cs_content_changed(void);
+int cs_content_generation(apr_uint32_t *pgen);
+
 /* core_http.c */
 int cs_send_error(request_rec *r, int status, const char *code,
                     const char *message);

@@ -157,6 +157,9 @@ static void run_job(worker_t *w, cs_job_t *job)
     if (rc == OK) {
         if (cs_jobs_done(w->conn, job->pool, &err, job, w->id) == APR_SUCCESS
             && cs_db_command(w->conn, job->pool, &err, "COMMIT") == APR_SUCCESS) {
+            if (job->changed) {
+                cs_content_changed();
+            }
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s, CSLOGNO(01031)
                          "job %s (%s) done", job->id_str, job->kind);
             return;

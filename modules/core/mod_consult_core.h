@@ -130,6 +130,18 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_journal_record,
                          int *pduplicate));
 
 /**
+ * The change board, shared by every process. Call cs_content_changed
+ * after committing a change that public pages show (a menu, a sold-out
+ * mark); a per-child cache reads cs_content_generation before it asks
+ * Postgres and trusts what it remembers only while the generation is the
+ * one it read with. A job handler sets job->changed instead: the worker
+ * moves the board after the job's commit. cs_content_generation returns 0
+ * when there is no board (no shared memory): ask Postgres every time.
+ */
+APR_DECLARE_OPTIONAL_FN(void, cs_content_changed, (void));
+APR_DECLARE_OPTIONAL_FN(int, cs_content_generation, (apr_uint32_t *pgen));
+
+/**
  * The one table of core's functions a feature module uses, filled by
  * cs_core_retrieve in its check_config (which runs before the
  * optional_fn_retrieve hook, and alone under `apachectl -t`) and again in
@@ -147,6 +159,8 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
     APR_OPTIONAL_FN_TYPE(cs_reply_order) *reply_order;
     APR_OPTIONAL_FN_TYPE(cs_journal_record) *journal_record;
+    APR_OPTIONAL_FN_TYPE(cs_content_changed) *content_changed;
+    APR_OPTIONAL_FN_TYPE(cs_content_generation) *content_generation;
     APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /**< may be NULL */
     APR_OPTIONAL_FN_TYPE(cs_email_enabled) *email_enabled;     /**< may be NULL */
     APR_OPTIONAL_FN_TYPE(cs_phone_region) *phone_region;       /**< may be NULL */
@@ -169,13 +183,16 @@ static APR_INLINE int cs_core_retrieve(cs_core_t *core)
     core->read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
     core->reply_order = APR_RETRIEVE_OPTIONAL_FN(cs_reply_order);
     core->journal_record = APR_RETRIEVE_OPTIONAL_FN(cs_journal_record);
+    core->content_changed = APR_RETRIEVE_OPTIONAL_FN(cs_content_changed);
+    core->content_generation = APR_RETRIEVE_OPTIONAL_FN(cs_content_generation);
     core->twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
     core->email_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_email_enabled);
     core->phone_region = APR_RETRIEVE_OPTIONAL_FN(cs_phone_region);
     return core->db_acquire && core->client_get && core->client_slug
         && core->server_secret && core->rate_limit && core->send_error
         && core->send_json && core->read_form && core->reply_order
-        && core->journal_record;
+        && core->journal_record && core->content_changed
+        && core->content_generation;
 }
 
 /**

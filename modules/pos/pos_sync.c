@@ -748,6 +748,9 @@ int pos_run_job(cs_job_t *job)
     pos_conf *c;
     int sync = !strcmp(job->kind, POS_JOB_SYNC);
 
+    /* Every POS job may move the menu version: the menu caches look again
+     * after its commit (a poll that found nothing costs one query each). */
+    job->changed = 1;
     if (!strcmp(job->kind, POS_JOB_EVENT)) {
         return run_event(job);
     }
