@@ -132,6 +132,37 @@ int cs_send_error(request_rec *r, int status, const char *code,
     return cs_send_json(r, status, cs_json_dump(doc, r->pool));
 }
 
+/* The inbound journal's rows not yet processed, by provider: how far the
+ * workers are behind (journal-first intake drains here), and the rows
+ * given up on after five failures. */
+static cs_json_t *journal_backlog(request_rec *r, PGconn *conn)
+{
+    cs_json_t *out = cs_json_object(r->pool);
+    const char *err = NULL;
+    PGresult *res;
+    int i;
+
+    res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,
+        "SELECT provider, count(*) FILTER (WHERE attempts < 5),"
+        "  coalesce(extract(epoch FROM now() - min(received_at) FILTER (WHERE attempts < 5)), 0),"
+        "  count(*) FILTER (WHERE attempts >= 5)"
+        " FROM provider_events WHERE processed_at IS NULL GROUP BY provider ORDER BY provider",
+        0, NULL);
+    if (!res) {
+        cs_json_set_str(out, "error", "unavailable (are migrations applied?)");
+        return out;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        cs_json_t *p = cs_json_object(r->pool);
+        cs_json_set_int(p, "waiting", apr_atoi64(PQgetvalue(res, i, 1)));
+        cs_json_set_double(p, "oldest_s", atof(PQgetvalue(res, i, 2)));
+        cs_json_set_int(p, "failed", apr_atoi64(PQgetvalue(res, i, 3)));
+        cs_json_set_obj(out, PQgetvalue(res, i, 0), p);
+    }
+    PQclear(res);
+    return out;
+}
+
 int core_health_handler(request_rec *r)
 {
     cs_json_t *doc, *db, *pool;
@@ -196,6 +227,7 @@ int core_health_handler(request_rec *r)
             cs_json_set_str(jobs, "error", "unavailable (are migrations applied?)");
         }
         cs_json_set_obj(doc, "jobs", jobs);
+        cs_json_set_obj(doc, "journal", journal_backlog(r, conn));
     }
     if (cs_core_child) {
         pool = cs_json_object(r->pool);

@@ -90,6 +90,9 @@ void cs_server_secret(server_rec *s, const unsigned char **pkey, apr_size_t *ple
 apr_status_t cs_journal_record(request_rec *r, const char *provider, const char *event_id,
                                const char *payload, apr_size_t len, const char *job_kind,
                                int *pduplicate);
+apr_status_t cs_journal_append(request_rec *r, const char *provider, const char *event_id,
+                               const char *payload, apr_size_t len,
+                               apr_int64_t *pid, int *pduplicate);
 
 /* core_changes.c */
 int core_changes_post_config(apr_pool_t *pconf, apr_pool_t *plog,

@@ -130,6 +130,19 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_journal_record,
                          int *pduplicate));
 
 /**
+ * Record one inbound event in the journal without a job: for a provider
+ * whose rows a worker drains in batches (register a
+ * CS_REGISTER_WORKER_DRAIN hook). One INSERT, in the request's connection
+ * (inside the caller's transaction when it opened one). *pid is the
+ * journal row's id, the first row's on a redelivery (*pduplicate 1).
+ * Returns as cs_journal_record does.
+ */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_journal_append,
+                        (request_rec *r, const char *provider, const char *event_id,
+                         const char *payload, apr_size_t len,
+                         apr_int64_t *pid, int *pduplicate));
+
+/**
  * The change board, shared by every process. Call cs_content_changed
  * after committing a change that public pages show (a menu, a sold-out
  * mark); a per-child cache reads cs_content_generation before it asks
@@ -159,6 +172,7 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
     APR_OPTIONAL_FN_TYPE(cs_reply_order) *reply_order;
     APR_OPTIONAL_FN_TYPE(cs_journal_record) *journal_record;
+    APR_OPTIONAL_FN_TYPE(cs_journal_append) *journal_append;
     APR_OPTIONAL_FN_TYPE(cs_content_changed) *content_changed;
     APR_OPTIONAL_FN_TYPE(cs_content_generation) *content_generation;
     APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /**< may be NULL */
@@ -183,6 +197,7 @@ static APR_INLINE int cs_core_retrieve(cs_core_t *core)
     core->read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
     core->reply_order = APR_RETRIEVE_OPTIONAL_FN(cs_reply_order);
     core->journal_record = APR_RETRIEVE_OPTIONAL_FN(cs_journal_record);
+    core->journal_append = APR_RETRIEVE_OPTIONAL_FN(cs_journal_append);
     core->content_changed = APR_RETRIEVE_OPTIONAL_FN(cs_content_changed);
     core->content_generation = APR_RETRIEVE_OPTIONAL_FN(cs_content_generation);
     core->twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
@@ -191,7 +206,7 @@ static APR_INLINE int cs_core_retrieve(cs_core_t *core)
     return core->db_acquire && core->client_get && core->client_slug
         && core->server_secret && core->rate_limit && core->send_error
         && core->send_json && core->read_form && core->reply_order
-        && core->journal_record && core->content_changed
+        && core->journal_record && core->journal_append && core->content_changed
         && core->content_generation;
 }
 
@@ -219,5 +234,20 @@ typedef void cs_HOOK_consult_worker_start_t(server_rec *s, PGconn *conn, apr_poo
 typedef int cs_HOOK_consult_job_t(cs_job_t *job);
 #define CS_REGISTER_JOB_HANDLER(fn) \
     APR_OPTIONAL_HOOK(cs, consult_job, fn, NULL, NULL, APR_HOOK_MIDDLE)
+
+/**
+ * Optional hook run by core's job worker every CS_DRAIN_EVERY (and between
+ * jobs, so a backlog of jobs cannot hold it back): process at most
+ * @p limit rows of the journal that are yours (cs_journal_append), inside
+ * the transaction core opened on @p conn and commits when you return.
+ * @return the rows handled (@p limit or more: call again at once), or -1
+ * on a failure (logged; core rolls back and tries again next time).
+ * Register with CS_REGISTER_WORKER_DRAIN(fn).
+ */
+#define CS_DRAIN_EVERY apr_time_from_msec(100)
+typedef int cs_HOOK_consult_worker_drain_t(server_rec *s, PGconn *conn, apr_pool_t *p,
+                                           int limit);
+#define CS_REGISTER_WORKER_DRAIN(fn) \
+    APR_OPTIONAL_HOOK(cs, consult_worker_drain, fn, NULL, NULL, APR_HOOK_MIDDLE)
 
 #endif

@@ -28,17 +28,20 @@ BEGIN
 
     -- The same email, else the same phone (a contact's or a merged one's),
     -- finds the same contact.
-    LOOP
+    -- ON CONFLICT rather than an exception block: no subtransaction, so
+    -- the journal drain can file hundreds of posts in one transaction.
+    FOR i IN 1..3 LOOP
         v_contact := consult_find_contact(p_client_id, p_email, p_phone);
         EXIT WHEN v_contact IS NOT NULL;
-        BEGIN
-            INSERT INTO contacts (client_id, name, email, phone)
-            VALUES (p_client_id, p_name, p_email, p_phone) RETURNING id INTO v_contact;
-            EXIT;
-        EXCEPTION WHEN unique_violation THEN
-            -- a concurrent post created it: look again
-        END;
+        INSERT INTO contacts (client_id, name, email, phone)
+        VALUES (p_client_id, p_name, p_email, p_phone)
+        ON CONFLICT DO NOTHING RETURNING id INTO v_contact;
+        EXIT WHEN v_contact IS NOT NULL;
+        -- a concurrent post created it: look again
     END LOOP;
+    IF v_contact IS NULL THEN
+        RAISE EXCEPTION 'no contact found or made for client % (%, %)', p_client_id, p_email, p_phone;
+    END IF;
     -- Fill in what we did not know, never overwrite what staff may have edited.
     UPDATE contacts c SET
         name  = coalesce(c.name, p_name),
