@@ -1,0 +1,91 @@
+/* Internal to mod_consult_integrations. */
+#ifndef INTEG_PRIVATE_H
+#define INTEG_PRIVATE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "mod_consult_core.h"
+#include "db/cs_db.h"
+#include "base/cs_json.h"
+#include "base/cs_crypto.h"
+#include "providers/cs_calcom.h"
+#include "providers/cs_jobber.h"
+
+#define CSLOGNO(n) "CS" #n ": "
+
+extern module AP_MODULE_DECLARE_DATA consult_integrations_module;
+
+#define INTEG_JOB_CALCOM      "calcom.event"
+#define INTEG_JOB_JOBBER      "jobber.event"
+#define INTEG_JOB_LEAD        "jobber.lead"
+#define INTEG_JOB_TEST        "jobber.test"
+#define INTEG_PATH_CALCOM     "/webhooks/calcom"
+#define INTEG_PATH_JOBBER     "/webhooks/jobber"
+#define INTEG_MAX_BODY        (256 * 1024)
+
+/* Per-vhost settings; NULL / -1 unset (inherit). The Jobber app (id,
+ * secret, API base) is usually set once on the main server and inherited. */
+typedef struct {
+    const char *cal_link;            /* "user/event" */
+    const char *cal_origin;          /* NULL: https://app.cal.com */
+    const char *cal_secret;          /* ConsultCalWebhookSecret */
+    int jobber;                      /* ConsultJobber On/Off, -1 unset */
+    cs_jobber_app_t app;             /* client id, secret, api base, timeout */
+    const char *jobber_webhook_secret; /* NULL: the client secret (Jobber's rule) */
+    const char *public_url;          /* ConsultIntegrationsPublicURL */
+    /* resolved in check_config */
+    const char *slug;
+} integ_conf;
+
+extern cs_core_t integ_core;
+
+integ_conf *integ_sconf(server_rec *s);
+/* The settings of the vhost bound to @p slug that has any integration on,
+ * or NULL; jobs run outside requests and find their client's here. */
+integ_conf *integ_conf_for_slug(const char *slug);
+
+/* The keyring of ConsultSecretKey (cs_seal_key_t, the first seals). NULL
+ * when none is configured. */
+const apr_array_header_t *integ_keyring(void);
+
+/* integ_webhooks.c: POST /webhooks/calcom and /webhooks/jobber. */
+int integ_calcom_webhook(request_rec *r, integ_conf *c);
+int integ_jobber_webhook(request_rec *r, integ_conf *c);
+
+/* integ_calcom.c: the calcom.event job. */
+int integ_calcom_job(cs_job_t *job);
+
+/* integ_tokens.c: Jobber's tokens. */
+/* A working access token for the client's Jobber account, refreshed
+ * (one refresh at a time per account: the row is held FOR UPDATE) when it
+ * expires within a minute or when it is @p failed (the one a 401 just
+ * refused); the new pair is committed (cs_jobs_checkpoint) before it is
+ * used. APR_EACCES: revoked or not connected (*perr says so); APR_EAGAIN:
+ * try later. */
+apr_status_t integ_jobber_access(const char **paccess, cs_job_t *job, const integ_conf *c,
+                                 const char *client_id, const char *failed, const char **perr);
+/* Record on the account that a call failed (state failing, or revoked
+ * when @p revoked) or worked (connected, error cleared), in its own
+ * commit of the job's transaction. */
+void integ_jobber_mark(cs_job_t *job, const char *client_id, apr_status_t rv,
+                       const char *why);
+/* The exchange of an OAuth code (the callback): tokens sealed and stored,
+ * state connected. */
+apr_status_t integ_jobber_connect(request_rec *r, PGconn *conn, const char *client_id,
+                                  const char *slug, const char *user_id, const char *code,
+                                  const char *redirect_uri, const char **perr);
+/* integ_jobber.c: the jobber.lead, jobber.event and jobber.test jobs. */
+int integ_jobber_job(cs_job_t *job);
+
+/* integ_health.c: the /consult/health part. */
+void integ_health(request_rec *r, PGconn *conn, cs_json_t *doc);
+
+/* The journal's row of event @p event_id (payload, client_id, slug), held
+ * FOR UPDATE; NULL with job->error when the database failed. */
+PGresult *integ_journal_row(cs_job_t *job, const char *provider, const char *event_id);
+
+/* A job payload's field as text, or NULL. */
+const char *integ_payload_str(cs_job_t *job, const char *key);
+
+#endif
