@@ -11,6 +11,7 @@
 #include "base/cs_crypto.h"
 #include "providers/cs_calcom.h"
 #include "providers/cs_jobber.h"
+#include "text/cs_tmpl.h"
 
 #define CSLOGNO(n) "CS" #n ": "
 
@@ -23,6 +24,8 @@ extern module AP_MODULE_DECLARE_DATA consult_integrations_module;
 #define INTEG_PATH_CALCOM     "/webhooks/calcom"
 #define INTEG_PATH_JOBBER     "/webhooks/jobber"
 #define INTEG_MAX_BODY        (256 * 1024)
+#define INTEG_PATH_BOOK       "/book"
+#define INTEG_CAL_ORIGIN      "https://app.cal.com"
 
 /* Per-vhost settings; NULL / -1 unset (inherit). The Jobber app (id,
  * secret, API base) is usually set once on the main server and inherited. */
@@ -34,6 +37,8 @@ typedef struct {
     cs_jobber_app_t app;             /* client id, secret, api base, timeout */
     const char *jobber_webhook_secret; /* NULL: the client secret (Jobber's rule) */
     const char *public_url;          /* ConsultIntegrationsPublicURL */
+    const char *page_template;       /* ConsultCalPageTemplate: GET /book */
+    cs_tmpl_set_t *tmpl;             /* compiled in check_config */
     /* resolved in check_config */
     const char *slug;
 } integ_conf;
@@ -52,6 +57,10 @@ const apr_array_header_t *integ_keyring(void);
 /* integ_webhooks.c: POST /webhooks/calcom and /webhooks/jobber. */
 int integ_calcom_webhook(request_rec *r, integ_conf *c);
 int integ_jobber_webhook(request_rec *r, integ_conf *c);
+
+/* integ_book.c: GET /book from ConsultCalPageTemplate. */
+int integ_book_load(integ_conf *c, apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *v);
+int integ_book_page(request_rec *r, const integ_conf *c);
 
 /* integ_calcom.c: the calcom.event job. */
 int integ_calcom_job(cs_job_t *job);

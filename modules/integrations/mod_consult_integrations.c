@@ -61,6 +61,7 @@ static void *merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(app.api_version);
     MERGE_PTR(jobber_webhook_secret);
     MERGE_PTR(public_url);
+    MERGE_PTR(page_template);
     c->jobber = add->jobber != UNSET ? add->jobber : base->jobber;
     c->app.timeout = add->app.timeout != UNSET ? add->app.timeout : base->app.timeout;
     return c;
@@ -73,7 +74,7 @@ static int is_url(const char *arg)
 }
 
 enum { D_CAL_LINK, D_CAL_ORIGIN, D_CAL_SECRET, D_CLIENT_ID, D_CLIENT_SECRET, D_API_BASE,
-       D_JOBBER_SECRET, D_PUBLIC_URL, D_API_VERSION };
+       D_JOBBER_SECRET, D_PUBLIC_URL, D_API_VERSION, D_PAGE };
 
 static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -111,6 +112,12 @@ static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
                                 "id, got '%s'", arg);
         }
         c->app.client_id = arg;
+        return NULL;
+    case D_PAGE:
+        if (!*arg || !(val = ap_server_root_relative(cmd->pool, arg))) {
+            return apr_psprintf(cmd->pool, "ConsultCalPageTemplate: expected a path, got '%s'", arg);
+        }
+        c->page_template = val;
         return NULL;
     case D_API_VERSION:
         if (strlen(arg) != 10 || !apr_isdigit(arg[0]) || arg[4] != '-' || arg[7] != '-') {
@@ -203,6 +210,7 @@ static const char *set_key(cmd_parms *cmd, void *dc, const char *id, const char 
 static const command_rec cmds[] = {
     STR("ConsultCalLink", D_CAL_LINK, "the client's Cal.com link, user/event"),
     STR("ConsultCalOrigin", D_CAL_ORIGIN, "a self-hosted Cal.com's URL (default https://app.cal.com)"),
+    STR("ConsultCalPageTemplate", D_PAGE, "the template of GET /book, the booking page"),
     STR("ConsultCalWebhookSecret", D_CAL_SECRET,
         "the Cal.com webhook's secret: env:NAME, file:PATH or the value"),
     AP_INIT_TAKE1("ConsultJobber", set_jobber, NULL, RSRC_CONF,
@@ -273,6 +281,12 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                             "stored encrypted)");
             }
         }
+        if (c->page_template && !c->cal_link) {
+            return fail(v, "ConsultCalPageTemplate needs ConsultCalLink");
+        }
+        if (integ_book_load(c, pconf, ptemp, v) != OK) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
         if (c->app.timeout == UNSET) c->app.timeout = apr_time_from_sec(10);
         if (!c->public_url) {
             c->public_url = apr_pstrcat(pconf, "https://", v->server_hostname, NULL);
@@ -298,7 +312,7 @@ static const cs_integrations_info_t *cs_integrations_info(apr_pool_t *p, const c
     }
     i = apr_pcalloc(p, sizeof(*i));
     i->cal_link = c->cal_link;
-    i->cal_origin = c->cal_origin ? c->cal_origin : "https://app.cal.com";
+    i->cal_origin = c->cal_origin ? c->cal_origin : INTEG_CAL_ORIGIN;
     if (c->cal_secret) {
         i->calcom_webhook_url = apr_pstrcat(p, c->public_url, INTEG_PATH_CALCOM, NULL);
         i->calcom_secret = c->cal_secret;
@@ -329,7 +343,8 @@ static apr_status_t cs_jobber_connect(request_rec *r, PGconn *conn, const char *
 
 static int is_ours(request_rec *r, integ_conf *c)
 {
-    return c->slug && ((c->cal_secret && !strcmp(r->uri, INTEG_PATH_CALCOM))
+    return c->slug && ((c->tmpl && !strcmp(r->uri, INTEG_PATH_BOOK))
+                       || (c->cal_secret && !strcmp(r->uri, INTEG_PATH_CALCOM))
                        || (c->jobber == 1 && !strcmp(r->uri, INTEG_PATH_JOBBER)));
 }
 
@@ -344,6 +359,9 @@ static int handler(request_rec *r)
 
     if (!is_ours(r, c)) {
         return DECLINED;
+    }
+    if (!strcmp(r->uri, INTEG_PATH_BOOK)) {
+        return integ_book_page(r, c);
     }
     if (r->method_number != M_POST) {
         apr_table_setn(r->headers_out, "Allow", "POST");

@@ -11,9 +11,12 @@
 //                            connected, revoked, failing), the link
 //                            "Connect Jobber", buttons "Send a test event"
 //                            and "Disconnect", #jobber-test with the result
+//   /book (junk-hauler)      [data-consult-cal] holding a.cal-link (the plain
+//                            link) and [data-cal-inline]; .cal-embedded once
+//                            the loader queued the inline calendar
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, launch, newPage, closePage, login, screenshot, axe, formatViolations, until } from './lib.mjs';
+import { ADMIN, PORT, launch, newPage, closePage, login, screenshot, axe, formatViolations, until } from './lib.mjs';
 
 const OWNER = { email: 'owner@hauler.example', password: 'hauler owner pass' };
 const T = { timeout: 90_000 };
@@ -78,5 +81,42 @@ test('the owner connects Jobber, tests it and disconnects; axe finds nothing ser
     } catch (e) {
         if (page) await screenshot(page, 'FAILED-integrations').catch(() => {});
         throw e;
+    }
+});
+
+const HAULER = `http://junk-hauler.localhost:${PORT}`;
+
+test('the junk hauler\'s booking page is a plain link without JavaScript and an inline calendar with it; axe finds nothing serious', T, async () => {
+    let p;
+    try {
+        // Without JavaScript: the link to the client's Cal.com page is all.
+        p = await newPage(browser, { javaScriptEnabled: false });
+        const res = await p.goto(`${HAULER}/book`);
+        assert.equal(res.status(), 200, `GET /book answered ${res.status()}`);
+        const link = p.locator('[data-consult-cal] a.cal-link');
+        assert.equal(await link.getAttribute('href'), 'https://app.cal.com/haul-away/estimate');
+        assert.match(await link.innerText(), /Open the booking calendar/);
+        await closePage(p);
+
+        // With it: Cal.com's snippet (from npm) is loaded and the inline
+        // calendar queued for Cal.com's embed (which this closed network
+        // cannot fetch; make run points it at a local stand-in).
+        p = await newPage(browser, { bypassCSP: true });
+        await p.goto(`${HAULER}/book`);
+        await p.locator('[data-consult-cal].cal-embedded').waitFor({ state: 'attached' });
+        const queued = await p.evaluate(() => JSON.stringify((window.Cal && window.Cal.q || [])
+            .map((a) => Array.from(a)).filter((a) => a[0] === 'inline')
+            .map((a) => a[1].calLink)));
+        assert.equal(queued, '["haul-away/estimate"]');
+        assert.equal(await p.locator('a.cal-link').count(), 1, 'the plain link is gone with JavaScript on');
+        const violations = await axe(p);
+        assert.equal(violations.length, 0,
+                     `serious or critical axe violations on /book:\n${formatViolations(violations)}`);
+        assert.deepEqual(p.__errors || [], [], 'JavaScript errors on the page');
+    } catch (e) {
+        if (p) await screenshot(p, 'FAILED-book').catch(() => {});
+        throw e;
+    } finally {
+        await closePage(p);
     }
 });
