@@ -34,6 +34,10 @@ CREATE TABLE integration_accounts (
     test_result      text CHECK (length(test_result) <= 2000),
     test_ok          boolean,
     test_at          timestamptz,
+    -- the daily jobber.reconcile: when it last ran, and how many changes
+    -- it found that no webhook had brought
+    reconciled_at    timestamptz,
+    reconcile_recovered integer NOT NULL DEFAULT 0,
     updated_at       timestamptz NOT NULL DEFAULT now(),
     UNIQUE (client_id, provider),
     CONSTRAINT integration_accounts_sealed

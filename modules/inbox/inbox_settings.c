@@ -96,12 +96,13 @@ static json_object *jobber_data(request_rec *r, inbox_ctx *ctx, const cs_integra
         "  CASE WHEN test_ok THEN 'ok' WHEN NOT test_ok THEN 'failed' END AS test_state,"
         "  " LOCAL("test_at") " AS test_at,"
         "  test_requested_at IS NOT NULL AND (test_at IS NULL OR test_at < test_requested_at)"
-        "    AS test_pending"
+        "    AS test_pending, " LOCAL("reconciled_at") " AS reconciled_at,"
+        "  reconcile_recovered::text AS reconcile_recovered"
         " FROM integration_accounts WHERE client_id = $1 AND provider = 'jobber'", 1, params);
     if (res && PQntuples(res) == 1) {
         static const char *const keys[] = { "connected_at", "expires_at", "last_event_at",
             "last_error", "last_error_at", "refreshed_at", "key_id", "test_result",
-            "test_state", "test_at" };
+            "test_state", "test_at", "reconciled_at", "reconcile_recovered" };
         size_t n;
         state = apr_pstrdup(r->pool, col(res, 0, "state"));
         for (n = 0; n < sizeof(keys) / sizeof(keys[0]); n++) {

@@ -14,6 +14,7 @@
  *                 connection.
  *   jobber.test   the settings page's "send a test event": one small
  *                 query with the account's token (refreshing it if due).
+ *   jobber.reconcile (integ_reconcile.c) what lost webhooks missed.
  */
 #include "integ_private.h"
 
@@ -97,7 +98,7 @@ static apr_status_t commit_now(cs_job_t *job)
 }
 
 /* The job's failure from a read's verdict. */
-static int failed(cs_job_t *job, const char *client_id, apr_status_t rv, const char *why)
+int integ_jobber_failed(cs_job_t *job, const char *client_id, apr_status_t rv, const char *why)
 {
     job->error = why ? why : "Jobber failed";
     if (APR_STATUS_IS_EACCES(rv)) {
@@ -155,7 +156,7 @@ static int lead_retry(cs_job_t *job, const char *message_id, const char *client_
                       apr_status_t rv, const char *why)
 {
     const char *params[3] = { message_id, client_id, why ? why : "Jobber failed" };
-    int st = failed(job, client_id, rv, why);
+    int st = integ_jobber_failed(job, client_id, rv, why);
     if (exec_ok(job, "UPDATE jobber_requests SET error = left($3, 2000)"
                      " WHERE message_id = $1 AND client_id = $2", 3, params)) {
         commit_now(job);
@@ -298,15 +299,68 @@ static int lead_job(cs_job_t *job, const integ_conf *c, const char *message_id,
 
 /* ---- jobber.event ------------------------------------------------------ */
 
+apr_status_t integ_jobber_fetch(cs_jobber_item_t **pitem, cs_job_t *job, const integ_conf *c,
+                                const char *client_id, const char *topic, const char *item_id,
+                                const char **pwhy)
+{
+    cs_http_resp_t *resp = NULL;
+    cs_jobber_result_t res;
+    call_t call;
+    apr_status_t rv;
+
+    *pitem = NULL;
+    memset(&call, 0, sizeof(call));
+    memset(&res, 0, sizeof(res));
+    call.kind = CALL_FETCH;
+    call.topic = topic;
+    call.item_id = item_id;
+    if ((rv = send_call(&resp, job, c, client_id, &call, pwhy)) != APR_SUCCESS) {
+        return rv;      /* APR_ENOENT: a topic without an item */
+    }
+    rv = cs_jobber_parse_fetch_item(pitem, job->pool, resp, topic, &res);
+    if (rv != APR_SUCCESS) {
+        *pwhy = res.why;
+    }
+    return rv;
+}
+
+int integ_jobber_store_item(cs_job_t *job, const char *client_id, const cs_jobber_item_t *item)
+{
+    const char *params[3] = { client_id, item->client_id,
+                              apr_pstrcat(job->pool, item->kind, " ",
+                                          item->status ? item->status : "", NULL) };
+    PGresult *res;
+    int changed = 0;
+
+    if (item->client_id && !exec_ok(job, "UPDATE jobber_links SET jobber_status = left($3, 200),"
+                                         "  updated_at = now()"
+                                         " WHERE client_id = $1 AND jobber_client_id = $2",
+                                    3, params)) {
+        return -1;
+    }
+    if (strcmp(item->kind, "request")) {
+        return 0;
+    }
+    params[1] = item->id;
+    params[2] = item->status;
+    res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_COMMAND_OK,
+                     "UPDATE jobber_requests SET jobber_status = left($3, 200)"
+                     " WHERE client_id = $1 AND jobber_request_id = $2"
+                     "  AND jobber_status IS DISTINCT FROM left($3, 200)", 3, params);
+    if (!res) {
+        return -1;
+    }
+    changed = atoi(PQcmdTuples(res)) > 0;
+    PQclear(res);
+    return changed;
+}
+
 static int event_job(cs_job_t *job, const char *event_id)
 {
     const char *params[4] = { event_id, NULL, NULL, NULL }, *why = NULL, *client_id, *slug;
     cs_jobber_webhook_t *w = NULL;
     cs_jobber_item_t *item = NULL;
-    cs_http_resp_t *resp = NULL;
-    cs_jobber_result_t res;
     const integ_conf *c;
-    call_t call;
     apr_status_t rv;
     PGresult *r;
 
@@ -342,47 +396,21 @@ static int event_job(cs_job_t *job, const char *event_id)
         }
     }
     else if ((c = integ_conf_for_slug(slug)) && c->jobber == 1) {
-        memset(&call, 0, sizeof(call));
-        call.kind = CALL_FETCH;
-        call.topic = w->topic;
-        call.item_id = w->item_id;
-        memset(&res, 0, sizeof(res));
-        rv = send_call(&resp, job, c, client_id, &call, &why);
-        if (APR_STATUS_IS_ENOENT(rv)) {
-            rv = APR_SUCCESS;       /* a topic without an item to show */
-        }
-        else if (APR_STATUS_IS_EACCES(rv)) {
+        rv = integ_jobber_fetch(&item, job, c, client_id, w->topic, w->item_id, &why);
+        if (APR_STATUS_IS_EACCES(rv)) {
             /* Not connected (or revoked): nothing can be fetched until the
              * owner connects; the event stays in the journal. */
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, job->server, CSLOGNO(07041)
                          "job %s: Jobber %s for %s not fetched: %s", job->id_str, w->topic,
                          slug, why);
         }
-        else if (rv != APR_SUCCESS) {
-            return failed(job, client_id, rv, why);
-        }
-        else if ((rv = cs_jobber_parse_fetch_item(&item, job->pool, resp, w->topic, &res))
-                 == APR_SUCCESS) {
-            params[2] = item->client_id;
-            params[3] = apr_pstrcat(job->pool, item->kind, " ", item->status ? item->status : "",
-                                    NULL);
-            if (!exec_ok(job, "UPDATE jobber_links SET jobber_status = left($3, 200),"
-                              "  updated_at = now() WHERE client_id = $1 AND jobber_client_id = $2",
-                         3, params + 1)) {
+        else if (rv == APR_SUCCESS) {
+            if (integ_jobber_store_item(job, client_id, item) < 0) {
                 return HTTP_SERVICE_UNAVAILABLE;
-            }
-            if (!strcmp(item->kind, "request")) {
-                params[2] = item->id;
-                params[3] = item->status;
-                if (!exec_ok(job, "UPDATE jobber_requests SET jobber_status = left($3, 200)"
-                                  " WHERE client_id = $1 AND jobber_request_id = $2", 3,
-                             params + 1)) {
-                    return HTTP_SERVICE_UNAVAILABLE;
-                }
             }
         }
         else if (!APR_STATUS_IS_ENOENT(rv)) {
-            return failed(job, client_id, rv, res.why);
+            return integ_jobber_failed(job, client_id, rv, why);
         }
     }
     return exec_ok(job, "UPDATE provider_events SET processed_at = now(),"
@@ -438,7 +466,8 @@ int integ_jobber_job(cs_job_t *job)
         }
         return event_job(job, event_id);
     }
-    if (strcmp(job->kind, INTEG_JOB_LEAD) && strcmp(job->kind, INTEG_JOB_TEST)) {
+    if (strcmp(job->kind, INTEG_JOB_LEAD) && strcmp(job->kind, INTEG_JOB_TEST)
+        && strcmp(job->kind, INTEG_JOB_RECONCILE)) {
         return DECLINED;
     }
     if (!(client_id = integ_payload_str(job, "client_id"))) {
@@ -462,6 +491,9 @@ int integ_jobber_job(cs_job_t *job)
     }
     if (!strcmp(job->kind, INTEG_JOB_TEST)) {
         return test_job(job, c, client_id);
+    }
+    if (!strcmp(job->kind, INTEG_JOB_RECONCILE)) {
+        return integ_reconcile_job(job, c, client_id);
     }
     {
         const char *message_id = integ_payload_str(job, "message_id");

@@ -21,6 +21,7 @@ extern module AP_MODULE_DECLARE_DATA consult_integrations_module;
 #define INTEG_JOB_JOBBER      "jobber.event"
 #define INTEG_JOB_LEAD        "jobber.lead"
 #define INTEG_JOB_TEST        "jobber.test"
+#define INTEG_JOB_RECONCILE   "jobber.reconcile"
 #define INTEG_PATH_CALCOM     "/webhooks/calcom"
 #define INTEG_PATH_JOBBER     "/webhooks/jobber"
 #define INTEG_MAX_BODY        (256 * 1024)
@@ -86,6 +87,21 @@ apr_status_t integ_jobber_connect(request_rec *r, PGconn *conn, const char *clie
                                   const char *redirect_uri, const char **perr);
 /* integ_jobber.c: the jobber.lead, jobber.event and jobber.test jobs. */
 int integ_jobber_job(cs_job_t *job);
+
+/* The item a webhook names, fetched with the account's token: APR_ENOENT
+ * for a topic without one or an item Jobber no longer has. */
+apr_status_t integ_jobber_fetch(cs_jobber_item_t **pitem, cs_job_t *job, const integ_conf *c,
+                                const char *client_id, const char *topic, const char *item_id,
+                                const char **pwhy);
+/* Keep @p item's status on the contact's link and our request: 1 when our
+ * request's status changed, 0 when not, -1 when the database failed. */
+int integ_jobber_store_item(cs_job_t *job, const char *client_id, const cs_jobber_item_t *item);
+/* The job's answer to a failed call (@p rv as cs_jobber's readers say). */
+int integ_jobber_failed(cs_job_t *job, const char *client_id, apr_status_t rv, const char *why);
+
+/* integ_reconcile.c: jobber.reconcile, once a day per Jobber client. */
+int integ_reconcile_job(cs_job_t *job, const integ_conf *c, const char *client_id);
+void integ_worker_start(server_rec *s, PGconn *conn, apr_pool_t *p);
 
 /* integ_health.c: the /consult/health part. */
 void integ_health(request_rec *r, PGconn *conn, cs_json_t *doc);

@@ -397,6 +397,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
     CS_REGISTER_JOB_HANDLER(run_job);
     CS_REGISTER_HEALTH(integ_health);
+    CS_REGISTER_WORKER_START(integ_worker_start);
 }
 
 AP_DECLARE_MODULE(consult_integrations) = {

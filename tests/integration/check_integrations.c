@@ -417,6 +417,21 @@ START_TEST(jobber_lead_arrives_once_after_a_retry)
                                                " WHERE message_id = %s", id),
                                   "assessment_scheduled", 10), "the webhook's item was not fetched");
     }
+    /* A change whose webhook was lost: the daily reconciliation finds it
+     * and counts it. */
+    jobber_state("{\"request_status\": \"converted\"}");
+    it_sql(apr_psprintf(it_pool, "INSERT INTO jobs (kind, payload) VALUES ('jobber.reconcile',"
+                        " jsonb_build_object('client_id', %s))", CLIENT), 0, NULL);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT reconcile_recovered FROM"
+                                           " integration_accounts WHERE client_id = %s", CLIENT),
+                              "2", 20), "the reconciliation did not recover both requests");
+    ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT jobber_status FROM jobber_requests"
+                                         " WHERE message_id = %s", id), 0, NULL), "converted");
+    ck_assert_ptr_nonnull(strstr(dash("GET", "/settings/integrations", owner, NULL)->body,
+                                 "2 change(s) recovered"));
+    /* Tomorrow's run is waiting. */
+    ck_assert_int_eq(count("SELECT count(*) FROM jobs WHERE kind = 'jobber.reconcile' AND"
+                           " state = 'queued' AND run_at > now()", NULL), 1);
 }
 END_TEST
 
