@@ -72,7 +72,8 @@ int integ_calcom_job(cs_job_t *job);
  * expires within a minute or when it is @p failed (the one a 401 just
  * refused); the new pair is committed (cs_jobs_checkpoint) before it is
  * used. APR_EACCES: revoked or not connected (*perr says so); APR_EAGAIN:
- * try later. */
+ * try later; APR_EGENERAL: a stored token cannot be opened (its key is not
+ * in the keyring). */
 apr_status_t integ_jobber_access(const char **paccess, cs_job_t *job, const integ_conf *c,
                                  const char *client_id, const char *failed, const char **perr);
 /* Record on the account that a call failed (state failing, or revoked

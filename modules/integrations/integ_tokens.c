@@ -278,6 +278,14 @@ apr_status_t integ_jobber_access(const char **paccess, cs_job_t *job, const inte
         refresh_token = PQgetisnull(res, 0, 2) ? NULL
                         : open_sealed(job->pool, PQgetvalue(res, 0, 2), perr);
         stale = PQgetvalue(res, 0, 3)[0] == 't';
+        if (*perr) {
+            /* Sealed under a key no longer listed (retired too early) or
+             * altered: not Jobber's refusal, so never "revoked" (which
+             * forgets the tokens); listing the key again recovers them. */
+            PQclear(res);
+            if (lock) commit(job);
+            return APR_EGENERAL;
+        }
         PQclear(res);
         if (!strcmp(state, "revoked") || !strcmp(state, "disconnected") || !refresh_token) {
             if (!*perr) {
