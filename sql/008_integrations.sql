@@ -38,6 +38,9 @@ CREATE TABLE integration_accounts (
     -- it found that no webhook had brought
     reconciled_at    timestamptz,
     reconcile_recovered integer NOT NULL DEFAULT 0,
+    -- ConsultJobberAutoSend: the intents whose messages go to Jobber
+    -- without staff (synced from the configuration by the module)
+    auto_send        text[] NOT NULL DEFAULT '{}',
     updated_at       timestamptz NOT NULL DEFAULT now(),
     UNIQUE (client_id, provider),
     CONSTRAINT integration_accounts_sealed

@@ -38,6 +38,8 @@ typedef struct {
     cs_jobber_app_t app;             /* client id, secret, api base, timeout */
     const char *jobber_webhook_secret; /* NULL: the client secret (Jobber's rule) */
     const char *public_url;          /* ConsultIntegrationsPublicURL */
+    const char *auto_send;           /* ConsultJobberAutoSend as a Postgres
+                                        text[] literal, "{quote_request}" */
     const char *page_template;       /* ConsultCalPageTemplate: GET /book */
     cs_tmpl_set_t *tmpl;             /* compiled in check_config */
     /* resolved in check_config */

@@ -1,4 +1,7 @@
 /*
+ * The worker's start: today's reconciliation, and ConsultJobberAutoSend
+ * copied onto the account for the database's trigger.
+ *
  * jobber.reconcile: once a day per client with ConsultJobber On, what lost
  * webhooks missed. Jobber delivers webhooks at least once, but a delivery
  * can still be lost (our outage past its retries, a subscription removed):
@@ -42,6 +45,16 @@ void integ_worker_start(server_rec *s, PGconn *conn, apr_pool_t *p)
             continue;
         }
         PQclear(res);
+        /* ConsultJobberAutoSend as configured now (the trigger of
+         * sql/functions/consult_jobber_autosend.sql reads it). */
+        {
+            const char *ap[2] = { c->slug, c->auto_send ? c->auto_send : "{}" };
+            res = cs_db_exec(conn, p, &err, PGRES_COMMAND_OK,
+                             "UPDATE integration_accounts a SET auto_send = $2::text[]"
+                             " FROM clients c WHERE c.id = a.client_id AND c.slug = $1"
+                             "  AND a.provider = 'jobber' AND a.auto_send <> $2::text[]", 2, ap);
+            if (res) PQclear(res);
+        }
     }
 }
 

@@ -95,7 +95,7 @@ apr_status_t integ_jobber_connect(request_rec *r, PGconn *conn, const char *clie
 {
     integ_conf *c = integ_conf_for_slug(slug);
     cs_jobber_tokens_t *t = NULL;
-    const char *err = NULL, *params[6];
+    const char *err = NULL, *params[7];
     apr_status_t rv;
     PGresult *pr;
 
@@ -118,6 +118,7 @@ apr_status_t integ_jobber_connect(request_rec *r, PGconn *conn, const char *clie
     params[3] = key_id();
     params[4] = expires_param(r->pool, t->expires_at);
     params[5] = user_id;
+    params[6] = c->auto_send ? c->auto_send : "{}";
     if (!params[1] || !params[2]) {
         *perr = "the tokens could not be sealed";
         return APR_EGENERAL;
@@ -125,14 +126,14 @@ apr_status_t integ_jobber_connect(request_rec *r, PGconn *conn, const char *clie
     pr = cs_db_exec(conn, r->pool, &err, PGRES_COMMAND_OK,
                     "INSERT INTO integration_accounts AS a (client_id, provider, state,"
                     "  access_sealed, refresh_sealed, key_id, expires_at, connected_by,"
-                    "  connected_at, last_error, last_error_at, updated_at)"
+                    "  connected_at, last_error, last_error_at, auto_send, updated_at)"
                     " VALUES ($1, 'jobber', 'connected', $2, $3, $4, to_timestamp($5::bigint),"
-                    "  $6, now(), NULL, NULL, now())"
+                    "  $6, now(), NULL, NULL, $7::text[], now())"
                     " ON CONFLICT (client_id, provider) DO UPDATE SET state = 'connected',"
                     "  access_sealed = $2, refresh_sealed = $3, key_id = $4,"
                     "  expires_at = to_timestamp($5::bigint), connected_by = $6,"
                     "  connected_at = now(), last_error = NULL, last_error_at = NULL,"
-                    "  updated_at = now()", 6, params);
+                    "  auto_send = $7::text[], updated_at = now()", 7, params);
     if (!pr) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07020)
                       "storing the Jobber account of %s failed: %s", slug, err);

@@ -62,6 +62,7 @@ static void *merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(jobber_webhook_secret);
     MERGE_PTR(public_url);
     MERGE_PTR(page_template);
+    MERGE_PTR(auto_send);
     c->jobber = add->jobber != UNSET ? add->jobber : base->jobber;
     c->app.timeout = add->app.timeout != UNSET ? add->app.timeout : base->app.timeout;
     return c;
@@ -147,6 +148,32 @@ static const char *set_jobber(cmd_parms *cmd, void *dc, const char *arg)
                                                       &integ_sconf(cmd->server)->jobber));
 }
 
+/* The intents the classifier gives (messages.intent), but spam. */
+static const char *const INTENTS[] = { "quote_request", "booking_request", "question",
+    "complaint", "order_issue", "job_inquiry", "other", NULL };
+
+static const char *set_auto_send(cmd_parms *cmd, void *dc, const char *args)
+{
+    const char *word, *list = "";
+    int i;
+
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args))) {
+        for (i = 0; INTENTS[i] && strcmp(INTENTS[i], word); i++) {
+        }
+        if (!INTENTS[i]) {
+            return apr_psprintf(cmd->pool, "ConsultJobberAutoSend: expected intents among "
+                                "quote_request, booking_request, question, complaint, "
+                                "order_issue, job_inquiry, other, got '%s'", word);
+        }
+        list = apr_pstrcat(cmd->pool, list, *list ? "," : "", word, NULL);
+    }
+    if (!*list) {
+        return "ConsultJobberAutoSend: expected at least one intent, e.g. quote_request";
+    }
+    integ_sconf(cmd->server)->auto_send = apr_pstrcat(cmd->pool, "{", list, "}", NULL);
+    return NULL;
+}
+
 static const char *set_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
     return cs_directive_error(cmd, cs_conf_parse_duration(cmd->pool, arg,
@@ -224,6 +251,8 @@ static const command_rec cmds[] = {
         CS_JOBBER_API_VERSION ")"),
     STR("ConsultJobberWebhookSecret", D_JOBBER_SECRET,
         "the key Jobber signs webhooks with (default: the client secret, as Jobber does)"),
+    AP_INIT_RAW_ARGS("ConsultJobberAutoSend", set_auto_send, NULL, RSRC_CONF,
+                     "intents whose messages go to Jobber without staff, e.g. quote_request"),
     AP_INIT_TAKE1("ConsultJobberTimeout", set_timeout, NULL, RSRC_CONF,
                   "deadline of a Jobber API call (default 10s)"),
     STR("ConsultIntegrationsPublicURL", D_PUBLIC_URL, "the client vhost's public "

@@ -430,8 +430,9 @@ START_TEST(jobber_lead_arrives_once_after_a_retry)
     ck_assert_ptr_nonnull(strstr(dash("GET", "/settings/integrations", owner, NULL)->body,
                                  "2 change(s) recovered"));
     /* Tomorrow's run is waiting. */
-    ck_assert_int_eq(count("SELECT count(*) FROM jobs WHERE kind = 'jobber.reconcile' AND"
-                           " state = 'queued' AND run_at > now()", NULL), 1);
+    ck_assert_int_eq(count(apr_psprintf(it_pool, "SELECT count(*) FROM jobs WHERE kind ="
+                                        " 'jobber.reconcile' AND state = 'queued' AND run_at > now()"
+                                        " AND payload->>'client_id' = %s::text", CLIENT), NULL), 1);
 }
 END_TEST
 
@@ -528,6 +529,43 @@ START_TEST(jobber_two_workers_refresh_a_rotating_token_once)
 }
 END_TEST
 
+START_TEST(jobber_quote_requests_go_by_themselves_when_configured)
+{
+    sess_t *owner;
+    it_resp_t *r;
+    const char *id, *intent;
+
+    fresh();
+    it_sql("DELETE FROM integration_accounts WHERE client_id ="
+           " (SELECT id FROM clients WHERE slug = 'hauler-auto')", 0, NULL);
+    owner = login("owner%40hauler-auto.example", "auto+password+1");
+    r = dash("GET", oauth_callback(owner), owner, NULL);
+    ck_assert_msg(r->status == 303, "callback: %ld", r->status);
+    ck_assert_str_eq(it_sql("SELECT array_to_string(auto_send, ' ') FROM integration_accounts a"
+                            " JOIN clients c ON c.id = a.client_id WHERE c.slug = 'hauler-auto'",
+                            0, NULL), "quote_request job_inquiry");
+    r = it_post("hauler-auto.localhost", FORM, "name=Quinn+Quote&email=quinn%40example.com&message="
+                "How+much+would+it+cost+to+haul+away+an+old+couch+and+a+fridge%3F+"
+                "Please+send+me+a+quote+and+your+price.");
+    ck_assert_msg(r->status == 303 || r->status == 201, "intake: %ld", r->status);
+    id = it_sql("SELECT m.id FROM messages m JOIN conversations cv ON cv.id = m.conversation_id"
+                " JOIN contacts ct ON ct.id = cv.contact_id WHERE ct.email = 'quinn@example.com'",
+                0, NULL);
+    ck_assert(it_wait_sql(apr_psprintf(it_pool, "SELECT classified_at IS NOT NULL FROM messages"
+                                       " WHERE id = %s", id), "t", 20));
+    intent = it_sql(apr_psprintf(it_pool, "SELECT intent FROM messages WHERE id = %s", id), 0, NULL);
+    ck_assert_msg(!strcmp(intent, "quote_request"), "classified as %s", intent);
+    /* Nobody pressed anything: it is in Jobber. */
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT state FROM jobber_requests WHERE"
+                                           " message_id = %s", id), "sent", 20),
+                  "the quote request did not go to Jobber by itself");
+    ck_assert_int_eq(jobber_held("requests"), 1);
+    ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT coalesce(requested_by::text, 'auto')"
+                                         " FROM jobber_requests WHERE message_id = %s", id), 0, NULL),
+                     "auto");
+}
+END_TEST
+
 Suite *suite_integrations(void)
 {
     Suite *s = suite_create("integrations");
@@ -545,6 +583,7 @@ Suite *suite_integrations(void)
     tcase_add_test(tc, jobber_connect_is_bound_to_the_session_and_sealed);
     tcase_add_test(tc, jobber_lead_arrives_once_after_a_retry);
     tcase_add_test(tc, jobber_user_errors_are_shown_to_staff);
+    tcase_add_test(tc, jobber_quote_requests_go_by_themselves_when_configured);
     tcase_add_test(tc, jobber_revoked_grant_shows_on_settings_and_health);
     tcase_add_test(tc, jobber_two_workers_refresh_a_rotating_token_once);
     suite_add_tcase(s, tc);

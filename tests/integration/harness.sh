@@ -120,6 +120,9 @@ printf '%s\n' 'hauler password 1' | admin user-add owner@hauler.example "Hank Ha
 admin member-add owner@hauler.example hauler-client owner
 printf '%s\n' 'crew password 1' | admin user-add crew@hauler.example "Cass Crew" --password-stdin
 admin member-add crew@hauler.example hauler-client staff
+admin client-add hauler-auto "Hauler Auto Co"
+printf '%s\n' 'auto password 1' | admin user-add owner@hauler-auto.example "Ava Auto" --password-stdin
+admin member-add owner@hauler-auto.example hauler-auto owner
 export CS_TEST_CAL_SECRET=cal-test-webhook-secret-1
 export CS_TEST_JOBBER_SECRET=consult-jobber-secret-0123456789
 export CS_TEST_SEAL_KEY_2=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -415,6 +418,18 @@ ConsultSecretKey k1 env:CS_TEST_SEAL_KEY_1
     ConsultJobberAPIBase $CS_TEST_JOBBER_URL/api
     ConsultJobberTimeout 5s
     ConsultIntegrationsPublicURL https://hauler.example.com
+</VirtualHost>
+# Quote requests go to Jobber without staff.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName hauler-auto.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/junk-hauler"
+    ConsultClient hauler-auto
+    ConsultIntake On
+    ConsultJobber On
+    ConsultJobberClientId consult-jobber-client
+    ConsultJobberClientSecret env:CS_TEST_JOBBER_SECRET
+    ConsultJobberAPIBase $CS_TEST_JOBBER_URL/api
+    ConsultJobberAutoSend quote_request job_inquiry
 </VirtualHost>
 # A client vhost without ConsultIntake.
 <VirtualHost \${CONSULT_LISTEN}>
