@@ -566,6 +566,63 @@ START_TEST(jobber_quote_requests_go_by_themselves_when_configured)
 }
 END_TEST
 
+/* A key from the harness's environment (hex or base64), as the module reads it. */
+static cs_seal_key_t *env_key(const char *id, const char *var)
+{
+    cs_seal_key_t *k = apr_pcalloc(it_pool, sizeof(*k));
+    const char *v = getenv(var);
+    unsigned char *raw = NULL;
+    apr_size_t n = 0;
+    k->key_id = id;
+    if (strlen(v) == 64) {
+        ck_assert_int_eq(cs_hex_decode(k->key, 32, v, 64), APR_SUCCESS);
+    }
+    else {
+        ck_assert_int_eq(cs_base64_decode(&raw, &n, it_pool, v, strlen(v)), APR_SUCCESS);
+        ck_assert_int_eq(n, 32);
+        memcpy(k->key, raw, 32);
+    }
+    return k;
+}
+
+START_TEST(jobber_tokens_under_an_older_key_open_and_move_to_the_current_one)
+{
+    sess_t *owner;
+    apr_array_header_t *ring = apr_array_make(it_pool, 2, sizeof(cs_seal_key_t));
+    cs_seal_key_t *k1 = env_key("k1", "CS_TEST_SEAL_KEY_1");
+    unsigned char *plain = NULL;
+    apr_size_t len = 0;
+    const char *p[3], *sql;
+
+    fresh();
+    owner = login(OWNER);
+    connect_jobber(owner);
+    /* As if the tokens were stored before k2 was listed first: re-sealed
+     * under k1, now the second key of ConsultSecretKey. */
+    APR_ARRAY_PUSH(ring, cs_seal_key_t) = *env_key("k2", "CS_TEST_SEAL_KEY_2");
+    sql = apr_psprintf(it_pool, "SELECT refresh_sealed FROM integration_accounts WHERE client_id = %s",
+                       CLIENT);
+    ck_assert_int_eq(cs_open(it_pool, ring, it_sql(sql, 0, NULL), &plain, &len, NULL), APR_SUCCESS);
+    p[0] = cs_seal(it_pool, k1->key, "k1", plain, len);
+    sql = apr_psprintf(it_pool, "SELECT access_sealed FROM integration_accounts WHERE client_id = %s",
+                       CLIENT);
+    ck_assert_int_eq(cs_open(it_pool, ring, it_sql(sql, 0, NULL), &plain, &len, NULL), APR_SUCCESS);
+    p[1] = cs_seal(it_pool, k1->key, "k1", plain, len);
+    it_sql(apr_psprintf(it_pool, "UPDATE integration_accounts SET refresh_sealed = $1,"
+                        " access_sealed = $2, key_id = 'k1', expires_at = now() - interval '1 hour'"
+                        " WHERE client_id = %s", CLIENT), 2, p);
+    /* The next call opens them with k1, refreshes, and seals under k2. */
+    ck_assert_int_eq(dash("POST", "/settings/integrations/jobber/test", owner, "x=1")->status, 303);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT key_id || ':' || coalesce(test_ok::text, '')"
+                                           " FROM integration_accounts WHERE client_id = %s", CLIENT),
+                              "k2:true", 20), "the tokens did not move to the current key");
+    ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT left(refresh_sealed, 6) || left(access_sealed, 6)"
+                                         " FROM integration_accounts WHERE client_id = %s", CLIENT),
+                            0, NULL), "v1.k2.v1.k2.");
+    ck_assert_int_eq(jobber_count("/api/oauth/token", "grant_type=refresh_token"), 1);
+}
+END_TEST
+
 Suite *suite_integrations(void)
 {
     Suite *s = suite_create("integrations");
@@ -585,6 +642,7 @@ Suite *suite_integrations(void)
     tcase_add_test(tc, jobber_user_errors_are_shown_to_staff);
     tcase_add_test(tc, jobber_quote_requests_go_by_themselves_when_configured);
     tcase_add_test(tc, jobber_revoked_grant_shows_on_settings_and_health);
+    tcase_add_test(tc, jobber_tokens_under_an_older_key_open_and_move_to_the_current_one);
     tcase_add_test(tc, jobber_two_workers_refresh_a_rotating_token_once);
     suite_add_tcase(s, tc);
     return s;
