@@ -52,6 +52,47 @@ int cs_read_form(request_rec *r, int max_fields, apr_size_t max_bytes,
     return OK;
 }
 
+int cs_read_body(request_rec *r, apr_size_t max, char **pbuf, apr_size_t *plen)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_size_t len = 0, cap = 8192;
+    char *buf;
+    int st;
+
+    *pbuf = NULL;
+    *plen = 0;
+    if (cl && apr_atoi64(cl) > (apr_int64_t)max) return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    if ((st = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) return st;
+    if (cap > max) cap = max;
+    buf = apr_palloc(r->pool, cap + 1);
+    if (ap_should_client_block(r)) {
+        long n;
+        for (;;) {
+            if (len == cap) {
+                char *nb;
+                if (cap >= max) {
+                    char junk[1];
+                    /* one byte more than allowed: refuse */
+                    if (ap_get_client_block(r, junk, 1) > 0) return HTTP_REQUEST_ENTITY_TOO_LARGE;
+                    break;
+                }
+                cap = cap * 2 > max ? max : cap * 2;
+                nb = apr_palloc(r->pool, cap + 1);
+                memcpy(nb, buf, len);
+                buf = nb;
+            }
+            n = ap_get_client_block(r, buf + len, cap - len);
+            if (n < 0) return HTTP_BAD_REQUEST;
+            if (n == 0) break;
+            len += (apr_size_t)n;
+        }
+    }
+    buf[len] = '\0';
+    *pbuf = buf;
+    *plen = len;
+    return OK;
+}
+
 /* An error for a person: a fragment for htmx to show, or a small page for
  * a browser's plain form post (never a JSON text on screen). */
 static int send_error_html(request_rec *r, int status, const char *message)
@@ -161,6 +202,20 @@ static cs_json_t *journal_backlog(request_rec *r, PGconn *conn)
     }
     PQclear(res);
     return out;
+/* The consult_health hooks: each module's part of the report. */
+static void run_health_hooks(request_rec *r, PGconn *conn, cs_json_t *doc)
+{
+    apr_array_header_t *hooks = apr_optional_hook_get("consult_health");
+    int i;
+
+    if (hooks) {
+        struct { cs_HOOK_consult_health_t *fn; const char *name;
+                 const char *const *pre, *const *succ; int order; } *h
+            = (void *)hooks->elts;
+        for (i = 0; i < hooks->nelts; i++) {
+            h[i].fn(r, conn, doc);
+        }
+    }
 }
 
 int core_health_handler(request_rec *r)
@@ -228,6 +283,7 @@ int core_health_handler(request_rec *r)
         }
         cs_json_set_obj(doc, "jobs", jobs);
         cs_json_set_obj(doc, "journal", journal_backlog(r, conn));
+        run_health_hooks(r, conn, doc);
     }
     if (cs_core_child) {
         pool = cs_json_object(r->pool);

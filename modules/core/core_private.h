@@ -106,6 +106,7 @@ int cs_send_error(request_rec *r, int status, const char *code,
 int cs_send_json(request_rec *r, int status, const char *body);
 int cs_read_form(request_rec *r, int max_fields, apr_size_t max_bytes,
                  apr_array_header_t **pfields);
+int cs_read_body(request_rec *r, apr_size_t max, char **pbuf, apr_size_t *plen);
 int core_health_handler(request_rec *r);
 
 #endif

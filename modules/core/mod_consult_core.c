@@ -36,6 +36,7 @@ static void register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(cs_send_error);
     APR_REGISTER_OPTIONAL_FN(cs_send_json);
     APR_REGISTER_OPTIONAL_FN(cs_read_form);
+    APR_REGISTER_OPTIONAL_FN(cs_read_body);
     APR_REGISTER_OPTIONAL_FN(cs_reply_order);
     APR_REGISTER_OPTIONAL_FN(cs_journal_record);
     APR_REGISTER_OPTIONAL_FN(cs_journal_append);

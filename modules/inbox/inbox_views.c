@@ -356,7 +356,8 @@ static int add_messages(request_rec *r, inbox_ctx *ctx, const char *id, json_obj
         "  (SELECT coalesce(json_agg(json_build_object('id', a.id, 'filename', a.filename,"
         "      'size_kb', greatest(1, a.size / 1024), 'type', a.content_type) ORDER BY a.id), '[]')"
         "     FROM submissions s JOIN attachments a ON a.submission_id = s.id"
-        "    WHERE s.message_id = m.id AND a.client_id = m.client_id) AS attachments"
+        "    WHERE s.message_id = m.id AND a.client_id = m.client_id) AS attachments,"
+        INBOX_JOBBER_COLUMNS
         " FROM messages m WHERE m.conversation_id = $1 AND m.client_id = $2"
         " ORDER BY m.created_at, m.id", 2, params);
     int i, pending = 0;
@@ -374,6 +375,7 @@ static int add_messages(request_rec *r, inbox_ctx *ctx, const char *id, json_obj
     json_object_object_add(d, "pending", json_object_new_boolean(pending));
     json_object_object_add(d, "messages", inbox_rows(res));
     PQclear(res);
+    inbox_settings_message_data(r, ctx, d);
     return 1;
 }
 

@@ -69,6 +69,17 @@ void it_login_token(const char *host, const char **pfield, const char **pcookie)
  * it from the sign-in page (its token and cookie added). */
 it_resp_t *it_sign_in_post(const char *host, const char *form);
 
+/* A signed-in dashboard session on @p host (its cookie and CSRF token),
+ * and a request in it: a form post of @p body (with the CSRF token) when
+ * set, else a GET. */
+typedef struct {
+    const char *cookie;         /* "consult_session=..." */
+    const char *csrf;
+} it_session_t;
+it_session_t *it_dash_login(const char *host, const char *email, const char *password);
+it_resp_t *it_dash(const char *host, const char *method, const char *path,
+                   const it_session_t *s, const char *body);
+
 /* Poll @p sql (first column) until it equals @p want or @p seconds pass. */
 int it_wait_sql(const char *sql, const char *want, int seconds);
 
@@ -95,5 +106,6 @@ Suite *suite_jobs(void);
 Suite *suite_pos(void);
 Suite *suite_demo(void);
 Suite *suite_menu_dashboard(void);
+Suite *suite_integrations(void);
 
 #endif

@@ -350,6 +350,47 @@ it_resp_t *it_sign_in_post(const char *host, const char *form)
     return it_http(&req);
 }
 
+it_resp_t *it_dash(const char *host, const char *method, const char *path,
+                   const it_session_t *s, const char *body)
+{
+    it_req_t q = { 0 };
+    const char *hdrs[3];
+    int n = 0;
+    q.host = host;
+    q.method = method;
+    q.path = path;
+    q.accept = "text/html";
+    if (body) {
+        q.body = body;
+        q.content_type = "application/x-www-form-urlencoded";
+    }
+    if (s) hdrs[n++] = apr_pstrcat(it_pool, "Cookie: ", s->cookie, NULL);
+    if (s && body) hdrs[n++] = apr_pstrcat(it_pool, "X-CSRF-Token: ", s->csrf, NULL);
+    hdrs[n] = NULL;
+    q.headers = hdrs;
+    return it_http(&q);
+}
+
+it_session_t *it_dash_login(const char *host, const char *email, const char *password)
+{
+    it_session_t *s = apr_pcalloc(it_pool, sizeof(*s));
+    it_resp_t *r = it_sign_in_post(host, apr_psprintf(it_pool, "email=%s&password=%s",
+                                                      email, password));
+    const char *set = apr_table_get(r->headers, "Set-Cookie"), *at, *end;
+    const char *mark = "\"X-CSRF-Token\": \"";
+
+    ck_assert_msg(r->status == 303 && set && !strncmp(set, "consult_session=", 16),
+                  "login %s: %ld", email, r->status);
+    s->cookie = apr_pstrmemdup(it_pool, set, strcspn(set, ";"));
+    r = it_dash(host, "GET", "/", s, NULL);
+    at = strstr(r->body, mark);
+    ck_assert_msg(at != NULL, "no CSRF token on the page");
+    at += strlen(mark);
+    end = strchr(at, '"');
+    s->csrf = apr_pstrmemdup(it_pool, at, end - at);
+    return s;
+}
+
 int it_wait_sql(const char *sql, const char *want, int seconds)
 {
     int i;
@@ -414,6 +455,7 @@ int main(int argc, const char *const *argv)
     srunner_add_suite(sr, suite_email());
     srunner_add_suite(sr, suite_jobs());
     srunner_add_suite(sr, suite_pos());
+    srunner_add_suite(sr, suite_integrations());
     srunner_add_suite(sr, suite_demo());
     srunner_add_suite(sr, suite_menu_dashboard());
     /* Last: it stops and starts the servers. */
