@@ -202,6 +202,8 @@ static cs_json_t *journal_backlog(request_rec *r, PGconn *conn)
     }
     PQclear(res);
     return out;
+}
+
 /* The consult_health hooks: each module's part of the report. */
 static void run_health_hooks(request_rec *r, PGconn *conn, cs_json_t *doc)
 {
