@@ -207,16 +207,11 @@ static cs_json_t *journal_backlog(request_rec *r, PGconn *conn)
 /* The consult_health hooks: each module's part of the report. */
 static void run_health_hooks(request_rec *r, PGconn *conn, cs_json_t *doc)
 {
-    apr_array_header_t *hooks = apr_optional_hook_get("consult_health");
-    int i;
+    int i, n;
+    const core_hook_link *h = core_hooks_of("consult_health", &n);
 
-    if (hooks) {
-        struct { cs_HOOK_consult_health_t *fn; const char *name;
-                 const char *const *pre, *const *succ; int order; } *h
-            = (void *)hooks->elts;
-        for (i = 0; i < hooks->nelts; i++) {
-            h[i].fn(r, conn, doc);
-        }
+    for (i = 0; i < n; i++) {
+        ((cs_HOOK_consult_health_t *)h[i].fn)(r, conn, doc);
     }
 }
 

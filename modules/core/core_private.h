@@ -61,6 +61,16 @@ typedef struct {
 void core_worker_settings(server_rec *main_s, core_worker_conf *out);
 
 /* core_worker.c */
+/* The functions registered for optional hook @p name, in order: APR keeps
+ * each as a link struct whose first member is the function; cast it to
+ * the hook's own type. */
+typedef struct {
+    void (*fn)(void);
+    const char *name;
+    const char *const *pre, *const *succ;
+    int order;
+} core_hook_link;
+const core_hook_link *core_hooks_of(const char *name, int *pn);
 int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s);
 extern const command_rec core_cmds[];

@@ -78,27 +78,18 @@ static void housekeeping(worker_t *w, apr_pool_t *p)
     PQclear(res);
 }
 
-/* The functions registered for optional hook @p name, in order: APR keeps
- * each as a link struct whose first member is the function. */
-typedef struct {
-    void (*fn)(void);
-    const char *name;
-    const char *const *pre, *const *succ;
-    int order;
-} hook_link;
-
-static const hook_link *hooks_of(const char *name, int *pn)
+const core_hook_link *core_hooks_of(const char *name, int *pn)
 {
     apr_array_header_t *hooks = apr_optional_hook_get(name);
 
     *pn = hooks ? hooks->nelts : 0;
-    return hooks ? (const hook_link *)hooks->elts : NULL;
+    return hooks ? (const core_hook_link *)hooks->elts : NULL;
 }
 
 static int run_hooks(cs_job_t *job)
 {
     int i, n;
-    const hook_link *h = hooks_of("consult_job", &n);
+    const core_hook_link *h = core_hooks_of("consult_job", &n);
 
     for (i = 0; i < n; i++) {
         int rc = ((cs_HOOK_consult_job_t *)h[i].fn)(job);
@@ -115,7 +106,7 @@ static int run_hooks(cs_job_t *job)
 static void run_start_hooks(worker_t *w, apr_pool_t *p)
 {
     int i, n;
-    const hook_link *h = hooks_of("consult_worker_start", &n);
+    const core_hook_link *h = core_hooks_of("consult_worker_start", &n);
 
     w->fresh_conn = 0;
     for (i = 0; i < n; i++) {
@@ -129,7 +120,7 @@ static void run_start_hooks(worker_t *w, apr_pool_t *p)
 static void drain(worker_t *w, apr_pool_t *p)
 {
     int i, n, got;
-    const hook_link *h = hooks_of("consult_worker_drain", &n);
+    const core_hook_link *h = core_hooks_of("consult_worker_drain", &n);
     apr_time_t until = apr_time_now() + DRAIN_SLICE;
     const char *err = NULL;
 
@@ -311,7 +302,7 @@ static void claim_round(worker_t *w, apr_pool_t *p)
         int nd;
         listen_for_jobs(w, p);
         run_start_hooks(w, p);
-        hooks_of("consult_worker_drain", &nd);
+        core_hooks_of("consult_worker_drain", &nd);
         w->draining = nd > 0;
     }
     housekeeping(w, p);

@@ -356,9 +356,7 @@ static int store(intake_req *q, const char **pid, int *pdup)
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CSLOGNO(02010)
                       "storing a submission for client %s failed", q->client->slug);
-        return rv == APR_EINVAL ? HTTP_BAD_REQUEST
-             : cs_db_conn_lost(conn) || rv != APR_EGENERAL ? HTTP_SERVICE_UNAVAILABLE
-             : HTTP_INTERNAL_SERVER_ERROR;
+        return cs_db_conn_lost(conn) ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR;
     }
     *pid = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, jid);
     if (with_files) {
@@ -464,8 +462,8 @@ int intake_handler(request_rec *r)
                                       "please try again in a moment");
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CSLOGNO(02011)
-                  "submission %s %s for client %s%s", id,
-                  dup ? "found again" : "stored", q.client->slug,
+                  "post %s %s for client %s%s", id,
+                  dup ? "found again" : "recorded", q.client->slug,
                   q.spam->nelts ? " (marked spam)" : "");
     return send_stored(&q, id, dup);
 }

@@ -8,7 +8,7 @@
 -- trigger) with the time in p_time_zone (the client's), and the staff
 -- notification. A second delivery of the same (uid, trigger) changes
 -- nothing and says so (o_duplicate).
--- Calls consult_find_contact (hence the 10_ prefix: applied after it).
+-- Calls consult_find_or_add_contact (hence the 10_ prefix: applied after it).
 CREATE OR REPLACE FUNCTION consult_calcom_booking(
     p_client_id bigint, p_trigger text, p_uid text, p_reschedule_uid text,
     p_title text, p_event_type text, p_start timestamptz, p_end timestamptz,
@@ -53,17 +53,7 @@ BEGIN
             RAISE EXCEPTION 'booking % has no attendee email or phone', p_uid
                 USING ERRCODE = 'check_violation';
         END IF;
-        LOOP
-            o_contact_id := consult_find_contact(p_client_id, p_email, p_phone);
-            EXIT WHEN o_contact_id IS NOT NULL;
-            BEGIN
-                INSERT INTO contacts (client_id, name, email, phone)
-                VALUES (p_client_id, p_name, p_email, p_phone) RETURNING id INTO o_contact_id;
-                EXIT;
-            EXCEPTION WHEN unique_violation THEN
-                -- a concurrent post created it: look again
-            END;
-        END LOOP;
+        o_contact_id := consult_find_or_add_contact(p_client_id, p_name, p_email, p_phone);
         UPDATE contacts c SET name = coalesce(c.name, p_name), updated_at = now()
          WHERE c.id = o_contact_id AND c.name IS NULL AND p_name IS NOT NULL;
     END IF;
