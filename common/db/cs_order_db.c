@@ -71,3 +71,37 @@ apr_status_t cs_order_note(PGconn *conn, apr_pool_t *p, const char *order_id,
     PQclear(res);
     return APR_SUCCESS;
 }
+
+apr_status_t cs_order_refund_queue(PGconn *conn, apr_pool_t *p, const char *order_id,
+                                   apr_int64_t cents, const char *cause, const char *reason,
+                                   const char *by, const char **perr)
+{
+    const char *params[5];
+    PGresult *res;
+    if (cents <= 0) return APR_SUCCESS;
+    params[0] = order_id;
+    params[1] = apr_psprintf(p, "%" APR_INT64_T_FMT, cents);
+    params[2] = reason;
+    params[3] = by;
+    params[4] = cause;
+    res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
+        "WITH f AS (INSERT INTO order_refunds (order_id, amount_cents, reason, requested_by, cause)"
+        "   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, cause) DO NOTHING RETURNING id)"
+        " INSERT INTO jobs (kind, payload, unique_key)"
+        " SELECT 'order.refund', jsonb_build_object('refund_id', f.id), 'order.refund:' || f.id"
+        " FROM f RETURNING id", 5, params);
+    if (!res) return APR_EGENERAL;
+    PQclear(res);
+    return APR_SUCCESS;
+}
+
+apr_status_t cs_order_tell(PGconn *conn, apr_pool_t *p, const char *order_id, const char *body,
+                           int sms_ok, int email_ok, const char **perr)
+{
+    const char *params[4] = { order_id, body, sms_ok ? "t" : "f", email_ok ? "t" : "f" };
+    PGresult *res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
+                               "SELECT consult_order_tell($1, $2, $3, $4)", 4, params);
+    if (!res) return APR_EGENERAL;
+    PQclear(res);
+    return APR_SUCCESS;
+}

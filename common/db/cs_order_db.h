@@ -35,4 +35,23 @@ apr_status_t cs_order_move(PGconn *conn, apr_pool_t *p, const char *client_id,
 apr_status_t cs_order_note(PGconn *conn, apr_pool_t *p, const char *order_id,
                            const char *actor, const char *reason, const char **perr);
 
+/**
+ * Queue a refund of @p cents of an order (an order_refunds row and the
+ * order.refund job that sends it to Stripe), once per @p cause: the same
+ * cause again (a retried job, a redelivered event) changes nothing.
+ * @p by: "system" or "staff:ID". A zero amount queues nothing.
+ */
+apr_status_t cs_order_refund_queue(PGconn *conn, apr_pool_t *p, const char *order_id,
+                                   apr_int64_t cents, const char *cause, const char *reason,
+                                   const char *by, const char **perr);
+
+/**
+ * Tell an order's guest @p body through the existing messaging jobs
+ * (consult_order_tell): by SMS when @p sms_ok and they gave a phone that
+ * did not opt out, else by email when @p email_ok; with neither, the
+ * order's history says they were not told.
+ */
+apr_status_t cs_order_tell(PGconn *conn, apr_pool_t *p, const char *order_id, const char *body,
+                           int sms_ok, int email_ok, const char **perr);
+
 #endif

@@ -32,45 +32,12 @@ static PGresult *exec(cs_job_t *job, const char **perr, ExecStatusType expect,
     return cs_db_exec(job->conn, job->pool, perr, expect, sql, n, params);
 }
 
-apr_status_t orders_queue_refund(PGconn *conn, apr_pool_t *p, const char *order_id,
-                                 apr_int64_t cents, const char *cause, const char *reason,
-                                 const char *by, const char **perr)
-{
-    const char *params[6];
-    PGresult *res;
-    if (cents <= 0) return APR_SUCCESS;
-    params[0] = order_id;
-    params[1] = apr_psprintf(p, "%" APR_INT64_T_FMT, cents);
-    params[2] = reason;
-    params[3] = by;
-    params[4] = cause;
-    params[5] = ORDERS_JOB_REFUND;
-    /* Once per cause: a retried job (or a redelivered event) finds the row. */
-    res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
-        "WITH f AS (INSERT INTO order_refunds (order_id, amount_cents, reason, requested_by, cause)"
-        "   VALUES ($1, $2, $3, $4, $5) ON CONFLICT (order_id, cause) DO NOTHING RETURNING id)"
-        " INSERT INTO jobs (kind, payload, unique_key)"
-        " SELECT $6, jsonb_build_object('refund_id', f.id), $6 || ':' || f.id FROM f"
-        " RETURNING id", 6, params);
-    if (!res) return APR_EGENERAL;
-    PQclear(res);
-    return APR_SUCCESS;
-}
-
 apr_status_t orders_tell(PGconn *conn, apr_pool_t *p, const char *slug, const char *order_id,
                          const char *body, const char **perr)
 {
-    const char *params[4];
-    PGresult *res;
-    params[0] = order_id;
-    params[1] = body;
-    params[2] = orders_core.twilio_enabled && orders_core.twilio_enabled(slug) ? "t" : "f";
-    params[3] = orders_core.email_enabled && orders_core.email_enabled(slug) ? "t" : "f";
-    res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
-                     "SELECT consult_order_tell($1, $2, $3, $4)", 4, params);
-    if (!res) return APR_EGENERAL;
-    PQclear(res);
-    return APR_SUCCESS;
+    return cs_order_tell(conn, p, order_id, body,
+                         orders_core.twilio_enabled && orders_core.twilio_enabled(slug),
+                         orders_core.email_enabled && orders_core.email_enabled(slug), perr);
 }
 
 typedef struct {
@@ -98,7 +65,7 @@ static int give_up(cs_job_t *job, const char *client_id, const char *order_id,
     PQclear(res);
     if (cs_order_move(job->conn, job->pool, client_id, order_id, CS_ORDER_FAILED, "pos", why,
                       NULL, &err) != APR_SUCCESS
-        || orders_queue_refund(job->conn, job->pool, order_id, rest, "pos_failed", why, "system",
+        || cs_order_refund_queue(job->conn, job->pool, order_id, rest, "pos_failed", why, "system",
                                &err) != APR_SUCCESS
         || orders_tell(job->conn, job->pool, slug, order_id,
                        apr_psprintf(job->pool, "Sorry, the kitchen could not take your online "
@@ -248,7 +215,7 @@ int orders_run_submit(cs_job_t *job)
                    2, params);
         if (!res) return fail(job, "marking the lines", err);
         PQclear(res);
-        if (orders_queue_refund(job->conn, job->pool, oid, refund, "sold_out_lines",
+        if (cs_order_refund_queue(job->conn, job->pool, oid, refund, "sold_out_lines",
                                 apr_pstrcat(job->pool, "sold out before the kitchen got it: ",
                                             dropped_names, NULL), "system", &err) != APR_SUCCESS
             || cs_order_note(job->conn, job->pool, oid, "system",

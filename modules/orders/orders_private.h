@@ -123,10 +123,6 @@ int orders_run_refund(cs_job_t *job);
 int orders_run_job(cs_job_t *job);
 int orders_run_submit(cs_job_t *job);
 int orders_run_expire(cs_job_t *job);
-/* Queue a refund of @p cents of an order, once per @p cause, with its job. */
-apr_status_t orders_queue_refund(PGconn *conn, apr_pool_t *p, const char *order_id,
-                                 apr_int64_t cents, const char *cause, const char *reason,
-                                 const char *by, const char **perr);
 /* Tell the guest @p body by SMS or email (consult_order_tell). */
 apr_status_t orders_tell(PGconn *conn, apr_pool_t *p, const char *slug, const char *order_id,
                          const char *body, const char **perr);

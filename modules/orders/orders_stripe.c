@@ -223,7 +223,7 @@ static int on_succeeded(cs_job_t *job, const cs_stripe_event_t *ev, order_row_t 
             ? "paid after the order had expired" : "paid an amount other than the order's total";
         if (cs_order_note(job->conn, job->pool, o->id, "stripe", why, &err) != APR_SUCCESS
             || (ev->amount_received > 0
-                && orders_queue_refund(job->conn, job->pool, o->id, ev->amount_received,
+                && cs_order_refund_queue(job->conn, job->pool, o->id, ev->amount_received,
                                        "payment_mismatch", why, "system", &err) != APR_SUCCESS)) {
             return fail(job, "refunding", err);
         }

@@ -19,6 +19,7 @@
 #define SHOP "shop.localhost"
 #define OTHER "shop-other.localhost"
 #define SQUARE "shop-sq.localhost"
+#define ADMIN "admin.localhost"
 
 typedef struct {
     const char *host, *cookie, *csrf;
@@ -564,6 +565,99 @@ START_TEST(test_a_rush_for_one_slot_never_overbooks_it)
 }
 END_TEST
 
+START_TEST(test_staff_see_a_new_order_loudly_and_move_it_to_picked_up)
+{
+    guest_t *g = guest(SHOP);
+    json_object *o = paid_order(g);
+    const char *pub = cs_jstr(o, "order"), *p[1] = { pub }, *id;
+    it_session_t *owner = it_dash_login(ADMIN, "owner%40shop.example", "shop+password+1");
+    it_session_t *staff = it_dash_login(ADMIN, "staff%40shop.example", "shopstaff+password+1");
+    it_session_t *other = it_dash_login(ADMIN, "owner%40shop-other.example", "shopother+password+1");
+    it_resp_t *r;
+
+    ck_assert_int_eq(deliver(SHOP, event_body("payment_intent.succeeded", cs_jstr(o, "payment_intent")))
+                     ->status, 200);
+    ck_assert(wait_state(pub, "sent_to_pos", 15));
+    id = apr_pstrdup(it_pool, it_sql("SELECT id FROM orders WHERE public_id = $1", 1, p));
+
+    /* The alert shows until someone acknowledges the order. */
+    r = it_dash(ADMIN, "GET", "/orders", staff, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_ptr_nonnull(strstr(r->body, apr_psprintf(it_pool, "id=\"order-%s\" class=\"order-card state-sent_to_pos is-new\"", id)));
+    ck_assert_ptr_null(strstr(r->body, "id=\"orders-alert\" class=\"orders-alert\" data-new=\"0\""));
+    ck_assert_int_eq(it_dash(ADMIN, "POST", apr_psprintf(it_pool, "/orders/%s/ack", id), staff, "x=1")->status, 303);
+    r = it_dash(ADMIN, "GET", "/orders", staff, NULL);
+    ck_assert_ptr_null(strstr(r->body, apr_psprintf(it_pool, "id=\"order-%s\" class=\"order-card state-sent_to_pos is-new\"", id)));
+
+    /* Another restaurant's owner cannot see or move it. */
+    r = it_dash(ADMIN, "GET", "/orders", other, NULL);
+    ck_assert_ptr_null(strstr(r->body, apr_psprintf(it_pool, "id=\"order-%s\"", id)));
+    ck_assert_int_eq(it_dash(ADMIN, "POST", apr_psprintf(it_pool, "/orders/%s/ready", id), other, "x=1")->status, 404);
+    /* No CSRF token: refused. */
+    {
+        it_session_t nocsrf = *staff;
+        nocsrf.csrf = "wrong";
+        ck_assert_int_eq(it_dash(ADMIN, "POST", apr_psprintf(it_pool, "/orders/%s/ready", id), &nocsrf,
+                                 "x=1")->status, 403);
+    }
+    /* The kitchen's buttons, forward only; the guest's page follows. */
+    ck_assert_int_eq(it_dash(ADMIN, "POST", apr_psprintf(it_pool, "/orders/%s/accept", id), staff, "x=1")->status, 303);
+    ck_assert_int_eq(it_dash(ADMIN, "POST", apr_psprintf(it_pool, "/orders/%s/ready", id), staff, "x=1")->status, 303);
+    ck_assert_int_eq(it_dash(ADMIN, "POST", apr_psprintf(it_pool, "/orders/%s/accept", id), staff, "x=1")->status, 303);
+    ck_assert_str_eq(state_of(pub), "ready");
+    {
+        it_req_t req = { 0 };
+        req.host = SHOP;
+        req.path = apr_pstrcat(it_pool, "/api/order/", pub, NULL);
+        ck_assert_str_eq(cs_jstr(json_of(it_http(&req)), "state"), "ready");
+    }
+    /* Ready is told to the guest; this test client can neither text nor
+     * email, so the order's history says so for staff to call. */
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM order_events WHERE order_id = (SELECT id FROM orders"
+                            " WHERE public_id = $1) AND reason LIKE 'Guest not told%'", 1, p), "1");
+    ck_assert_int_eq(it_dash(ADMIN, "POST", apr_psprintf(it_pool, "/orders/%s/picked_up", id), staff, "x=1")->status, 303);
+    ck_assert_str_eq(state_of(pub), "picked_up");
+
+    /* Refunds are for owners, and audited. */
+    ck_assert_int_eq(it_dash(ADMIN, "POST", apr_psprintf(it_pool, "/orders/%s/refund", id), staff, "x=1")->status, 403);
+    ck_assert_int_eq(it_dash(ADMIN, "POST", apr_psprintf(it_pool, "/orders/%s/refund", id), owner, "x=1")->status, 303);
+    ck_assert_int_eq(it_dash(ADMIN, "POST", apr_psprintf(it_pool, "/orders/%s/refund", id), owner, "x=1")->status, 303);
+    ck_assert(wait_state(pub, "refunded", 15));
+    ck_assert_str_eq(it_sql("SELECT count(*) || ':' || sum(amount_cents) FROM order_refunds WHERE order_id ="
+                            " (SELECT id FROM orders WHERE public_id = $1)", 1, p), "1:4601");
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM audit_log WHERE action = 'order_refund' AND target_id ="
+                            " (SELECT id FROM orders WHERE public_id = $1)", 1, p), "1");
+}
+END_TEST
+
+START_TEST(test_paused_ordering_says_when_it_reopens_and_takes_no_order)
+{
+    guest_t *g = guest(SHOP);
+    it_session_t *owner = it_dash_login(ADMIN, "owner%40shop.example", "shop+password+1");
+    it_req_t req = { 0 };
+    it_resp_t *r;
+    const char *hdr[2] = { NULL, NULL };
+
+    ck_assert_int_eq(add(g, "item=soda")->status, 200);
+    ck_assert_int_eq(it_dash(ADMIN, "POST", "/orders/pause", owner, "action=pause&minutes=30")->status, 303);
+    hdr[0] = apr_pstrcat(it_pool, "Cookie: ", g->cookie, NULL);
+    req.host = SHOP;
+    req.path = "/order";
+    req.headers = hdr;
+    r = it_http(&req);
+    ck_assert_ptr_nonnull(strstr(r->body, "reopens"));
+    r = post(g, "/order/checkout", "name=Gina&email=gina%40guest.example&pickup=asap");
+    ck_assert_int_eq(r->status, 409);
+    /* Resumed, with 25 minutes added to every quote. */
+    ck_assert_int_eq(it_dash(ADMIN, "POST", "/orders/pause", owner, "action=resume")->status, 303);
+    ck_assert_int_eq(it_dash(ADMIN, "POST", "/orders/pause", owner, "action=extra&minutes=25")->status, 303);
+    r = it_http(&req);
+    ck_assert_msg(strstr(r->body, "about 40 minutes") != NULL, "no 15 + 25 minute quote in %s",
+                  between(r->body, "class=\"order-plan", "</p>"));
+    ck_assert_int_eq(it_dash(ADMIN, "POST", "/orders/pause", owner, "action=extra&minutes=0")->status, 303);
+}
+END_TEST
+
 Suite *suite_orders(void)
 {
     Suite *s = suite_create("orders");
@@ -576,6 +670,8 @@ Suite *suite_orders(void)
     tcase_add_test(tc, test_an_item_that_sells_out_before_payment_stops_checkout_and_after_is_refunded);
     tcase_add_test(tc, test_a_pos_that_refuses_refunds_and_one_that_comes_back_gets_the_order_once);
     tcase_add_test(tc, test_an_order_is_seen_only_on_its_own_restaurant);
+    tcase_add_test(tc, test_staff_see_a_new_order_loudly_and_move_it_to_picked_up);
+    tcase_add_test(tc, test_paused_ordering_says_when_it_reopens_and_takes_no_order);
     tcase_add_test(tc, test_a_rush_for_one_slot_never_overbooks_it);
     suite_add_tcase(s, tc);
     return s;
