@@ -310,10 +310,13 @@ static int is_digits(const char *s, int max)
     return 1;
 }
 
-/* Collect the "mod" fields of an add. */
+/* Collect the modifiers of an add: "mod" fields (checkboxes), and
+ * "mod:GROUP" ones (one radio set per group, so choosing a size does not
+ * clear the crust). */
 static int collect_mod(void *rec, const char *key, const char *val)
 {
     apr_array_header_t *mods = rec;
+    if ((strcmp(key, "mod") && strncmp(key, "mod:", 4))) return 1;
     if (val && *val && mods->nelts < CS_CART_MAX_CHOICES) {
         APR_ARRAY_PUSH(mods, const char *) = val;
     }
@@ -364,7 +367,7 @@ int orders_cart_post(request_rec *r)
         line.item_id = apr_table_get(form, "item");
         line.quantity = qty ? (is_digits(qty, 3) ? atoi(qty) : -1) : 1;
         line.modifier_ids = apr_array_make(r->pool, 4, sizeof(const char *));
-        apr_table_do(collect_mod, line.modifier_ids, form, "mod", NULL);
+        apr_table_do(collect_mod, line.modifier_ids, form, NULL);
         if (!line.item_id || !*line.item_id || line.quantity < 1) {
             problem = "Choose an item and a quantity from 1 to 99.";
         }
