@@ -324,14 +324,9 @@ START_TEST(test_webhooks_are_verified_and_applied_once_in_any_order)
 }
 END_TEST
 
-/* The mock POS says an item sold out (a signed POS webhook). */
-static void pos_86(const char *item, int sold_out)
+/* A signed mock POS webhook to shop.localhost. */
+static void pos_webhook(const char *body)
 {
-    static int n;
-    const char *body = apr_psprintf(it_pool, "{\"event_id\":\"evt-ord-%s-%d-%d-%d\","
-                                    "\"type\":\"stock.updated\",\"sold_out\":[{\"id\":\"%s\","
-                                    "\"sold_out\":%s}]}", item, sold_out, (int)getpid(), ++n, item,
-                                    sold_out ? "true" : "false");
     it_req_t req = { 0 };
     const char *hdr[2] = { apr_pstrcat(it_pool, CS_POS_MOCK_SIG_HEADER, ": ",
                                        cs_pos_mock_sign(it_pool, getenv("CS_TEST_POS_SECRET"),
@@ -344,6 +339,16 @@ static void pos_86(const char *item, int sold_out)
     req.body = body;
     req.headers = hdr;
     ck_assert_int_eq(it_http(&req)->status, 200);
+}
+
+/* The mock POS says an item sold out. */
+static void pos_86(const char *item, int sold_out)
+{
+    static int n;
+    pos_webhook(apr_psprintf(it_pool, "{\"event_id\":\"evt-ord-%s-%d-%d-%d\","
+                             "\"type\":\"stock.updated\",\"sold_out\":[{\"id\":\"%s\","
+                             "\"sold_out\":%s}]}", item, sold_out, (int)getpid(), ++n, item,
+                             sold_out ? "true" : "false"));
     ck_assert(it_wait_sql(apr_psprintf(it_pool, "SELECT count(*) > 0 FROM item_availability a JOIN clients c"
                                        " ON c.id = a.client_id WHERE c.slug = 'shop-client'"
                                        " AND a.item_id = '%s' AND a.sold_out", item),
@@ -658,6 +663,29 @@ START_TEST(test_paused_ordering_says_when_it_reopens_and_takes_no_order)
 }
 END_TEST
 
+START_TEST(test_the_pos_saying_ready_moves_the_order_forward_only)
+{
+    guest_t *g = guest(SHOP);
+    json_object *o = paid_order(g);
+    const char *pub = cs_jstr(o, "order"), *p[1] = { pub }, *pos_id;
+    ck_assert_int_eq(deliver(SHOP, event_body("payment_intent.succeeded", cs_jstr(o, "payment_intent")))
+                     ->status, 200);
+    ck_assert(wait_state(pub, "sent_to_pos", 15));
+    pos_id = apr_pstrdup(it_pool, it_sql("SELECT pos_order_id FROM orders WHERE public_id = $1", 1, p));
+    pos_webhook(apr_psprintf(it_pool, "{\"event_id\":\"evt-ord-ready-%s\",\"type\":\"order.updated\","
+                             "\"order\":{\"id\":\"%s\",\"status\":\"ready\"}}", pub, pos_id));
+    ck_assert_msg(wait_state(pub, "ready", 10), "order is %s", state_of(pub));
+    /* A late "accepted" from the POS does not take it back. */
+    pos_webhook(apr_psprintf(it_pool, "{\"event_id\":\"evt-ord-acc-%s\",\"type\":\"order.updated\","
+                             "\"order\":{\"id\":\"%s\",\"status\":\"accepted\"}}", pub, pos_id));
+    ck_assert(it_wait_sql(apr_psprintf(it_pool, "SELECT processed_at IS NOT NULL FROM provider_events"
+                                       " WHERE event_id = 'evt-ord-acc-%s'", pub), "t", 10));
+    ck_assert_str_eq(state_of(pub), "ready");
+    ck_assert_str_eq(it_sql("SELECT actor FROM order_events WHERE order_id = (SELECT id FROM orders"
+                            " WHERE public_id = $1) AND to_state = 'ready'", 1, p), "pos");
+}
+END_TEST
+
 Suite *suite_orders(void)
 {
     Suite *s = suite_create("orders");
@@ -670,6 +698,7 @@ Suite *suite_orders(void)
     tcase_add_test(tc, test_an_item_that_sells_out_before_payment_stops_checkout_and_after_is_refunded);
     tcase_add_test(tc, test_a_pos_that_refuses_refunds_and_one_that_comes_back_gets_the_order_once);
     tcase_add_test(tc, test_an_order_is_seen_only_on_its_own_restaurant);
+    tcase_add_test(tc, test_the_pos_saying_ready_moves_the_order_forward_only);
     tcase_add_test(tc, test_staff_see_a_new_order_loudly_and_move_it_to_picked_up);
     tcase_add_test(tc, test_paused_ordering_says_when_it_reopens_and_takes_no_order);
     tcase_add_test(tc, test_a_rush_for_one_slot_never_overbooks_it);
