@@ -57,14 +57,14 @@ CONF
 }
 
 # The worker Apache: conf/httpd.conf with its own var folder and port,
-# only the restaurant vhost, ConsultJobWorker On (poll interval: the
-# default, or BENCH_POS_JOB_POLL).
+# only the restaurant vhost (or the vhost file given), ConsultJobWorker On
+# (poll interval: the default, or BENCH_POS_JOB_POLL).
 pos_worker_start() {
-    local w=$pos_dir/worker
+    local w=$pos_dir/worker vhost=${1:-$pos_dir/vhost.conf}
     mkdir -p "$w/log" "$w/run" "$w/conf.d" "$w/pos/snapshots"
     [[ $(id -u) -ne 0 ]] || chown "$CONSULT_USER" "$w/pos" "$w/pos/snapshots"
     cp "$CONSULT_VAR/secret" "$w/secret"
-    { echo "ConsultJobWorker On"; cat "$pos_dir/vhost.conf"; } > "$w/conf.d/worker.conf"
+    { echo "ConsultJobWorker On"; cat "$vhost"; } > "$w/conf.d/worker.conf"
     pos_wport=$(cs_free_port)
     ( export CONSULT_VAR=$w CONSULT_LISTEN=127.0.0.1:$pos_wport CONSULT_PORT=$pos_wport
       export CONSULT_JOB_POLL=${BENCH_POS_JOB_POLL:-$CONSULT_JOB_POLL}

@@ -7,6 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tools/lib.sh"
 . "$root/bench/pos.sh"      # the restaurant runs (pos_bench_*)
+. "$root/bench/orders.sh"   # online ordering (orders_bench_*)
 build="$root/${BUILD:-build/release}"
 conns=${BENCH_CONNECTIONS:-32}
 secs=${BENCH_SECONDS:-10}
@@ -15,6 +16,7 @@ tmp=$(mktemp -d /tmp/consult-bench.XXXXXX); chmod 755 "$tmp"
 pgport=$(cs_free_port); port=$(cs_free_port)
 conninfo=$(cs_conninfo "$pgport")
 finish() {
+    orders_bench_finish
     pos_bench_finish
     [[ -f "$tmp/var/run/httpd.pid" ]] && kill -TERM "$(cat "$tmp/var/run/httpd.pid")" 2>/dev/null
     sleep 1
@@ -48,6 +50,7 @@ ConsultJobWorker Off
 </VirtualHost>
 CONF
 pos_bench_setup
+orders_bench_setup
 cs_httpd -f "$root/conf/httpd.conf" -k start
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 
@@ -167,6 +170,7 @@ echo "$rss_with $rss_without" > "$tmp/rss.txt"
 # ---- restaurants: menu, 304, POS webhooks, webhook -> availability ----
 # (bench/pos.sh; its figures land in $tmp/pos.json and $tmp/pos.table)
 pos_bench_run
+orders_bench_run
 
 # ---- the inbox list at 10 thousand and 1 million messages ----------------
 printf '%s\n' 'bench password 1' | "$build/consult-admin" --db "$conninfo" user-add bench@agency.example "Bench Owner" --password-stdin >/dev/null
@@ -290,5 +294,7 @@ print("target: ratio <= 1.5")
 # ---- restaurants (bench/pos.sh, bench/pos_report.py) ----
 res.update(json.load(open(tmp + "/pos.json")))
 print(open(tmp + "/pos.table").read(), end="")
+res.update(json.load(open(tmp + "/orders.json")))
+print(open(tmp + "/orders.table").read(), end="")
 print("JSON " + json.dumps(res))
 PY

@@ -27,11 +27,16 @@ stop_all() {
         else
             kill -TERM "$httpd_pid" 2>/dev/null
         fi
-        wait "$httpd_pid" 2>/dev/null
+        echo "  the pizzeria takes online orders with a local Stripe (card 4242 4242 4242 4242):"
+echo "    order at http://pizzeria.localhost:${listen##*:}/order, then sign in as"
+echo "    owner@slicebasil.example / demo-pizza-pass and open Orders; the mock POS's"
+echo "    copy of each order is in $var/pos/pizzeria.state.json."
+wait "$httpd_pid" 2>/dev/null
     fi
     cs_standin_stop "$var"
     cs_fake_stop "$var" calcom
     cs_fake_stop "$var" jobber
+    cs_fake_stop "$var" stripe
     cs_pg_stop "$var/pg"
 }
 trap stop_all INT TERM EXIT
@@ -46,6 +51,8 @@ printf '%s\n' 'demo-owner-pass' | "$build/consult-admin" --db "$conninfo" user-a
 "$build/consult-admin" --db "$conninfo" member-add owner@coffee.example coffee-shop owner >/dev/null
 printf '%s\n' 'demo-hauler-pass' | "$build/consult-admin" --db "$conninfo" user-add owner@haulaway.example "Hank Hauler" --password-stdin >/dev/null
 "$build/consult-admin" --db "$conninfo" member-add owner@haulaway.example junk-hauler owner >/dev/null
+printf '%s\n' 'demo-pizza-pass' | "$build/consult-admin" --db "$conninfo" user-add owner@slicebasil.example "Paola Pizzaiola" --password-stdin >/dev/null
+"$build/consult-admin" --db "$conninfo" member-add owner@slicebasil.example pizzeria owner >/dev/null
 
 cs_httpd_env "$root" "$var" "$build" "$listen" "$conninfo"
 cs_htdocs_for_children "$root" "$var/htdocs"
@@ -58,7 +65,11 @@ CONSULT_JOBBER_STANDIN_URL=$(cs_fake_start "$var" jobber "$root/tests/fakes/fake
 CONSULT_CAL_STANDIN_URL=$(cs_fake_start "$var" calcom "$root/tests/fakes/fake_calcom.py" \
     --webhook "http://127.0.0.1:${listen##*:}/webhooks/calcom" --host "junk-hauler.localhost:${listen##*:}" \
     --secret demo-junk-hauler-cal-webhook-secret)
-export CONSULT_JOBBER_STANDIN_URL CONSULT_CAL_STANDIN_URL
+# The pizzeria's Stripe (conf/demo/pizzeria.conf): test cards, signed webhooks back.
+CONSULT_STRIPE_STANDIN_URL=$(cs_fake_start "$var" stripe "$root/tests/fakes/fake_stripe.py" \
+    --webhook "http://pizzeria.localhost:${listen##*:}/webhooks/stripe" \
+    --secret whsec_demo_pizzeria_standin)
+export CONSULT_JOBBER_STANDIN_URL CONSULT_CAL_STANDIN_URL CONSULT_STRIPE_STANDIN_URL
 cs_httpd -t -f "$root/conf/httpd.conf" -DConsultDemo 2>&1 | grep -v '^Syntax OK$' || true
 cs_httpd -f "$root/conf/httpd.conf" -DFOREGROUND -DConsultDemo &
 httpd_pid=$!
@@ -85,4 +96,8 @@ echo "  the junk hauler books through a local Cal.com and sends leads to a local
 echo "    book at http://junk-hauler.localhost:${listen##*:}/book, then sign in as"
 echo "    owner@haulaway.example / demo-hauler-pass: the booking is in the inbox, and"
 echo "    Integrations connects Jobber (\"Send to Jobber\" on a message makes a request)."
+echo "  the pizzeria takes online orders with a local Stripe (card 4242 4242 4242 4242):"
+echo "    order at http://pizzeria.localhost:${listen##*:}/order, then sign in as"
+echo "    owner@slicebasil.example / demo-pizza-pass and open Orders; the mock POS's"
+echo "    copy of each order is in $var/pos/pizzeria.state.json."
 wait "$httpd_pid"

@@ -17,6 +17,7 @@
 #include "apr_optional_hooks.h"
 #include "db/cs_jobs.h"
 #include "base/cs_json.h"
+#include "providers/pos/cs_pos.h"
 
 /**
  * A directive handler's error, prefixed with the directive's name, so every
@@ -144,6 +145,26 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_jobber_connect,
                         (request_rec *r, PGconn *conn, const char *client_id, const char *slug,
                          const char *user_id, const char *code, const char *redirect_uri,
                          const char **perr));
+/** Provided by mod_consult_pos: a restaurant client's menu as guests see
+ * it now (sold-out marks applied), read through @p conn (inside its
+ * transaction when one is open), with its version, currency and tax rate
+ * (basis points). APR_NOTFOUND: @p slug has no ConsultPOS. */
+typedef struct {
+    cs_menu_t *menu;
+    apr_int64_t version;
+    const char *currency;
+    int tax_rate_bp;
+} cs_pos_menu_info_t;
+APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_pos_menu,
+                        (PGconn *conn, apr_pool_t *p, const char *slug, const char *client_id,
+                         cs_pos_menu_info_t *out, const char **perr));
+/** Provided by mod_consult_pos: send an order to the client's POS,
+ * idempotently by order->external_id (the same order twice is one order
+ * there). Errors as the adapters' (providers/pos/cs_pos.h): APR_EAGAIN
+ * transient, APR_EINVAL / APR_EACCES refused, APR_NOTFOUND no ConsultPOS. */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_pos_submit,
+                        (apr_pool_t *p, const char *slug, const cs_pos_order_t *order,
+                         cs_pos_order_result_t **pres, const char **perr));
 /** Provided by mod_consult_email: whether email can be sent for a client. */
 APR_DECLARE_OPTIONAL_FN(int, cs_email_enabled, (const char *slug));
 /** Provided by mod_consult_intake: the ISO 3166 region a client's national

@@ -132,6 +132,9 @@ int inbox_menu_item(request_rec *r, inbox_ctx *ctx, const char *rest);
  * the nav's Menu link. */
 void inbox_menu_nav(request_rec *r, inbox_ctx *ctx, json_object *d);
 
+/* inbox_orders.c: the Orders page of a restaurant (online orders, the
+ * new-order alert, the kitchen's buttons, refunds, the pause switch). */
+int inbox_orders(request_rec *r, inbox_ctx *ctx, const char *rest);
 /* inbox_settings.c: the Integrations page (owners) and "Send to Jobber";
  * @p rest is what follows "/settings/integrations". */
 int inbox_settings(request_rec *r, inbox_ctx *ctx, const char *rest);

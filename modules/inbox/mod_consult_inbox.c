@@ -229,6 +229,9 @@ static int route(request_rec *r)
     if (!strncmp(r->uri, "/menu/items/", 12)) {
         return inbox_menu_item(r, ctx, r->uri + 12);
     }
+    if (!strncmp(r->uri, "/orders", 7) && (!r->uri[7] || r->uri[7] == '/')) {
+        return inbox_orders(r, ctx, r->uri + 7);
+    }
     if (!strncmp(r->uri, "/settings/integrations", 22)
         && (!r->uri[22] || r->uri[22] == '/')) {
         return inbox_settings(r, ctx, r->uri + 22);

@@ -351,6 +351,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_REGISTER_OPTIONAL_FN(cs_pos_menu);
+    APR_REGISTER_OPTIONAL_FN(cs_pos_submit);
     CS_REGISTER_JOB_HANDLER(pos_run_job);
     CS_REGISTER_WORKER_START(pos_worker_start);
 }

@@ -82,6 +82,12 @@ int pos_api_handler(request_rec *r);
 /* pos_push.c: the pos.item.push job. */
 int pos_run_push(cs_job_t *job);
 
+/* pos_orders.c: the optional functions mod_consult_orders uses. */
+apr_status_t cs_pos_menu(PGconn *conn, apr_pool_t *p, const char *slug,
+                         const char *client_id, cs_pos_menu_info_t *out, const char **perr);
+apr_status_t cs_pos_submit(apr_pool_t *p, const char *slug, const cs_pos_order_t *order,
+                           cs_pos_order_result_t **pres, const char **perr);
+
 /* pos_webhooks.c */
 int pos_webhook_handler(request_rec *r);
 

@@ -13,6 +13,7 @@
  * revived by pos_ensure.
  */
 #include "pos_private.h"
+#include "db/cs_order_db.h"
 #include "base/cs_file.h"
 
 #include <apr_strings.h>
@@ -647,6 +648,50 @@ static int run_poll(cs_job_t *job, const pos_conf *c, const char *client_id)
 
 /* ---- journaled webhooks --------------------------------------------------- */
 
+
+/* An online order's state as the POS reports it (the kitchen accepted it,
+ * it is ready, it was picked up): the same forward-only move staff make
+ * from the dashboard (cs_order_move), the guest told when it is ready. A
+ * state the order is already past, or an order we do not know, changes
+ * nothing. */
+static apr_status_t order_event(cs_job_t *job, const pos_conf *c, const char *client_id,
+                                const cs_pos_event_t *ev, const char **perr)
+{
+    const char *params[2] = { client_id, ev->order_id };
+    cs_order_state_t to;
+    apr_status_t rv;
+    PGresult *res;
+    const char *oid, *name;
+
+    if (!strcmp(ev->order_status, CS_POS_ORDER_ACCEPTED)) to = CS_ORDER_ACCEPTED;
+    else if (!strcmp(ev->order_status, CS_POS_ORDER_READY)) to = CS_ORDER_READY;
+    else if (!strcmp(ev->order_status, CS_POS_ORDER_COMPLETED)) to = CS_ORDER_PICKED_UP;
+    else return APR_SUCCESS;        /* pending; a POS-side cancel is for staff to refund */
+    res = cs_db_exec(job->conn, job->pool, perr, PGRES_TUPLES_OK,
+                     "SELECT o.id, c.name FROM orders o JOIN clients c ON c.id = o.client_id"
+                     " WHERE o.client_id = $1 AND o.pos_order_id = $2", 2, params);
+    if (!res) return APR_EGENERAL;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return APR_SUCCESS;
+    }
+    oid = apr_pstrdup(job->pool, PQgetvalue(res, 0, 0));
+    name = apr_pstrdup(job->pool, PQgetvalue(res, 0, 1));
+    PQclear(res);
+    rv = cs_order_move(job->conn, job->pool, client_id, oid, to, "pos",
+                       apr_pstrcat(job->pool, "the POS says ", ev->order_status, NULL), NULL, perr);
+    if (APR_STATUS_IS_EINVAL(rv)) return APR_SUCCESS;       /* past that already */
+    if (rv != APR_SUCCESS) return rv;
+    if (to == CS_ORDER_READY) {
+        return cs_order_tell(job->conn, job->pool, oid,
+                             apr_psprintf(job->pool, "Your order from %s is ready for pickup.",
+                                          name),
+                             pos_core.twilio_enabled && pos_core.twilio_enabled(c->slug),
+                             pos_core.email_enabled && pos_core.email_enabled(c->slug), perr);
+    }
+    return APR_SUCCESS;
+}
+
 static int run_event(cs_job_t *job)
 {
     cs_json_t *pl = NULL;
@@ -723,8 +768,14 @@ static int run_event(cs_job_t *job)
         PQclear(res);
         err = NULL;
     }
+    else if (ev->kind == CS_POS_EVENT_ORDER && ev->order_id && ev->order_status) {
+        if (order_event(job, c, client_id, ev, &err) != APR_SUCCESS) {
+            return fail(job, "applying the order's state", err);
+        }
+        err = NULL;
+    }
     else {
-        err = NULL;                 /* recorded; nothing to do yet */
+        err = NULL;                 /* recorded; nothing to do */
     }
     params[1] = err;
     res = cs_db_exec(job->conn, job->pool, &err, PGRES_COMMAND_OK,

@@ -56,6 +56,7 @@ finish() {
     fi
     httpd_stop || true
     [[ -n "${jobber_pid:-}" ]] && { kill "$jobber_pid" 2>/dev/null; wait "$jobber_pid" 2>/dev/null; }
+    [[ -n "${stripe_pid:-}" ]] && { kill "$stripe_pid" 2>/dev/null; wait "$stripe_pid" 2>/dev/null; }
     cs_pg_stop "$pg_dir"
     if [[ $rc -ne 0 ]]; then
         mkdir -p "$root/tests/out"; rm -rf "$logs"
@@ -101,6 +102,19 @@ export CS_TEST_JOBBER_SECRET=consult-jobber-secret-0123456789 CS_TEST_CAL_SECRET
 export CS_TEST_SEAL_KEY=$(head -c 32 /dev/urandom | base64)
 # <<< integrations
 
+# >>> orders (orders.test.mjs): a pizzeria taking online orders, its Stripe
+# the fake (test cards, the Stripe.js stand-in, signed webhooks back).
+admin client-add pizza-order "Slice & Basil Online"
+printf '%s\n' 'pizza owner pass' | admin user-add owner@pizza-order.example "Paola Pizza" --password-stdin
+admin member-add owner@pizza-order.example pizza-order owner
+python3 "$root/tests/fakes/fake_stripe.py" --port 0 --portfile "$tmp/stripe.port" \
+    --webhook "http://pizza-order.localhost:$port/webhooks/stripe" --secret whsec_browser_orders_1 &
+stripe_pid=$!
+for _ in $(seq 1 50); do [[ -s "$tmp/stripe.port" ]] && break; sleep 0.1; done
+[[ -s "$tmp/stripe.port" ]] || cs_die "the fake Stripe did not start"
+export CS_TEST_STRIPE_URL=http://127.0.0.1:$(cat "$tmp/stripe.port")
+# <<< orders
+
 # Fast job timing and no per-IP limit: every post comes from 127.0.0.1.
 export CONSULT_JOB_POLL=200ms CONSULT_INTAKE_IP_LIMIT=0
 cs_httpd_env "$root" "$tmp/var" "$build" "127.0.0.1:$port" "$CS_DATABASE"
@@ -118,6 +132,24 @@ ConsultSecretKey b1 env:CS_TEST_SEAL_KEY
     ConsultJobberClientSecret env:CS_TEST_JOBBER_SECRET
     ConsultJobberAPIBase $CS_TEST_JOBBER_URL/api
     ConsultIntegrationsPublicURL https://hauler-test.example.com
+</VirtualHost>
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName pizza-order.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/pizzeria"
+    ConsultClient pizza-order
+    ConsultPOS mock
+    ConsultPOSMenuFile "\${CONSULT_HTDOCS}/../sql/seed/pos/pizzeria.json"
+    ConsultPOSStateFile "\${CONSULT_VAR}/pos/pizza-order.state.json"
+    ConsultPOSWebhookSecret browser-pizza-order-pos-secret
+    ConsultPOSSnapshotDir "\${CONSULT_VAR}/pos/snapshots"
+    ConsultPOSTaxRate 8.5
+    ConsultTimeZone America/New_York
+    ConsultOrders On
+    ConsultOrderTemplates modules/orders/templates
+    ConsultStripeAPIBase $CS_TEST_STRIPE_URL
+    ConsultStripeSecretKey sk_test_browser_orders
+    ConsultStripePublishableKey pk_test_browser_orders
+    ConsultStripeWebhookSecret whsec_browser_orders_1
 </VirtualHost>
 CONF
 cs_httpd -f "$conf" -k start

@@ -31,6 +31,10 @@ The control API (tests/unit/pos_fixture.h), never logged:
                           {"fail": {"status", "times", "retry_after", "path"}}
                           {"malformed": N}      next N API answers broken
                           {"order_state": {"id", "state", "fulfillment"}}
+                          {"order_delay": S}    POST /v2/orders makes the order
+                                                at once, then answers S seconds
+                                                later (a worker killed meanwhile
+                                                never hears it was made)
                           {"token_ttl", "expire_tokens"}  accepted, no effect
     POST /_control/reset  the built-in catalog, no orders, no requests
     GET  /_control/requests, DELETE /_control/requests
@@ -179,6 +183,7 @@ class State:
         self.sold_out = set(DEFAULT_SOLD_OUT)
         self.page_size = DEFAULT_PAGE
         self.fails = []
+        self.order_delay = 0
         self.malformed = 0
         self.orders = []            # order objects, oldest first
         self.by_key = {}            # idempotency_key -> order
@@ -415,6 +420,9 @@ class Handler(BaseHTTPRequestHandler):
                           "path": url.path, "query": url.query, "headers": headers,
                           "body": text})
             status, body, extra = self.api(state, url, text, headers)
+            delay = state.order_delay if url.path == "/v2/orders" and self.command == "POST" else 0
+        if delay:
+            time.sleep(delay)       # outside the lock: the order exists already
         self.send(status, body, extra)
 
     def api(self, state, url, text, headers):
@@ -493,7 +501,7 @@ class Handler(BaseHTTPRequestHandler):
     @staticmethod
     def apply(state, doc):
         known = {"sold_out", "remove_item", "page_size", "fail", "malformed", "order_state",
-                 "token_ttl", "expire_tokens"}
+                 "token_ttl", "expire_tokens", "order_delay"}
         unknown = set(doc) - known
         if unknown:
             raise ValueError("unknown state keys: " + ", ".join(sorted(unknown)))
@@ -518,6 +526,8 @@ class Handler(BaseHTTPRequestHandler):
                                 "path": f.get("path") or "*"})
         if "malformed" in doc:
             state.malformed = int(doc["malformed"])
+        if "order_delay" in doc:
+            state.order_delay = float(doc["order_delay"])
         if "order_state" in doc:
             o = doc["order_state"]
             for made in state.orders:

@@ -3,7 +3,7 @@
 test mode, for the Stripe unit tests and later the online-ordering module.
 Standard library only.
 
-    fake_stripe.py --port 0 --portfile FILE --log FILE.jsonl
+    fake_stripe.py --port 0 --portfile FILE --log FILE.jsonl [--webhook URL --secret WHSEC]
 
 Listens on 127.0.0.1 (port 0: any free port), writes the port to
 --portfile once listening (the file appears complete), and appends every
@@ -48,6 +48,15 @@ order by one sender thread after the answer that caused them, with
 Stripe-Signature: t=<now>,v1=<hex HMAC-SHA256 of "t.body" under the
 secret as given>[,v1=... per further secret],v0=<a test-mode signature
 under another key, to be ignored>. The body is the event as pretty JSON.
+
+For the browser (the offline demo and the checkout tests), as Stripe.js
+talks to Stripe: every answer carries Access-Control-Allow-Origin: *;
+GET /v3/ serves a small stand-in for Stripe.js with the surface our pay page
+uses (Stripe(pk), .elements({clientSecret}).create("payment").mount(el),
+.confirmPayment({elements, confirmParams: {return_url}})) whose card form is
+one number field; and POST /v1/payment_intents/ID/confirm also accepts, as
+Stripe does for Stripe.js, key=pk_test_... with the intent's client_secret
+instead of a secret key.
 
 The control API, never logged:
     POST /_control/state            {"fail": {"status": 500, "times": 1,
@@ -110,6 +119,62 @@ DECLINES = {"pm_card_chargeDeclined": "generic_decline",
             "4000000000009995": "insufficient_funds"}
 DECLINE_MESSAGES = {"generic_decline": "Your card was declined.",
                     "insufficient_funds": "Your card has insufficient funds."}
+
+
+STRIPE_JS = r"""// Stand-in for Stripe.js (test mode, offline), served by tests/fakes/fake_stripe.py.
+(function () {
+  "use strict";
+  var origin = new URL(document.currentScript.src).origin;
+  window.Stripe = function (pk) {
+    return {
+      elements: function (opts) {
+        var els = { secret: opts && opts.clientSecret, input: null };
+        els.create = function () {
+          return { mount: function (where) {
+            var box = typeof where === "string" ? document.querySelector(where) : where;
+            var label = document.createElement("label");
+            label.htmlFor = "stand-in-card";
+            label.textContent = "Card number (test mode: 4242 4242 4242 4242 pays, 4000 0000 0000 0002 is declined)";
+            var input = document.createElement("input");
+            input.id = "stand-in-card";
+            input.inputMode = "numeric";
+            input.autocomplete = "cc-number";
+            input.placeholder = "4242 4242 4242 4242";
+            box.textContent = "";
+            box.appendChild(label);
+            box.appendChild(input);
+            els.input = input;
+          } };
+        };
+        return els;
+      },
+      confirmPayment: function (args) {
+        var els = args.elements, secret = els.secret || "";
+        var pi = secret.split("_secret_")[0];
+        var body = new URLSearchParams();
+        body.set("key", pk);
+        body.set("client_secret", secret);
+        body.set("payment_method_data[type]", "card");
+        body.set("payment_method_data[card][number]", (els.input && els.input.value || "").replace(/\D/g, ""));
+        return fetch(origin + "/v1/payment_intents/" + pi + "/confirm", { method: "POST", body: body })
+          .then(function (r) {
+            return r.json().then(function (j) {
+              if (r.ok && j.status === "succeeded") {
+                var u = new URL(args.confirmParams.return_url);
+                u.searchParams.set("payment_intent", pi);
+                u.searchParams.set("redirect_status", "succeeded");
+                window.location.assign(u.toString());
+                return new Promise(function () {});
+              }
+              return { error: j.error || { message: "The payment did not go through." } };
+            });
+          })
+          .catch(function () { return { error: { message: "Stripe could not be reached." } }; });
+      }
+    };
+  };
+})();
+"""
 
 
 def new_id(prefix, n=24):
@@ -443,7 +508,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         self.dispatch()
 
-    do_POST = do_PUT = do_DELETE = do_GET
+    do_POST = do_PUT = do_DELETE = do_OPTIONS = do_GET
 
     def read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -456,6 +521,7 @@ class Handler(BaseHTTPRequestHandler):
             body = body.encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("Access-Control-Allow-Origin", "*")
         for name, value in (headers or {}).items():
             self.send_header(name, str(value))
         self.send_header("Content-Length", str(len(body)))
@@ -471,6 +537,23 @@ class Handler(BaseHTTPRequestHandler):
         state = self.server.state
         url = urlsplit(self.path)
         text = self.read_body().decode("utf-8", "replace")
+        if self.command == "OPTIONS":
+            self.send_response(204)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Access-Control-Allow-Methods", "GET, POST")
+            self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.command == "GET" and url.path in ("/v3", "/v3/"):
+            body = STRIPE_JS.encode("utf-8")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/javascript; charset=utf-8")
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if url.path.startswith(CONTROL):
             with state.lock:
                 status, body, pending = self.control(state, url.path[len(CONTROL):], text)
@@ -514,6 +597,14 @@ class Handler(BaseHTTPRequestHandler):
                 auth = "Bearer " + base64.b64decode(auth[6:].strip()).decode().split(":")[0]
             except ValueError:
                 auth = "Bearer ?"
+        if not auth and self.command == "POST" and url.path.endswith("/confirm"):
+            # Stripe.js: the publishable key and the intent's client secret.
+            form = dict(parse_qsl(text, keep_blank_values=True))
+            pid = url.path.strip("/").split("/")[2] if url.path.count("/") >= 4 else ""
+            pi = state.intents.get(pid)
+            if (form.get("key", "").startswith("pk_test_") and pi
+                    and form.get("client_secret") == pi["client_secret"]):
+                auth = "Bearer sk_test_browser"
         if not auth.startswith("Bearer sk_test_") or len(auth) <= len("Bearer sk_test_"):
             err = invalid("You did not provide an API key." if not auth else
                           "Invalid API Key provided: %s" % (auth[7:15] + "****"),
@@ -690,9 +781,13 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     ap = fake_serve.arguments(__doc__)
+    ap.add_argument("--webhook", help="send events there from the start (make run's demo)")
+    ap.add_argument("--secret", help="the webhook signing secret (whsec_...)")
     args = ap.parse_args()
 
     state = State(args.log)
+    if args.webhook and args.secret:
+        state.target = {"url": args.webhook, "secrets": [args.secret], "types": ["*"]}
     threading.Thread(target=sender, args=(state,), daemon=True).start()
     return fake_serve.serve(Handler, state, args.port, args.portfile)
 

@@ -15,7 +15,11 @@ Each post carries a unique Idempotency-Key. The rules checked:
   - replies sent while Twilio fails and the job worker is killed reach
     Twilio exactly once each;
   - signed Twilio SMS webhooks while every child is killed: each text ends
-    as exactly one message (journaled before the 200, processed by a job).
+    as exactly one message (journaled before the 200, processed by a job);
+  - online orders: the job worker killed after the POS made an order and
+    before its answer was committed: the order reaches the POS exactly once;
+    PostgreSQL restarted while paid orders' webhooks arrive: no paid order
+    is lost (Stripe's redelivery of each refused webhook is enough).
 """
 import http.client
 import os
@@ -367,10 +371,157 @@ def test_twilio_webhooks_survive_killed_children():
     print("  %d texts, %d webhooks cut by the kills and redelivered" % (n, len(cut)), flush=True)
 
 
+# ---- online orders (mod_consult_orders) ---------------------------------
+
+def http_json(method, base, path, body=None, headers=None, form=True):
+    import json
+    u = urllib.parse.urlsplit(base)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=15)
+    h = dict(headers or {})
+    if body is not None and "Content-Type" not in h:
+        h["Content-Type"] = "application/x-www-form-urlencoded" if form else "application/json"
+    c.request(method, path, body, h)
+    r = c.getresponse()
+    data = r.read().decode("utf-8", "replace")
+    c.close()
+    try:
+        return r.status, json.loads(data), r
+    except ValueError:
+        return r.status, data, r
+
+
+def stripe(method, path, body=None):
+    return http_json(method, os.environ["CS_TEST_STRIPE_URL"], path, body,
+                     {"Authorization": "Bearer sk_test_fault"})[1]
+
+
+def square(path, doc=None):
+    import json
+    return http_json("POST" if doc is not None else "GET", os.environ["CS_TEST_SQUARE_URL"],
+                     path, json.dumps(doc) if doc is not None else None, form=False)[1]
+
+
+def paid_order(host):
+    """A guest's order on @host, paid at the fake Stripe: (public id, the
+    payment_intent.succeeded event's body)."""
+    import re
+    st, page, r = http_json("GET", os.environ["CS_TEST_URL"], "/order", None, {"Host": host})
+    cookie = r.getheader("Set-Cookie").split(";")[0]
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    item = sql("SELECT m.pos_id FROM menu_items m JOIN clients c ON c.id = m.client_id"
+               " WHERE c.slug = 'shop-square' AND m.visible AND NOT EXISTS (SELECT 1 FROM"
+               " menu_item_groups g WHERE g.client_id = m.client_id AND g.item_id = m.pos_id)"
+               " ORDER BY m.pos_id LIMIT 1")
+    h = {"Host": host, "Cookie": cookie, "Accept": "application/json"}
+    st, _, _ = http_json("POST", os.environ["CS_TEST_URL"], "/order/cart",
+                         "csrf=%s&action=add&item=%s" % (csrf, item), h)
+    assert st == 200, st
+    st, o, _ = http_json("POST", os.environ["CS_TEST_URL"], "/order/checkout",
+                         "csrf=%s&name=Fault+Guest&phone=%%2B15035550199&pickup=asap" % csrf, h)
+    assert st == 200, (st, o)
+    stripe("POST", "/v1/payment_intents/%s/confirm" % o["payment_intent"], "payment_method=pm_card_visa")
+    for e in stripe("GET", "/v1/events")["data"]:
+        if e["type"] == "payment_intent.succeeded" and e["data"]["object"]["id"] == o["payment_intent"]:
+            import json
+            return o["order"], json.dumps(e, indent=2)
+    raise AssertionError("no succeeded event")
+
+
+def deliver(host, body):
+    import hashlib, hmac
+    t = str(int(time.time()))
+    sig = hmac.new(os.environ["CS_TEST_STRIPE_WHSEC"].encode(), (t + "." + body).encode(),
+                   hashlib.sha256).hexdigest()
+    try:
+        return http_json("POST", os.environ["CS_TEST_URL"], "/webhooks/stripe", body,
+                         {"Host": host, "Stripe-Signature": "t=%s,v1=%s" % (t, sig)}, form=False)[0]
+    except (OSError, http.client.HTTPException):
+        return None
+
+
+def wait_sql(q, want, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if sql(q) == want:
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def test_worker_killed_between_payment_and_pos():
+    """The POS makes the order, then the job worker dies before our commit:
+    the job runs again after its lease and the POS, asked again with the
+    same idempotency key, keeps one order."""
+    host = "shop-sq.localhost"
+    wait_sql("SELECT count(*) > 0 FROM menu_items m JOIN clients c ON c.id = m.client_id"
+             " WHERE c.slug = 'shop-square'", "t", 30)
+    n, kills = 3, 0
+    pubs = []
+    square("/_control/state", {"order_delay": 2.0})
+    for _ in range(n):
+        pub, event = paid_order(host)
+        pubs.append(pub)
+        check("the payment webhook is taken", deliver(host, event) == 200)
+        # The POS has it: kill every child (the worker among them) before
+        # its answer arrives.
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline:
+            if any(o.get("reference_id") == pub for o in square("/_control/orders")):
+                for pid in child_pids():
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                kills += 1
+                break
+            time.sleep(0.05)
+        # The next order only once this one is through (its job ran again).
+        wait_sql("SELECT state FROM orders WHERE public_id = '%s'" % pub, "sent_to_pos", 60)
+    square("/_control/state", {"order_delay": 0})
+    check("the worker was killed with the POS's answer in flight", kills == n, "%d of %d" % (kills, n))
+    for pub in pubs:
+        check("order %s reaches sent_to_pos" % pub[:6],
+              wait_sql("SELECT state FROM orders WHERE public_id = '%s'" % pub, "sent_to_pos", 60),
+              sql("SELECT state FROM orders WHERE public_id = '%s'" % pub))
+    made = square("/_control/orders")
+    for pub in pubs:
+        at_pos = [o for o in made if o.get("reference_id") == pub]
+        stored = sql("SELECT pos_order_id FROM orders WHERE public_id = '%s'" % pub)
+        check("order %s is one order at the POS, the one we stored" % pub[:6],
+              len(at_pos) == 1 and at_pos[0]["id"] == stored,
+              "%d at the POS, stored %s" % (len(at_pos), stored))
+
+
+def test_postgres_restarted_while_orders_are_paid():
+    """Paid orders whose webhooks arrive while PostgreSQL is down are
+    refused (503), redelivered as Stripe does, and every one is filed and
+    sent to the POS: no paid order is lost."""
+    host = "shop-sq.localhost"
+    orders = [paid_order(host) for _ in range(8)]
+    ctl("pg-stop")
+    refused = [(pub, ev) for pub, ev in orders if deliver(host, ev) != 200]
+    ctl("pg-start")
+    check("webhooks are refused while the database is away (else this proves nothing)",
+          len(refused) == len(orders), "%d of %d refused" % (len(refused), len(orders)))
+    # Stripe retries a refused webhook later.
+    deadline = time.monotonic() + 30
+    pending = list(refused)
+    while pending and time.monotonic() < deadline:
+        pending = [(pub, ev) for pub, ev in pending if deliver(host, ev) != 200]
+        if pending:
+            time.sleep(0.5)
+    check("every redelivered webhook is taken", not pending, "%d left" % len(pending))
+    for pub, _ in orders:
+        check("paid order %s reaches the POS" % pub[:6],
+              wait_sql("SELECT state FROM orders WHERE public_id = '%s'" % pub, "sent_to_pos", 60),
+              sql("SELECT state FROM orders WHERE public_id = '%s'" % pub))
+
+
 def main():
     t0 = time.monotonic()
     for t in (test_child_killed, test_graceful_restart, test_postgres_down,
-              test_worker_killed_while_twilio_fails, test_twilio_webhooks_survive_killed_children):
+              test_worker_killed_while_twilio_fails, test_twilio_webhooks_survive_killed_children,
+              test_worker_killed_between_payment_and_pos, test_postgres_restarted_while_orders_are_paid):
         print("== " + t.__name__, flush=True)
         t()
     passed = sum(1 for _, ok in results if ok)

@@ -28,6 +28,8 @@ finish() {
     "$root/tests/integration/ctl.sh" httpd-stop || true
     [[ -n "${fake_pid:-}" ]] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
     [[ -n "${jobber_pid:-}" ]] && kill "$jobber_pid" 2>/dev/null && wait "$jobber_pid" 2>/dev/null
+    [[ -n "${stripe_pid:-}" ]] && kill "$stripe_pid" 2>/dev/null && wait "$stripe_pid" 2>/dev/null
+    [[ -n "${square_pid:-}" ]] && kill "$square_pid" 2>/dev/null && wait "$square_pid" 2>/dev/null
     cs_pg_stop "$CS_TEST_PG_DIR"
     if [[ $rc -ne 0 ]]; then
         mkdir -p "$root/tests/out"; rm -rf "$root/tests/out/integration-logs"
@@ -54,6 +56,18 @@ jobber_pid=$!
 for _ in $(seq 1 50); do [[ -s "$tmp/jobber.port" ]] && break; sleep 0.1; done
 [[ -s "$tmp/jobber.port" ]] || cs_die "the fake Jobber did not start"
 export CS_TEST_JOBBER_URL=http://127.0.0.1:$(cat "$tmp/jobber.port")
+# Stripe for online ordering, and a Square POS that can be told to fail.
+python3 "$root/tests/fakes/fake_stripe.py" --port 0 --portfile "$tmp/stripe.port" \
+    --log "$tmp/stripe.jsonl" &
+stripe_pid=$!
+python3 "$root/tests/fakes/fake_square.py" --port 0 --portfile "$tmp/square.port" \
+    --log "$tmp/square.jsonl" &
+square_pid=$!
+for _ in $(seq 1 50); do [[ -s "$tmp/stripe.port" && -s "$tmp/square.port" ]] && break; sleep 0.1; done
+[[ -s "$tmp/stripe.port" && -s "$tmp/square.port" ]] || cs_die "the fake Stripe or Square did not start"
+export CS_TEST_STRIPE_URL=http://127.0.0.1:$(cat "$tmp/stripe.port")
+export CS_TEST_SQUARE_URL=http://127.0.0.1:$(cat "$tmp/square.port")
+export CS_TEST_STRIPE_WHSEC=whsec_test_orders_secret_1
 export CS_TEST_PORT2=$(cs_free_port)
 
 echo "integration: PostgreSQL on 127.0.0.1:$CS_TEST_PG_PORT, Apache on 127.0.0.1:$port"
@@ -94,6 +108,15 @@ admin client-add pos-other "POS Other Kitchen"
 admin client-add pos-square "POS Square Kitchen"
 admin client-add pos-clover "POS Clover Kitchen"
 admin client-add mx-client "MX Client"
+admin client-add shop-client "Order Test Pizzeria"
+admin client-add shop-other "Order Other Pizzeria"
+admin client-add shop-square "Order Square Pizzeria"
+printf '%s\n' 'shop password 1' | admin user-add owner@shop.example "Pia Pizza" --password-stdin
+admin member-add owner@shop.example shop-client owner
+printf '%s\n' 'shopstaff password 1' | admin user-add staff@shop.example "Stu Staff" --password-stdin
+admin member-add staff@shop.example shop-client staff
+printf '%s\n' 'shopother password 1' | admin user-add owner@shop-other.example "Otto Other" --password-stdin
+admin member-add owner@shop-other.example shop-other owner
 # Mock POS restaurants: a small menu, a state file, a page template.
 mkdir -p "$tmp/pos"; chmod 777 "$tmp/pos"
 cat > "$tmp/pos/menu.json" <<'JSON'
@@ -430,6 +453,64 @@ ConsultSecretKey k1 env:CS_TEST_SEAL_KEY_1
     ConsultJobberClientSecret env:CS_TEST_JOBBER_SECRET
     ConsultJobberAPIBase $CS_TEST_JOBBER_URL/api
     ConsultJobberAutoSend quote_request job_inquiry
+</VirtualHost>
+# Online ordering against the fake Stripe: a mock-POS pizzeria, a second
+# one (tenant isolation) and one whose POS is the fake Square.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName shop.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/pizzeria"
+    ConsultClient shop-client
+    ConsultPOS mock
+    ConsultPOSMenuFile "$tmp/pos/menu.json"
+    ConsultPOSStateFile "$tmp/pos/shop-client.state.json"
+    ConsultPOSWebhookSecret env:CS_TEST_POS_SECRET
+    ConsultPOSSnapshotDir "$tmp/pos/snapshots"
+    ConsultPOSTaxRate 8.25
+    ConsultTimeZone America/New_York
+    ConsultOrders On
+    ConsultOrderTemplates modules/orders/templates
+    ConsultStripeAPIBase $CS_TEST_STRIPE_URL
+    ConsultStripeSecretKey sk_test_orders_shop
+    ConsultStripePublishableKey pk_test_orders_shop
+    ConsultStripeWebhookSecret env:CS_TEST_STRIPE_WHSEC
+    ConsultKitchenCapacity 20
+    ConsultOrderLeadMinutes 15
+    ConsultOrderUnpaidExpiry 5m
+</VirtualHost>
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName shop-other.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/pizzeria"
+    ConsultClient shop-other
+    ConsultPOS mock
+    ConsultPOSMenuFile "$tmp/pos/menu.json"
+    ConsultPOSStateFile "$tmp/pos/shop-other.state.json"
+    ConsultPOSWebhookSecret env:CS_TEST_POS_SECRET
+    ConsultPOSSnapshotDir "$tmp/pos/snapshots"
+    ConsultOrders On
+    ConsultOrderTemplates modules/orders/templates
+    ConsultStripeAPIBase $CS_TEST_STRIPE_URL
+    ConsultStripeSecretKey sk_test_orders_other
+    ConsultStripePublishableKey pk_test_orders_other
+    ConsultStripeWebhookSecret whsec_test_orders_other
+</VirtualHost>
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName shop-sq.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/pizzeria"
+    ConsultClient shop-square
+    ConsultPOS square
+    ConsultPOSLocation L-MAIN
+    ConsultPOSAPIBase $CS_TEST_SQUARE_URL
+    ConsultPOSToken sq-test-token
+    ConsultPOSWebhookSecret square-orders-signature-key
+    ConsultPOSWebhookURL http://shop-sq.localhost/webhooks/pos
+    ConsultPOSSnapshotDir "$tmp/pos/snapshots"
+    ConsultOrders On
+    ConsultOrderTemplates modules/orders/templates
+    ConsultStripeAPIBase $CS_TEST_STRIPE_URL
+    ConsultStripeSecretKey sk_test_orders_square
+    ConsultStripePublishableKey pk_test_orders_square
+    ConsultStripeWebhookSecret env:CS_TEST_STRIPE_WHSEC
+    ConsultOrderPOSGiveUp 4s
 </VirtualHost>
 # A client vhost without ConsultIntake.
 <VirtualHost \${CONSULT_LISTEN}>

@@ -107,5 +107,6 @@ Suite *suite_pos(void);
 Suite *suite_demo(void);
 Suite *suite_menu_dashboard(void);
 Suite *suite_integrations(void);
+Suite *suite_orders(void);
 
 #endif

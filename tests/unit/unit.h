@@ -34,6 +34,7 @@ Suite *pos_clover_suite(void);
 Suite *pos_toast_suite(void);
 Suite *cart_suite(void);
 Suite *slots_suite(void);
+Suite *order_suite(void);
 Suite *stripe_suite(void);
 Suite *calcom_suite(void);
 Suite *jobber_suite(void);

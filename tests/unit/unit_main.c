@@ -140,6 +140,7 @@ int main(void)
     srunner_add_suite(sr, pos_toast_suite());
     srunner_add_suite(sr, cart_suite());
     srunner_add_suite(sr, slots_suite());
+    srunner_add_suite(sr, order_suite());
     srunner_add_suite(sr, stripe_suite());
     srunner_add_suite(sr, calcom_suite());
     srunner_add_suite(sr, jobber_suite());
