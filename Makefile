@@ -60,7 +60,8 @@ INTEG_SRC  := $(wildcard tests/integration/check_*.c)
 INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
-        seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck test-infra
+        seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck test-infra \
+        deb test-deb test-delivery
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -76,6 +77,7 @@ help:
 	@echo "make psql       psql on the make-run database (reads SQL from stdin if piped)"
 	@echo "make migrate    apply pending migrations to the make-run database"
 	@echo "make install    install the modules into httpd's module folder with apxs"
+	@echo "make deb        the Debian package (build/deb/), lintian-checked; make test-deb installs it (root)"
 
 deps:
 	@dist/install-deps.sh
@@ -171,7 +173,7 @@ seed-inbox:
 # ---- tests ---------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN) $(INTEG_BIN)
-	@$(MAKE) --no-print-directory test-unit test-integration test-browser $(if $(filter 1,$(SAN)),,test-infra)
+	@$(MAKE) --no-print-directory test-unit test-integration test-browser $(if $(filter 1,$(SAN)),,test-infra test-delivery)
 
 # infra/: the Pulumi program under Pulumi's mocks, the node scripts and
 # deploy.sh, offline (npm packages pinned in infra/package-lock.json).
@@ -209,6 +211,21 @@ clean:
 leakcheck: deps all
 	@echo "== leak check ($(BUILD))"
 	@BUILD=$(BUILD) SAN=0 tests/integration/harness.sh tests/leak/leak.sh
+
+# ---- packaging -----------------------------------------------------------
+# The Debian package, built by dpkg-buildpackage from a copy of the
+# checkout (dist/debian/), lintian-checked: build/deb/.
+deb: deps assets
+	@dist/deb.sh
+
+# Delivery's own tests (part of make test): the package on this machine.
+test-delivery: test-deb
+
+# Installs that package into this machine's apache2 and removes it again
+# (root only; skips otherwise). Apache runs on a private port, stopped after.
+test-deb: deb
+	@echo "== package test"
+	@tests/deb/test.sh build/deb/$$(cat build/deb/latest)
 
 # make fuzz: libFuzzer targets for every parser of untrusted input (clang).
 include fuzz.mk
