@@ -61,7 +61,7 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
         seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck test-infra \
-        deb test-deb test-delivery
+        deb test-deb test-delivery validate test-validate
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -78,6 +78,7 @@ help:
 	@echo "make migrate    apply pending migrations to the make-run database"
 	@echo "make install    install the modules into httpd's module folder with apxs"
 	@echo "make deb        the Debian package (build/deb/), lintian-checked; make test-deb installs it (root)"
+	@echo "make validate   every pre-deploy check in parallel; report in build/validate.json"
 
 deps:
 	@dist/install-deps.sh
@@ -218,8 +219,20 @@ leakcheck: deps all
 deb: deps assets
 	@dist/deb.sh
 
-# Delivery's own tests (part of make test): the package on this machine.
-test-delivery: test-deb
+# Every check a release must pass before a deploy, in parallel: build
+# (-Werror), unit tests, apache2 -t of the production config, migrations
+# over the running release's schema, the secrets lint, the package, the
+# sites' checks. A line per check; build/validate.json; non-zero on failure.
+validate: deps
+	@dist/validate.py
+
+# Delivery's own tests (part of make test): the package on this machine,
+# make validate failing on planted faults.
+test-delivery: test-deb test-validate
+
+test-validate: $(ADMIN)
+	@echo "== validate tests"
+	@tests/validate/test.sh
 
 # Installs that package into this machine's apache2 and removes it again
 # (root only; skips otherwise). Apache runs on a private port, stopped after.
