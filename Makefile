@@ -61,7 +61,7 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
         seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck test-infra \
-        deb test-deb test-delivery validate test-validate
+        deb test-deb test-delivery validate test-validate test-workflows
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -227,8 +227,13 @@ validate: deps
 	@dist/validate.py
 
 # Delivery's own tests (part of make test): the package on this machine,
-# make validate failing on planted faults.
-test-delivery: test-deb test-validate
+# make validate failing on planted faults, the CI workflow linted.
+test-delivery: test-deb test-validate test-workflows
+
+# .github/workflows/ through action-validator (npm, pinned in package.json).
+test-workflows: assets
+	@echo "== workflow lint"
+	@tests/workflows/test.sh
 
 test-validate: $(ADMIN)
 	@echo "== validate tests"

@@ -21,7 +21,8 @@ admin=$root/${BUILD:-build/release}/consult-admin
 base=${VALIDATE_BASE:-}
 if [[ -z "$base" ]]; then
     base=$(git -C "$root" describe --tags --abbrev=0 --match 'v[0-9]*' 2>/dev/null ||
-           git -C "$root" merge-base HEAD main 2>/dev/null || true)
+           git -C "$root" merge-base HEAD main 2>/dev/null ||
+           git -C "$root" merge-base HEAD origin/main 2>/dev/null || true)
 fi
 
 tmp=$(mktemp -d /tmp/consult-validate-mig.XXXXXX)
