@@ -61,7 +61,7 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
         seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck test-infra \
-        deb test-deb test-delivery validate test-validate test-workflows
+        deb test-deb test-delivery validate test-validate test-workflows deploy test-deploy
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -79,6 +79,7 @@ help:
 	@echo "make install    install the modules into httpd's module folder with apxs"
 	@echo "make deb        the Debian package (build/deb/), lintian-checked; make test-deb installs it (root)"
 	@echo "make validate   every pre-deploy check in parallel; report in build/validate.json"
+	@echo "make deploy     TARGET=FILE: the validated package node by node, smoke checks, rollback"
 
 deps:
 	@dist/install-deps.sh
@@ -228,7 +229,18 @@ validate: deps
 
 # Delivery's own tests (part of make test): the package on this machine,
 # make validate failing on planted faults, the CI workflow linted.
-test-delivery: test-deb test-validate test-workflows
+test-delivery: test-deb test-validate test-workflows test-deploy
+
+# The validated package (build/deb/latest, or PACKAGE=) onto TARGET's nodes:
+# backup, migrate, then per node drain, install, graceful restart, smoke
+# checks, undrain; a failing node is rolled back (dist/deploy.sh).
+deploy:
+	@TARGET=$(TARGET) PACKAGE=$(PACKAGE) dist/deploy.sh
+
+# Two local nodes behind a balancer under a stream of posts: a deploy and
+# a broken release's rollback, 0 failed requests.
+test-deploy: deb
+	@tests/deploy/test.sh build/deb/$$(cat build/deb/latest)
 
 # .github/workflows/ through action-validator (npm, pinned in package.json).
 test-workflows: assets

@@ -30,9 +30,7 @@ if compgen -G "/etc/apache2/mods-enabled/consult_*" >/dev/null; then
     cs_die "deb-test: /etc/apache2/mods-enabled already has consult_* modules"
 fi
 
-pass=0
-ok() { pass=$((pass + 1)); echo "  ok - $*"; }
-fail() { echo "  FAIL - $*" >&2; exit 1; }
+. "$root/tests/check.sh"
 
 tmp=$(mktemp -d /tmp/consult-deb.XXXXXX)
 chmod 755 "$tmp"

@@ -7,10 +7,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/consult-validate-test.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-ok() { pass=$((pass + 1)); echo "  ok - $*"; }
-fail() { echo "  FAIL - $*" >&2; echo "validate-test: failed after $pass passed" >&2; exit 1; }
+. "$root/tests/check.sh"
+trap 'rc=$?; rm -rf "$tmp"; [[ $rc -eq 0 ]] || echo "validate-test: failed after $pass passed" >&2' EXIT
 
 # validate NAME [VAR=VALUE...]: run the checks of VALIDATE_ONLY, report in
 # $tmp/NAME.json, output in $tmp/NAME.out; sets rc.
