@@ -125,6 +125,29 @@ sed -e "s|<VirtualHost \*:80>|<VirtualHost 127.0.0.1:$port>|" \
     -e "s|/var/www/consult|$tmp/www|g" \
     "/usr/share/doc/$pkg/examples/coffee_shop.conf" >"$tmp/apache2/sites-enabled/coffee_shop.conf"
 printf '<Directory "%s/www">\n    Require all granted\n</Directory>\n' "$tmp" >>"$tmp/apache2/sites-enabled/coffee_shop.conf"
+# Every example vhost passes apache2 -t with all seven modules enabled,
+# once the files it names exist (the site, its secret files, the mock
+# POS's menu): here under $tmp instead of /var/www, /etc/consult, /var/lib.
+mkdir -p "$tmp/ex/sites" "$tmp/ex/etc" "$tmp/ex/pos/snapshots" "$tmp/ex/www"
+cp -r "$root/htdocs/." "$tmp/ex/www/"
+cp "$root"/sql/seed/pos/*.json "$tmp/ex/pos/"
+for m in inbox twilio email pos integrations; do ln -s "../mods-available/consult_$m.load" "$tmp/apache2/mods-enabled/"; done
+for m in core intake inbox twilio email pos integrations; do ln -sf "../mods-available/consult_$m.conf" "$tmp/apache2/mods-enabled/"; done
+n=0
+mv "$tmp/apache2/sites-enabled/coffee_shop.conf" "$tmp/coffee_shop.conf"
+for ex in "/usr/share/doc/$pkg/examples/"*.conf; do
+    for f in $(grep -o 'file:/etc/consult/[^"]*' "$ex" | cut -d/ -f4-); do
+        head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/ex/etc/$f"
+    done
+    sed -e "s|/var/www/consult|$tmp/ex/www|g" -e "s|file:/etc/consult/|file:$tmp/ex/etc/|g" \
+        -e "s|/var/lib/consult/pos|$tmp/ex/pos|g" -e "s|\*:80|127.0.0.1:$port|" "$ex" >"$tmp/ex/sites/$(basename "$ex")"
+    cp "$tmp/ex/sites/$(basename "$ex")" "$tmp/apache2/sites-enabled/zz-example.conf"
+    private_apache -t >"$tmp/t.log" 2>&1 || { cat "$tmp/t.log" >&2; fail "apache2 -t with the example $(basename "$ex")"; }
+    rm "$tmp/apache2/sites-enabled/zz-example.conf"
+    n=$((n + 1))
+done
+mv "$tmp/coffee_shop.conf" "$tmp/apache2/sites-enabled/coffee_shop.conf"
+ok "apache2 -t accepts each of the $n example vhosts with all seven modules enabled"
 private_apache -t >"$tmp/t.log" 2>&1 || { cat "$tmp/t.log" >&2; fail "apache2 -t with the example vhost"; }
 private_apache -k start
 host=coffee-shop.example.com base=http://127.0.0.1:$port
