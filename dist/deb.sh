@@ -12,6 +12,12 @@ for tool in dpkg-buildpackage dh lintian; do
     command -v "$tool" >/dev/null || { echo "deb: $tool not found (make deps installs dist/packages.txt)" >&2; exit 1; }
 done
 
+# The dashboard and the sites' pages need the vendored files (git-ignored,
+# copied in by tools/assets.sh): a package without them is broken.
+for f in htdocs/admin/assets/vendor/htmx.min.js htdocs/shared/vendor/cal-embed-snippet.js; do
+    [[ -s "$f" ]] || { echo "deb: $f is missing: run tools/assets.sh (make deb does)" >&2; exit 1; }
+done
+
 # The version: a release tag vX.Y.Z, else 0.1.0~git<commit time>.<sha>, so
 # every commit sorts after the one before it and a rollback names one.
 version=${DEB_VERSION:-}

@@ -33,8 +33,12 @@ MAKE = f"make --no-print-directory -j{JOBS}"
 
 # name, what it checks, shell command (run in the checkout), checks it needs.
 CHECKS = [
+    # Before the two that read them: the pinned npm packages and the
+    # vendored files the package ships (a package without htmx is broken).
+    ("assets", "the pinned front-end packages installed and copied in",
+     "tools/assets.sh", []),
     ("build", "modules, consult-admin and the unit tests compile with -Werror",
-     f"{MAKE} all build/release/tests/unit_tests", []),
+     f"{MAKE} all build/release/tests/unit_tests", ["assets"]),
     ("unit", "the unit suites",
      "CK_FORK=yes build/release/tests/unit_tests", ["build"]),
     ("httpd-config", "apache2 -t of the production config (infra's consult-render)",
@@ -44,7 +48,7 @@ CHECKS = [
     ("secrets", "no literal secret in the Apache configuration",
      f"dist/secrets-lint.py {CONF}", []),
     ("package", "the Debian package builds and is lintian-clean",
-     "dist/deb.sh", []),
+     "dist/deb.sh", ["assets"]),
     ("sites", "the client sites' checks (make sites-check)",
      f"{MAKE} sites-check", []),
 ]
