@@ -30,6 +30,8 @@
 #   post HOST                        the site the smoke form post goes to
 #   dashboard HOST                   the dashboard: sign-in page and assets
 #   drain-wait SECONDS               how long a balancer takes to notice (default 3)
+#   ca FILE                          the CA the nodes' https certificates chain to
+#                                    (Cloudflare's Origin CA root, for BASE_URL https://)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -63,7 +65,7 @@ version=$(dpkg-deb -f "$pkg" Version)
 say "package $(basename "$pkg") ($version), validate report green"
 
 # ---- the target ---------------------------------------------------------------
-nodes=() sites=() post="" dashboard="" database="" backups=$root/build/backups drain_wait=3
+nodes=() sites=() post="" dashboard="" database="" backups=$root/build/backups drain_wait=3 ca=""
 while read -r key rest; do
     case "$key" in
         ""|\#*) ;;
@@ -74,14 +76,14 @@ while read -r key rest; do
         database) database=$rest ;;
         backups) backups=$rest ;;
         drain-wait) drain_wait=$rest ;;
+        ca) ca=$rest ;;
         *) die "$target: unknown setting '$key'" ;;
     esac
 done <"$target"
 ((${#nodes[@]} > 0)) || die "$target lists no node"
 # The deploy's own health checks go to a client site's vhost: a drained
 # node's first vhost, the one balancers ask, answers 503 on purpose.
-health_host=()
-[[ -n "$post${sites[*]}" ]] && health_host=(-H "Host: ${post:-${sites[0]}}")
+health_host=${post:-${sites[0]:-}}
 
 # ---- the node drivers -------------------------------------------------------
 # A local node (DIR): packages unpacked in DIR/pkg/VERSION, DIR/current the
@@ -154,28 +156,46 @@ node_do() { # node_do OP NODE_LINE [ARG]
 node_url() { local name driver where url; read -r name driver where url <<<"$1"; echo "$url"; }
 node_name() { local name; read -r name _ <<<"$1"; echo "$name"; }
 
+# ask NODE_LINE HOST PATH [CURL_ARGS...]: the status code of https?://HOST/PATH
+# asked of that node (curl --connect-to: the site's real name, Host and SNI,
+# on the node's address), or of BASE_URL itself without a HOST.
+ask() {
+    local url=$1 host=$2 path=$3 scheme addr
+    shift 3
+    scheme=${url%%://*} addr=${url#*://}
+    [[ "$addr" == *:* ]] || addr=$addr:$([[ $scheme == https ]] && echo 443 || echo 80)
+    # Straight to the node: never through a proxy from the environment.
+    local args=(-s -o /dev/null -m 10 -w '%{http_code}' --noproxy '*')
+    [[ -n "$ca" ]] && args+=(--cacert "$ca")
+    if [[ -n "$host" ]]; then
+        curl "${args[@]}" --connect-to "$host::$addr" "$@" "$scheme://$host$path" || true
+    else
+        curl "${args[@]}" "$@" "$url$path" || true
+    fi
+}
+
 # smoke NODE_LINE: what a visitor and the staff would notice, asked of the
-# node itself (not through the balancer), with the sites' Host headers.
+# node itself (not through the balancer), under the sites' own names.
 smoke() {
-    local url code host fails=0
+    local url fails=0 host
     url=$(node_url "$1")
-    expect() { # expect WHAT CODES CURL_ARGS...
-        local what=$1 codes=$2; shift 2
-        code=$(curl -s -o /dev/null -m 10 -w '%{http_code}' "$@" || echo 000)
-        if [[ " $codes " == *" $code "* ]]; then echo "    ok   $what ($code)"; else echo "    FAIL $what ($code)"; fails=$((fails + 1)); fi
+    expect() { # expect WHAT CODE HOST PATH [CURL_ARGS...]
+        local what=$1 want=$2 code
+        shift 2
+        code=$(ask "$url" "$@")
+        if [[ "$code" == "$want" ]]; then echo "    ok   $what ($code)"; else echo "    FAIL $what (${code:-000})"; fails=$((fails + 1)); fi
     }
-    expect "health" "200" "${health_host[@]}" "$url/consult/health"
-    for host in "${sites[@]}"; do expect "$host home" "200" -H "Host: $host" "$url/"; done
+    expect "health" 200 "$health_host" /consult/health
+    for host in "${sites[@]}"; do expect "$host home" 200 "$host" /; done
     if [[ -n "$post" ]]; then
-        expect "$post form post" "201" -H "Host: $post" -H "Content-Type: application/json" \
+        expect "$post form post" 201 "$post" /api/intake -H "Content-Type: application/json" \
             -H "Idempotency-Key: deploy-smoke-$(node_name "$1")-$(date +%s%N)" \
-            --data "{\"name\":\"Deploy check\",\"email\":\"deploy-check@example.com\",\"message\":\"Deploy smoke check of $version on $(node_name "$1")\"}" \
-            "$url/api/intake"
+            --data "{\"name\":\"Deploy check\",\"email\":\"deploy-check@example.com\",\"message\":\"Deploy smoke check of $version on $(node_name "$1")\"}"
     fi
     if [[ -n "$dashboard" ]]; then
-        expect "$dashboard sign-in" "200" -H "Host: $dashboard" "$url/login"
-        expect "$dashboard stylesheet" "200" -H "Host: $dashboard" "$url/assets/app.css"
-        expect "$dashboard htmx" "200" -H "Host: $dashboard" "$url/assets/vendor/htmx.min.js"
+        expect "$dashboard sign-in" 200 "$dashboard" /login
+        expect "$dashboard stylesheet" 200 "$dashboard" /assets/app.css
+        expect "$dashboard htmx" 200 "$dashboard" /assets/vendor/htmx.min.js
     fi
     ((fails == 0))
 }
@@ -185,7 +205,7 @@ wait_health() {
     local url
     url=$(node_url "$1")
     for _ in $(seq 1 150); do
-        [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "${health_host[@]}" "$url/consult/health" || true) == 200 ]] && return 0
+        [[ $(ask "$url" "$health_host" /consult/health -m 2) == 200 ]] && return 0
         sleep 0.2
     done
     return 1
@@ -206,6 +226,8 @@ first=${nodes[0]}
 mkdir -p "$backups"
 dump=$backups/consult-$stamp-before-$version.dump
 node_do backup "$first" "$dump" || die "the backup failed: nothing was changed"
+read -r _ first_driver _ <<<"$first"
+[[ $first_driver == ssh ]] && dump="$(node_name "$first"):/var/backups/consult/$(basename "$dump")"
 say "backup: $dump"
 say "migrate with $version's migrations"
 node_do migrate "$first" "$pkg" || die "migrations failed (the backup is $dump); no node was changed"
