@@ -247,10 +247,10 @@ for line in "${nodes[@]}"; do
     fi
     # ---- 5. roll back -----------------------------------------------------
     [[ -n "$prev" ]] || die "node $name failed on $version and has no previous package; it stays drained"
-    say "node $name: smoke checks failed on $version; rolling back to $prev"
+    say "node $name: failed on $version; rolling back to $prev"
     if go_live "$line" "$(node_do package "$line" "$prev")"; then
         node_do undrain "$line"
-        die "node $name rolled back to $prev; the deploy stopped (nodes after it are untouched)"
+        die "node $name rolled back to $prev; the deploy stopped (nodes after it are untouched, nodes before it run $version)"
     fi
     die "node $name: the rollback to $prev failed too; it stays drained"
 done
