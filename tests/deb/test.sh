@@ -50,6 +50,7 @@ private_apache() { (apache_env; /usr/sbin/apache2 -d "$tmp/apache2" -f "$tmp/apa
 
 finish() {
     local rc=$?
+    set +e   # clean up everything, whatever fails
     if [[ -s "$tmp/run/apache2.pid" ]]; then
         private_apache -k stop 2>/dev/null || true
         for _ in $(seq 1 50); do [[ -e "$tmp/run/apache2.pid" ]] || break; sleep 0.1; done

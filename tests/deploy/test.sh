@@ -26,7 +26,9 @@ stream_pid=""
 
 finish() {
     local rc=$?
-    [[ -n "$stream_pid" ]] && kill "$stream_pid" 2>/dev/null && wait "$stream_pid" 2>/dev/null
+    # Everything below runs whatever fails: a killed stream's status, say.
+    set +e
+    [[ -n "$stream_pid" ]] && { kill "$stream_pid" 2>/dev/null; wait "$stream_pid" 2>/dev/null; }
     for d in "$tmp"/node-* "$tmp/front"; do
         [[ -x "$d/apache.sh" ]] && "$d/apache.sh" stop 2>/dev/null
     done
