@@ -38,6 +38,9 @@ CHECKS = [
     ("assets", "the pinned front-end packages installed and copied in",
      "tools/assets.sh", []),
     ("build", "modules, consult-admin and the unit tests compile with -Werror",
+     # The flags first: a build that passes because -Werror went is no check.
+     "make -s --no-print-directory -f Makefile -f <(printf 'validate-cflags:\\n\\t@echo $(CFLAGS)\\n')"
+     " validate-cflags | tr ' ' '\\n' | grep -qx -- -Werror || { echo 'build: CFLAGS lack -Werror'; exit 1; }; "
      f"{MAKE} all build/release/tests/unit_tests", ["assets"]),
     ("unit", "the unit suites",
      "CK_FORK=yes build/release/tests/unit_tests", ["build"]),
