@@ -60,7 +60,8 @@ INTEG_SRC  := $(wildcard tests/integration/check_*.c)
 INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
-        seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck test-infra
+        seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck test-infra \
+        deb test-deb test-delivery validate test-validate test-workflows deploy test-deploy
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -76,6 +77,9 @@ help:
 	@echo "make psql       psql on the make-run database (reads SQL from stdin if piped)"
 	@echo "make migrate    apply pending migrations to the make-run database"
 	@echo "make install    install the modules into httpd's module folder with apxs"
+	@echo "make deb        the Debian package (build/deb/), lintian-checked; make test-deb installs it (root)"
+	@echo "make validate   every pre-deploy check in parallel; report in build/validate.json"
+	@echo "make deploy     TARGET=FILE: the validated package node by node, smoke checks, rollback"
 
 deps:
 	@dist/install-deps.sh
@@ -171,7 +175,7 @@ seed-inbox:
 # ---- tests ---------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN) $(INTEG_BIN)
-	@$(MAKE) --no-print-directory test-unit test-integration test-browser $(if $(filter 1,$(SAN)),,test-infra)
+	@$(MAKE) --no-print-directory test-unit test-integration test-browser $(if $(filter 1,$(SAN)),,test-infra test-delivery)
 
 # infra/: the Pulumi program under Pulumi's mocks, the node scripts and
 # deploy.sh, offline (npm packages pinned in infra/package-lock.json).
@@ -209,6 +213,49 @@ clean:
 leakcheck: deps all
 	@echo "== leak check ($(BUILD))"
 	@BUILD=$(BUILD) SAN=0 tests/integration/harness.sh tests/leak/leak.sh
+
+# ---- packaging -----------------------------------------------------------
+# The Debian package, built by dpkg-buildpackage from a copy of the
+# checkout (dist/debian/), lintian-checked: build/deb/.
+deb: deps assets
+	@dist/deb.sh
+
+# Every check a release must pass before a deploy, in parallel: build
+# (-Werror), unit tests, apache2 -t of the production config, migrations
+# over the running release's schema, the secrets lint, the package, the
+# sites' checks. A line per check; build/validate.json; non-zero on failure.
+validate: deps
+	@dist/validate.py
+
+# Delivery's own tests (part of make test): the package on this machine,
+# make validate failing on planted faults, the CI workflow linted.
+test-delivery: test-deb test-validate test-workflows test-deploy
+
+# The validated package (build/deb/latest, or PACKAGE=) onto TARGET's nodes:
+# backup, migrate, then per node drain, install, graceful restart, smoke
+# checks, undrain; a failing node is rolled back (dist/deploy.sh).
+deploy:
+	@TARGET=$(TARGET) PACKAGE=$(PACKAGE) dist/deploy.sh
+
+# Two local nodes behind a balancer under a stream of posts: a deploy and
+# a broken release's rollback, 0 failed requests.
+test-deploy: deb
+	@tests/deploy/test.sh build/deb/$$(cat build/deb/latest)
+
+# .github/workflows/ through action-validator (npm, pinned in package.json).
+test-workflows: assets
+	@echo "== workflow lint"
+	@tests/workflows/test.sh
+
+test-validate: $(ADMIN)
+	@echo "== validate tests"
+	@tests/validate/test.sh
+
+# Installs that package into this machine's apache2 and removes it again
+# (root only; skips otherwise). Apache runs on a private port, stopped after.
+test-deb: deb
+	@echo "== package test"
+	@tests/deb/test.sh build/deb/$$(cat build/deb/latest)
 
 # make fuzz: libFuzzer targets for every parser of untrusted input (clang).
 include fuzz.mk

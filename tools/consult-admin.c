@@ -43,9 +43,11 @@ static void progress(void *baton, const char *line)
     fflush(stdout);
 }
 
-static int usage(void)
+/* --help prints this on stdout and succeeds; a wrong call prints it on
+ * stderr and exits 2. */
+static int usage_to(FILE *out, int rc)
 {
-    fprintf(stderr,
+    fprintf(out,
             "usage: consult-admin [--db CONNINFO] COMMAND ...\n"
             "  migrate DIR           apply pending migrations (NNN_name.sql), then\n"
             "                        the changed files of DIR/functions\n"
@@ -71,8 +73,13 @@ static int usage(void)
             "                        webhooks, signed as Twilio signs) to the client's vhost,\n"
             "                        by default at make run (conf/demo/CLIENT.conf has its\n"
             "                        Twilio settings); needs no database\n"
-            "The database defaults to $CONSULT_DATABASE.\n");
-    return 2;
+            "The database defaults to $CONSULT_DATABASE. Manual: man consult-admin.\n");
+    return rc;
+}
+
+static int usage(void)
+{
+    return usage_to(stderr, 2);
 }
 
 static int cmd_migrate(PGconn *conn, apr_pool_t *p, const char *dir)
@@ -1048,6 +1055,10 @@ int main(int argc, const char *const *argv)
         return usage();
     }
     cmd = argv[i++];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        apr_pool_destroy(p);
+        return usage_to(stdout, 0);
+    }
     if (!strcmp(cmd, "pos-86")) {
         if (argc - i < 2) return usage();
         rc = cmd_pos_86(p, argc - i, argv + i);
