@@ -82,11 +82,11 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$
     { cat "$tmp/install.log" >&2; fail "apt-get install"; }
 installed=1
 ok "apt-get install $(basename "$deb")"
-for m in core intake inbox twilio email pos integrations; do
+for m in core intake inbox twilio email pos integrations orders; do
     [[ -f /usr/lib/apache2/modules/mod_consult_$m.so && -f /etc/apache2/mods-available/consult_$m.load &&
        -f /etc/apache2/mods-available/consult_$m.conf ]] || fail "consult_$m: module, .load or .conf missing"
 done
-ok "7 modules in /usr/lib/apache2/modules with their .load and .conf"
+ok "8 modules in /usr/lib/apache2/modules with their .load and .conf"
 compgen -G "/etc/apache2/mods-enabled/consult_*" >/dev/null && fail "installing enabled a module"
 [[ $system_pid_before == absent && -e /var/run/apache2/apache2.pid ]] && fail "installing started Apache"
 ok "installing enabled nothing and started nothing"
@@ -126,14 +126,14 @@ sed -e "s|<VirtualHost \*:80>|<VirtualHost 127.0.0.1:$port>|" \
     -e "s|/var/www/consult|$tmp/www|g" \
     "/usr/share/doc/$pkg/examples/coffee_shop.conf" >"$tmp/apache2/sites-enabled/coffee_shop.conf"
 printf '<Directory "%s/www">\n    Require all granted\n</Directory>\n' "$tmp" >>"$tmp/apache2/sites-enabled/coffee_shop.conf"
-# Every example vhost passes apache2 -t with all seven modules enabled,
+# Every example vhost passes apache2 -t with all eight modules enabled,
 # once the files it names exist (the site, its secret files, the mock
 # POS's menu): here under $tmp instead of /var/www, /etc/consult, /var/lib.
 mkdir -p "$tmp/ex/sites" "$tmp/ex/etc" "$tmp/ex/pos/snapshots" "$tmp/ex/www"
 cp -r "$root/htdocs/." "$tmp/ex/www/"
 cp "$root"/sql/seed/pos/*.json "$tmp/ex/pos/"
-for m in inbox twilio email pos integrations; do ln -s "../mods-available/consult_$m.load" "$tmp/apache2/mods-enabled/"; done
-for m in core intake inbox twilio email pos integrations; do ln -sf "../mods-available/consult_$m.conf" "$tmp/apache2/mods-enabled/"; done
+for m in inbox twilio email pos integrations orders; do ln -s "../mods-available/consult_$m.load" "$tmp/apache2/mods-enabled/"; done
+for m in core intake inbox twilio email pos integrations orders; do ln -sf "../mods-available/consult_$m.conf" "$tmp/apache2/mods-enabled/"; done
 n=0
 mv "$tmp/apache2/sites-enabled/coffee_shop.conf" "$tmp/coffee_shop.conf"
 for ex in "/usr/share/doc/$pkg/examples/"*.conf; do
@@ -148,7 +148,7 @@ for ex in "/usr/share/doc/$pkg/examples/"*.conf; do
     n=$((n + 1))
 done
 mv "$tmp/coffee_shop.conf" "$tmp/apache2/sites-enabled/coffee_shop.conf"
-ok "apache2 -t accepts each of the $n example vhosts with all seven modules enabled"
+ok "apache2 -t accepts each of the $n example vhosts with all eight modules enabled"
 private_apache -t >"$tmp/t.log" 2>&1 || { cat "$tmp/t.log" >&2; fail "apache2 -t with the example vhost"; }
 private_apache -k start
 host=coffee-shop.example.com base=http://127.0.0.1:$port
