@@ -61,6 +61,13 @@ CREATE TABLE orders (
     tax_cents       bigint NOT NULL,
     tip_cents       bigint NOT NULL,
     total_cents     bigint NOT NULL CHECK (total_cents > 0),
+    -- the rates the totals were computed with, so a line left out later is
+    -- refunded by the same rules (not by today's settings)
+    tax_rate_ppm    integer NOT NULL DEFAULT 0,
+    fee_fixed_cents bigint NOT NULL DEFAULT 0,
+    fee_percent_bp  integer NOT NULL DEFAULT 0,
+    fee_taxable     boolean NOT NULL DEFAULT false,
+    tip_percent_bp  integer,                      -- NULL: no tip, or a custom amount
     payment_intent  text UNIQUE,
     paid_cents      bigint NOT NULL DEFAULT 0,
     paid_at         timestamptz,

@@ -247,6 +247,22 @@ apr_status_t cs_stripe_build_retrieve_intent(cs_http_req_t *req, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+apr_status_t cs_stripe_build_cancel_intent(cs_http_req_t *req, apr_pool_t *p,
+                                           const cs_stripe_account_t *a,
+                                           const char *intent_id)
+{
+    memset(req, 0, sizeof(*req));
+    if (!id_ok(intent_id)) {
+        return APR_EINVAL;
+    }
+    /* Cancelling twice is harmless at Stripe; the key makes a retry a replay. */
+    base_req(req, p, a, "POST", apr_pstrcat(p, "/v1/payment_intents/", intent_id, "/cancel", NULL),
+             apr_pstrcat(p, "consult-cancel-", intent_id, NULL));
+    req->body = "cancellation_reason=abandoned";
+    req->content_type = "application/x-www-form-urlencoded";
+    return APR_SUCCESS;
+}
+
 apr_status_t cs_stripe_build_refund(cs_http_req_t *req, apr_pool_t *p,
                                     const cs_stripe_account_t *a,
                                     const cs_stripe_refund_req_t *in, const char **pwhy)

@@ -87,6 +87,15 @@ apr_status_t cs_stripe_build_retrieve_intent(cs_http_req_t *req, apr_pool_t *p,
                                              const cs_stripe_account_t *a,
                                              const char *intent_id);
 
+/** Fill @p req with POST {api_base}/v1/payment_intents/{id}/cancel
+ * (cancellation_reason=abandoned, Idempotency-Key from the id): an unpaid
+ * order let go, so its pay page can no longer take the money. Stripe
+ * refuses it (invalid_request_error) for an intent that succeeded or is
+ * processing. APR_EINVAL when @p intent_id is not a Stripe id. */
+apr_status_t cs_stripe_build_cancel_intent(cs_http_req_t *req, apr_pool_t *p,
+                                           const cs_stripe_account_t *a,
+                                           const char *intent_id);
+
 /** A refund of (part of) a PaymentIntent's charge. */
 typedef struct {
     const char *payment_intent;     /**< pi_..., required */

@@ -229,7 +229,7 @@ static int order_post(request_rec *r, inbox_ctx *ctx, const char *id, const char
 
     res = inbox_query(r, ctx,
         "SELECT o.public_id, c.slug, o.paid_cents - o.refunded_cents - (SELECT coalesce(sum(amount_cents), 0)"
-        "   FROM order_refunds f WHERE f.order_id = o.id AND f.state = 'queued'), c.name"
+        "   FROM order_refunds f WHERE f.order_id = o.id AND f.state = 'queued'), c.name, o.state"
         " FROM orders o JOIN clients c ON c.id = o.client_id"
         " WHERE o.id = $1 AND o.client_id = $2 FOR UPDATE OF o", 2, params);
     if (!res) return HTTP_INTERNAL_SERVER_ERROR;
@@ -267,11 +267,18 @@ static int order_post(request_rec *r, inbox_ctx *ctx, const char *id, const char
                            apr_psprintf(r->pool, "{\"cents\": %" APR_INT64_T_FMT "}", left))
                ? done(r, ctx, NULL) : HTTP_INTERNAL_SERVER_ERROR;
     }
+    cs_order_state_parse(PQgetvalue(res, 0, 4), &from);
     PQclear(res);
     if (!strcmp(what, "accept")) to = CS_ORDER_ACCEPTED;
     else if (!strcmp(what, "ready")) to = CS_ORDER_READY;
     else if (!strcmp(what, "picked_up")) to = CS_ORDER_PICKED_UP;
     else return HTTP_NOT_FOUND;
+    if (from == CS_ORDER_PAID) {
+        /* Only the POS submit moves a paid order on: a button pressed on a
+         * page made before that (or a crafted post) must not skip the
+         * kitchen's POS. */
+        return done(r, ctx, NULL);
+    }
     rv = cs_order_move(ctx->conn, r->pool, ctx->client_id, id, to, actor, "by staff", &from, &err);
     if (APR_STATUS_IS_EINVAL(rv)) {
         return done(r, ctx, NULL);      /* moved on already (another screen, the POS) */

@@ -160,7 +160,7 @@ int orders_checkout_post(request_rec *r)
     apr_table_t *form = orders_form(r);
     orders_cart_t *cart = NULL;
     const char *name, *phone_in, *email_in, *phone = NULL, *email = NULL, *pickup;
-    const char *err = NULL, *params[20], *region, *pub, *oid;
+    const char *err = NULL, *params[25], *region, *pub, *oid;
     apr_array_header_t *priced = NULL;
     cs_cart_totals_t totals;
     cs_slots_plan_t plan;
@@ -268,6 +268,18 @@ int orders_checkout_post(request_rec *r)
     }
     PQclear(res);
 
+    /* The cart changed since an earlier checkout: that unpaid order's expiry
+     * runs now (it cancels its PaymentIntent at Stripe, or applies it if
+     * it was paid in another tab, and gives its pickup time back), so one
+     * cart never holds more than one slot, nor two live payments. */
+    params[0] = cart->id;
+    res = cs_db_exec(conn, r->pool, &err, PGRES_COMMAND_OK,
+        "UPDATE jobs SET run_at = now(), updated_at = now() WHERE state = 'queued'"
+        " AND unique_key IN (SELECT 'order.expire:' || id FROM orders"
+        "   WHERE cart_id = $1 AND state = 'pending_payment')", 1, params);
+    if (!res) return refuse(r, conn, HTTP_SERVICE_UNAVAILABLE, "unavailable", "Try again shortly.");
+    PQclear(res);
+
     /* Priced again, from the menu as it is now: nothing sold out is charged. */
     if (orders_pos_menu(conn, r->pool, c->slug, client->id_str, &menu, &err) != APR_SUCCESS) {
         return refuse(r, conn, HTTP_SERVICE_UNAVAILABLE, "unavailable",
@@ -361,14 +373,20 @@ int orders_checkout_post(request_rec *r)
     params[18] = ORDERS_JOB_EXPIRE;
     params[19] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
                               (apr_int64_t)apr_time_sec(c->unpaid_expiry));
+    params[20] = apr_itoa(r->pool, menu.tax_rate_bp * 100);
+    params[21] = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, c->fees_set ? c->fees.fixed_cents : 0);
+    params[22] = apr_itoa(r->pool, c->fees_set ? c->fees.percent_bp : 0);
+    params[23] = c->fees_set && c->fees.taxable ? "t" : "f";
+    params[24] = cart->tip.kind == CS_CART_TIP_PERCENT ? apr_itoa(r->pool, cart->tip.percent_bp) : NULL;
     /* The order, its lines, its first history row and the job that lets
      * it go if it is never paid: one statement. */
     res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,
         "WITH o AS (INSERT INTO orders (client_id, public_id, cart_id, cart_version, guest_name,"
         "   guest_phone, guest_email, pickup_asap, pickup_at, slot_start, points, currency,"
-        "   subtotal_cents, fee_cents, tax_cents, tip_cents, total_cents)"
+        "   subtotal_cents, fee_cents, tax_cents, tip_cents, total_cents, tax_rate_ppm,"
+        "   fee_fixed_cents, fee_percent_bp, fee_taxable, tip_percent_bp)"
         "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9), to_timestamp($10), $11, $12,"
-        "   $13, $14, $15, $16, $17) RETURNING id),"
+        "   $13, $14, $15, $16, $17, $21, $22, $23, $24, $25) RETURNING id),"
         " l AS (INSERT INTO order_lines (order_id, n, item_id, name, quantity, unit_cents,"
         "   line_cents, modifiers, prep_points)"
         "  SELECT o.id, x.n, x.item_id, x.name, x.quantity, x.unit_cents, x.line_cents,"
@@ -380,7 +398,7 @@ int orders_checkout_post(request_rec *r)
         " j AS (INSERT INTO jobs (kind, payload, unique_key, run_at)"
         "  SELECT $19, jsonb_build_object('order_id', o.id, 'client_id', $1::bigint),"
         "   $19 || ':' || o.id, now() + make_interval(secs => $20::int) FROM o)"
-        " SELECT id FROM o", 20, params);
+        " SELECT id FROM o", 25, params);
     if (!res || PQntuples(res) != 1) {
         if (res) PQclear(res);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07033) "saving an order of %s: %s",

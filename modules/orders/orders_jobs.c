@@ -56,11 +56,17 @@ static int give_up(cs_job_t *job, const char *client_id, const char *order_id,
     apr_int64_t rest;
     PGresult *res;
 
+    /* What is left of the payment: refunds already made (ours, or in
+     * Stripe's dashboard) or on their way are not refunded again. */
     res = exec(job, &err, PGRES_TUPLES_OK,
-        "UPDATE orders SET problem = $2 WHERE id = $1 RETURNING paid_cents -"
+        "UPDATE orders SET problem = $2 WHERE id = $1 RETURNING paid_cents - greatest(refunded_cents,"
         " (SELECT coalesce(sum(amount_cents), 0) FROM order_refunds"
-        "   WHERE order_id = $1 AND state <> 'failed')", 2, params);
+        "   WHERE order_id = $1 AND state <> 'failed'))", 2, params);
     if (!res) return fail(job, "recording the failure", err);
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return fail(job, "recording the failure", "the order is gone");
+    }
     rest = apr_atoi64(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (cs_order_move(job->conn, job->pool, client_id, order_id, CS_ORDER_FAILED, "pos", why,
@@ -82,6 +88,8 @@ int orders_run_submit(cs_job_t *job)
 {
     cs_json_t *pl = NULL;
     apr_int64_t order = 0, client = 0, age, sub, fee, tax, tip, new_sub = 0, refund;
+    apr_int64_t tax_ppm, fee_fixed, fee_bp, tip_bp, left;
+    int fee_taxable;
     const char *err = NULL, *params[3], *oid, *cid, *slug, *pub, *pi, *dropped_names = NULL;
     apr_array_header_t *lines, *pos_lines;
     cs_pos_menu_info_t menu;
@@ -107,7 +115,10 @@ int orders_run_submit(cs_job_t *job)
         "SELECT o.state, o.public_id, c.slug, o.guest_name, o.guest_phone, o.guest_email,"
         "  o.pickup_asap, extract(epoch FROM o.pickup_at)::bigint, o.subtotal_cents, o.fee_cents,"
         "  o.tax_cents, o.tip_cents, o.payment_intent,"
-        "  extract(epoch FROM now() - coalesce(o.paid_at, now()))::bigint"
+        "  extract(epoch FROM now() - coalesce(o.paid_at, now()))::bigint,"
+        "  o.tax_rate_ppm, o.fee_fixed_cents, o.fee_percent_bp, o.fee_taxable, o.tip_percent_bp,"
+        "  o.paid_cents - greatest(o.refunded_cents, (SELECT coalesce(sum(f.amount_cents), 0)"
+        "    FROM order_refunds f WHERE f.order_id = o.id AND f.state <> 'failed'))"
         " FROM orders o JOIN clients c ON c.id = o.client_id"
         " WHERE o.id = $1 AND o.client_id = $2 FOR UPDATE OF o", 2, params);
     if (!res) return fail(job, "reading the order", err);
@@ -130,6 +141,12 @@ int orders_run_submit(cs_job_t *job)
     tip = apr_atoi64(PQgetvalue(res, 0, 11));
     pi = PQgetisnull(res, 0, 12) ? NULL : apr_pstrdup(job->pool, PQgetvalue(res, 0, 12));
     age = apr_atoi64(PQgetvalue(res, 0, 13));
+    tax_ppm = apr_atoi64(PQgetvalue(res, 0, 14));
+    fee_fixed = apr_atoi64(PQgetvalue(res, 0, 15));
+    fee_bp = apr_atoi64(PQgetvalue(res, 0, 16));
+    fee_taxable = PQgetvalue(res, 0, 17)[0] == 't';
+    tip_bp = PQgetisnull(res, 0, 18) ? -1 : apr_atoi64(PQgetvalue(res, 0, 18));
+    left = apr_atoi64(PQgetvalue(res, 0, 19));
     PQclear(res);
     if (!(c = orders_conf_for_slug(slug))) {
         job->permanent = 1;
@@ -194,17 +211,24 @@ int orders_run_submit(cs_job_t *job)
         return give_up(job, cid, oid, slug, pub, why);
     }
     if (dropped_names) {
-        /* What the guest would have paid without those lines: the same
-         * rules as checkout (cs_cart), the tip unchanged. */
-        apr_int64_t new_fee = 0, taxable, new_tax;
+        /* What the guest would have paid without those lines, by the rules
+         * and rates of the checkout (stored on the order): the fee and a
+         * percent tip follow the subtotal, the tax its taxable part. */
+        apr_int64_t new_fee = 0, new_tax, new_tip = tip, pct = 0;
         const char *ids = "";
-        if (c->fees_set) {
-            new_fee = c->fees.fixed_cents
-                    + cs_cart_rate_cents(new_sub, c->fees.percent_bp, CS_CART_BP);
+        if (fee_fixed || fee_bp) {
+            pct = cs_cart_rate_cents(new_sub, fee_bp, CS_CART_BP);
+            new_fee = pct < 0 ? -1 : fee_fixed + pct;
         }
-        taxable = new_sub + (c->fees_set && c->fees.taxable ? new_fee : 0);
-        new_tax = cs_cart_rate_cents(taxable, (apr_int64_t)menu.tax_rate_bp * 100, CS_CART_PPM);
-        refund = (sub + fee + tax) - (new_sub + new_fee + new_tax);
+        new_tax = new_fee < 0 ? -1 : cs_cart_rate_cents(new_sub + (fee_taxable ? new_fee : 0),
+                                                        tax_ppm, CS_CART_PPM);
+        if (tip_bp >= 0) new_tip = cs_cart_rate_cents(new_sub, tip_bp, CS_CART_BP);
+        if (new_fee < 0 || new_tax < 0 || new_tip < 0) {
+            job->permanent = 1;
+            return fail(job, "the refund of the sold-out lines", "an amount out of range");
+        }
+        refund = (sub + fee + tax + tip) - (new_sub + new_fee + new_tax + new_tip);
+        if (refund > left) refund = left;
         for (i = 0, j = 0; i < lines->nelts; i++) {
             line_t *l = &APR_ARRAY_IDX(lines, i, line_t);
             if (l->dropped) ids = apr_psprintf(job->pool, "%s%s%d", ids, j++ ? "," : "", l->n);
@@ -232,10 +256,9 @@ int orders_run_submit(cs_job_t *job)
             return fail(job, "refunding the sold-out lines", err);
         }
         sub = new_sub;
-        fee = c->fees_set ? c->fees.fixed_cents + cs_cart_rate_cents(new_sub, c->fees.percent_bp,
-                                                                     CS_CART_BP) : 0;
-        tax = cs_cart_rate_cents(sub + (c->fees_set && c->fees.taxable ? fee : 0),
-                                 (apr_int64_t)menu.tax_rate_bp * 100, CS_CART_PPM);
+        fee = new_fee;
+        tax = new_tax;
+        tip = new_tip;
     }
     po.lines = pos_lines;
     po.pickup_at = asap ? 0 : apr_time_from_sec(pickup);
@@ -246,7 +269,11 @@ int orders_run_submit(cs_job_t *job)
     po.payment_ref = pi;
 
     rv = orders_pos_submit(job->pool, slug, &po, &pres, &err);
-    if (rv == APR_SUCCESS && pres && pres->pos_order_id) {
+    if (rv == APR_SUCCESS && !(pres && pres->pos_order_id)) {
+        rv = APR_EAGAIN;            /* taken, but no id to follow it by: ask again */
+        err = "the POS answered without an order id";
+    }
+    if (rv == APR_SUCCESS) {
         params[1] = pres->pos_order_id;
         res = exec(job, &err, PGRES_COMMAND_OK,
                    "UPDATE orders SET pos_order_id = $2, problem = NULL WHERE id = $1", 2, params);
@@ -260,13 +287,13 @@ int orders_run_submit(cs_job_t *job)
         return OK;
     }
     last = job->attempt >= job->max_attempts || age >= apr_time_sec(c->pos_give_up);
-    if (APR_STATUS_IS_EAGAIN(rv) && !last) {
-        /* Retried with backoff; the staff's Orders view says it is waiting. */
-        params[1] = apr_pstrcat(job->pool, "waiting for the POS: ", err ? err : "unreachable", NULL);
+    if ((APR_STATUS_IS_EAGAIN(rv) || APR_STATUS_IS_EACCES(rv)) && !last) {
+        /* Retried with backoff (credentials too: a token being rotated);
+         * the staff's Orders view says it is waiting for the POS. */
         return fail(job, "the POS", err);
     }
     return give_up(job, cid, oid, slug, pub,
-                   APR_STATUS_IS_EAGAIN(rv)
+                   APR_STATUS_IS_EAGAIN(rv) || APR_STATUS_IS_EACCES(rv)
                    ? apr_psprintf(job->pool, "the POS stayed unreachable for %d min (%s)",
                                   (int)(age / 60), err ? err : "no answer")
                    : apr_pstrcat(job->pool, "the POS refused the order: ",

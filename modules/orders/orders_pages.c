@@ -6,6 +6,8 @@
  * requires).
  */
 #include "orders_private.h"
+#include "base/cs_crypto.h"
+#include "util_cookies.h"
 
 #include "http_protocol.h"
 #include "http_request.h"
@@ -346,7 +348,8 @@ static PGresult *find(request_rec *r, const char *pub, const char **pclient_name
         "     'line', l.line_cents, 'dropped', l.dropped, 'modifiers',"
         "     (SELECT string_agg(m->>'name', ', ') FROM jsonb_array_elements(l.modifiers) m))"
         "     ORDER BY l.n) FROM order_lines l WHERE l.order_id = o.id),"
-        "  extract(epoch FROM o.pickup_at)::bigint"
+        "  extract(epoch FROM o.pickup_at)::bigint,"
+        "  (SELECT k.token_hash FROM carts k WHERE k.id = o.cart_id)"
         " FROM orders o LEFT JOIN restaurants rs ON rs.client_id = o.client_id"
         " WHERE o.public_id = $1 AND o.client_id = $2", 2, params);
 }
@@ -370,6 +373,19 @@ int orders_pay_page(request_rec *r, const char *pub)
         PQclear(res);
         apr_table_setn(r->headers_out, "Location", apr_pstrcat(r->pool, "/order/status/", pub, NULL));
         return HTTP_SEE_OTHER;
+    }
+    /* The client secret goes only to the browser whose cart made the order:
+     * the public id alone (in the status link, the POS, Stripe's metadata)
+     * is not enough to open the card form. */
+    {
+        const char *cookie = NULL;
+        if (PQgetisnull(res, 0, 16) || ap_cookie_read(r, ORDERS_COOKIE, &cookie, 0) != APR_SUCCESS
+            || !cookie || !cs_ct_streq(cs_sha256_hex(r->pool, cookie, strlen(cookie)),
+                                       PQgetvalue(res, 0, 16))) {
+            PQclear(res);
+            return orders_core.send_error(r, HTTP_FORBIDDEN, "not_your_cart",
+                                          "Open the payment page in the browser you ordered with.");
+        }
     }
     total = apr_atoi64(PQgetvalue(res, 0, 2));
     cur = apr_pstrdup(r->pool, PQgetvalue(res, 0, 3));

@@ -73,6 +73,25 @@ apr_status_t orders_intent(apr_pool_t *p, const orders_conf *c, const char *publ
     return cs_stripe_parse_intent(p, resp->status, resp->headers, resp->body, resp->len, pi, e);
 }
 
+/* The event with data.object.client_secret removed (as given when it has
+ * none or is not JSON). */
+static const char *without_client_secret(apr_pool_t *p, const char *body, apr_size_t *plen)
+{
+    cs_json_t *doc = NULL;
+    json_object *obj;
+    const char *out;
+    if (!strstr(body, "client_secret")
+        || cs_json_parse(&doc, p, body, *plen, NULL) != APR_SUCCESS
+        || !(obj = cs_jobj(cs_jobj(cs_json_raw(doc), "data"), "object"))
+        || !json_object_object_get_ex(obj, "client_secret", NULL)) {
+        return body;
+    }
+    json_object_object_del(obj, "client_secret");
+    out = apr_pstrdup(p, json_object_to_json_string_ext(cs_json_raw(doc), JSON_C_TO_STRING_PRETTY));
+    *plen = strlen(out);
+    return out;
+}
+
 static int ok(request_rec *r, int duplicate)
 {
     return orders_core.send_json(r, HTTP_OK, duplicate ? "{\"received\":true,\"duplicate\":true}"
@@ -110,7 +129,10 @@ int orders_stripe_webhook(request_rec *r)
         return orders_core.send_error(r, HTTP_BAD_REQUEST, "bad_event", "The event cannot be read.");
     }
     /* An event whose object we cannot read is still recorded (and answered
-     * 2xx): the job notes why, and a fixed parser can replay it. */
+     * 2xx): the job notes why, and a fixed parser can replay it. A
+     * PaymentIntent's client_secret is left out: it is for the guest's
+     * page only, never stored. */
+    body = (char *)without_client_secret(r->pool, body, &len);
     rv = orders_core.journal_record(r, ORDERS_PROVIDER, ev.id, body, len, ORDERS_JOB_STRIPE, &dup);
     if (APR_STATUS_IS_NOTFOUND(rv)) {
         return orders_core.send_error(r, HTTP_NOT_FOUND, "not_found", "No such client.");
@@ -421,7 +443,10 @@ int orders_run_refund(cs_job_t *job)
                                &out, &e);
     }
     if (e.kind != CS_STRIPE_ERR_NONE) {
-        if (e.retry && job->attempt < job->max_attempts) {
+        /* Only a definite no is a failed refund: after a timeout or an
+         * unreadable 2xx Stripe may have made it, so the row stays queued
+         * (staff cannot refund it a second time) and the job keeps its key. */
+        if (e.retry || e.kind == CS_STRIPE_ERR_UNREADABLE) {
             return fail(job, "Stripe refund", e.why);
         }
         /* Stripe will not do it: staff see why and refund by hand. */
@@ -531,10 +556,26 @@ int orders_run_expire(cs_job_t *job)
                           "payment found when the unpaid order was about to expire", &err);
             return on_succeeded(job, &ev, &o);
         }
-        if (strcmp(intent.status, "requires_payment_method") && strcmp(intent.status, "canceled")
-            && strcmp(intent.status, "requires_confirmation")) {
-            /* processing, requires_action...: the guest is paying; look again later. */
-            return fail(job, "expiry", apr_pstrcat(job->pool, "the payment is ", intent.status, NULL));
+        if (!strcmp(intent.status, "processing")) {
+            /* The bank has it: it ends succeeded or failed; look again later. */
+            return fail(job, "expiry", "the payment is processing");
+        }
+        if (strcmp(intent.status, "canceled")) {
+            /* Cancelled at Stripe first, so a pay page still open cannot
+             * take the money for an order that no longer holds a slot. A
+             * refusal means it changed meanwhile (paid, processing): the
+             * next attempt asks again. */
+            memset(&req, 0, sizeof(req));
+            memset(&e, 0, sizeof(e));
+            if (cs_stripe_build_cancel_intent(&req, job->pool, &c->stripe, pi) != APR_SUCCESS) {
+                job->permanent = 1;
+                return fail(job, "expiry", "the stored PaymentIntent id is not Stripe's");
+            }
+            if (stripe_send(job->pool, &req, &resp, &e) != APR_SUCCESS
+                || cs_stripe_parse_intent(job->pool, resp->status, resp->headers, resp->body,
+                                          resp->len, &intent, &e) != APR_SUCCESS) {
+                return fail(job, "cancelling the payment at Stripe", e.why);
+            }
         }
     }
     if (cs_order_move(job->conn, job->pool, cid, oid, CS_ORDER_CANCELLED, "system",

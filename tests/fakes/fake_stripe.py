@@ -20,6 +20,8 @@ answers shaped as Stripe's; every answer has a Request-Id header):
     GET  /v1/payment_intents/ID
     POST /v1/payment_intents/ID/confirm    payment_method=pm_card_visa (or
                                            payment_method_data[card][number]=...)
+    POST /v1/payment_intents/ID/cancel     cancellation_reason (a succeeded, processing
+                                           or canceled intent: 400)
     POST /v1/refunds                       payment_intent (or charge), amount
                                            (optional: the rest), reason, metadata[k]
     GET  /v1/refunds/ID, GET /v1/charges/ID
@@ -387,6 +389,15 @@ class State:
         raise StripeError(402, "card_error", message, "card_declined", decline_code=decline,
                           charge=charge["id"], payment_intent=json.loads(json.dumps(pi)))
 
+    def cancel(self, pi, params, ctx):
+        if pi["status"] in ("succeeded", "processing", "canceled"):
+            raise invalid("You cannot cancel this PaymentIntent because it has a status of %s."
+                          % pi["status"], "payment_intent_unexpected_state", payment_intent=pi)
+        pi.update(status="canceled", canceled_at=int(time.time()),
+                  cancellation_reason=params.get("cancellation_reason") or "requested_by_customer")
+        self.event("payment_intent.canceled", pi, ctx)
+        return 200, pi
+
     def refund(self, params, ctx):
         charge = None
         if params.get("payment_intent"):
@@ -682,6 +693,8 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, state.intent(parts[2])
             if len(parts) == 4 and parts[3] == "confirm" and method == "POST":
                 return state.confirm(state.intent(parts[2]), params, ctx)
+            if len(parts) == 4 and parts[3] == "cancel" and method == "POST":
+                return state.cancel(state.intent(parts[2]), params, ctx)
         elif parts[:2] == ["v1", "refunds"]:
             if len(parts) == 2 and method == "POST":
                 return state.refund(params, ctx)

@@ -82,6 +82,13 @@ static json_object *json_of(const it_resp_t *r)
     return cs_json_raw(j);
 }
 
+static json_object *json_of_str(const char *s)
+{
+    cs_json_t *j = NULL;
+    ck_assert(cs_json_parse(&j, it_pool, s, strlen(s), NULL) == APR_SUCCESS);
+    return cs_json_raw(j);
+}
+
 static apr_int64_t jint(json_object *o, const char *k)
 {
     apr_int64_t v = -1;
@@ -274,9 +281,16 @@ START_TEST(test_the_same_checkout_twice_is_one_order_and_one_payment_intent)
         }
         ck_assert_int_eq(n, 1);
     }
-    /* A changed cart is a new order (the old one stays unpaid). */
+    /* A changed cart is a new order; the old one is let go at once: its
+     * PaymentIntent cancelled at Stripe (an open pay page can no longer
+     * charge it) and its pickup points given back. */
     ck_assert_int_eq(add(g, "item=soda")->status, 200);
     ck_assert_str_ne(cs_jstr(checkout(g, NULL), "order"), p[0]);
+    ck_assert_msg(wait_state(p[0], "cancelled", 15), "the old order is %s", state_of(p[0]));
+    ck_assert_str_eq(it_sql("SELECT holds_capacity::text FROM orders WHERE public_id = $1", 1, p), "false");
+    ck_assert_str_eq(cs_jstr(json_of(stripe("GET", apr_pstrcat(it_pool, "/v1/payment_intents/",
+                                                               cs_jstr(a, "payment_intent"), NULL), NULL)),
+                             "status"), "canceled");
 }
 END_TEST
 
@@ -311,6 +325,31 @@ START_TEST(test_webhooks_are_verified_and_applied_once_in_any_order)
     ck_assert_str_eq(it_sql("SELECT count(*) FROM jobs WHERE kind = 'pos.order.submit'"
                             " AND payload->>'order_id' = (SELECT id::text FROM orders WHERE public_id = $1)",
                             1, p), "1");
+    /* Out of order: the refund's event before the payment's. The order ends
+     * refunded and the kitchen never gets it. */
+    {
+        guest_t *h = guest(SHOP);
+        json_object *o2;
+        const char *pub2, *pi2, *q[1];
+        ck_assert_int_eq(add(h, "item=soda")->status, 200);
+        o2 = checkout(h, NULL);
+        pub2 = cs_jstr(o2, "order");
+        pi2 = cs_jstr(o2, "payment_intent");
+        q[0] = pub2;
+        pay(pi2, "pm_card_visa");
+        ck_assert_int_eq(stripe("POST", "/v1/refunds", apr_pstrcat(it_pool, "payment_intent=", pi2, NULL))
+                         ->status, 200);
+        ck_assert_int_eq(deliver(SHOP, event_body("charge.refunded", pi2))->status, 200);
+        ck_assert(it_wait_sql(apr_psprintf(it_pool, "SELECT refunded_cents > 0 FROM orders WHERE"
+                                           " public_id = '%s'", pub2), "t", 10));
+        ck_assert_int_eq(deliver(SHOP, event_body("payment_intent.succeeded", pi2))->status, 200);
+        ck_assert_msg(wait_state(pub2, "refunded", 10), "order is %s", state_of(pub2));
+        sleep(1);
+        ck_assert_str_eq(it_sql("SELECT count(*) FROM jobs WHERE kind = 'pos.order.submit' AND"
+                                " payload->>'order_id' = (SELECT id::text FROM orders WHERE public_id = $1)",
+                                1, q), "0");
+        ck_assert(!pos_has(pub2));
+    }
     /* An event for a PaymentIntent we never made: recorded, answered 2xx. */
     {
         const char *stray = "{\"id\": \"evt_stray_1\", \"object\": \"event\", \"type\": \"payment_intent.succeeded\","
@@ -495,12 +534,31 @@ START_TEST(test_an_order_is_seen_only_on_its_own_restaurant)
     ck_assert_int_eq(it_http(&req)->status, 404);
     req.path = apr_pstrcat(it_pool, "/order/pay/", pub, NULL);
     ck_assert_int_eq(it_http(&req)->status, 404);
-    /* The other restaurant's webhook secret cannot move it, nor its signed events. */
-    ck_assert_int_eq(deliver_signed(OTHER, sign("whsec_test_orders_other", apr_time_now(),
-                                                event_body("payment_intent.created",
-                                                           cs_jstr(o, "payment_intent"))),
-                                    event_body("payment_intent.created", cs_jstr(o, "payment_intent")))
-                     ->status, 200);
+    /* Its payment delivered to the other restaurant (signed with that one's
+     * secret) is recorded there and moves nothing. */
+    pay(cs_jstr(o, "payment_intent"), "pm_card_visa");
+    {
+        const char *ok = event_body("payment_intent.succeeded", cs_jstr(o, "payment_intent"));
+        ck_assert_int_eq(deliver_signed(OTHER, sign("whsec_test_orders_other", apr_time_now(), ok), ok)
+                         ->status, 200);
+        ck_assert(it_wait_sql(apr_psprintf(it_pool, "SELECT last_error FROM provider_events e JOIN clients c"
+                                           " ON c.id = e.client_id WHERE c.slug = 'shop-other'"
+                                           " AND e.event_id = '%s'", cs_jstr(json_of_str(ok), "id")),
+                              "no order of this client has this PaymentIntent", 10));
+        ck_assert_str_eq(state_of(pub), "pending_payment");
+    }
+    /* The card form is only for the browser whose cart made the order. */
+    {
+        guest_t *h = guest(SHOP);
+        it_req_t q = { 0 };
+        const char *hdr[2] = { apr_pstrcat(it_pool, "Cookie: ", h->cookie, NULL), NULL };
+        q.host = SHOP;
+        q.path = apr_pstrcat(it_pool, "/order/pay/", pub, NULL);
+        q.headers = hdr;
+        ck_assert_int_eq(it_http(&q)->status, 403);
+        hdr[0] = apr_pstrcat(it_pool, "Cookie: ", g->cookie, NULL);
+        ck_assert_int_eq(it_http(&q)->status, 200);
+    }
     /* The cart cookie of one restaurant is not a cart at the other. */
     {
         guest_t other = *g;

@@ -904,9 +904,8 @@ START_TEST(test_real_sql_every_old_definition_has_its_function_file)
         }
     }
     /* Newer function files have no old definition; the loop must still
-     * have found the old ones, or it proved nothing. */
-    ck_assert_msg(checked > 0, "no definition found in migrations 001-%03d",
-                  CS_MIGRATION_LAST_WITH_FUNCTIONS);
+     * have found every old one (14 in 001-005), or it proved nothing. */
+    ck_assert_int_ge(checked, 14);
 }
 END_TEST
 

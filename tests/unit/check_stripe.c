@@ -396,6 +396,25 @@ START_TEST(test_stripe_retrieve_intent_url)
 }
 END_TEST
 
+START_TEST(test_stripe_cancel_intent_is_keyed_by_the_intent)
+{
+    cs_http_req_t req;
+
+    ck_assert_int_eq(cs_stripe_build_cancel_intent(&req, unit_pool, &account,
+                                                   "pi_3MtwBwLkdIwHu7ix28a3tqPa"), APR_SUCCESS);
+    ck_assert_str_eq(req.method, "POST");
+    ck_assert_str_eq(req.url, "https://api.stripe.com/v1/payment_intents/"
+                              "pi_3MtwBwLkdIwHu7ix28a3tqPa/cancel");
+    ck_assert_str_eq(req.body, "cancellation_reason=abandoned");
+    ck_assert_str_eq(req.content_type, "application/x-www-form-urlencoded");
+    ck_assert_int_eq(req.headers->nelts, 2);
+    ck_assert_str_eq(header_at(&req, 1), "Idempotency-Key: consult-cancel-pi_3MtwBwLkdIwHu7ix28a3tqPa");
+    ck_assert_int_eq(cs_stripe_build_cancel_intent(&req, unit_pool, &account, "pi_1/../refunds"),
+                     APR_EINVAL);
+    ck_assert_int_eq(cs_stripe_build_cancel_intent(&req, unit_pool, &account, NULL), APR_EINVAL);
+}
+END_TEST
+
 START_TEST(test_stripe_refund_bodies_full_and_partial)
 {
     cs_http_req_t req;
@@ -1414,6 +1433,7 @@ Suite *stripe_suite(void)
     tcase_add_test(tc, test_stripe_create_intent_body_is_exact);
     tcase_add_test(tc, test_stripe_create_intent_refuses_what_stripe_would);
     tcase_add_test(tc, test_stripe_retrieve_intent_url);
+    tcase_add_test(tc, test_stripe_cancel_intent_is_keyed_by_the_intent);
     tcase_add_test(tc, test_stripe_refund_bodies_full_and_partial);
     suite_add_tcase(s, tc);
 
