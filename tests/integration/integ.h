@@ -88,5 +88,6 @@ Suite *suite_jobs(void);
 Suite *suite_pos(void);
 Suite *suite_demo(void);
 Suite *suite_menu_dashboard(void);
+Suite *suite_sites(void);
 
 #endif
