@@ -50,7 +50,7 @@ MODEL_OBJ  := $(BUILD)/gen/cs_model_data.o
 MODEL_LIB  := $(BUILD)/libconsult_model.a
 CLASSIFY   := $(BUILD)/consult-classify
 
-MODULES    := core intake inbox twilio email pos
+MODULES    := core intake inbox twilio email pos integrations
 MODULE_SO  := $(MODULES:%=$(BUILD)/modules/mod_consult_%.so)
 ADMIN      := $(BUILD)/consult-admin
 

@@ -28,6 +28,18 @@ if [[ ! -f "$marker" || package-lock.json -nt "$marker" ]]; then
     did="npm ci, "
 fi
 
+# Cal.com's embed snippet, for the sites' booking pages (/_consult/ serves
+# htdocs/shared/ on every client vhost).
+cal_src=node_modules/@calcom/embed-snippet/dist/snippet.umd.js
+cal_dest=htdocs/shared/vendor/cal-embed-snippet.js
+[[ -f "$cal_src" ]] || { echo "assets: $cal_src is missing after npm ci" >&2; exit 1; }
+if ! cmp -s "$cal_src" "$cal_dest"; then
+    mkdir -p "${cal_dest%/*}"
+    cp "$cal_src" "$cal_dest.tmp.$$"
+    chmod 644 "$cal_dest.tmp.$$"
+    mv -f "$cal_dest.tmp.$$" "$cal_dest"
+fi
+
 src=node_modules/htmx.org/dist/htmx.min.js
 dest=htdocs/admin/assets/vendor/htmx.min.js
 [[ -f "$src" ]] || { echo "assets: $src is missing after npm ci" >&2; exit 1; }

@@ -103,6 +103,9 @@ cs_httpd_env() {
     if [[ ! -s "$CONSULT_VAR/secret" ]]; then
         (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$CONSULT_VAR/secret")
     fi
+    if [[ ! -s "$CONSULT_VAR/seal.key" ]]; then
+        (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$CONSULT_VAR/seal.key")
+    fi
 }
 
 # cs_standin_start ROOT VAR: make run's stand-in for Twilio and Resend
@@ -129,6 +132,37 @@ cs_standin_start() {
     for _ in $(seq 1 50); do [[ -s "$var/standin.port" ]] && break; sleep 0.1; done
     [[ -s "$var/standin.port" ]] || cs_die "the provider stand-in did not start"
     export CONSULT_STANDIN_URL=http://127.0.0.1:$(cat "$var/standin.port")
+}
+
+# cs_fake_start VAR NAME SCRIPT ARGS...: a stand-in of tests/fakes/ on a
+# free loopback port for make run, its pid in VAR/run/NAME.pid (one left by
+# a killed run is stopped first), its log in VAR/log/NAME.jsonl; prints
+# its URL.
+cs_fake_start() {
+    local var=$1 name=$2 script=$3 old
+    shift 3
+    mkdir -p "$var/log" "$var/run"
+    if [[ -s "$var/run/$name.pid" ]]; then
+        old=$(cat "$var/run/$name.pid")
+        if tr '\0' ' ' < "/proc/$old/cmdline" 2>/dev/null | grep -q "$script"; then
+            kill "$old" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$var/$name.port"
+    python3 "$script" --port 0 --portfile "$var/$name.port" --log "$var/log/$name.jsonl" "$@" \
+        >>"$var/log/$name.out" 2>&1 &
+    echo "$!" > "$var/run/$name.pid"
+    for _ in $(seq 1 50); do [[ -s "$var/$name.port" ]] && break; sleep 0.1; done
+    [[ -s "$var/$name.port" ]] || cs_die "the $name stand-in did not start"
+    echo "http://127.0.0.1:$(cat "$var/$name.port")"
+}
+
+cs_fake_stop() {
+    local var=$1 name=$2
+    if [[ -s "$var/run/$name.pid" ]]; then
+        kill "$(cat "$var/run/$name.pid")" 2>/dev/null || true
+        rm -f "$var/run/$name.pid" "$var/$name.port"
+    fi
 }
 
 cs_standin_stop() {

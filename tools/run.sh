@@ -30,6 +30,8 @@ stop_all() {
         wait "$httpd_pid" 2>/dev/null
     fi
     cs_standin_stop "$var"
+    cs_fake_stop "$var" calcom
+    cs_fake_stop "$var" jobber
     cs_pg_stop "$var/pg"
 }
 trap stop_all INT TERM EXIT
@@ -42,6 +44,8 @@ trap stop_all INT TERM EXIT
 printf '%s\n' 'demo-admin-pass' | "$build/consult-admin" --db "$conninfo" user-add admin@agency.example "Alex Agency" --password-stdin --admin >/dev/null
 printf '%s\n' 'demo-owner-pass' | "$build/consult-admin" --db "$conninfo" user-add owner@coffee.example "Olivia Owner" --password-stdin >/dev/null
 "$build/consult-admin" --db "$conninfo" member-add owner@coffee.example coffee-shop owner >/dev/null
+printf '%s\n' 'demo-hauler-pass' | "$build/consult-admin" --db "$conninfo" user-add owner@haulaway.example "Hank Hauler" --password-stdin >/dev/null
+"$build/consult-admin" --db "$conninfo" member-add owner@haulaway.example junk-hauler owner >/dev/null
 
 cs_httpd_env "$root" "$var" "$build" "$listen" "$conninfo"
 cs_htdocs_for_children "$root" "$var/htdocs"
@@ -49,6 +53,12 @@ cs_htdocs_for_children "$root" "$var/htdocs"
 # ConsultDemo makes conf/sites/coffee-shop.conf include conf/demo/.
 export no_proxy=${no_proxy:+$no_proxy,}127.0.0.1,localhost NO_PROXY=${NO_PROXY:+$NO_PROXY,}127.0.0.1,localhost
 cs_standin_start "$root" "$var"
+# The junk hauler's Cal.com and Jobber (conf/demo/junk-hauler.conf).
+CONSULT_JOBBER_STANDIN_URL=$(cs_fake_start "$var" jobber "$root/tests/fakes/fake_jobber.py")
+CONSULT_CAL_STANDIN_URL=$(cs_fake_start "$var" calcom "$root/tests/fakes/fake_calcom.py" \
+    --webhook "http://127.0.0.1:${listen##*:}/webhooks/calcom" --host "junk-hauler.localhost:${listen##*:}" \
+    --secret demo-junk-hauler-cal-webhook-secret)
+export CONSULT_JOBBER_STANDIN_URL CONSULT_CAL_STANDIN_URL
 cs_httpd -t -f "$root/conf/httpd.conf" -DConsultDemo 2>&1 | grep -v '^Syntax OK$' || true
 cs_httpd -f "$root/conf/httpd.conf" -DFOREGROUND -DConsultDemo &
 httpd_pid=$!
@@ -71,4 +81,8 @@ echo "  of Twilio and Resend ($CONSULT_STANDIN_URL, log: $var/log/standin.jsonl)
 echo "    $admin simulate sms coffee-shop --from +15035550123 --body \"Do you have oat milk?\""
 echo "    $admin simulate voicemail coffee-shop --from +15035550123"
 echo "  then answer from the dashboard: the reply shows as delivered."
+echo "  the junk hauler books through a local Cal.com and sends leads to a local Jobber:"
+echo "    book at http://junk-hauler.localhost:${listen##*:}/book, then sign in as"
+echo "    owner@haulaway.example / demo-hauler-pass: the booking is in the inbox, and"
+echo "    Integrations connects Jobber (\"Send to Jobber\" on a message makes a request)."
 wait "$httpd_pid"

@@ -28,6 +28,9 @@ typedef struct {
     void *server;             /**< server_rec of the worker, for logging */
     const char *error;        /**< set by a failing handler */
     int permanent;            /**< failure retrying cannot fix: dead at once */
+    int changed;              /**< set by a handler whose writes change what public
+                                   pages show (a menu): after the commit the worker
+                                   tells every process's caches to look again */
 } cs_job_t;
 
 typedef struct {

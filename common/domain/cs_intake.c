@@ -1,5 +1,6 @@
 #include "domain/cs_intake.h"
 #include "text/cs_text.h"
+#include "base/cs_json.h"
 
 #include <apr_strings.h>
 #include <string.h>
@@ -254,4 +255,48 @@ const char *cs_field_errors_json(apr_pool_t *p, const apr_array_header_t *errors
     }
     cs_json_set_obj(doc, "errors", list);
     return cs_json_dump(doc, p);
+}
+
+static void set_opt(cs_json_t *o, const char *key, const char *val)
+{
+    if (val) {
+        cs_json_set_str(o, key, val);
+    }
+}
+
+const char *cs_intake_journal_json(apr_pool_t *p, const cs_submission_t *sub,
+                                   const cs_intake_edge_t *edge)
+{
+    cs_json_t *o = cs_json_object(p), *fields = NULL, *reasons = cs_json_array(p);
+    const char *err = NULL;
+    int i;
+
+    set_opt(o, "name", sub->name);
+    set_opt(o, "email", sub->email);
+    set_opt(o, "phone", sub->phone);
+    set_opt(o, "message", sub->message);
+    /* fields_json is our own dump of what was sent: it always parses. */
+    if (sub->fields_json
+        && cs_json_parse(&fields, p, sub->fields_json, strlen(sub->fields_json), &err)
+           == APR_SUCCESS) {
+        cs_json_set_obj(o, "fields", fields);
+    }
+    set_opt(o, "service", sub->service);
+    set_opt(o, "preferred_time", sub->preferred_time);
+    set_opt(o, "ip", edge->ip);
+    set_opt(o, "user_agent", edge->user_agent);
+    set_opt(o, "referer", edge->referer);
+    set_opt(o, "key", edge->key);
+    cs_json_set_bool(o, "spam", edge->spam && edge->spam->nelts > 0);
+    if (edge->spam) {
+        for (i = 0; i < edge->spam->nelts; i++) {
+            json_object_array_add(cs_json_raw(reasons), json_object_new_string(
+                APR_ARRAY_IDX(edge->spam, i, const char *)));
+        }
+    }
+    cs_json_set_obj(o, "reasons", reasons);
+    if (edge->files) {
+        cs_json_set_int(o, "files", edge->files);
+    }
+    return cs_json_dump(o, p);
 }

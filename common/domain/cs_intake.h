@@ -84,6 +84,27 @@ apr_status_t cs_intake_build_ex(cs_submission_t **pout, apr_pool_t *p,
                                 const cs_intake_opts_t *opts,
                                 apr_array_header_t *errors);
 
+/** What the edge knows about a post besides its fields. */
+typedef struct {
+    const char *ip;                  /**< the sender's address */
+    const char *user_agent;          /**< may be NULL */
+    const char *referer;             /**< may be NULL */
+    const char *key;                 /**< idempotency key, NULL for none */
+    const apr_array_header_t *spam;  /**< const char * reasons ([a-z_]) */
+    int files;                       /**< attachments stored with the row */
+} cs_intake_edge_t;
+
+/**
+ * The journal row of a post (journal-first intake): the submission and the
+ * edge's verdicts as one JSON object, read back by consult_intake_drain
+ * (sql/functions/20_consult_intake_drain.sql), which names the same keys:
+ * name, email, phone, message, fields (the object as sent), service,
+ * preferred_time, ip, user_agent, referer, key, spam, reasons, files.
+ * Absent values are left out.
+ */
+const char *cs_intake_journal_json(apr_pool_t *p, const cs_submission_t *sub,
+                                   const cs_intake_edge_t *edge);
+
 /** A new error list for the functions above. */
 apr_array_header_t *cs_field_errors_make(apr_pool_t *p);
 

@@ -689,6 +689,95 @@ apr_status_t cs_jobber_parse_request_note(const char **pid, apr_pool_t *p,
     return created_id(pid, p, resp, "requestCreateNote", "requestNote", res);
 }
 
+/* ---- webhook items ----------------------------------------------------- */
+
+/* The root field, its query and the status field of each kind a webhook
+ * topic names ("CLIENT_UPDATE" -> client). */
+static const struct {
+    const char *prefix, *field, *query, *status;
+} ITEMS[] = {
+    { "CLIENT_", "client", "query ConsultClient($id: EncodedId!) {"
+      " client(id: $id) { id name isArchived } }", NULL },
+    { "REQUEST_", "request", "query ConsultRequest($id: EncodedId!) {"
+      " request(id: $id) { id title requestStatus client { id } } }", "requestStatus" },
+    { "QUOTE_", "quote", "query ConsultQuote($id: EncodedId!) {"
+      " quote(id: $id) { id title quoteStatus client { id } } }", "quoteStatus" },
+    { "JOB_", "job", "query ConsultJob($id: EncodedId!) {"
+      " job(id: $id) { id title jobStatus client { id } } }", "jobStatus" },
+};
+
+static int item_kind(const char *topic)
+{
+    size_t i;
+    for (i = 0; topic && i < sizeof(ITEMS) / sizeof(ITEMS[0]); i++) {
+        if (!strncmp(topic, ITEMS[i].prefix, strlen(ITEMS[i].prefix))) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+apr_status_t cs_jobber_build_fetch_item(cs_http_req_t *req, apr_pool_t *p,
+                                        const cs_jobber_app_t *app, const char *access,
+                                        const char *topic, const char *item_id)
+{
+    int k = item_kind(topic);
+    json_object *vars;
+
+    memset(req, 0, sizeof(*req));
+    if (k < 0 || !item_id || !*item_id) {
+        return APR_ENOENT;
+    }
+    vars = json_object_new_object();
+    json_object_object_add(vars, "id", json_object_new_string(item_id));
+    graphql_request(req, p, app, access, ITEMS[k].query, vars);
+    return APR_SUCCESS;
+}
+
+apr_status_t cs_jobber_parse_fetch_item(cs_jobber_item_t **pout, apr_pool_t *p,
+                                        const cs_http_resp_t *resp, const char *topic,
+                                        cs_jobber_result_t *res)
+{
+    int k = item_kind(topic);
+    json_object *data, *o;
+    cs_jobber_item_t *it;
+    apr_status_t rv;
+
+    *pout = NULL;
+    if (k < 0) {
+        res->why = "Jobber: not a topic with an item";
+        return APR_EINVAL;
+    }
+    if ((rv = cs_jobber_parse_graphql(&data, p, resp, res)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!(o = cs_jobj(data, ITEMS[k].field))) {
+        res->why = apr_pstrcat(p, "Jobber: no such ", ITEMS[k].field, " (deleted?)", NULL);
+        return APR_ENOENT;
+    }
+    it = apr_pcalloc(p, sizeof(*it));
+    it->kind = ITEMS[k].field;
+    if (!(it->id = id_of(p, o, "id"))) {
+        res->why = apr_pstrcat(p, "Jobber: the ", ITEMS[k].field, " has no id", NULL);
+        return APR_EGENERAL;
+    }
+    if (k == 0) {
+        it->client_id = it->id;
+        it->status = cs_jbool(o, "isArchived", 0) ? "archived" : "active";
+    }
+    else {
+        const char *st = cs_jstr(o, ITEMS[k].status);
+        it->client_id = id_of(p, cs_jobj(o, "client"), "id");
+        it->status = st && strlen(st) <= 100 ? apr_pstrdup(p, st) : NULL;
+    }
+    {
+        const char *t = cs_jstr(o, k == 0 ? "name" : "title");
+        it->title = t && strlen(t) <= 500 ? apr_pstrdup(p, t) : NULL;
+    }
+    *pout = it;
+    return APR_SUCCESS;
+}
+
 /* ---- webhooks ---------------------------------------------------------- */
 
 apr_status_t cs_jobber_verify_webhook(apr_pool_t *p, const char *header, const char *body,

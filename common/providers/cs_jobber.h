@@ -207,6 +207,30 @@ apr_status_t cs_jobber_parse_request_note(const char **pid, apr_pool_t *p,
                                           const cs_http_resp_t *resp,
                                           cs_jobber_result_t *res);
 
+/* ---- webhook items ----------------------------------------------------- */
+
+/** What a webhook's item is now, as the contact page shows it. */
+typedef struct {
+    const char *kind;            /**< "client", "request", "quote", "job" */
+    const char *id;
+    const char *client_id;       /**< the Jobber client it belongs to (or is) */
+    const char *status;          /**< requestStatus, quoteStatus, jobStatus, or
+                                      "active"/"archived" for a client */
+    const char *title;           /**< title, or a client's name */
+} cs_jobber_item_t;
+
+/** Fetch the item of a CLIENT_*, REQUEST_*, QUOTE_* or JOB_* webhook by id.
+ * APR_ENOENT for another topic or no item id (nothing to fetch). */
+apr_status_t cs_jobber_build_fetch_item(cs_http_req_t *req, apr_pool_t *p,
+                                        const cs_jobber_app_t *app, const char *access,
+                                        const char *topic, const char *item_id);
+
+/** The item, APR_ENOENT when Jobber has none by that id (deleted), or as
+ * cs_jobber_parse_graphql. */
+apr_status_t cs_jobber_parse_fetch_item(cs_jobber_item_t **pout, apr_pool_t *p,
+                                        const cs_http_resp_t *resp, const char *topic,
+                                        cs_jobber_result_t *res);
+
 /* ---- webhooks ---------------------------------------------------------- */
 
 /**

@@ -52,6 +52,47 @@ int cs_read_form(request_rec *r, int max_fields, apr_size_t max_bytes,
     return OK;
 }
 
+int cs_read_body(request_rec *r, apr_size_t max, char **pbuf, apr_size_t *plen)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_size_t len = 0, cap = 8192;
+    char *buf;
+    int st;
+
+    *pbuf = NULL;
+    *plen = 0;
+    if (cl && apr_atoi64(cl) > (apr_int64_t)max) return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    if ((st = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) return st;
+    if (cap > max) cap = max;
+    buf = apr_palloc(r->pool, cap + 1);
+    if (ap_should_client_block(r)) {
+        long n;
+        for (;;) {
+            if (len == cap) {
+                char *nb;
+                if (cap >= max) {
+                    char junk[1];
+                    /* one byte more than allowed: refuse */
+                    if (ap_get_client_block(r, junk, 1) > 0) return HTTP_REQUEST_ENTITY_TOO_LARGE;
+                    break;
+                }
+                cap = cap * 2 > max ? max : cap * 2;
+                nb = apr_palloc(r->pool, cap + 1);
+                memcpy(nb, buf, len);
+                buf = nb;
+            }
+            n = ap_get_client_block(r, buf + len, cap - len);
+            if (n < 0) return HTTP_BAD_REQUEST;
+            if (n == 0) break;
+            len += (apr_size_t)n;
+        }
+    }
+    buf[len] = '\0';
+    *pbuf = buf;
+    *plen = len;
+    return OK;
+}
+
 /* An error for a person: a fragment for htmx to show, or a small page for
  * a browser's plain form post (never a JSON text on screen). */
 static int send_error_html(request_rec *r, int status, const char *message)
@@ -132,6 +173,48 @@ int cs_send_error(request_rec *r, int status, const char *code,
     return cs_send_json(r, status, cs_json_dump(doc, r->pool));
 }
 
+/* The inbound journal's rows not yet processed, by provider: how far the
+ * workers are behind (journal-first intake drains here), and the rows
+ * given up on after five failures. */
+static cs_json_t *journal_backlog(request_rec *r, PGconn *conn)
+{
+    cs_json_t *out = cs_json_object(r->pool);
+    const char *err = NULL;
+    PGresult *res;
+    int i;
+
+    res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,
+        "SELECT provider, count(*) FILTER (WHERE attempts < 5),"
+        "  coalesce(extract(epoch FROM now() - min(received_at) FILTER (WHERE attempts < 5)), 0),"
+        "  count(*) FILTER (WHERE attempts >= 5)"
+        " FROM provider_events WHERE processed_at IS NULL GROUP BY provider ORDER BY provider",
+        0, NULL);
+    if (!res) {
+        cs_json_set_str(out, "error", "unavailable (are migrations applied?)");
+        return out;
+    }
+    for (i = 0; i < PQntuples(res); i++) {
+        cs_json_t *p = cs_json_object(r->pool);
+        cs_json_set_int(p, "waiting", apr_atoi64(PQgetvalue(res, i, 1)));
+        cs_json_set_double(p, "oldest_s", atof(PQgetvalue(res, i, 2)));
+        cs_json_set_int(p, "failed", apr_atoi64(PQgetvalue(res, i, 3)));
+        cs_json_set_obj(out, PQgetvalue(res, i, 0), p);
+    }
+    PQclear(res);
+    return out;
+}
+
+/* The consult_health hooks: each module's part of the report. */
+static void run_health_hooks(request_rec *r, PGconn *conn, cs_json_t *doc)
+{
+    int i, n;
+    const core_hook_link *h = core_hooks_of("consult_health", &n);
+
+    for (i = 0; i < n; i++) {
+        ((cs_HOOK_consult_health_t *)h[i].fn)(r, conn, doc);
+    }
+}
+
 int core_health_handler(request_rec *r)
 {
     cs_json_t *doc, *db, *pool;
@@ -196,6 +279,8 @@ int core_health_handler(request_rec *r)
             cs_json_set_str(jobs, "error", "unavailable (are migrations applied?)");
         }
         cs_json_set_obj(doc, "jobs", jobs);
+        cs_json_set_obj(doc, "journal", journal_backlog(r, conn));
+        run_health_hooks(r, conn, doc);
     }
     if (cs_core_child) {
         pool = cs_json_object(r->pool);

@@ -61,6 +61,16 @@ typedef struct {
 void core_worker_settings(server_rec *main_s, core_worker_conf *out);
 
 /* core_worker.c */
+/* The functions registered for optional hook @p name, in order: APR keeps
+ * each as a link struct whose first member is the function; cast it to
+ * the hook's own type. */
+typedef struct {
+    void (*fn)(void);
+    const char *name;
+    const char *const *pre, *const *succ;
+    int order;
+} core_hook_link;
+const core_hook_link *core_hooks_of(const char *name, int *pn);
 int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s);
 extern const command_rec core_cmds[];
@@ -90,6 +100,15 @@ void cs_server_secret(server_rec *s, const unsigned char **pkey, apr_size_t *ple
 apr_status_t cs_journal_record(request_rec *r, const char *provider, const char *event_id,
                                const char *payload, apr_size_t len, const char *job_kind,
                                int *pduplicate);
+apr_status_t cs_journal_append(request_rec *r, const char *provider, const char *event_id,
+                               const char *payload, apr_size_t len,
+                               apr_int64_t *pid, int *pduplicate);
+
+/* core_changes.c */
+int core_changes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                             apr_pool_t *ptemp, server_rec *s);
+void cs_content_changed(void);
+int cs_content_generation(apr_uint32_t *pgen);
 
 /* core_http.c */
 int cs_send_error(request_rec *r, int status, const char *code,
@@ -97,6 +116,7 @@ int cs_send_error(request_rec *r, int status, const char *code,
 int cs_send_json(request_rec *r, int status, const char *body);
 int cs_read_form(request_rec *r, int max_fields, apr_size_t max_bytes,
                  apr_array_header_t **pfields);
+int cs_read_body(request_rec *r, apr_size_t max, char **pbuf, apr_size_t *plen);
 int core_health_handler(request_rec *r);
 
 #endif

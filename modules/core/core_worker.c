@@ -24,6 +24,11 @@ APLOG_USE_MODULE(consult_core);
 /* The longest the callback blocks waiting for a notification, so a stop is
  * noticed soon. */
 #define MAX_WAIT apr_time_from_sec(1)
+/* Journal rows per drain transaction: one round trip for many rows. */
+#define DRAIN_BATCH 200
+/* The longest one drain goes on while rows keep coming; jobs run between
+ * drains for at least CS_DRAIN_EVERY. */
+#define DRAIN_SLICE apr_time_from_msec(300)
 /* Enqueuers NOTIFY this channel (cs_journal_record, cs_jobs_enqueue); the
  * worker's connection LISTENs on it. */
 #define JOBS_CHANNEL "consult_jobs"
@@ -40,6 +45,8 @@ typedef struct {
     int listening;                   /* LISTEN consult_jobs on this connection */
     int more;                        /* the last round stopped at its cap */
     apr_time_t next_claim;           /* claim by then even without a notification */
+    apr_time_t next_drain;           /* drain hooks due by then */
+    int draining;                    /* some module registered a drain hook */
     unsigned int seed;
 } worker_t;
 
@@ -71,21 +78,23 @@ static void housekeeping(worker_t *w, apr_pool_t *p)
     PQclear(res);
 }
 
+const core_hook_link *core_hooks_of(const char *name, int *pn)
+{
+    apr_array_header_t *hooks = apr_optional_hook_get(name);
+
+    *pn = hooks ? hooks->nelts : 0;
+    return hooks ? (const core_hook_link *)hooks->elts : NULL;
+}
+
 static int run_hooks(cs_job_t *job)
 {
-    apr_array_header_t *hooks = apr_optional_hook_get("consult_job");
-    int i;
+    int i, n;
+    const core_hook_link *h = core_hooks_of("consult_job", &n);
 
-    if (hooks) {
-        /* Each element starts with the function pointer (APR's link struct). */
-        struct { cs_HOOK_consult_job_t *fn; const char *name;
-                 const char *const *pre, *const *succ; int order; } *h
-            = (void *)hooks->elts;
-        for (i = 0; i < hooks->nelts; i++) {
-            int rc = h[i].fn(job);
-            if (rc != DECLINED) {
-                return rc;
-            }
+    for (i = 0; i < n; i++) {
+        int rc = ((cs_HOOK_consult_job_t *)h[i].fn)(job);
+        if (rc != DECLINED) {
+            return rc;
         }
     }
     job->error = apr_psprintf(job->pool, "no loaded module handles job kind '%s'",
@@ -96,17 +105,40 @@ static int run_hooks(cs_job_t *job)
 /* The consult_worker_start hooks, once per new connection. */
 static void run_start_hooks(worker_t *w, apr_pool_t *p)
 {
-    apr_array_header_t *hooks = apr_optional_hook_get("consult_worker_start");
-    int i;
+    int i, n;
+    const core_hook_link *h = core_hooks_of("consult_worker_start", &n);
 
     w->fresh_conn = 0;
-    if (hooks) {
-        struct { cs_HOOK_consult_worker_start_t *fn; const char *name;
-                 const char *const *pre, *const *succ; int order; } *h
-            = (void *)hooks->elts;
-        for (i = 0; i < hooks->nelts; i++) {
-            h[i].fn(w->s, w->conn, p);
-        }
+    for (i = 0; i < n; i++) {
+        ((cs_HOOK_consult_worker_start_t *)h[i].fn)(w->s, w->conn, p);
+    }
+}
+
+/* The consult_worker_drain hooks, a batch per transaction, until each has
+ * less than a batch left or DRAIN_SLICE is up: a backlog in the journal
+ * must not starve the jobs (POS events, sends) either. */
+static void drain(worker_t *w, apr_pool_t *p)
+{
+    int i, n, got;
+    const core_hook_link *h = core_hooks_of("consult_worker_drain", &n);
+    apr_time_t until = apr_time_now() + DRAIN_SLICE;
+    const char *err = NULL;
+
+    w->next_drain = apr_time_now() + CS_DRAIN_EVERY;
+    for (i = 0; i < n; i++) {
+        do {
+            if (cs_db_command(w->conn, p, &err, "BEGIN") != APR_SUCCESS) {
+                return;
+            }
+            got = ((cs_HOOK_consult_worker_drain_t *)h[i].fn)(w->s, w->conn, p, DRAIN_BATCH);
+            if (got < 0 || cs_db_command(w->conn, p, &err, "COMMIT") != APR_SUCCESS) {
+                if (PQstatus(w->conn) == CONNECTION_OK) {
+                    PQclear(PQexec(w->conn, "ROLLBACK"));
+                }
+                break;
+            }
+        } while (got >= DRAIN_BATCH && apr_time_now() < until
+                 && PQstatus(w->conn) == CONNECTION_OK);
     }
 }
 
@@ -157,6 +189,9 @@ static void run_job(worker_t *w, cs_job_t *job)
     if (rc == OK) {
         if (cs_jobs_done(w->conn, job->pool, &err, job, w->id) == APR_SUCCESS
             && cs_db_command(w->conn, job->pool, &err, "COMMIT") == APR_SUCCESS) {
+            if (job->changed) {
+                cs_content_changed();
+            }
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, w->s, CSLOGNO(01031)
                          "job %s (%s) done", job->id_str, job->kind);
             return;
@@ -264,10 +299,20 @@ static void claim_round(worker_t *w, apr_pool_t *p)
         return;
     }
     if (w->fresh_conn) {
+        int nd;
         listen_for_jobs(w, p);
         run_start_hooks(w, p);
+        core_hooks_of("consult_worker_drain", &nd);
+        w->draining = nd > 0;
     }
     housekeeping(w, p);
+    if (w->draining) {
+        drain(w, p);
+        /* Drained rows are due every CS_DRAIN_EVERY, notification or not. */
+        if (w->next_claim > w->next_drain) {
+            w->next_claim = w->next_drain;
+        }
+    }
     /* Notifications read so far are for jobs this round's claims see. */
     if (w->listening && PQconsumeInput(w->conn)) {
         drain_notifies(w->conn);
@@ -292,6 +337,10 @@ static void claim_round(worker_t *w, apr_pool_t *p)
         run_job(w, job);
         if (PQstatus(w->conn) != CONNECTION_OK) {
             break;
+        }
+        /* A long run of jobs must not hold the journal back. */
+        if (w->draining && apr_time_now() >= w->next_drain) {
+            drain(w, p);
         }
     }
     /* Stopped by the cap, not by an empty queue: go on at the next callback

@@ -36,12 +36,17 @@ static void register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(cs_send_error);
     APR_REGISTER_OPTIONAL_FN(cs_send_json);
     APR_REGISTER_OPTIONAL_FN(cs_read_form);
+    APR_REGISTER_OPTIONAL_FN(cs_read_body);
     APR_REGISTER_OPTIONAL_FN(cs_reply_order);
     APR_REGISTER_OPTIONAL_FN(cs_journal_record);
+    APR_REGISTER_OPTIONAL_FN(cs_journal_append);
+    APR_REGISTER_OPTIONAL_FN(cs_content_changed);
+    APR_REGISTER_OPTIONAL_FN(cs_content_generation);
 
     ap_hook_pre_config(core_ratelimit_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(core_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(core_ratelimit_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(core_changes_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before mod_watchdog's own post_config, which starts what we register. */
     ap_hook_post_config(core_worker_post_config, NULL, NULL, APR_HOOK_MIDDLE);

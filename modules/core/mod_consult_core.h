@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 #include "apr_optional_hooks.h"
 #include "db/cs_jobs.h"
+#include "base/cs_json.h"
 
 /**
  * A directive handler's error, prefixed with the directive's name, so every
@@ -95,6 +96,15 @@ APR_DECLARE_OPTIONAL_FN(int, cs_read_form,
                         (request_rec *r, int max_fields, apr_size_t max_bytes,
                          apr_array_header_t **pfields));
 
+/**
+ * Read the whole raw request body, at most @p max bytes, NUL-terminated
+ * (for signatures over the exact bytes a provider sent). Returns OK, 413
+ * past @p max, or 400 when it cannot be read. One implementation for
+ * every webhook handler.
+ */
+APR_DECLARE_OPTIONAL_FN(int, cs_read_body,
+                        (request_rec *r, apr_size_t max, char **pbuf, apr_size_t *plen));
+
 /** Send @p body as application/json with @p status; returns OK. */
 APR_DECLARE_OPTIONAL_FN(int, cs_send_json,
                         (request_rec *r, int status, const char *body));
@@ -106,6 +116,34 @@ APR_DECLARE_OPTIONAL_FN(const char *, cs_reply_order, (const char *slug));
 /** Provided by mod_consult_twilio: whether SMS can be sent for a client.
  * Absent (NULL when retrieved) when that module is not loaded. */
 APR_DECLARE_OPTIONAL_FN(int, cs_twilio_enabled, (const char *slug));
+/** Provided by mod_consult_twilio (which owns ConsultTimeZone): the IANA
+ * time zone of a client's vhost, "UTC" when it sets none. Absent (NULL
+ * when retrieved) when that module is not loaded. */
+APR_DECLARE_OPTIONAL_FN(const char *, cs_client_time_zone, (const char *slug));
+/** Provided by mod_consult_integrations: what the dashboard's
+ * Integrations page shows of a client's configuration (NULL: none set). */
+typedef struct {
+    const char *cal_link;               /**< ConsultCalLink, or NULL */
+    const char *cal_origin;
+    const char *calcom_webhook_url;     /**< NULL without ConsultCalWebhookSecret */
+    const char *calcom_secret;          /**< to paste into Cal.com */
+    int jobber;                         /**< ConsultJobber On */
+    const char *jobber_webhook_url;
+} cs_integrations_info_t;
+APR_DECLARE_OPTIONAL_FN(const cs_integrations_info_t *, cs_integrations_info,
+                        (apr_pool_t *p, const char *slug));
+/** Provided by mod_consult_integrations: the Jobber authorize URL for the
+ * client's owner to approve, carrying @p state back to @p redirect_uri. */
+APR_DECLARE_OPTIONAL_FN(const char *, cs_jobber_authorize_url,
+                        (apr_pool_t *p, const char *slug, const char *redirect_uri,
+                         const char *state));
+/** Provided by mod_consult_integrations: exchange the OAuth @p code for
+ * tokens, sealed and stored on the client's Jobber account in @p conn's
+ * open transaction. *perr says why not (never a token). */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_jobber_connect,
+                        (request_rec *r, PGconn *conn, const char *client_id, const char *slug,
+                         const char *user_id, const char *code, const char *redirect_uri,
+                         const char **perr));
 /** Provided by mod_consult_email: whether email can be sent for a client. */
 APR_DECLARE_OPTIONAL_FN(int, cs_email_enabled, (const char *slug));
 /** Provided by mod_consult_intake: the ISO 3166 region a client's national
@@ -130,6 +168,31 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_journal_record,
                          int *pduplicate));
 
 /**
+ * Record one inbound event in the journal without a job: for a provider
+ * whose rows a worker drains in batches (register a
+ * CS_REGISTER_WORKER_DRAIN hook). One INSERT, in the request's connection
+ * (inside the caller's transaction when it opened one). *pid is the
+ * journal row's id, the first row's on a redelivery (*pduplicate 1).
+ * Returns as cs_journal_record does.
+ */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_journal_append,
+                        (request_rec *r, const char *provider, const char *event_id,
+                         const char *payload, apr_size_t len,
+                         apr_int64_t *pid, int *pduplicate));
+
+/**
+ * The change board, shared by every process. Call cs_content_changed
+ * after committing a change that public pages show (a menu, a sold-out
+ * mark); a per-child cache reads cs_content_generation before it asks
+ * Postgres and trusts what it remembers only while the generation is the
+ * one it read with. A job handler sets job->changed instead: the worker
+ * moves the board after the job's commit. cs_content_generation returns 0
+ * when there is no board (no shared memory): ask Postgres every time.
+ */
+APR_DECLARE_OPTIONAL_FN(void, cs_content_changed, (void));
+APR_DECLARE_OPTIONAL_FN(int, cs_content_generation, (apr_uint32_t *pgen));
+
+/**
  * The one table of core's functions a feature module uses, filled by
  * cs_core_retrieve in its check_config (which runs before the
  * optional_fn_retrieve hook, and alone under `apachectl -t`) and again in
@@ -145,11 +208,16 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_send_error) *send_error;
     APR_OPTIONAL_FN_TYPE(cs_send_json) *send_json;
     APR_OPTIONAL_FN_TYPE(cs_read_form) *read_form;
+    APR_OPTIONAL_FN_TYPE(cs_read_body) *read_body;
     APR_OPTIONAL_FN_TYPE(cs_reply_order) *reply_order;
     APR_OPTIONAL_FN_TYPE(cs_journal_record) *journal_record;
+    APR_OPTIONAL_FN_TYPE(cs_journal_append) *journal_append;
+    APR_OPTIONAL_FN_TYPE(cs_content_changed) *content_changed;
+    APR_OPTIONAL_FN_TYPE(cs_content_generation) *content_generation;
     APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /**< may be NULL */
     APR_OPTIONAL_FN_TYPE(cs_email_enabled) *email_enabled;     /**< may be NULL */
     APR_OPTIONAL_FN_TYPE(cs_phone_region) *phone_region;       /**< may be NULL */
+    APR_OPTIONAL_FN_TYPE(cs_client_time_zone) *client_time_zone; /**< may be NULL */
 } cs_core_t;
 
 /**
@@ -167,15 +235,21 @@ static APR_INLINE int cs_core_retrieve(cs_core_t *core)
     core->send_error = APR_RETRIEVE_OPTIONAL_FN(cs_send_error);
     core->send_json = APR_RETRIEVE_OPTIONAL_FN(cs_send_json);
     core->read_form = APR_RETRIEVE_OPTIONAL_FN(cs_read_form);
+    core->read_body = APR_RETRIEVE_OPTIONAL_FN(cs_read_body);
     core->reply_order = APR_RETRIEVE_OPTIONAL_FN(cs_reply_order);
     core->journal_record = APR_RETRIEVE_OPTIONAL_FN(cs_journal_record);
+    core->journal_append = APR_RETRIEVE_OPTIONAL_FN(cs_journal_append);
+    core->content_changed = APR_RETRIEVE_OPTIONAL_FN(cs_content_changed);
+    core->content_generation = APR_RETRIEVE_OPTIONAL_FN(cs_content_generation);
     core->twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
     core->email_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_email_enabled);
     core->phone_region = APR_RETRIEVE_OPTIONAL_FN(cs_phone_region);
+    core->client_time_zone = APR_RETRIEVE_OPTIONAL_FN(cs_client_time_zone);
     return core->db_acquire && core->client_get && core->client_slug
         && core->server_secret && core->rate_limit && core->send_error
-        && core->send_json && core->read_form && core->reply_order
-        && core->journal_record;
+        && core->send_json && core->read_form && core->read_body && core->reply_order
+        && core->journal_record && core->journal_append && core->content_changed
+        && core->content_generation;
 }
 
 /**
@@ -202,5 +276,31 @@ typedef void cs_HOOK_consult_worker_start_t(server_rec *s, PGconn *conn, apr_poo
 typedef int cs_HOOK_consult_job_t(cs_job_t *job);
 #define CS_REGISTER_JOB_HANDLER(fn) \
     APR_OPTIONAL_HOOK(cs, consult_job, fn, NULL, NULL, APR_HOOK_MIDDLE)
+
+/**
+ * Optional hook run by core's job worker every CS_DRAIN_EVERY (and between
+ * jobs, so a backlog of jobs cannot hold it back): process at most
+ * @p limit rows of the journal that are yours (cs_journal_append), inside
+ * the transaction core opened on @p conn and commits when you return.
+ * @return the rows handled (@p limit or more: call again at once), or -1
+ * on a failure (logged; core rolls back and tries again next time).
+ * Register with CS_REGISTER_WORKER_DRAIN(fn).
+ */
+#define CS_DRAIN_EVERY apr_time_from_msec(100)
+typedef int cs_HOOK_consult_worker_drain_t(server_rec *s, PGconn *conn, apr_pool_t *p,
+                                           int limit);
+#define CS_REGISTER_WORKER_DRAIN(fn) \
+    APR_OPTIONAL_HOOK(cs, consult_worker_drain, fn, NULL, NULL, APR_HOOK_MIDDLE)
+
+/**
+ * Optional hook run by GET /consult/health once the database answered: a
+ * module adds what an operator should see about its part to @p doc (its
+ * own key), e.g. mod_consult_integrations: each integration account whose
+ * token was revoked or keeps failing. @p conn is outside any transaction.
+ * Register with CS_REGISTER_HEALTH(fn).
+ */
+typedef void cs_HOOK_consult_health_t(request_rec *r, PGconn *conn, cs_json_t *doc);
+#define CS_REGISTER_HEALTH(fn) \
+    APR_OPTIONAL_HOOK(cs, consult_health, fn, NULL, NULL, APR_HOOK_MIDDLE)
 
 #endif

@@ -309,6 +309,9 @@ static int tx_end(request_rec *r, inbox_ctx *ctx, menu_tx *tx, int ok)
     const char *err = NULL;
     ok = ok && !ctx->audit_failed && PQtransactionStatus(ctx->conn) == PQTRANS_INTRANS;
     if (!tx->mine) {
+        /* The handler's transaction commits later: the menu caches' own
+         * expiry (250 ms) covers the gap. */
+        if (ok) inbox_core.content_changed();
         return ok;
     }
     tx->mine = 0;
@@ -321,6 +324,7 @@ static int tx_end(request_rec *r, inbox_ctx *ctx, menu_tx *tx, int ok)
                       "menu change: COMMIT failed: %s", err);
         return 0;
     }
+    inbox_core.content_changed();   /* every process's menu cache looks again */
     return 1;
 }
 

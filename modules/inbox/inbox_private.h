@@ -132,4 +132,18 @@ int inbox_menu_item(request_rec *r, inbox_ctx *ctx, const char *rest);
  * the nav's Menu link. */
 void inbox_menu_nav(request_rec *r, inbox_ctx *ctx, json_object *d);
 
+/* inbox_settings.c: the Integrations page (owners) and "Send to Jobber";
+ * @p rest is what follows "/settings/integrations". */
+int inbox_settings(request_rec *r, inbox_ctx *ctx, const char *rest);
+/* jobber_on in @p d (a thread's data): whether its messages can be sent
+ * to Jobber. */
+void inbox_settings_message_data(request_rec *r, inbox_ctx *ctx, json_object *d);
+/* Each message's Jobber state, for the thread's query. */
+#define INBOX_JOBBER_COLUMNS \
+    "  (SELECT jr.state FROM jobber_requests jr WHERE jr.message_id = m.id) AS jobber_state," \
+    "  (SELECT CASE jr.state WHEN 'sent' THEN 'request created' WHEN 'failed' THEN 'refused'" \
+    "     ELSE 'sending' END || coalesce(' (' || jr.jobber_status || ')', '')" \
+    "     FROM jobber_requests jr WHERE jr.message_id = m.id) AS jobber_label," \
+    "  (SELECT jr.error FROM jobber_requests jr WHERE jr.message_id = m.id) AS jobber_error"
+
 #endif

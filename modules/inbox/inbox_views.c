@@ -182,6 +182,37 @@ static const char *LIST_SQL =
     " ORDER BY cv.last_message_at DESC, cv.id DESC LIMIT $10";
 
 /* The list data: rows, the cursor for "load more", and the filters. */
+/* Posts acknowledged but not filed yet (journal-first intake): the list
+ * says they are on their way, and by how much the filing is behind,
+ * rather than showing nothing. */
+static void arriving(request_rec *r, inbox_ctx *ctx, json_object *d)
+{
+    const char *params[1] = { ctx->client_id };
+    PGresult *res = inbox_query(r, ctx,
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(received_at)), 0)::int"
+        " FROM provider_events WHERE provider = 'intake' AND client_id = $1"
+        " AND processed_at IS NULL AND attempts < 5", 1, params);
+    long count, oldest;
+    json_object *a;
+
+    if (!res) {
+        return;
+    }
+    count = atol(PQgetvalue(res, 0, 0));
+    oldest = atol(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (!count) {
+        return;
+    }
+    a = json_object_new_object();
+    json_object_object_add(a, "count", json_object_new_int64(count));
+    json_object_object_add(a, "one", json_object_new_boolean(count == 1));
+    json_object_object_add(a, "oldest_s", json_object_new_int64(oldest));
+    /* Filing normally takes well under a second. */
+    json_object_object_add(a, "behind", json_object_new_boolean(oldest >= 5));
+    json_object_object_add(d, "arriving", a);
+}
+
 static json_object *list_data(request_rec *r, inbox_ctx *ctx, const filters *f,
                               json_object *d)
 {
@@ -223,6 +254,9 @@ static json_object *list_data(request_rec *r, inbox_ctx *ctx, const filters *f,
     }
     json_object_object_add(d, "empty", json_object_new_boolean(n == 0));
     json_object_object_add(d, "first_page", json_object_new_boolean(f->before == NULL));
+    if (!f->before) {
+        arriving(r, ctx, d);
+    }
     json_object_object_add(d, "conversations", rows);
     json_object_object_add(d, "filters", filters_json(r, f));
     json_object_object_add(d, "intents", choices(INTENT_LIST, f->intent));
@@ -322,7 +356,8 @@ static int add_messages(request_rec *r, inbox_ctx *ctx, const char *id, json_obj
         "  (SELECT coalesce(json_agg(json_build_object('id', a.id, 'filename', a.filename,"
         "      'size_kb', greatest(1, a.size / 1024), 'type', a.content_type) ORDER BY a.id), '[]')"
         "     FROM submissions s JOIN attachments a ON a.submission_id = s.id"
-        "    WHERE s.message_id = m.id AND a.client_id = m.client_id) AS attachments"
+        "    WHERE s.message_id = m.id AND a.client_id = m.client_id) AS attachments,"
+        INBOX_JOBBER_COLUMNS
         " FROM messages m WHERE m.conversation_id = $1 AND m.client_id = $2"
         " ORDER BY m.created_at, m.id", 2, params);
     int i, pending = 0;
@@ -340,6 +375,7 @@ static int add_messages(request_rec *r, inbox_ctx *ctx, const char *id, json_obj
     json_object_object_add(d, "pending", json_object_new_boolean(pending));
     json_object_object_add(d, "messages", inbox_rows(res));
     PQclear(res);
+    inbox_settings_message_data(r, ctx, d);
     return 1;
 }
 

@@ -229,6 +229,10 @@ static int route(request_rec *r)
     if (!strncmp(r->uri, "/menu/items/", 12)) {
         return inbox_menu_item(r, ctx, r->uri + 12);
     }
+    if (!strncmp(r->uri, "/settings/integrations", 22)
+        && (!r->uri[22] || r->uri[22] == '/')) {
+        return inbox_settings(r, ctx, r->uri + 22);
+    }
     if (!strncmp(r->uri, "/c/", 3) && (id = path_id(r, "/c/", &rest))) {
         if (!*rest && r->method_number == M_GET) {
             return inbox_conversation(r, ctx, id);

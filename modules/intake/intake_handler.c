@@ -1,4 +1,4 @@
-/* POST /api/intake: checks, spam marks, one atomic write, answer after commit. */
+/* POST /api/intake: checks, spam marks, one journal row, answer after commit. */
 #include "intake_private.h"
 #include "base/cs_crypto.h"
 #include "text/cs_text.h"
@@ -8,15 +8,6 @@
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(consult_intake);
-
-/* The whole write in one statement (consult_intake_submit, defined in
- * sql/functions/10_consult_intake_submit.sql): contact, conversation,
- * message, submission and its processing job commit together, and
- * Postgres answers only after the commit. */
-static const char *SUBMIT =
-    "SELECT submission_id, message_id, duplicate FROM consult_intake_submit("
-    "$1, $2, $3, $4, $5, $6::jsonb, $7::inet, $8, $9, $10, $11::boolean,"
-    " $12::text[], $13, $14)";
 
 typedef struct {
     request_rec *r;
@@ -268,20 +259,17 @@ static int files_acceptable(intake_req *q)
 
 /* ---- storing --------------------------------------------------------- */
 
-static const char *pg_array(apr_pool_t *p, const apr_array_header_t *items)
-{
-    const char *s = "{";
-    int i;
-    for (i = 0; i < items->nelts; i++) {
-        /* Reasons are our own identifiers ([a-z_]), no quoting needed. */
-        s = apr_pstrcat(p, s, i ? "," : "", APR_ARRAY_IDX(items, i, const char *), NULL);
-    }
-    return apr_pstrcat(p, s, "}", NULL);
-}
+/* Journal-first: the post is one row of core's inbound journal (provider
+ * "intake"), committed before the answer; the job worker's drain
+ * (intake_drain.c) makes the contact, conversation, message and submission
+ * from it moments later. Its event id is the idempotency key, or a random
+ * one, so a retried post finds its first row. */
+#define JOURNAL_PROVIDER "intake"
 
-static int store_files(intake_req *q, PGconn *conn, const char *submission_id)
+static int store_files(intake_req *q, PGconn *conn, apr_int64_t journal_id)
 {
     request_rec *r = q->r;
+    const char *jid = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, journal_id);
     int i;
 
     for (i = 0; i < q->files->nelts; i++) {
@@ -291,7 +279,7 @@ static int store_files(intake_req *q, PGconn *conn, const char *submission_id)
         PGresult *res;
 
         vals[0] = q->client->id_str;
-        vals[1] = submission_id;
+        vals[1] = jid;
         vals[2] = f->name;
         vals[3] = f->filename;
         vals[4] = APR_ARRAY_IDX(q->file_types, i, const char *);
@@ -300,7 +288,7 @@ static int store_files(intake_req *q, PGconn *conn, const char *submission_id)
         lens[6] = (int)f->len;
         fmts[6] = 1;        /* binary: the bytes go in untouched */
         res = PQexecParams(conn,
-                           "INSERT INTO attachments (client_id, submission_id, field,"
+                           "INSERT INTO attachments (client_id, journal_id, field,"
                            " filename, content_type, size, sha256, data)"
                            " VALUES ($1, $2, $3, $4, $5, octet_length($7::bytea), $6, $7::bytea)",
                            7, NULL, vals, lens, fmts, 0);
@@ -318,57 +306,62 @@ static int store_files(intake_req *q, PGconn *conn, const char *submission_id)
     return OK;
 }
 
-static int submit_once(intake_req *q, PGconn *conn, const char **pid, int *pdup,
-                       int *pretry)
+static const char *event_id(intake_req *q)
+{
+    unsigned char raw[16];
+    char hex[33];
+
+    if (q->idem_key) {
+        return q->idem_key;
+    }
+    if (cs_random_bytes(raw, sizeof(raw)) != APR_SUCCESS) {
+        return NULL;
+    }
+    cs_hex_encode(hex, raw, sizeof(raw));
+    return apr_pstrcat(q->r->pool, "post:", hex, NULL);
+}
+
+static int store(intake_req *q, const char **pid, int *pdup)
 {
     request_rec *r = q->r;
-    cs_submission_t *sub = q->sub;
-    const char *params[14], *err = NULL, *state;
     int with_files = q->files && q->files->nelts > 0, st = OK;
-    PGresult *res;
+    const char *payload, *eid, *err = NULL;
+    cs_intake_edge_t edge;
+    apr_int64_t jid = 0;
+    PGconn *conn;
+    apr_status_t rv;
 
-    params[0] = q->client->id_str;
-    params[1] = sub->name;
-    params[2] = sub->email;
-    params[3] = sub->phone;
-    params[4] = sub->message;
-    params[5] = sub->fields_json;
-    params[6] = r->useragent_ip;
-    params[7] = apr_table_get(r->headers_in, "User-Agent");
-    params[8] = apr_table_get(r->headers_in, "Referer");
-    params[9] = q->idem_key;
-    params[10] = q->spam->nelts ? "true" : "false";
-    params[11] = pg_array(r->pool, q->spam);
-    params[12] = sub->service;
-    params[13] = sub->preferred_time;
+    if (!(eid = event_id(q))) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    memset(&edge, 0, sizeof(edge));
+    edge.ip = r->useragent_ip;
+    edge.user_agent = apr_table_get(r->headers_in, "User-Agent");
+    edge.referer = apr_table_get(r->headers_in, "Referer");
+    edge.key = q->idem_key;
+    edge.spam = q->spam;
+    edge.files = with_files ? q->files->nelts : 0;
+    payload = cs_intake_journal_json(r->pool, q->sub, &edge);
 
+    if (intake_core.db_acquire(r, &conn) != APR_SUCCESS) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
     /* Files need a second statement, so an explicit transaction; without
-     * files the single statement is its own transaction. */
+     * files the single INSERT is its own transaction. */
     if (with_files && cs_db_command(conn, r->pool, &err, "BEGIN") != APR_SUCCESS) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    res = PQexecParams(conn, SUBMIT, 14, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        /* Two concurrent posts with one idempotency key: the loser retries
-         * and finds the winner's submission. */
-        *pretry = state && !strcmp(state, "23505") && q->idem_key;
-        if (!*pretry) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(02010)
-                          "storing a submission for client %s failed: %s (SQLSTATE %s)",
-                          q->client->slug, PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
-                          PQresultErrorField(res, PG_DIAG_SQLSTATE));
-        }
-        PQclear(res);
-        return cs_db_conn_lost(conn) ? HTTP_SERVICE_UNAVAILABLE
-                                     : HTTP_INTERNAL_SERVER_ERROR;
+    rv = intake_core.journal_append(r, JOURNAL_PROVIDER, eid, payload, strlen(payload),
+                                    &jid, pdup);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, CSLOGNO(02010)
+                      "storing a submission for client %s failed", q->client->slug);
+        return cs_db_conn_lost(conn) ? HTTP_SERVICE_UNAVAILABLE : HTTP_INTERNAL_SERVER_ERROR;
     }
-    *pid = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
-    *pdup = PQgetvalue(res, 0, 2)[0] == 't';
-    PQclear(res);
+    *pid = apr_psprintf(r->pool, "%" APR_INT64_T_FMT, jid);
     if (with_files) {
         if (!*pdup) {
-            st = store_files(q, conn, *pid);
+            st = store_files(q, conn, jid);
         }
         if (st == OK && cs_db_command(conn, r->pool, &err, "COMMIT") != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(02013)
@@ -376,22 +369,6 @@ static int submit_once(intake_req *q, PGconn *conn, const char **pid, int *pdup,
             st = HTTP_SERVICE_UNAVAILABLE;
         }
         /* On failure the lease's release rolls back the open transaction. */
-    }
-    return st;
-}
-
-static int store(intake_req *q, const char **pid, int *pdup)
-{
-    PGconn *conn;
-    int st, retry = 0;
-
-    if (intake_core.db_acquire(q->r, &conn) != APR_SUCCESS) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    st = submit_once(q, conn, pid, pdup, &retry);
-    if (st != OK && retry) {
-        PQclear(PQexec(conn, "ROLLBACK"));
-        st = submit_once(q, conn, pid, pdup, &retry);
     }
     return st;
 }
@@ -485,8 +462,8 @@ int intake_handler(request_rec *r)
                                       "please try again in a moment");
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, CSLOGNO(02011)
-                  "submission %s %s for client %s%s", id,
-                  dup ? "found again" : "stored", q.client->slug,
+                  "post %s %s for client %s%s", id,
+                  dup ? "found again" : "recorded", q.client->slug,
                   q.spam->nelts ? " (marked spam)" : "");
     return send_stored(&q, id, dup);
 }

@@ -76,6 +76,9 @@ void intake_register_filter(void);
 void intake_register_token_filter(void);
 void intake_insert_token_filter(request_rec *r);
 
+/* intake_drain.c: the journal's intake rows into submissions. */
+int intake_drain(server_rec *s, PGconn *conn, apr_pool_t *p, int limit);
+
 /* intake_job.c: the submission.process job. */
 int intake_run_job(cs_job_t *job);
 void intake_jobs_post_config(apr_pool_t *pconf, server_rec *s);

@@ -437,6 +437,7 @@ static void register_hooks(apr_pool_t *p)
     intake_register_filter();
     intake_register_token_filter();
     CS_REGISTER_JOB_HANDLER(intake_run_job);
+    CS_REGISTER_WORKER_DRAIN(intake_drain);
 }
 
 AP_DECLARE_MODULE(consult_intake) = {

@@ -377,7 +377,18 @@ typedef struct {
 struct pos_cache {
     apr_thread_mutex_t *lock;
     cache_slot slot[3];             /* R_PAGE, R_MENU, R_AVAIL */
+    /* The menu version this child last read, and the change board's
+     * generation it read it at (core_changes.c): trusted without asking
+     * Postgres while the generation stands, for at most MEMO_TTL: the
+     * board is one node's, so a change made by another node (its job
+     * worker) or outside Apache (psql) shows within that. */
+    int memo_valid;
+    apr_uint32_t memo_gen;
+    apr_int64_t memo_version, memo_expiry;
+    apr_time_t memo_at;
 };
+
+#define MEMO_TTL apr_time_from_msec(250)
 
 static apr_status_t cache_free(void *data)
 {
@@ -464,6 +475,44 @@ static void cache_put(const pos_conf *c, int what, apr_int64_t version,
     free(copy);
 }
 
+/* The remembered version when it still holds at @p now under @p gen. */
+static int memo_get(const pos_conf *c, apr_uint32_t gen, apr_time_t now,
+                    apr_int64_t *pversion, apr_int64_t *pexpiry)
+{
+    struct pos_cache *pc = c->cache;
+    int ok = 0;
+
+    if (!pc || apr_thread_mutex_lock(pc->lock) != APR_SUCCESS) {
+        return 0;
+    }
+    if (pc->memo_valid && pc->memo_gen == gen && now - pc->memo_at < MEMO_TTL
+        && now >= pc->memo_at
+        /* a staff mark running out changes the menu without a version */
+        && (!pc->memo_expiry || apr_time_sec(now) < pc->memo_expiry)) {
+        *pversion = pc->memo_version;
+        *pexpiry = pc->memo_expiry;
+        ok = 1;
+    }
+    apr_thread_mutex_unlock(pc->lock);
+    return ok;
+}
+
+static void memo_put(const pos_conf *c, apr_uint32_t gen, apr_time_t at,
+                     apr_int64_t version, apr_int64_t expiry)
+{
+    struct pos_cache *pc = c->cache;
+
+    if (!pc || version < 0 || apr_thread_mutex_lock(pc->lock) != APR_SUCCESS) {
+        return;
+    }
+    pc->memo_valid = 1;
+    pc->memo_gen = gen;
+    pc->memo_at = at;
+    pc->memo_version = version;
+    pc->memo_expiry = expiry;
+    apr_thread_mutex_unlock(pc->lock);
+}
+
 /* restaurants.menu_version, or -1 (no row yet: the menu is not synced),
  * -2 when the query failed; *pexpiry the next staff mark to run out. */
 static apr_int64_t menu_version(PGconn *conn, apr_pool_t *p, const char *client_id,
@@ -497,6 +546,9 @@ static const char *etag_of(apr_pool_t *p, apr_int64_t version, apr_int64_t expir
                   : apr_psprintf(p, "\"v%" APR_INT64_T_FMT "\"", version);
 }
 
+static int answer(request_rec *r, pos_conf *c, int what, PGconn *conn,
+                  const cs_client_t *client, apr_int64_t version, apr_int64_t expiry);
+
 int pos_api_handler(request_rec *r)
 {
     pos_conf *c = pos_sconf(r->server);
@@ -504,10 +556,11 @@ int pos_api_handler(request_rec *r)
              : !strcmp(r->uri, "/api/menu") ? R_MENU : R_AVAIL;
     const cs_client_t *client = NULL;
     PGconn *conn = NULL;
-    pos_menu_t *m = NULL;
-    const char *err = NULL, *cached, *body;
-    apr_int64_t version, expiry = 0;
-    apr_size_t len = 0;
+    const char *err = NULL;
+    apr_int64_t version = -1, expiry = 0;
+    apr_time_t now = apr_time_now();
+    apr_uint32_t gen = 0;
+    int have_gen;
     apr_status_t rv;
 
     if (r->method_number != M_GET) {
@@ -523,6 +576,12 @@ int pos_api_handler(request_rec *r)
     }
     if (rv != APR_SUCCESS) {
         return serve_snapshot(r, c, what, "the database cannot be reached");
+    }
+    /* The generation is read before Postgres is: a change committed while
+     * we ask moves it, and what we read is not trusted past that. */
+    have_gen = pos_core.content_generation(&gen);
+    if (c->ensured && have_gen && memo_get(c, gen, now, &version, &expiry)) {
+        return answer(r, c, what, NULL, client, version, expiry);
     }
     if (pos_core.db_acquire(r, &conn) != APR_SUCCESS) {
         return serve_snapshot(r, c, what, "no database connection");
@@ -541,6 +600,21 @@ int pos_api_handler(request_rec *r)
     if (version == -2) {
         return serve_snapshot(r, c, what, err ? err : "query failed");
     }
+    if (have_gen && c->ensured) {
+        memo_put(c, gen, now, version, expiry);
+    }
+    return answer(r, c, what, conn, client, version, expiry);
+}
+
+/* Answer from @p version: a 304, the cache, or a fresh rendering (asking
+ * for a connection only then, when @p conn is NULL). */
+static int answer(request_rec *r, pos_conf *c, int what, PGconn *conn,
+                  const cs_client_t *client, apr_int64_t version, apr_int64_t expiry)
+{
+    pos_menu_t *m = NULL;
+    const char *err = NULL, *cached, *body;
+    apr_size_t len = 0;
+
     if (what == R_MENU && version >= 0) {
         /* The ETag is the version: a 304 needs nothing else. */
         apr_table_setn(r->headers_out, "ETag", etag_of(r->pool, version, expiry));
@@ -551,6 +625,9 @@ int pos_api_handler(request_rec *r)
     }
     if ((cached = cache_get(c, what, version, expiry, r->pool, &len))) {
         return send_body(r, ctype_of(what), cached, len);
+    }
+    if (!conn && pos_core.db_acquire(r, &conn) != APR_SUCCESS) {
+        return serve_snapshot(r, c, what, "no database connection");
     }
     if (pos_menu_load(&m, conn, r->pool, client->id_str, &err) != APR_SUCCESS) {
         return serve_snapshot(r, c, what, err ? err : "query failed");

@@ -748,14 +748,19 @@ int pos_run_job(cs_job_t *job)
     pos_conf *c;
     int sync = !strcmp(job->kind, POS_JOB_SYNC);
 
+    if (!sync && strcmp(job->kind, POS_JOB_POLL) && strcmp(job->kind, POS_JOB_EVENT)
+        && strcmp(job->kind, POS_JOB_PUSH)) {
+        return DECLINED;
+    }
+    /* Every POS job may move the menu version: the menu caches look again
+     * after its commit (a poll that found nothing costs one query each).
+     * Only ours: another module's jobs must not wake every menu cache. */
+    job->changed = 1;
     if (!strcmp(job->kind, POS_JOB_EVENT)) {
         return run_event(job);
     }
     if (!strcmp(job->kind, POS_JOB_PUSH)) {
         return pos_run_push(job);
-    }
-    if (!sync && strcmp(job->kind, POS_JOB_POLL)) {
-        return DECLINED;
     }
     if (cs_json_parse(&pl, job->pool, job->payload, strlen(job->payload), &err) != APR_SUCCESS
         || !cs_jint(cs_json_raw(pl), "client", &client)

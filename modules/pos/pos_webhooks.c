@@ -17,45 +17,6 @@ APLOG_USE_MODULE(consult_pos);
 
 #define MAX_BODY (256 * 1024)
 
-/* The whole body, at most MAX_BODY bytes (413 beyond). */
-static int read_body(request_rec *r, char **pbuf, apr_size_t *plen)
-{
-    const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_size_t len = 0, cap = 8192;
-    char *buf;
-    int st;
-
-    if (cl && apr_atoi64(cl) > MAX_BODY) return HTTP_REQUEST_ENTITY_TOO_LARGE;
-    if ((st = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) return st;
-    buf = apr_palloc(r->pool, cap + 1);
-    if (ap_should_client_block(r)) {
-        long n;
-        for (;;) {
-            if (len == cap) {
-                char *nb;
-                if (cap >= MAX_BODY) {
-                    char junk[1];
-                    /* one byte more than allowed: refuse */
-                    if (ap_get_client_block(r, junk, 1) > 0) return HTTP_REQUEST_ENTITY_TOO_LARGE;
-                    break;
-                }
-                cap = cap * 2 > MAX_BODY ? MAX_BODY : cap * 2;
-                nb = apr_palloc(r->pool, cap + 1);
-                memcpy(nb, buf, len);
-                buf = nb;
-            }
-            n = ap_get_client_block(r, buf + len, cap - len);
-            if (n < 0) return HTTP_BAD_REQUEST;
-            if (n == 0) break;
-            len += (apr_size_t)n;
-        }
-    }
-    buf[len] = '\0';
-    *pbuf = buf;
-    *plen = len;
-    return OK;
-}
-
 /* The URL the POS called: ConsultPOSWebhookURL, else this request's. */
 static const char *called_url(request_rec *r, const pos_conf *c)
 {
@@ -84,7 +45,7 @@ int pos_webhook_handler(request_rec *r)
         apr_table_setn(r->headers_out, "Allow", "POST");
         return pos_core.send_error(r, HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "use POST");
     }
-    if ((st = read_body(r, &body, &len)) != OK) {
+    if ((st = pos_core.read_body(r, MAX_BODY, &body, &len)) != OK) {
         return pos_core.send_error(r, st, st == HTTP_REQUEST_ENTITY_TOO_LARGE ? "too_large"
                                    : "bad_request", "The body could not be read.");
     }

@@ -14,6 +14,7 @@
 
 cs_core_t twilio_core;
 static apr_hash_t *by_slug;
+static apr_hash_t *zone_by_slug;     /* ConsultTimeZone of every client vhost */
 
 #define UNSET (-1)
 
@@ -202,6 +203,15 @@ static int cs_twilio_enabled(const char *slug)
     return twilio_conf_for_slug(slug) != NULL;
 }
 
+/* ConsultTimeZone is this module's directive, but a client's zone is not
+ * only for texts: bookings (mod_consult_integrations) are shown in it. */
+static const char *cs_client_time_zone(const char *slug)
+{
+    const char *tz = slug && zone_by_slug ? apr_hash_get(zone_by_slug, slug, APR_HASH_KEY_STRING)
+                                          : NULL;
+    return tz ? tz : "UTC";
+}
+
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                         server_rec *s)
 {
@@ -209,9 +219,14 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     int have_core = cs_core_retrieve(&twilio_core);
 
     by_slug = apr_hash_make(pconf);
+    zone_by_slug = apr_hash_make(pconf);
     for (v = s; v; v = v->next) {
         twilio_conf *c = twilio_sconf(v);
         const char *slug;
+        if (have_core && c->time_zone && (slug = twilio_core.client_slug(v))
+            && !apr_hash_get(zone_by_slug, slug, APR_HASH_KEY_STRING)) {
+            apr_hash_set(zone_by_slug, slug, APR_HASH_KEY_STRING, c->time_zone);
+        }
         if (c->enabled != 1) {
             continue;
         }
@@ -294,6 +309,7 @@ static int map_to_storage(request_rec *r)
 static void register_hooks(apr_pool_t *p)
 {
     APR_REGISTER_OPTIONAL_FN(cs_twilio_enabled);
+    APR_REGISTER_OPTIONAL_FN(cs_client_time_zone);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);

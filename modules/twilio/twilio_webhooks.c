@@ -36,45 +36,6 @@ static int send_twiml(request_rec *r, const char *xml)
     return OK;
 }
 
-/* The whole body, at most MAX_BODY bytes (413 beyond), NUL-terminated. */
-static int read_body(request_rec *r, char **pbuf, apr_size_t *plen)
-{
-    const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_size_t len = 0, cap = 8192;
-    char *buf;
-    int st;
-
-    if (cl && apr_atoi64(cl) > MAX_BODY) return HTTP_REQUEST_ENTITY_TOO_LARGE;
-    if ((st = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) return st;
-    buf = apr_palloc(r->pool, cap + 1);
-    if (ap_should_client_block(r)) {
-        long n;
-        for (;;) {
-            if (len == cap) {
-                char *nb;
-                if (cap >= MAX_BODY) {
-                    char junk[1];
-                    /* one byte more than allowed: refuse */
-                    if (ap_get_client_block(r, junk, 1) > 0) return HTTP_REQUEST_ENTITY_TOO_LARGE;
-                    break;
-                }
-                cap = cap * 2 > MAX_BODY ? MAX_BODY : cap * 2;
-                nb = apr_palloc(r->pool, cap + 1);
-                memcpy(nb, buf, len);
-                buf = nb;
-            }
-            n = ap_get_client_block(r, buf + len, cap - len);
-            if (n < 0) return HTTP_BAD_REQUEST;
-            if (n == 0) break;
-            len += (apr_size_t)n;
-        }
-    }
-    buf[len] = '\0';
-    *pbuf = buf;
-    *plen = len;
-    return OK;
-}
-
 /* 403 unless the request carries Twilio's signature for our auth token and
  * our account. Twilio signs the URL it called: behind a TLS-terminating
  * proxy that is not this server's own, hence ConsultTwilioPublicURL (which
@@ -155,7 +116,7 @@ int twilio_handler(request_rec *r)
     if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
         return HTTP_UNSUPPORTED_MEDIA_TYPE;
     }
-    if ((st = read_body(r, &body, &len)) != OK) {
+    if ((st = twilio_core.read_body(r, MAX_BODY, &body, &len)) != OK) {
         return st;
     }
     if (cs_twilio_parse_form(r->pool, body, len, MAX_FIELDS, &params) != APR_SUCCESS) {

@@ -4,7 +4,7 @@
 -- One round trip for the whole intake write: contact upsert, conversation,
 -- message, submission and the processing job, atomically. Returns the
 -- submission id and whether it already existed (a retried post).
--- Calls consult_find_contact (hence the 10_ prefix: applied after it).
+-- Calls consult_find_or_add_contact (hence the 10_ prefix: applied after it).
 CREATE OR REPLACE FUNCTION consult_intake_submit(
     p_client_id bigint, p_name text, p_email text, p_phone text, p_message text,
     p_fields jsonb, p_source_ip inet, p_user_agent text, p_referer text,
@@ -26,19 +26,7 @@ BEGIN
         END IF;
     END IF;
 
-    -- The same email, else the same phone (a contact's or a merged one's),
-    -- finds the same contact.
-    LOOP
-        v_contact := consult_find_contact(p_client_id, p_email, p_phone);
-        EXIT WHEN v_contact IS NOT NULL;
-        BEGIN
-            INSERT INTO contacts (client_id, name, email, phone)
-            VALUES (p_client_id, p_name, p_email, p_phone) RETURNING id INTO v_contact;
-            EXIT;
-        EXCEPTION WHEN unique_violation THEN
-            -- a concurrent post created it: look again
-        END;
-    END LOOP;
+    v_contact := consult_find_or_add_contact(p_client_id, p_name, p_email, p_phone);
     -- Fill in what we did not know, never overwrite what staff may have edited.
     UPDATE contacts c SET
         name  = coalesce(c.name, p_name),

@@ -19,7 +19,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-    OUT, PORT, SITE, launch, newPage, closePage, screenshot, axe, formatViolations, sql, until, uniqueWord,
+    OUT, PORT, SITE, launch, newPage, closePage, screenshot, axe, formatViolations, sql, intakeSettled, until, uniqueWord,
 } from './lib.mjs';
 
 const STORE = 'consult-forms-queue-v1';
@@ -84,6 +84,7 @@ const setQueue = (p, entries) => p.evaluate(([k, v]) => localStorage.setItem(k, 
 
 // The coffee shop's submissions whose message contains this text.
 function stored(text) {
+    intakeSettled();
     return JSON.parse(sql(`SELECT coalesce(json_agg(json_build_object('spam', s.is_spam, 'reasons', s.spam_reasons,
                                                                        'key', s.idempotency_key) ORDER BY s.id), '[]')
                              FROM submissions s JOIN clients c ON c.id = s.client_id

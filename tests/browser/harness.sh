@@ -60,6 +60,7 @@ finish() {
         wait "$node_pid" 2>/dev/null || true
     fi
     httpd_stop || true
+    [[ -n "${jobber_pid:-}" ]] && { kill "$jobber_pid" 2>/dev/null; wait "$jobber_pid" 2>/dev/null; }
     cs_pg_stop "$pg_dir"
     if [[ $rc -ne 0 ]]; then
         mkdir -p "$root/tests/out"; rm -rf "$logs"
@@ -94,10 +95,39 @@ if [[ -n "${CS_HARNESS_SETUP:-}" ]]; then
     "$CS_HARNESS_SETUP"
 fi
 
+# >>> integrations (integrations.test.mjs): a hauler whose Jobber is the
+# fake (tests/fakes/fake_jobber.py) and whose Cal.com webhook has a secret.
+admin client-add hauler-test "Hauler Test Co"
+printf '%s\n' 'hauler owner pass' | admin user-add owner@hauler.example "Hank Hauler" --password-stdin
+admin member-add owner@hauler.example hauler-test owner
+python3 "$root/tests/fakes/fake_jobber.py" --port 0 --portfile "$tmp/jobber.port" &
+jobber_pid=$!
+for _ in $(seq 1 50); do [[ -s "$tmp/jobber.port" ]] && break; sleep 0.1; done
+[[ -s "$tmp/jobber.port" ]] || cs_die "the fake Jobber did not start"
+export CS_TEST_JOBBER_URL=http://127.0.0.1:$(cat "$tmp/jobber.port")
+export CS_TEST_JOBBER_SECRET=consult-jobber-secret-0123456789 CS_TEST_CAL_SECRET=browser-cal-secret-1
+export CS_TEST_SEAL_KEY=$(head -c 32 /dev/urandom | base64)
+# <<< integrations
+
 # Fast job timing and no per-IP limit: every post comes from 127.0.0.1.
 export CONSULT_JOB_POLL=200ms CONSULT_INTAKE_IP_LIMIT=0
 cs_httpd_env "$serve_root" "$tmp/var" "$build" "127.0.0.1:$port" "$CS_DATABASE"
 cs_htdocs_for_children "$serve_root" "$tmp/htdocs"
+cat > "$tmp/var/conf.d/browser.conf" <<CONF
+ConsultSecretKey b1 env:CS_TEST_SEAL_KEY
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName hauler-test.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/junk-hauler"
+    ConsultClient hauler-test
+    ConsultCalLink haul-away/estimate
+    ConsultCalWebhookSecret env:CS_TEST_CAL_SECRET
+    ConsultJobber On
+    ConsultJobberClientId consult-jobber-client
+    ConsultJobberClientSecret env:CS_TEST_JOBBER_SECRET
+    ConsultJobberAPIBase $CS_TEST_JOBBER_URL/api
+    ConsultIntegrationsPublicURL https://hauler-test.example.com
+</VirtualHost>
+CONF
 cs_httpd -f "$conf" -k start
 for _ in $(seq 1 100); do
     curl -s -o /dev/null "$CS_BASE/" && break

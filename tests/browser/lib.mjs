@@ -115,6 +115,7 @@ export async function postViaSiteForm(browser, { name, email, message }) {
         ]);
         const h1 = await page.locator('h1').innerText();
         if (!/thank you/i.test(h1)) throw new Error(`no thank-you page after posting: h1 ${JSON.stringify(h1)}`);
+        if (!intakeSettled()) throw new Error('the post was acknowledged but not filed within 10 s');
     } catch (e) {
         await screenshot(page, 'FAILED-site-form').catch(() => {});
         throw new Error(`posting through ${SITE}/ failed (at ${page.url()}): ${e.message}`);
@@ -130,6 +131,20 @@ export function sql(query, ...params) {
     const args = [conninfo, '-X', '-q', '-tA', '-v', 'ON_ERROR_STOP=1'];
     params.forEach((p, i) => args.push('-v', `p${i + 1}=${p}`));
     return execFileSync('psql', args, { input: query, encoding: 'utf8' }).trim();
+}
+
+// Journal-first intake: a post the server acknowledged is filed (contact,
+// message, submission) by the job worker a moment later. Waits, up to
+// timeout ms, until nothing acknowledged is left to file.
+export function intakeSettled(timeout = 10_000) {
+    const deadline = Date.now() + timeout;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    while (Date.now() < deadline) {
+        if (sql(`SELECT count(*) FROM provider_events WHERE provider = 'intake'
+                   AND processed_at IS NULL AND attempts < 5`) === '0') return true;
+        Atomics.wait(nap, 0, 0, 100);
+    }
+    return false;
 }
 
 // Polls fn until it returns a truthy value or the time runs out.

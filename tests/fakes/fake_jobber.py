@@ -31,7 +31,9 @@ uses it:
          X-JOBBER-GRAPHQL-VERSION (else 400). Operations, found by their
          root field: clients(searchTerm:, first:) (fuzzy, as Jobber's
          search: any client whose name, email or phone contains the term),
-         clientCreate, requestCreate, requestCreateNote. Answers carry
+         clientCreate, requestCreate, requestCreateNote, and the items
+         webhooks name: client(id:), request(id:), quote(id:), job(id:)
+         (null when there is none). Answers carry
          extensions.cost {requestedQueryCost, actualQueryCost,
          throttleStatus {maximumAvailable, currentlyAvailable, restoreRate}}
          and extensions.versioning {version}; business errors come back as
@@ -42,7 +44,9 @@ The control API, never logged:
 
     POST /_control/state  a JSON object, any of:
          {"fail": {"status": 503, "times": 1, "retry_after": 2,
-                   "path": "glob"}}    the next N matching API calls fail
+                   "path": "glob", "skip": 0}}
+                                       the next N matching API calls fail
+                                       (after letting "skip" of them pass)
          {"throttle": N}               the next N GraphQL answers are
                                        THROTTLED (HTTP 200, errors with
                                        extensions.code THROTTLED)
@@ -51,6 +55,12 @@ The control API, never logged:
                                        now on (default 3600)
          {"expire_tokens": true}       every access token stops working now
                                        (refresh tokens still work)
+         {"revoke": true}              the owner removed the app: every
+                                       access and refresh token is refused
+         {"token_delay": seconds}      the token endpoint answers this late
+                                       (widens a refresh race)
+         {"request_status": "..."}     the status every request reports
+                                       (as if staff moved it in Jobber)
     POST /_control/reset               no clients, requests or tokens
     GET  /_control/requests            the logged requests, a JSON array
     DELETE /_control/requests          forget them
@@ -115,6 +125,8 @@ class State:
         self.throttle = 0
         self.malformed = 0
         self.token_ttl = DEFAULT_TTL
+        self.token_delay = 0.0
+        self.request_status = "new"
         self.codes = {}             # code -> redirect_uri
         self.access = {}            # access token -> expiry
         self.refresh = set()        # live refresh tokens
@@ -142,6 +154,9 @@ class State:
         with self.lock:
             for i, f in enumerate(self.fails):
                 if fnmatch.fnmatchcase(path, f.get("path") or "*"):
+                    if f.get("skip", 0) > 0:
+                        f["skip"] -= 1
+                        return None
                     f["times"] -= 1
                     if f["times"] <= 0:
                         del self.fails[i]
@@ -251,6 +266,16 @@ class State:
                  "requestStatus": "new", "createdAt": now_iso()}
             self.work_requests.append(r)
         return {"request": r, "userErrors": []}
+
+    def find(self, kind, item_id):
+        with self.lock:
+            if kind == "client":
+                c = next((c for c in self.clients if c["id"] == item_id), None)
+                return dict(c) if c else None
+            if kind == "request":
+                r = next((r for r in self.work_requests if r["id"] == item_id), None)
+                return dict(r, requestStatus=self.request_status) if r else None
+        return None
 
     def create_note(self, request_id, inp):
         message = (inp or {}).get("message") or ""
@@ -372,6 +397,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send(status, doc)
             return
         grant = f.get("grant_type")
+        if state.token_delay:
+            time.sleep(state.token_delay)
         with state.lock:
             if grant == "authorization_code":
                 want = state.codes.pop(f.get("code", ""), None)
@@ -458,6 +485,9 @@ class Handler(BaseHTTPRequestHandler):
                                                            v.get("input"))}, None, 10
         if re.search(r"\brequestCreate\s*\(", query):
             return {"requestCreate": state.create_request(v.get("input") or {})}, None, 10
+        m = re.search(r"\b(client|request|quote|job)\s*\(\s*id:", query)
+        if m:
+            return {m.group(1): state.find(m.group(1), v.get("id"))}, None, 1
         m = re.search(r"\bclients\s*\(([^)]*)\)", query)
         if m:
             if "searchTerm" in m.group(1) and not isinstance(v.get("term"), str):
@@ -517,7 +547,8 @@ class Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def apply_state(state, doc):
-        known = {"fail", "throttle", "malformed", "token_ttl", "expire_tokens"}
+        known = {"fail", "throttle", "malformed", "token_ttl", "expire_tokens", "revoke",
+                 "token_delay", "request_status"}
         unknown = set(doc) - known
         if unknown:
             raise ValueError("unknown state keys: " + ", ".join(sorted(unknown)))
@@ -536,7 +567,16 @@ class Handler(BaseHTTPRequestHandler):
             if "token_ttl" in doc:
                 state.token_ttl = int(doc["token_ttl"])
             if doc.get("expire_tokens"):
+                for t in state.access:
+                    state.access[t] = 0
+            if doc.get("revoke"):
                 state.access.clear()
+                state.used_refresh |= state.refresh
+                state.refresh.clear()
+            if "token_delay" in doc:
+                state.token_delay = float(doc["token_delay"])
+            if "request_status" in doc:
+                state.request_status = str(doc["request_status"])
 
 
 def main():

@@ -95,9 +95,21 @@ class Stream:
             t.join()
 
 
+def intake_settled(seconds=20):
+    # Journal-first intake: an answered post is a journal row until the job
+    # worker files it as a submission.
+    for _ in range(seconds * 10):
+        if sql("SELECT count(*) FROM provider_events WHERE provider = 'intake' "
+               "AND processed_at IS NULL AND attempts < 5").strip() == "0":
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def rows_for(keys):
     if not keys:
         return {}
+    check("every answered post is filed by the worker", intake_settled())
     out = sql("SELECT idempotency_key, count(*) FROM submissions WHERE idempotency_key LIKE 'key:%' "
               "GROUP BY 1")
     counts = {}

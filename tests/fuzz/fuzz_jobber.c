@@ -75,6 +75,25 @@ static void answers(apr_pool_t *p, const cs_http_resp_t *r)
     rv = cs_jobber_parse_request_note(&id, p, r, &res);
     check_result(rv, &res, r->status, id != NULL);
     fuzz_touch_str(id);
+    {
+        static const char *const topics[] = { "CLIENT_UPDATE", "REQUEST_CREATE", "QUOTE_SENT",
+                                              "JOB_CLOSED" };
+        size_t k;
+        for (k = 0; k < sizeof(topics) / sizeof(topics[0]); k++) {
+            cs_jobber_item_t *it = NULL;
+            memset(&res, 0, sizeof(res));
+            rv = cs_jobber_parse_fetch_item(&it, p, r, topics[k], &res);
+            check_result(rv, &res, r->status, it != NULL);
+            if (it && (!it->id || !it->kind)) {
+                abort();
+            }
+            if (it) {
+                fuzz_touch_str(it->client_id);
+                fuzz_touch_str(it->status);
+                fuzz_touch_str(it->title);
+            }
+        }
+    }
 }
 
 static void parse_webhook(apr_pool_t *p, const uint8_t *data, size_t size)

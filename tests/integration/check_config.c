@@ -38,6 +38,16 @@ START_TEST(test_wrong_values_fail_naming_the_directive)
     expect_rejected("ConsultReplyOrder sms fax", "ConsultReplyOrder: expected sms and/or email, each once, in the order to try, got 'fax'");
     expect_rejected("ConsultRateLimitCache nosuch", "ConsultRateLimitCache: no socache provider 'nosuch'");
     expect_rejected("ConsultTimeZone Mars/Olympus", "ConsultTimeZone: 'Mars/Olympus' is not a time zone");
+    expect_rejected("ConsultCalLink noslash", "ConsultCalLink: expected a Cal.com link like");
+    expect_rejected("ConsultCalOrigin cal.example.com", "ConsultCalOrigin: expected a URL");
+    expect_rejected("ConsultJobberAPIBase https://api.example.com/", "ConsultJobberAPIBase: expected a URL");
+    expect_rejected("ConsultCalWebhookSecret env:CS_NO_SUCH_VARIABLE", "ConsultCalWebhookSecret:");
+    expect_rejected("ConsultJobberAutoSend quote_request spam", "ConsultJobberAutoSend: expected intents among");
+    /* Keys never sit in the configuration, and are 32 bytes. */
+    expect_rejected("ConsultSecretKey k9 0123456789abcdef0123456789abcdef",
+                    "ConsultSecretKey: the key must come from env:NAME or file:PATH");
+    expect_rejected("ConsultSecretKey k9 env:CS_TEST_CAL_SECRET", "ConsultSecretKey k9: expected 32 random bytes");
+    expect_rejected("ConsultSecretKey k1 env:CS_TEST_SEAL_KEY_1", "key id 'k1' is given twice");
 }
 END_TEST
 
@@ -59,6 +69,20 @@ START_TEST(test_twilio_without_a_public_url_fails_naming_the_vhost)
 }
 END_TEST
 
+/* Jobber's tokens are sealed with the app's credentials known: a vhost
+ * that switches it on without them fails, naming what is missing. */
+START_TEST(test_jobber_without_its_app_credentials_fails)
+{
+    const char *out = NULL;
+    int rc = it_ctl("httpd-t -c '<VirtualHost ${CONSULT_LISTEN}>' -c 'ServerName nojobber.localhost'"
+                    " -c 'ConsultClient other-client' -c 'ConsultJobber On'"
+                    " -c 'ConsultJobberClientId abc' -c '</VirtualHost>'", &out);
+    ck_assert_msg(rc != 0, "ConsultJobber On without a client secret was accepted:\n%s", out);
+    ck_assert_msg(strstr(out, "ConsultJobber On needs ConsultJobberClientId and "
+                              "ConsultJobberClientSecret") != NULL, "%s", out);
+}
+END_TEST
+
 START_TEST(test_incoherent_pool_bounds_fail_the_check)
 {
     expect_rejected("ConsultPoolMin 9", "expected min <= keep <= max, got 9, 4, 16");
@@ -76,6 +100,7 @@ Suite *suite_config(void)
     tcase_add_test(tc, test_wrong_values_fail_naming_the_directive);
     tcase_add_test(tc, test_incoherent_pool_bounds_fail_the_check);
     tcase_add_test(tc, test_twilio_without_a_public_url_fails_naming_the_vhost);
+    tcase_add_test(tc, test_jobber_without_its_app_credentials_fails);
     suite_add_tcase(s, tc);
     return s;
 }

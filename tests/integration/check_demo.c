@@ -166,8 +166,12 @@ START_TEST(test_the_demo_channels_are_make_run_only)
     ck_assert_msg(rc == 1 && strstr(out, "/twilio/sms: 404"), "(%d) %s", rc, out);
     /* With it, as make run starts Apache, the configuration is valid. */
     setenv("CONSULT_STANDIN_URL", "http://127.0.0.1:9", 1);
+    setenv("CONSULT_CAL_STANDIN_URL", "http://127.0.0.1:9", 1);     /* the junk hauler's */
+    setenv("CONSULT_JOBBER_STANDIN_URL", "http://127.0.0.1:9", 1);
     rc = it_ctl("httpd-t -DConsultDemo", &out);
     unsetenv("CONSULT_STANDIN_URL");
+    unsetenv("CONSULT_CAL_STANDIN_URL");
+    unsetenv("CONSULT_JOBBER_STANDIN_URL");
     ck_assert_msg(rc == 0 && strstr(out, "Syntax OK"), "(%d) %s", rc, out);
 }
 END_TEST

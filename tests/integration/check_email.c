@@ -14,7 +14,7 @@ static const char *post(const char *email, const char *text)
         it_pool, "{\"name\":\"Eve\",\"email\":\"%s\",\"message\":\"%s\"}", email, text));
     const char *p[1];
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
-    p[0] = apr_pstrndup(it_pool, r->body + 6, strcspn(r->body + 6, "}"));
+    p[0] = it_submission_of(r);
     return it_sql("SELECT message_id FROM submissions WHERE id = $1", 1, p);
 }
 
@@ -142,7 +142,7 @@ START_TEST(test_reply_order_and_the_composer_explain_the_channel)
     const char *p[1], *cv;
 
     ck_assert_int_eq(r->status, 201);
-    p[0] = apr_pstrndup(it_pool, r->body + 6, strcspn(r->body + 6, "}"));
+    p[0] = it_submission_of(r);
     cv = it_sql("SELECT m.conversation_id FROM submissions s JOIN messages m ON m.id = s.message_id"
                 " WHERE s.id = $1", 1, p);
     /* Written by form: neither SMS nor email is "theirs", so the client's

@@ -97,7 +97,7 @@ static const char *new_conversation(const char *site, const char *email, const c
         it_pool, "{\"name\":\"N\",\"email\":\"%s\",\"message\":\"%s\"}", email, text));
     const char *cv;
     ck_assert_int_eq(r->status, 201);
-    p[0] = apr_pstrndup(it_pool, r->body + 6, strcspn(r->body + 6, "}"));
+    p[0] = it_submission_of(r);
     cv = it_sql("SELECT m.conversation_id FROM submissions s JOIN messages m"
                 " ON m.id = s.message_id WHERE s.id = $1", 1, p);
     /* Wait for its classification job, so no background change races the
@@ -709,6 +709,7 @@ START_TEST(test_an_attachment_downloads_as_a_file_never_a_page)
     q.body = body;
     q.body_len = n;
     ck_assert_int_eq(it_http(&q)->status, 303);
+    ck_assert(it_intake_settled(10));
     id = it_sql("SELECT a.id FROM attachments a JOIN submissions s ON s.id = a.submission_id"
                 " WHERE s.email = 'att@c.example'", 0, NULL);
     ck_assert_msg(*id, "no attachment stored");
@@ -1270,6 +1271,58 @@ START_TEST(test_a_signed_in_page_while_postgres_is_down_answers_503_not_a_crash)
 }
 END_TEST
 
+
+/* Journal-first intake: a post is answered once its journal row is
+ * committed, before the worker files it. While filing waits (here: on a
+ * lock of the conversation it joins), nothing is lost, the inbox says a
+ * message is arriving, /consult/health counts it, and it is filed the
+ * moment the lock goes. */
+START_TEST(test_a_post_is_acknowledged_before_it_is_filed_and_shown_as_arriving)
+{
+    const char *cv = new_conversation("small.localhost", "slow@arrive.example", "first");
+    const char *body = "second, while filing waits";
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    PGconn *hold = PQconnectdb(getenv("CS_TEST_DATABASE"));
+    it_req_t q = { 0 }, h = { 0 };
+    PGresult *res;
+    it_resp_t *r;
+
+    ck_assert(PQstatus(hold) == CONNECTION_OK);
+    PQclear(PQexec(hold, "BEGIN"));
+    res = PQexec(hold, apr_psprintf(it_pool,
+                 "SELECT 1 FROM conversations WHERE id = %s FOR UPDATE", cv));
+    ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+
+    q.host = "small.localhost";
+    q.path = "/api/intake";
+    q.content_type = "application/json";
+    q.body = apr_psprintf(it_pool, "{\"name\":\"N\",\"email\":\"slow@arrive.example\","
+                          "\"message\":\"%s\"}", body);
+    r = it_http(&q);
+    ck_assert_int_eq(r->status, 201);
+    ck_assert_msg(!strncmp(r->body, "{\"id\":", 6), "%s", r->body);
+    usleep(300 * 1000);     /* a few drain rounds: all blocked */
+    ck_assert_int_eq(it_sql_long(apr_psprintf(it_pool, "SELECT count(*) FROM messages"
+                                              " WHERE body = '%s'", body), 0, NULL), 0);
+    r = req(ADMIN, "GET", "/", s, NULL, 0, NULL);
+    ck_assert_msg(strstr(r->body, "A new message has just arrived and is being filed"),
+                  "no arriving line: %s", r->body);
+    h.host = "localhost";
+    h.path = "/consult/health";
+    r = it_http(&h);
+    ck_assert_msg(strstr(r->body, "\"intake\":{\"waiting\":1,"), "%s", r->body);
+
+    PQclear(PQexec(hold, "ROLLBACK"));
+    PQfinish(hold);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT count(*) FROM messages m"
+                                           " WHERE m.body = '%s' AND m.conversation_id = %s",
+                                           body, cv), "1", 10), "not filed after the lock went");
+    r = req(ADMIN, "GET", "/", s, NULL, 0, NULL);
+    ck_assert_msg(!strstr(r->body, "being filed"), "still arriving after filing");
+}
+END_TEST
+
 Suite *suite_inbox(void)
 {
 
@@ -1279,6 +1332,7 @@ Suite *suite_inbox(void)
     tcase_add_checked_fixture(tc, it_setup, it_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_sign_in_sets_a_hashed_http_only_session);
+    tcase_add_test(tc, test_a_post_is_acknowledged_before_it_is_filed_and_shown_as_arriving);
     tcase_add_test(tc, test_wrong_password_and_unknown_user_get_the_same_answer);
     tcase_add_test(tc, test_sign_in_needs_the_forms_own_token);
     tcase_add_test(tc, test_logout_needs_csrf_and_ends_the_session);

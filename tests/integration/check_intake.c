@@ -36,7 +36,7 @@ START_TEST(test_form_post_stores_row_and_redirects_to_thank_you)
 }
 END_TEST
 
-START_TEST(test_json_post_answers_201_with_the_stored_id)
+START_TEST(test_json_post_answers_201_with_the_posts_reference)
 {
     it_resp_t *r = it_post(SITE, JSON "; charset=utf-8",
                            "{\"name\":\"Bo\",\"phone\":\"+1 (503) 555-0100\","
@@ -49,9 +49,12 @@ START_TEST(test_json_post_answers_201_with_the_stored_id)
     ck_assert_msg(!strncmp(r->body, "{\"id\":", 6), "body: %s", r->body);
     id = apr_pstrndup(it_pool, r->body + 6, strcspn(r->body + 6, "}"));
     p[0] = id;
+    /* The id is the post's reference: its journal row, which leads to the
+     * submission the worker made from it. */
     ck_assert_str_eq(it_sql("SELECT concat_ws('|', c.slug, s.phone, s.message, s.fields->>'visits')"
-                            " FROM submissions s JOIN clients c ON c.id = s.client_id"
-                            " WHERE s.id = $1", 1, p),
+                            " FROM provider_events e JOIN submissions s ON s.id = e.submission_id"
+                            " JOIN clients c ON c.id = s.client_id"
+                            " WHERE e.id = $1 AND e.provider = 'intake'", 1, p),
                      "coffee-shop|+15035550100|¿Abren el domingo?|3");
 }
 END_TEST
@@ -348,7 +351,7 @@ Suite *suite_intake(void)
     tcase_add_checked_fixture(tc, it_setup, it_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_form_post_stores_row_and_redirects_to_thank_you);
-    tcase_add_test(tc, test_json_post_answers_201_with_the_stored_id);
+    tcase_add_test(tc, test_json_post_answers_201_with_the_posts_reference);
     tcase_add_test(tc, test_missing_message_is_400_naming_message_and_writes_nothing);
     tcase_add_test(tc, test_no_way_to_reply_is_400_naming_email);
     tcase_add_test(tc, test_bad_email_is_400_even_with_a_good_phone);

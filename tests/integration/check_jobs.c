@@ -18,7 +18,7 @@ static const char *post_message(const char *host, const char *text)
         it_pool, "{\"email\":\"j@j.example\",\"message\":\"%s\"}", text));
     const char *p[1];
     ck_assert_msg(r->status == 201, "%ld %s", r->status, r->body);
-    p[0] = apr_pstrndup(it_pool, r->body + 6, strcspn(r->body + 6, "}"));
+    p[0] = it_submission_of(r);
     return it_sql("SELECT message_id FROM submissions WHERE id = $1", 1, p);
 }
 

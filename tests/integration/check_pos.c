@@ -274,6 +274,12 @@ START_TEST(test_postgres_down_serves_the_snapshot_never_a_5xx)
         usleep(100 * 1000);
     }
     ck_assert_msg(it_ctl("pg-stop", &out) == 0, "%s", out);
+    /* At once: still the menu (a child trusts the version it read for up
+     * to 250 ms, then asks Postgres, which is gone). */
+    r = get(POS, "/api/menu", NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, "\"margherita\""), "%s", r->body);
+    usleep(400 * 1000);
     for (i = 0; i < 3; i++) {
         r = get(POS, "/api/menu", NULL);
         ck_assert_int_eq(r->status, 200);

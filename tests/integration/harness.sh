@@ -27,6 +27,7 @@ finish() {
     "$root/tests/integration/ctl.sh" httpd2-stop || true
     "$root/tests/integration/ctl.sh" httpd-stop || true
     [[ -n "${fake_pid:-}" ]] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
+    [[ -n "${jobber_pid:-}" ]] && kill "$jobber_pid" 2>/dev/null && wait "$jobber_pid" 2>/dev/null
     cs_pg_stop "$CS_TEST_PG_DIR"
     if [[ $rc -ne 0 ]]; then
         mkdir -p "$root/tests/out"; rm -rf "$root/tests/out/integration-logs"
@@ -46,6 +47,13 @@ fake_pid=$!
 for _ in $(seq 1 50); do [[ -s "$tmp/fake.port" ]] && break; sleep 0.1; done
 [[ -s "$tmp/fake.port" ]] || cs_die "the fake provider did not start"
 export CS_TEST_FAKE_URL=http://127.0.0.1:$(cat "$tmp/fake.port")
+# Jobber's OAuth (rotating refresh tokens) and GraphQL.
+python3 "$root/tests/fakes/fake_jobber.py" --port 0 --portfile "$tmp/jobber.port" \
+    --log "$tmp/jobber.jsonl" &
+jobber_pid=$!
+for _ in $(seq 1 50); do [[ -s "$tmp/jobber.port" ]] && break; sleep 0.1; done
+[[ -s "$tmp/jobber.port" ]] || cs_die "the fake Jobber did not start"
+export CS_TEST_JOBBER_URL=http://127.0.0.1:$(cat "$tmp/jobber.port")
 export CS_TEST_PORT2=$(cs_free_port)
 
 echo "integration: PostgreSQL on 127.0.0.1:$CS_TEST_PG_PORT, Apache on 127.0.0.1:$port"
@@ -105,6 +113,20 @@ cp "$tmp/pos/menu.json" "$tmp/pos/other-menu.json"
 printf '%s\n' '<h1>{{restaurant.name}}</h1>{{#snapshot}}<p data-menu-stale>menu as of {{updated_at}}</p>{{/snapshot}}' \
     '{{#categories}}<h2>{{name}}</h2>{{#items}}<div data-item-id="{{id}}">{{name}} {{price}}{{#sold_out}} <b>{{sold_out_label}}</b>{{/sold_out}}{{#modifier_groups}} [{{rule}}{{#modifiers}} {{name}}{{price_delta}}{{/modifiers}}]{{/modifier_groups}}</div>{{/items}}{{/categories}}' \
     > "$tmp/pos/menu.mustache"
+# Cal.com and Jobber (mod_consult_integrations): tokens sealed under two
+# keys, the first current.
+admin client-add hauler-client "Hauler Test Co"
+printf '%s\n' 'hauler password 1' | admin user-add owner@hauler.example "Hank Hauler" --password-stdin
+admin member-add owner@hauler.example hauler-client owner
+printf '%s\n' 'crew password 1' | admin user-add crew@hauler.example "Cass Crew" --password-stdin
+admin member-add crew@hauler.example hauler-client staff
+admin client-add hauler-auto "Hauler Auto Co"
+printf '%s\n' 'auto password 1' | admin user-add owner@hauler-auto.example "Ava Auto" --password-stdin
+admin member-add owner@hauler-auto.example hauler-auto owner
+export CS_TEST_CAL_SECRET=cal-test-webhook-secret-1
+export CS_TEST_JOBBER_SECRET=consult-jobber-secret-0123456789
+export CS_TEST_SEAL_KEY_2=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+export CS_TEST_SEAL_KEY_1=$(head -c 32 /dev/urandom | base64)
 export CS_TEST_POS_SECRET=pos-test-webhook-secret-1 CS_TEST_POS_OTHER_SECRET=pos-other-secret-2
 
 # Fast job timing and no per-IP limit (every test posts from 127.0.0.1);
@@ -378,6 +400,36 @@ LoadModule remoteip_module \${CONSULT_HTTPD_MODULES}/mod_remoteip.so
     ConsultPOSToken clover-test-token-not-real
     ConsultPOSWebhookSecret clover-test-auth-code
     ConsultPOSSnapshotDir "$tmp/pos/snapshots"
+</VirtualHost>
+# Cal.com bookings and Jobber against the fake.
+ConsultSecretKey k2 env:CS_TEST_SEAL_KEY_2
+ConsultSecretKey k1 env:CS_TEST_SEAL_KEY_1
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName hauler.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/junk-hauler"
+    ConsultClient hauler-client
+    ConsultIntake On
+    ConsultTimeZone America/Denver
+    ConsultCalLink haul-away/estimate
+    ConsultCalWebhookSecret env:CS_TEST_CAL_SECRET
+    ConsultJobber On
+    ConsultJobberClientId consult-jobber-client
+    ConsultJobberClientSecret env:CS_TEST_JOBBER_SECRET
+    ConsultJobberAPIBase $CS_TEST_JOBBER_URL/api
+    ConsultJobberTimeout 5s
+    ConsultIntegrationsPublicURL https://hauler.example.com
+</VirtualHost>
+# Quote requests go to Jobber without staff.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName hauler-auto.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/junk-hauler"
+    ConsultClient hauler-auto
+    ConsultIntake On
+    ConsultJobber On
+    ConsultJobberClientId consult-jobber-client
+    ConsultJobberClientSecret env:CS_TEST_JOBBER_SECRET
+    ConsultJobberAPIBase $CS_TEST_JOBBER_URL/api
+    ConsultJobberAutoSend quote_request job_inquiry
 </VirtualHost>
 # A client vhost without ConsultIntake.
 <VirtualHost \${CONSULT_LISTEN}>

@@ -34,14 +34,21 @@ void it_setup(void);
 void it_teardown(void);
 
 it_resp_t *it_http(const it_req_t *req);
-/* POST @p body with @p ctype to /api/intake on @p host. */
+/* POST @p body with @p ctype to /api/intake on @p host; an accepted post is
+ * waited for until the worker has made its submission (it_intake_settled). */
 it_resp_t *it_post(const char *host, const char *ctype, const char *body);
 
 /* First column of the first row as text ("" for no row). */
 const char *it_sql(const char *sql, int nparams, const char *const *params);
 long it_sql_long(const char *sql, int nparams, const char *const *params);
 /* Rows in submissions, for "nothing was written" checks. */
+/* Wait (up to @p seconds) until the worker has drained every acknowledged
+ * post from the journal into submissions; 1 when it has. */
+int it_intake_settled(int seconds);
 long it_submission_count(void);
+/* The submission made from the post answered by @p r (its JSON answer's id
+ * is the post's journal row), once filed; "" if none. */
+const char *it_submission_of(const it_resp_t *r);
 
 /* The fake provider: replace its rules (a JSON list; NULL clears them and
  * the recorded requests) and count recorded requests whose path and body
@@ -61,6 +68,17 @@ void it_login_token(const char *host, const char **pfield, const char **pcookie)
 /* POST /login with @p form ("email=...&password=...") as a browser sends
  * it from the sign-in page (its token and cookie added). */
 it_resp_t *it_sign_in_post(const char *host, const char *form);
+
+/* A signed-in dashboard session on @p host (its cookie and CSRF token),
+ * and a request in it: a form post of @p body (with the CSRF token) when
+ * set, else a GET. */
+typedef struct {
+    const char *cookie;         /* "consult_session=..." */
+    const char *csrf;
+} it_session_t;
+it_session_t *it_dash_login(const char *host, const char *email, const char *password);
+it_resp_t *it_dash(const char *host, const char *method, const char *path,
+                   const it_session_t *s, const char *body);
 
 /* Poll @p sql (first column) until it equals @p want or @p seconds pass. */
 int it_wait_sql(const char *sql, const char *want, int seconds);
@@ -88,6 +106,7 @@ Suite *suite_jobs(void);
 Suite *suite_pos(void);
 Suite *suite_demo(void);
 Suite *suite_menu_dashboard(void);
+Suite *suite_integrations(void);
 Suite *suite_sites(void);
 
 #endif

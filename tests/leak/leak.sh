@@ -167,7 +167,13 @@ pos_leak() {
 }
 pos_leak
 # ---- end of restaurants ----
-sleep 3       # let the job worker classify what else arrived
+# Let the job worker file (journal-first intake) and classify what arrived.
+for _ in $(seq 1 60); do
+    [[ $(psql -X -q -t -A "$CS_TEST_DATABASE" -c "SELECT count(*) FROM provider_events
+          WHERE provider = 'intake' AND processed_at IS NULL AND attempts < 5") == 0 ]] && break
+    sleep 0.5
+done
+sleep 3
 echo "leakcheck: stopping Apache"
 kill -TERM "$vg"
 wait "$vg" || true

@@ -739,6 +739,75 @@ START_TEST(test_error_json_for_invalid_json_body)
 }
 END_TEST
 
+/* The journal row of a post: what the worker's drain reads back (the keys
+ * consult_intake_drain names), values as normalized, nothing invented. */
+START_TEST(test_journal_row_keeps_the_fields_and_the_edges_verdicts)
+{
+    apr_array_header_t *errors = cs_field_errors_make(unit_pool), *spam;
+    cs_submission_t *sub = NULL;
+    cs_intake_edge_t edge = { 0 };
+    cs_json_t *doc = NULL;
+    const char *body, *perr = NULL;
+    json_object *o = NULL, *v = NULL;
+
+    ck_assert_int_eq(cs_intake_build(&sub, unit_pool, pairs_of(
+        "name", "Ana \"Lima\"", "email", "Ana@Example.COM", "message", "  Do you cater?  ",
+        "service", "catering", NULL), errors), APR_SUCCESS);
+    spam = apr_array_make(unit_pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(spam, const char *) = "honeypot";
+    APR_ARRAY_PUSH(spam, const char *) = "token_too_fast";
+    edge.ip = "203.0.113.9";
+    edge.user_agent = "Mozilla/5.0";
+    edge.key = "key:abc";
+    edge.spam = spam;
+    edge.files = 2;
+    body = cs_intake_journal_json(unit_pool, sub, &edge);
+    ck_assert_int_eq(cs_json_parse(&doc, unit_pool, body, strlen(body), &perr), APR_SUCCESS);
+    o = cs_json_raw(doc);
+    ck_assert_str_eq(cs_jstr(o, "name"), "Ana \"Lima\"");
+    ck_assert_str_eq(cs_jstr(o, "email"), "Ana@example.com");   /* the domain, lowered */
+    ck_assert_str_eq(cs_jstr(o, "message"), "Do you cater?");
+    ck_assert_str_eq(cs_jstr(o, "service"), "catering");
+    ck_assert_ptr_null(cs_jstr(o, "phone"));
+    ck_assert_ptr_null(cs_jstr(o, "referer"));
+    ck_assert_str_eq(cs_jstr(o, "ip"), "203.0.113.9");
+    ck_assert_str_eq(cs_jstr(o, "user_agent"), "Mozilla/5.0");
+    ck_assert_str_eq(cs_jstr(o, "key"), "key:abc");
+    ck_assert(cs_jbool(o, "spam", 0));
+    ck_assert(json_object_object_get_ex(o, "reasons", &v));
+    ck_assert_int_eq(json_object_array_length(v), 2);
+    ck_assert_str_eq(json_object_get_string(json_object_array_get_idx(v, 1)), "token_too_fast");
+    ck_assert(json_object_object_get_ex(o, "files", &v));
+    ck_assert_int_eq(json_object_get_int(v), 2);
+    /* The fields as sent (not normalized), as an object. */
+    ck_assert_ptr_nonnull(v = cs_jobj(o, "fields"));
+    ck_assert_str_eq(cs_jstr(v, "email"), "Ana@Example.COM");
+}
+END_TEST
+
+START_TEST(test_journal_row_of_a_clean_post_says_not_spam_with_no_reasons)
+{
+    apr_array_header_t *errors = cs_field_errors_make(unit_pool);
+    cs_submission_t *sub = NULL;
+    cs_intake_edge_t edge = { 0 };
+    cs_json_t *doc = NULL;
+    const char *body, *perr = NULL;
+    json_object *v = NULL;
+
+    ck_assert_int_eq(cs_intake_build(&sub, unit_pool, pairs_of(
+        "phone", "503 555 0100", "message", "hi", NULL), errors), APR_SUCCESS);
+    edge.ip = "::1";
+    body = cs_intake_journal_json(unit_pool, sub, &edge);
+    ck_assert_int_eq(cs_json_parse(&doc, unit_pool, body, strlen(body), &perr), APR_SUCCESS);
+    ck_assert(!cs_jbool(cs_json_raw(doc), "spam", 1));
+    ck_assert(json_object_object_get_ex(cs_json_raw(doc), "reasons", &v));
+    ck_assert_int_eq(json_object_array_length(v), 0);
+    ck_assert(!json_object_object_get_ex(cs_json_raw(doc), "files", &v));
+    ck_assert(!json_object_object_get_ex(cs_json_raw(doc), "key", &v));
+}
+END_TEST
+
+
 Suite *intake_suite(void)
 {
     Suite *s = suite_create("cs_intake");
@@ -817,6 +886,12 @@ Suite *intake_suite(void)
     tcase_add_test(tc, test_error_json_for_malformed_email_with_valid_phone);
     tcase_add_test(tc, test_error_json_escapes_a_hostile_field_name);
     tcase_add_test(tc, test_error_json_for_invalid_json_body);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("journal_row");
+    tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    tcase_add_test(tc, test_journal_row_keeps_the_fields_and_the_edges_verdicts);
+    tcase_add_test(tc, test_journal_row_of_a_clean_post_says_not_spam_with_no_reasons);
     suite_add_tcase(s, tc);
 
     return s;

@@ -695,6 +695,47 @@ START_TEST(test_fake_throttling_and_outages_are_eagain)
 }
 END_TEST
 
+START_TEST(test_webhook_items_are_fetched_by_topic_and_read)
+{
+    cs_jobber_app_t japp = app_at(NULL);
+    cs_http_req_t req;
+    cs_jobber_item_t *it = NULL;
+    cs_jobber_result_t res;
+
+    /* A topic names the item's type; others (APP_*, INVOICE_*) have none. */
+    ck_assert_int_eq(cs_jobber_build_fetch_item(&req, unit_pool, &japp, "tok", "REQUEST_UPDATE",
+                                                "UmVxOjE="), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(req.body, "request(id: $id)"));
+    ck_assert_ptr_nonnull(strstr(req.body, "\"id\":\"UmVxOjE=\""));
+    ck_assert_int_eq(cs_jobber_build_fetch_item(&req, unit_pool, &japp, "tok", "APP_CONNECT", "x"),
+                     APR_ENOENT);
+    ck_assert_int_eq(cs_jobber_build_fetch_item(&req, unit_pool, &japp, "tok", "QUOTE_CREATE", NULL),
+                     APR_ENOENT);
+
+    memset(&res, 0, sizeof(res));
+    ck_assert_int_eq(cs_jobber_parse_fetch_item(&it, unit_pool, answer(200,
+        "{\"data\":{\"quote\":{\"id\":\"UTox\",\"title\":\"Garage\",\"quoteStatus\":\"approved\","
+        "\"client\":{\"id\":\"Q2w6OQ==\"}}}}"), "QUOTE_UPDATE", &res), APR_SUCCESS);
+    ck_assert_str_eq(it->kind, "quote");
+    ck_assert_str_eq(it->status, "approved");
+    ck_assert_str_eq(it->client_id, "Q2w6OQ==");
+    memset(&res, 0, sizeof(res));
+    ck_assert_int_eq(cs_jobber_parse_fetch_item(&it, unit_pool, answer(200,
+        "{\"data\":{\"client\":{\"id\":\"Q2w6OQ==\",\"name\":\"Pat\",\"isArchived\":true}}}"),
+        "CLIENT_UPDATE", &res), APR_SUCCESS);
+    ck_assert_str_eq(it->status, "archived");
+    ck_assert_str_eq(it->client_id, "Q2w6OQ==");
+    /* Deleted since the webhook: nothing to show, not an error to retry. */
+    memset(&res, 0, sizeof(res));
+    ck_assert_int_eq(cs_jobber_parse_fetch_item(&it, unit_pool, answer(200,
+        "{\"data\":{\"job\":null}}"), "JOB_DESTROY", &res), APR_ENOENT);
+    ck_assert_ptr_null(it);
+    memset(&res, 0, sizeof(res));
+    ck_assert_int_eq(cs_jobber_parse_fetch_item(&it, unit_pool, answer(503, "{}"),
+                                                "JOB_UPDATE", &res), APR_EAGAIN);
+}
+END_TEST
+
 Suite *jobber_suite(void)
 {
     Suite *s = suite_create("cs_jobber");
@@ -713,6 +754,7 @@ Suite *jobber_suite(void)
     tcase_add_test(tc, test_user_errors_refuse_the_mutation);
     tcase_add_test(tc, test_webhook_signature_verifies_over_the_raw_body);
     tcase_add_test(tc, test_webhook_payload_reads_topic_item_account_and_time);
+    tcase_add_test(tc, test_webhook_items_are_fetched_by_topic_and_read);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fake");

@@ -1,0 +1,54 @@
+-- consult_intake_drain: the live definition (see sql/README.md).
+-- The worker's half of journal-first intake: up to p_limit unprocessed
+-- intake rows of the journal, oldest first, skipping rows another worker
+-- holds, each turned into its contact, conversation, message, submission
+-- and classification job by consult_intake_submit, all in the caller's
+-- one transaction. The fast way (p_safe false) has no subtransaction per
+-- row (hundreds per transaction would overflow PostgreSQL's subtransaction
+-- cache and slow every snapshot): any failure fails the call, and the
+-- caller rolls back to its savepoint and calls again with p_safe, where a
+-- row that fails is rolled back alone, keeps its error and is tried again
+-- on a later round, at most five times. The rows filed are marked in one statement at the end,
+-- stamped with the time they became visible (just before the commit).
+-- Calls consult_intake_file (hence the 30_ prefix).
+CREATE OR REPLACE FUNCTION consult_intake_drain(p_limit integer, p_safe boolean,
+    OUT processed integer, OUT failed integer)
+LANGUAGE plpgsql AS $$
+DECLARE
+    e record;
+    v_sub bigint;
+    v_ids bigint[] := '{}';
+    v_subs bigint[] := '{}';
+BEGIN
+    processed := 0;
+    failed := 0;
+    FOR e IN
+        SELECT j.id, j.client_id, j.payload FROM provider_events j
+         WHERE j.processed_at IS NULL AND j.provider = 'intake' AND j.attempts < 5
+         ORDER BY j.received_at
+         LIMIT p_limit
+           FOR UPDATE SKIP LOCKED
+    LOOP
+        IF NOT p_safe THEN
+            SELECT d.sub INTO v_sub FROM consult_intake_file(e.id, e.client_id, e.payload) d;
+            v_ids := v_ids || e.id;
+            v_subs := v_subs || v_sub;
+            CONTINUE;
+        END IF;
+        BEGIN
+            SELECT d.sub INTO v_sub FROM consult_intake_file(e.id, e.client_id, e.payload) d;
+            v_ids := v_ids || e.id;
+            v_subs := v_subs || v_sub;
+        EXCEPTION WHEN OTHERS THEN
+            UPDATE provider_events SET attempts = attempts + 1, last_error = SQLERRM
+             WHERE id = e.id;
+            failed := failed + 1;
+        END;
+    END LOOP;
+    UPDATE provider_events j SET processed_at = clock_timestamp(), attempts = j.attempts + 1,
+           last_error = NULL, submission_id = u.sub
+      FROM unnest(v_ids, v_subs) AS u(id, sub)
+     WHERE j.id = u.id;
+    processed := cardinality(v_ids);
+END
+$$;

@@ -1,0 +1,32 @@
+-- consult_jobber_autosend: the live definition. Edit it here, never in a migration: the
+-- runner applies this file again whenever it changes (see sql/README.md).
+-- A customer's message whose intent is one the client sends to Jobber by
+-- itself (ConsultJobberAutoSend, kept in integration_accounts.auto_send)
+-- becomes a jobber_requests row and its jobber.lead job as soon as it is
+-- classified, in the classifying transaction: once per message, whatever
+-- relabels it later; never for spam, or without a working connection.
+CREATE OR REPLACE FUNCTION consult_jobber_autosend() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.intent IS NOT NULL AND NEW.intent IS DISTINCT FROM OLD.intent
+       AND NEW.direction = 'inbound' AND NOT NEW.is_spam THEN
+        INSERT INTO jobber_requests (client_id, message_id, contact_id)
+        SELECT NEW.client_id, NEW.id, cv.contact_id
+          FROM conversations cv JOIN integration_accounts a
+            ON a.client_id = cv.client_id AND a.provider = 'jobber'
+         WHERE cv.id = NEW.conversation_id AND a.state IN ('connected', 'failing')
+           AND NEW.intent = ANY (a.auto_send)
+        ON CONFLICT (message_id) DO NOTHING;
+        IF FOUND THEN
+            INSERT INTO jobs (kind, payload, unique_key)
+            VALUES ('jobber.lead', jsonb_build_object('client_id', NEW.client_id,
+                    'message_id', NEW.id), 'jobber.lead:' || NEW.id)
+            ON CONFLICT (unique_key) DO NOTHING;
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS messages_jobber_autosend ON messages;
+CREATE TRIGGER messages_jobber_autosend AFTER UPDATE OF intent ON messages
+    FOR EACH ROW EXECUTE FUNCTION consult_jobber_autosend();
