@@ -177,12 +177,11 @@ cs_standin_stop() {
 }
 
 # Apache children (not root) must read the sites. A checkout under a
-# private home folder is not readable by them: give them a copy (links
-# followed: sites-check's scratch checkout links the real sites in).
+# private home folder is not readable by them: give them a copy.
 cs_htdocs_for_children() {
     local root=$1 dest=$2
     if [[ $(id -u) -eq 0 ]] && ! runuser -u "$CONSULT_USER" -- test -r "$root/htdocs/coffee-shop/index.html"; then
-        rm -rf "$dest"; cp -rL "$root/htdocs" "$dest"; chmod -R a+rX "$dest"
+        rm -rf "$dest"; cp -r "$root/htdocs" "$dest"; chmod -R a+rX "$dest"
         # The mock POS menus are read by the children too, next to htdocs
         # as in a checkout (the vhosts name ${CONSULT_HTDOCS}/../sql/seed/pos).
         mkdir -p "$dest/../sql/seed"; rm -rf "$dest/../sql/seed/pos"

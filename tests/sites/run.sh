@@ -4,7 +4,8 @@
 # checked by tests/sites/check.mjs against a private Apache and PostgreSQL
 # (tests/browser/harness.sh); then the check's own tests (a broken site
 # must fail it). The new sites live in a scratch checkout that links the
-# real conf/ and sites in, removed afterwards: the repository is not written.
+# real conf/ in and holds a copy of htdocs/ (Apache follows no symbolic
+# links there), removed afterwards: the repository is not written.
 #   usage: tests/sites/run.sh [check.mjs arguments]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,7 +20,8 @@ for x in conf/httpd.conf conf/presets conf/demo templates modules sql; do
     ln -s "$root/$x" "$scratch/$x"
 done
 for f in "$root"/conf/sites/*.conf; do ln -s "$f" "$scratch/conf/sites/"; done
-for d in "$root"/htdocs/*; do ln -s "$d" "$scratch/htdocs/"; done
+cp -r "$root"/htdocs/. "$scratch/htdocs/"
+chmod -R a+rX "$scratch/htdocs"
 
 export CS_SERVE_ROOT=$scratch
 export CS_HARNESS_SETUP=$root/tests/sites/setup.sh
