@@ -199,19 +199,19 @@ START_TEST(test_site_new_makes_a_working_site_and_a_second_run_changes_nothing)
                             "+the+kitchen+sink&zip=80205&preferred_time=Saturday&name=Pat"
                             "&phone=&email=pat%%40example.com", token, word);
     r = it_http(&req);
-    ctl_in(root, "httpd2-stop", NULL);
     ck_assert_msg(r->status == 303, "post: %ld %s", r->status, r->body);
     ck_assert_str_eq(apr_table_get(r->headers, "Location"), "/thanks.html");
-    ck_assert_str_eq(it_sql("SELECT c.slug || ' ' || m.is_spam FROM messages m"
-                            " JOIN clients c ON c.id = m.client_id"
-                            " WHERE m.body LIKE '%zqflangewrenchx%'", 0, NULL),
-                     SLUG " false");
+    /* Filed from the journal and classified by a job: this Apache's
+     * worker is the one that knows the new vhost. */
+    ck_assert_msg(it_wait_sql("SELECT c.slug || ' ' || m.is_spam || ' ' || (m.classified_at IS NOT NULL)"
+                              " FROM messages m JOIN clients c ON c.id = m.client_id"
+                              " WHERE m.body LIKE '%zqflangewrenchx%'", SLUG " false true", 20),
+                  "the quote request was not filed as " SLUG "'s and classified");
+    ctl_in(root, "httpd2-stop", NULL);
     ck_assert_int_eq(it_sql_long("SELECT count(*) FROM submissions s JOIN clients c"
                                  " ON c.id = s.client_id WHERE c.slug <> '" SLUG "'", 0, NULL),
                      others);
     /* Its owner sees it, with the printed password; another client's does not. */
-    ck_assert_msg(it_wait_sql("SELECT count(*) FROM messages WHERE body LIKE '%zqflangewrenchx%'"
-                              " AND classified_at IS NOT NULL", "1", 20), "not classified");
     body = inbox_of(OWNER, password);
     ck_assert_msg(strstr(body, word), "the new owner's inbox lacks the quote request");
     body = inbox_of("other@other.example", "other+password+1");

@@ -9,6 +9,8 @@
 //   missing-asset  a stylesheet, script, image or icon (or a CSS url()) not there
 //   weight         the page and everything it loads above 500 KB
 //   preset-fields  a site lacking a form field its preset (conf/presets) requires
+//   offline-form   a page with an intake form that does not load the
+//                  offline-safe form script (/_consult/consult-forms.js)
 // and, served by Apache (not with --static):
 //   axe:RULE       a serious or critical axe-core violation (at phone width)
 //   js-error       an uncaught script error while the page loads
@@ -200,6 +202,12 @@ async function checkSite(slug, vhost) {
         const report = await validator.validateString(html, `${slug}${page}`);
         for (const r of report.results) for (const m of r.messages) {
             fail(slug, page, `html:${m.ruleId}`, `line ${m.line}:${m.column} ${m.message}`);
+        }
+
+        const markup = withoutComments(html);
+        if (/<form\b[^>]*action="\/api\/intake"/.test(markup)
+            && !/<script\b[^>]*\ssrc="\/_consult\/consult-forms\.js"/.test(markup)) {
+            fail(slug, page, 'offline-form', 'an intake form without the offline-safe form script /_consult/consult-forms.js');
         }
 
         let weight = res.body.length;
