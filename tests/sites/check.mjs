@@ -17,13 +17,17 @@
 //   form           a form the intake does not take: each intake form is filled
 //                  in and posted by Chromium, must reach the thank-you page and
 //                  be stored as that site's, not as spam; the rows are removed
-// Screenshots at phone and desktop width go to tests/out/sites/SITE/.
+//   performance    a home page whose Lighthouse performance score (mobile,
+//                  simulated throttling, Debian's Chromium) is under 90
+// Screenshots at phone and desktop width go to tests/out/sites/SITE/, with
+// the Lighthouse figures of its home page (lighthouse.json).
 //
-//   usage: node tests/sites/check.mjs [--static] [--root DIR] [--site SLUG]...
+//   usage: node tests/sites/check.mjs [--static] [--no-lighthouse] [--root DIR] [--site SLUG]...
 // --root: the checkout to check (conf/sites, conf/presets, htdocs), by
 // default $CS_SERVE_ROOT or this one. Served checks need the environment
 // of tests/browser/harness.sh (CS_PORT, CS_DATABASE, CS_CONSULT_ADMIN).
-import { readFileSync, readdirSync, statSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, dirname, extname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'node:http';
@@ -32,15 +36,17 @@ import { HtmlValidate } from 'html-validate';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..', '..');
 const BUDGET = 500 * 1024;
+let nforms = 0; // posted
 const NOT_SITES = new Set(['admin', 'shared']);
 
 const args = process.argv.slice(2);
-const opt = { static: false, root: process.env.CS_SERVE_ROOT || REPO, sites: [] };
+const opt = { static: false, lighthouse: true, root: process.env.CS_SERVE_ROOT || REPO, sites: [] };
 for (let i = 0; i < args.length; i++) {
     if (args[i] === '--static') opt.static = true;
+    else if (args[i] === '--no-lighthouse') opt.lighthouse = false;
     else if (args[i] === '--root') opt.root = args[++i];
     else if (args[i] === '--site') opt.sites.push(args[++i]);
-    else { console.error(`usage: check.mjs [--static] [--root DIR] [--site SLUG]...`); process.exit(2); }
+    else { console.error(`usage: check.mjs [--static] [--no-lighthouse] [--root DIR] [--site SLUG]...`); process.exit(2); }
 }
 const HTDOCS = join(opt.root, 'htdocs');
 const OUT = join(REPO, 'tests', 'out', 'sites');
@@ -279,8 +285,6 @@ const PNG_1PX = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUl
 async function served(browser, lib, slug, vhost, pages, forms) {
     const base = `http://${vhost.host}:${process.env.CS_PORT}`;
     const shots = join(OUT, slug);
-    rmSync(shots, { recursive: true, force: true });
-    mkdirSync(shots, { recursive: true });
     for (const [width, height, label] of [[390, 844, 'phone'], [1280, 900, 'desktop']]) {
         const context = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
         const p = await context.newPage();
@@ -353,6 +357,7 @@ async function fillForm(form, email) {
 }
 
 async function postForm(browser, lib, { slug, base, page, index }) {
+    nforms++;
     const where = `${page} form ${index + 1}`;
     const marker = lib.uniqueWord('zqsite');
     const email = `sites-check+${marker}@example.com`;
@@ -382,47 +387,113 @@ async function postForm(browser, lib, { slug, base, page, index }) {
     }
 }
 
-// The check's own posts, gone again once their jobs ran: the contact
-// takes its conversations and messages with it.
+// The check's own posts, gone again once they are filed and classified
+// (a job that comes later finds its message gone and does nothing): the
+// contact takes its conversations and messages with it.
 async function removePosts(lib) {
-    await lib.until(() => lib.sql("SELECT count(*) = 0 FROM jobs WHERE state IN ('queued', 'running')") === 't',
-              { timeout: 20000, what: 'the jobs of the posts' }).catch(() => {});
+    await lib.until(() => lib.sql("SELECT count(*) = 0 FROM submissions s JOIN messages m ON m.id = s.message_id" +
+                                  " WHERE s.email LIKE 'sites-check+%@example.com' AND m.classified_at IS NULL") === 't',
+              { timeout: 20000, what: 'the classification of the posts' }).catch(() => {});
     lib.sql("DELETE FROM submissions WHERE email LIKE 'sites-check+%@example.com'");
     lib.sql("DELETE FROM contacts WHERE email LIKE 'sites-check+%@example.com'");
 }
 
+/* ---- Lighthouse: a performance score per home page ----------------------------- */
+
+const MIN_PERFORMANCE = 0.9;
+const METRICS = ['first-contentful-paint', 'largest-contentful-paint', 'total-blocking-time', 'cumulative-layout-shift', 'speed-index'];
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const srv = createServer().listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+        srv.on('error', reject);
+    });
+}
+
+// Its own Chromium (Lighthouse drives it over the DevTools port), one page
+// after another; the default mobile settings, with shorter quiet windows
+// (a static page on loopback is quiet at once).
+async function lighthouseAll(lib, sites) {
+    const { default: lighthouse } = await import('lighthouse');
+    const { chromium } = await import('playwright-core');
+    const port = await freePort();
+    const browser = await chromium.launch({ executablePath: lib.CHROMIUM, headless: true,
+                                            args: [...lib.CHROMIUM_ARGS, `--remote-debugging-port=${port}`] });
+    const settings = { onlyCategories: ['performance'], onlyAudits: METRICS, pauseAfterFcpMs: 0, pauseAfterLoadMs: 250,
+                       networkQuietThresholdMs: 250, cpuQuietThresholdMs: 250, disableFullPageScreenshot: true, skipAboutBlank: true };
+    try {
+        for (const { slug, vhost } of sites) {
+            const url = `http://${vhost.host}:${process.env.CS_PORT}/`;
+            try {
+                // A second run before a low score counts: a busy machine
+                // (two cores, other work) slows one run now and then; a slow
+                // page is slow twice.
+                let lhr;
+                for (let run = 0; run < 2; run++) {
+                    ({ lhr } = await lighthouse(url, { port, logLevel: 'error' }, { extends: 'lighthouse:default', settings }));
+                    if (!lhr.runtimeError && lhr.categories.performance.score >= MIN_PERFORMANCE) break;
+                }
+                const score = lhr.categories.performance.score;
+                const figures = Object.fromEntries(METRICS.map((m) => [m, lhr.audits[m].displayValue]));
+                writeFileSync(join(OUT, slug, 'lighthouse.json'), JSON.stringify({ url, score, ...figures }, null, 2) + '\n');
+                if (lhr.runtimeError) fail(slug, '/', 'performance', `Lighthouse: ${lhr.runtimeError.code} ${lhr.runtimeError.message}`);
+                else if (score === null || score < MIN_PERFORMANCE) {
+                    fail(slug, '/', 'performance', `Lighthouse performance ${score === null ? 'n/a' : Math.round(score * 100)} < ${MIN_PERFORMANCE * 100} (${Object.entries(figures).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+                }
+            } catch (e) {
+                fail(slug, '/', 'performance', `Lighthouse did not run: ${e.message.split('\n')[0]}`);
+            }
+        }
+    } finally {
+        await browser.close();
+    }
+}
+
 /* ---- main -------------------------------------------------------------------- */
 
+const T0 = Date.now();
+const phase = (what) => { if (process.env.SITES_CHECK_TIMES) console.log(`sites-check time: ${what} after ${((Date.now() - T0) / 1000).toFixed(1)} s`); };
 const sites = listSites();
 const hosts = vhosts();
 const results = [];
-let nforms = 0;
 for (const slug of sites) {
     const vhost = hosts.get(slug);
     const pages = await checkSite(slug, vhost);
     await checkPresetFields(slug, vhost);
     results.push({ slug, vhost, pages });
 }
+phase('static checks');
 if (!opt.static) {
     const lib = await import('../browser/lib.mjs');
     if (!process.env.CS_DATABASE) { console.error('check.mjs: served checks need tests/browser/harness.sh (or --static)'); process.exit(2); }
+    const servedSites = results.filter((r) => r.vhost);
+    for (const { slug, vhost } of results) if (!vhost) fail(slug, '-', 'vhost', `no conf/sites file serves htdocs/${slug}`);
+    for (const { slug } of servedSites) {
+        rmSync(join(OUT, slug), { recursive: true, force: true });
+        mkdirSync(join(OUT, slug), { recursive: true });
+    }
+    // Two sites' pages at once, then the posts six at once (mostly waiting:
+    // the intake's 3 s minimum fill time) while Lighthouse runs in its own
+    // Chromium (not during the pages: their screenshots would take the CPU
+    // its timings measure).
+    let perf = null;
     const browser = await lib.launch();
     try {
         const forms = [];
-        for (const { slug, vhost, pages } of results) {
-            if (!vhost) { fail(slug, '-', 'vhost', `no conf/sites file serves htdocs/${slug}`); continue; }
-            await served(browser, lib, slug, vhost, pages, forms);
-        }
-        // Mostly waiting (the intake's 3 s minimum fill time): several at once.
-        const queue = forms.slice();
-        await Promise.all(Array.from({ length: 6 }, async () => {
-            while (queue.length) await postForm(browser, lib, queue.shift());
+        const siteQueue = servedSites.slice();
+        await Promise.all([0, 1].map(async () => {
+            for (let r; (r = siteQueue.shift());) await served(browser, lib, r.slug, r.vhost, r.pages, forms);
         }));
-        nforms = forms.length;
+        phase('pages, screenshots and axe');
+        perf = opt.lighthouse ? lighthouseAll(lib, servedSites).then(() => phase('lighthouse')) : null;
+        await Promise.all(Array.from({ length: 6 }, async () => { while (forms.length) await postForm(browser, lib, forms.shift()); }));
+        phase('form posts');
     } finally {
         await browser.close();
     }
+    await perf;
     await removePosts(lib);
+    phase('cleanup');
 }
 const npages = results.reduce((n, r) => n + r.pages.length, 0);
 if (failures.length) {
