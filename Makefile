@@ -70,7 +70,7 @@ help:
 	@echo "make            build modules and consult-admin (SAN=1: ASan+UBSan build)"
 	@echo "make run        private Postgres + Apache on 127.0.0.1:8080 (Ctrl-C stops both)"
 	@echo "make test       unit, integration, browser suites and sites-check; make test-san: the same under ASan/UBSan"
-	@echo "make sites-check every client site: HTML, links, axe, weight, form posts, screenshots"
+	@echo "make sites-check every client site: HTML, links, axe, weight, form posts, Lighthouse, screenshots"
 	@echo "make classify   classify JSON lines from stdin; make eval: held-out accuracy and F1"
 	@echo "make fuzz       libFuzzer on every parser (FUZZ_SECONDS per target); make fault: faults under load"
 	@echo "make bench      intake posts/s and latency next to pgbench doing the same write"
@@ -174,7 +174,7 @@ seed-inbox:
 # ---- tests ---------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN) $(INTEG_BIN)
-	@$(MAKE) --no-print-directory test-unit test-integration test-browser sites-check $(if $(filter 1,$(SAN)),,test-infra)
+	@$(MAKE) --no-print-directory test-unit test-integration test-browser $(if $(filter 1,$(SAN)),,sites-check test-infra)
 
 # infra/: the Pulumi program under Pulumi's mocks, the node scripts and
 # deploy.sh, offline (npm packages pinned in infra/package-lock.json).
@@ -197,8 +197,10 @@ test-browser: all
 	@BUILD=$(BUILD) SAN=$(SAN) tests/browser/harness.sh
 
 # Every client site (and one new site per vertical from site-new): HTML
-# validity, links and assets, axe, page weight, a real post of each form;
-# screenshots at phone and desktop width in tests/out/sites/.
+# validity, links and assets, axe, page weight, a real post of each form,
+# Lighthouse; screenshots at phone and desktop width in tests/out/sites/.
+# Not under SAN=1 (the sites, not the C, are what it checks; the
+# integration suite runs site-new under the sanitizers).
 sites-check: all
 	@echo "== sites check ($(BUILD))"
 	@BUILD=$(BUILD) SAN=$(SAN) tests/sites/run.sh
