@@ -16,7 +16,8 @@
 //   js-error       an uncaught script error while the page loads
 //   form           a form the intake does not take: each intake form is filled
 //                  in and posted by Chromium, must reach the thank-you page and
-//                  be stored as that site's, not as spam; the rows are removed
+//                  be stored once as that site's, and not be spam once the
+//                  classifier has read it; the rows are removed
 //   performance    a home page whose Lighthouse performance score (mobile,
 //                  simulated throttling, Debian's Chromium) is under 80
 // Screenshots at phone and desktop width go to tests/out/sites/SITE/, with

@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tools/lib.sh"
 cd "$root"
 
-scratch=$(mktemp -d /tmp/consult-sites.XXXXXX)
+scratch=$(mktemp -d -t consult-sites.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
 chmod 755 "$scratch"
 mkdir -p "$scratch/conf/sites" "$scratch/htdocs"
