@@ -61,7 +61,8 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
         seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck test-infra \
-        deb test-deb test-delivery validate test-validate test-workflows deploy test-deploy
+        deb test-deb test-delivery validate test-validate test-workflows deploy test-deploy \
+        sites-check
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -69,7 +70,8 @@ all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
 help:
 	@echo "make            build modules and consult-admin (SAN=1: ASan+UBSan build)"
 	@echo "make run        private Postgres + Apache on 127.0.0.1:8080 (Ctrl-C stops both)"
-	@echo "make test       unit, integration and browser suites; make test-san: the same under ASan/UBSan"
+	@echo "make test       unit, integration, browser suites and sites-check; make test-san: the same under ASan/UBSan"
+	@echo "make sites-check every client site: HTML, links, axe, weight, form posts, Lighthouse, screenshots"
 	@echo "make classify   classify JSON lines from stdin; make eval: held-out accuracy and F1"
 	@echo "make fuzz       libFuzzer on every parser (FUZZ_SECONDS per target); make fault: faults under load"
 	@echo "make bench      intake posts/s and latency next to pgbench doing the same write"
@@ -126,9 +128,10 @@ $(BUILD)/modules/mod_consult_%.so: $$(wildcard modules/$$*/*.c) $$(wildcard modu
 	    -Wl,--version-script=modules/exports.map -Wl,--exclude-libs,ALL \
 	    -Wl,-z,relro -Wl,-z,now $(SANFLAGS) $(LDLIBS) -lm
 
-$(ADMIN): tools/consult-admin.c $(COMMON_LIB)
+ADMIN_SRC  := tools/consult-admin.c tools/site-new.c
+$(ADMIN): $(ADMIN_SRC) tools/consult-admin.h $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIE -o $@ $< $(COMMON_LIB) $(SANFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itools -fPIE -o $@ $(ADMIN_SRC) $(COMMON_LIB) $(SANFLAGS) $(LDLIBS)
 
 $(UNIT_BIN): $(UNIT_SRC) tests/unit/unit_main.c tests/unit/unit_fake.c tests/unit/unit.h tests/unit/pos_fixture.h $(COMMON_LIB) $(MODEL_LIB)
 	@mkdir -p $(dir $@)
@@ -175,7 +178,7 @@ seed-inbox:
 # ---- tests ---------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN) $(INTEG_BIN)
-	@$(MAKE) --no-print-directory test-unit test-integration test-browser $(if $(filter 1,$(SAN)),,test-infra test-delivery)
+	@$(MAKE) --no-print-directory test-unit test-integration test-browser $(if $(filter 1,$(SAN)),,sites-check test-infra test-delivery)
 
 # infra/: the Pulumi program under Pulumi's mocks, the node scripts and
 # deploy.sh, offline (npm packages pinned in infra/package-lock.json).
@@ -196,6 +199,15 @@ test-integration: $(INTEG_BIN) $(MODULE_SO) $(ADMIN)
 test-browser: all
 	@echo "== browser tests ($(BUILD))"
 	@BUILD=$(BUILD) SAN=$(SAN) tests/browser/harness.sh
+
+# Every client site (and one new site per vertical from site-new): HTML
+# validity, links and assets, axe, page weight, a real post of each form,
+# Lighthouse; screenshots at phone and desktop width in tests/out/sites/.
+# Not under SAN=1 (the sites, not the C, are what it checks; the
+# integration suite runs site-new under the sanitizers).
+sites-check: all
+	@echo "== sites check ($(BUILD))"
+	@BUILD=$(BUILD) SAN=$(SAN) tests/sites/run.sh
 
 test-san:
 	@$(MAKE) --no-print-directory SAN=1 test

@@ -6,12 +6,15 @@
  *   consult-admin seed     FILE        run an idempotent SQL seed file
  *   consult-admin client-add SLUG NAME create (or rename) a client
  *   consult-admin client-list          list clients
+ *   consult-admin site-new SLUG --name NAME --vertical VERTICAL ...
+ *                                      a new client site (tools/site-new.c)
  *   consult-admin simulate sms|voicemail CLIENT --from NUMBER ...
  *                                      what Twilio sends for a text or a
  *                                      call, signed, to the client's vhost
  *
  * The database comes from --db CONNINFO or CONSULT_DATABASE.
  */
+#include "consult-admin.h"
 #include "db/cs_db.h"
 #include "db/cs_migrate.h"
 #include "base/cs_conf.h"
@@ -54,6 +57,11 @@ static int usage_to(FILE *out, int rc)
             "  seed FILE             run an SQL seed file in one transaction\n"
             "  client-add SLUG NAME  create a client, or rename it\n"
             "  client-list           list clients\n"
+            "  site-new SLUG --name NAME --vertical VERTICAL [--owner EMAIL] [--force] [--root DIR]\n"
+            "                        a new client site: the client, its owner's account,\n"
+            "                        conf/sites/SLUG.conf on the vertical's preset\n"
+            "                        (conf/presets) and htdocs/SLUG/ from templates/sites;\n"
+            "                        refuses a slug in use unless --force\n"
             "  correct MESSAGE_ID INTENT [URGENCY]  store a staff correction of a label\n"
             "  user-add EMAIL NAME [--password-stdin] [--admin|--no-admin] [--enable]\n"
             "                        create a staff user, or set a new password (asked on\n"
@@ -1080,6 +1088,7 @@ int main(int argc, const char *const *argv)
           || (!strcmp(cmd, "seed") && argc - i == 1)
           || (!strcmp(cmd, "client-add") && argc - i == 2)
           || (!strcmp(cmd, "client-list") && argc - i == 0)
+          || (!strcmp(cmd, "site-new") && argc - i >= 1)
           || (!strcmp(cmd, "correct") && (argc - i == 2 || argc - i == 3))
           || (!strcmp(cmd, "corrections-export") && argc - i >= 1)
           || (!strcmp(cmd, "user-add") && argc - i >= 2)
@@ -1096,6 +1105,7 @@ int main(int argc, const char *const *argv)
     if (!strcmp(cmd, "migrate")) rc = cmd_migrate(conn, p, argv[i]);
     else if (!strcmp(cmd, "seed")) rc = cmd_seed(conn, p, argv[i]);
     else if (!strcmp(cmd, "client-add")) rc = cmd_client_add(conn, p, argv[i], argv[i + 1]);
+    else if (!strcmp(cmd, "site-new")) rc = cmd_site_new(conn, p, argc - i, argv + i);
     else if (!strcmp(cmd, "correct"))
         rc = cmd_correct(conn, p, argv[i], argv[i + 1], argc - i == 3 ? argv[i + 2] : NULL);
     else if (!strcmp(cmd, "corrections-export")) rc = cmd_export(conn, p, argc - i, argv + i);

@@ -15,14 +15,19 @@
 //                     [role=status]; forms with chosen files are not kept
 //   exactly once      however often a queued submission is resent, the
 //                     database holds it once
+//   Apache stopped    for real (tests/browser/httpd.sh): queued, then sent
+//                     by the backoff alone once it is back, stored once
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import {
-    OUT, PORT, SITE, launch, newPage, closePage, screenshot, axe, formatViolations, sql, intakeSettled, until, uniqueWord,
+    OUT, PORT, ROOT, SITE, launch, newPage, closePage, screenshot, axe, formatViolations, sql, intakeSettled, until, uniqueWord,
 } from './lib.mjs';
 
 const STORE = 'consult-forms-queue-v1';
+// The harness's Apache, stopped and started for real (tests/browser/httpd.sh).
+const httpd = (what) => execFileSync(join(ROOT, 'tests', 'browser', 'httpd.sh'), [what], { stdio: 'inherit' });
 const FORM = 'form[action="/api/intake"]';
 const QUEUED = /your message is saved on this device and will be sent automatically/;
 const SENT = 'Your message from earlier has been sent.';
@@ -251,6 +256,26 @@ uitest('back online on the same page the queued message is sent at once, and the
     assertStoredOnce(word);
 });
 
+uitest('with Apache stopped the message is queued, and once it is back the backoff sends it, stored once', async () => {
+    const word = uniqueWord('zf');
+    const p = await page();
+    await fillForm(p, visitor(word));
+    httpd('stop');
+    try {
+        await submit(p);
+        await status(p, QUEUED).waitFor();
+        assert.equal((await queue(p)).length, 1);
+        assert.equal(stored(word).length, 0, 'nothing stored while the server is down');
+    } finally {
+        httpd('start');
+    }
+    // No `online` event (the network never went away): the backoff timer
+    // alone finds the server back (retries after 2-4 s, 4-8 s, 8-16 s...).
+    await status(p, SENT).waitFor({ timeout: 45_000 });
+    assert.deepEqual(await queue(p), []);
+    assertStoredOnce(word);
+});
+
 uitest('a busy server (503, then 429, with Retry-After) is retried with backoff until it takes the message', async () => {
     const word = uniqueWord('zf');
     const p = await page();
@@ -271,7 +296,7 @@ uitest('a busy server (503, then 429, with Retry-After) is retried with backoff 
     await submit(p);
     await status(p, /^We could not reach our inbox just now — /).waitFor();
     assert.equal((await queue(p)).length, 1);
-    await status(p, SENT).waitFor({ timeout: 30_000 });
+    await status(p, SENT).waitFor({ timeout: 45_000 });
     assert.equal(seen.length, 3, 'three posts');
     assert.ok(seen[1] - seen[0] >= 4900, `the first retry came ${seen[1] - seen[0]} ms later; Retry-After said 5 s`);
     // The second wait is the backoff's (4 to 8 s), longer than Retry-After's 1 s.

@@ -5,11 +5,16 @@
 # Nothing is left running afterwards, pass or fail; the logs of a failed run
 # are kept in tests/out/browser-logs, screenshots in tests/out/browser.
 #   usage: tests/browser/harness.sh [node --test arguments, default tests/browser/]
+#          tests/browser/harness.sh --run COMMAND [ARGS...]   (make sites-check)
+# CS_SERVE_ROOT: the checkout Apache serves (ServerRoot: conf/sites, htdocs),
+# by default this one; CS_HARNESS_SETUP: a command run once the database is
+# seeded, before Apache starts (sites-check makes its new sites there).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tools/lib.sh"
 build="$root/${BUILD:-build/release}"
 conf=$root/conf/httpd.conf
+serve_root=${CS_SERVE_ROOT:-$root}
 cd "$root"
 
 command -v node >/dev/null 2>&1 || cs_die "node not found (Node.js 20+ is needed for the browser tests)"
@@ -87,6 +92,9 @@ admin member-add other@other.example other-client owner
 admin seed "$root/sql/seed/restaurants.sql"
 export CS_CONSULT_ADMIN=$build/consult-admin
 # <<< restaurants
+if [[ -n "${CS_HARNESS_SETUP:-}" ]]; then
+    "$CS_HARNESS_SETUP"
+fi
 
 # >>> integrations (integrations.test.mjs): a hauler whose Jobber is the
 # fake (tests/fakes/fake_jobber.py) and whose Cal.com webhook has a secret.
@@ -117,8 +125,8 @@ export CS_TEST_STRIPE_URL=http://127.0.0.1:$(cat "$tmp/stripe.port")
 
 # Fast job timing and no per-IP limit: every post comes from 127.0.0.1.
 export CONSULT_JOB_POLL=200ms CONSULT_INTAKE_IP_LIMIT=0
-cs_httpd_env "$root" "$tmp/var" "$build" "127.0.0.1:$port" "$CS_DATABASE"
-cs_htdocs_for_children "$root" "$tmp/htdocs"
+cs_httpd_env "$serve_root" "$tmp/var" "$build" "127.0.0.1:$port" "$CS_DATABASE"
+cs_htdocs_for_children "$serve_root" "$tmp/htdocs"
 cat > "$tmp/var/conf.d/browser.conf" <<CONF
 ConsultSecretKey b1 env:CS_TEST_SEAL_KEY
 <VirtualHost \${CONSULT_LISTEN}>
@@ -171,7 +179,12 @@ rm -f "$CS_OUT"/*.png
 status=0
 # In the background so that a signal to this script stops it at once (the
 # EXIT trap then ends node, which closes its Chromium).
-node --test --test-concurrency=1 "$@" &
+if [[ $1 == --run ]]; then
+    shift
+    "$@" &
+else
+    node --test --test-concurrency=1 "$@" &
+fi
 node_pid=$!
 wait "$node_pid" || status=$?
 node_pid=

@@ -108,5 +108,6 @@ Suite *suite_demo(void);
 Suite *suite_menu_dashboard(void);
 Suite *suite_integrations(void);
 Suite *suite_orders(void);
+Suite *suite_sites(void);
 
 #endif

@@ -459,6 +459,7 @@ int main(int argc, const char *const *argv)
     srunner_add_suite(sr, suite_orders());
     srunner_add_suite(sr, suite_demo());
     srunner_add_suite(sr, suite_menu_dashboard());
+    srunner_add_suite(sr, suite_sites());
     /* Last: it stops and starts the servers. */
     srunner_add_suite(sr, suite_recovery());
     srunner_run_all(sr, CK_NORMAL);
