@@ -316,6 +316,45 @@ START_TEST(test_staff_corrections_are_stored_and_exported_for_training)
 }
 END_TEST
 
+/* Two Apache nodes on one Postgres, as a deployment grows: a form's rate
+ * limit is counted once across both (mod_socache's memcache provider), and
+ * a dashboard session made on one node works on the other. */
+START_TEST(test_two_nodes_share_rate_limits_and_sessions)
+{
+    const char *out = NULL, *base2 = apr_psprintf(it_pool, "http://127.0.0.1:%s",
+                                                  getenv("CS_TEST_PORT2"));
+    it_session_t *s;
+    int i;
+    ck_assert_msg(it_ctl("httpd2-start", &out) == 0, "second Apache: %s", out);
+    for (i = 0; i < 6; i++) {
+        it_req_t req = { 0 };
+        it_resp_t *r;
+        req.base = i % 2 ? base2 : NULL;
+        req.host = "shared-limit.localhost";
+        req.path = "/api/intake";
+        req.content_type = "application/x-www-form-urlencoded";
+        req.body = apr_psprintf(it_pool, "email=limit%d%%40nodes.example&message=Two+nodes+%d", i, i);
+        r = it_http(&req);
+        /* 4 per 10 minutes from this address, whichever node answers. */
+        ck_assert_msg(r->status == (i < 4 ? 303 : 429), "post %d on node %d: %ld", i + 1,
+                      i % 2 + 1, r->status);
+    }
+    s = it_dash_login("admin.localhost", "owner%40coffee.example", "owner+password+1");
+    {
+        it_req_t req = { 0 };
+        const char *hdr[2] = { apr_pstrcat(it_pool, "Cookie: ", s->cookie, NULL), NULL };
+        req.base = base2;
+        req.host = "admin.localhost";
+        req.path = "/";
+        req.accept = "text/html";
+        req.headers = hdr;
+        ck_assert_int_eq(it_http(&req)->status, 200);
+    }
+    ck_assert_msg(it_ctl("httpd2-stop", &out) == 0, "%s", out);
+    it_intake_settled(10);
+}
+END_TEST
+
 Suite *suite_jobs(void)
 {
     Suite *s = suite_create("jobs");
@@ -334,6 +373,7 @@ Suite *suite_jobs(void)
     tcase_add_test(tc, test_housekeeping_removes_old_sessions_attempts_and_jobs);
     tcase_add_test(tc, test_two_nodes_on_one_database_run_each_job_once);
     tcase_add_test(tc, test_a_job_slower_than_its_lease_runs_once_across_two_nodes);
+    tcase_add_test(tc, test_two_nodes_share_rate_limits_and_sessions);
     tcase_add_test(tc, test_worker_ids_are_unique_beyond_name_and_pid);
     suite_add_tcase(s, tc);
     return s;

@@ -28,6 +28,7 @@ finish() {
     "$root/tests/integration/ctl.sh" httpd-stop || true
     [[ -n "${fake_pid:-}" ]] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
     [[ -n "${jobber_pid:-}" ]] && kill "$jobber_pid" 2>/dev/null && wait "$jobber_pid" 2>/dev/null
+    [[ -n "${memcached_pid:-}" ]] && kill "$memcached_pid" 2>/dev/null && wait "$memcached_pid" 2>/dev/null
     [[ -n "${stripe_pid:-}" ]] && kill "$stripe_pid" 2>/dev/null && wait "$stripe_pid" 2>/dev/null
     [[ -n "${square_pid:-}" ]] && kill "$square_pid" 2>/dev/null && wait "$square_pid" 2>/dev/null
     cs_pg_stop "$CS_TEST_PG_DIR"
@@ -69,6 +70,13 @@ export CS_TEST_STRIPE_URL=http://127.0.0.1:$(cat "$tmp/stripe.port")
 export CS_TEST_SQUARE_URL=http://127.0.0.1:$(cat "$tmp/square.port")
 export CS_TEST_STRIPE_WHSEC=whsec_test_orders_secret_1
 export CS_TEST_PORT2=$(cs_free_port)
+# Rate limits shared by the two Apache nodes through mod_socache's memcache
+# provider: Debian's memcached on a private port, as a deployment runs it.
+command -v memcached >/dev/null || cs_die "memcached is missing (dist/packages.txt)"
+mc_port=$(cs_free_port)
+memcached -l 127.0.0.1 -p "$mc_port" -U 0 -m 16 -u "$( [[ $(id -u) -eq 0 ]] && echo nobody || id -un)" &
+memcached_pid=$!
+export CS_TEST_MEMCACHED=127.0.0.1:$mc_port
 
 echo "integration: PostgreSQL on 127.0.0.1:$CS_TEST_PG_PORT, Apache on 127.0.0.1:$port"
 cs_pg_start "$CS_TEST_PG_DIR" "$CS_TEST_PG_PORT"
@@ -160,6 +168,16 @@ cs_httpd_env "$root" "$tmp/var" "$build" "127.0.0.1:$port" "$CS_TEST_DATABASE"
 cs_htdocs_for_children "$root" "$tmp/htdocs"
 # Test-only vhosts next to the real conf/sites ones.
 cat > "$tmp/var/conf.d/tests.conf" <<CONF
+# Both nodes count rate limits in one memcached (mod_socache_memcache).
+LoadModule socache_memcache_module \${CONSULT_HTTPD_MODULES}/mod_socache_memcache.so
+ConsultRateLimitCache memcache:$CS_TEST_MEMCACHED
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName shared-limit.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient other-client
+    ConsultIntake On
+    ConsultIntakeRateLimit 4 10m
+</VirtualHost>
 # Intake limit small enough to test 413.
 <VirtualHost \${CONSULT_LISTEN}>
     ServerName small.localhost
