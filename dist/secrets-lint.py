@@ -21,7 +21,8 @@ import re
 import sys
 
 SECRET_DIRECTIVE = re.compile(r"^Consult\w*(Secret|Key|Token|Password)$")
-NOT_SECRET = {"ConsultIntakeFormToken"}  # Off|Optional|Require
+NOT_SECRET = {"ConsultIntakeFormToken",       # Off|Optional|Require
+              "ConsultStripePublishableKey"}  # public by design: Stripe.js reads it in the page
 KEY_SHAPES = [
     (re.compile(r"\b[sr]k_live_[0-9A-Za-z]{10,}"), "a live Stripe key"),
     (re.compile(r"\bwhsec_[0-9A-Za-z]{16,}"), "a Stripe webhook secret"),
