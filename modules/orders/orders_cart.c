@@ -294,12 +294,6 @@ int orders_csrf_ok(request_rec *r, const orders_cart_t *cart, apr_table_t *form)
     return sent && cs_ct_streq(sent, cart->csrf);
 }
 
-static int wants_json(request_rec *r)
-{
-    const char *a = apr_table_get(r->headers_in, "Accept");
-    return a && strstr(a, "application/json") && !strstr(a, "text/html");
-}
-
 static int is_digits(const char *s, int max)
 {
     int n = 0;
@@ -452,7 +446,7 @@ int orders_cart_post(request_rec *r)
     cart->id = apr_pstrdup(r->pool, PQgetvalue(res, 0, 0));
     cart->version = atoi(PQgetvalue(res, 0, 1));
     PQclear(res);
-    if (!wants_json(r)) {
+    if (!orders_wants_json(r)) {
         const char *back = apr_table_get(form, "back");
         apr_table_setn(r->headers_out, "Location",
                        back && !strcmp(back, "checkout") ? "/order/checkout" : "/order#cart");

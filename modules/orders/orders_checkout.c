@@ -27,12 +27,6 @@ static int refuse(request_rec *r, PGconn *conn, int status, const char *code, co
     return orders_core.send_error(r, status, code, msg);
 }
 
-static int wants_json(request_rec *r)
-{
-    const char *a = apr_table_get(r->headers_in, "Accept");
-    return a && strstr(a, "application/json") && !strstr(a, "text/html");
-}
-
 /* The lines as order_lines rows, for jsonb_to_recordset. */
 static const char *lines_json(apr_pool_t *p, const apr_array_header_t *priced)
 {
@@ -138,7 +132,7 @@ static int pay(request_rec *r, const orders_conf *c, PGconn *conn, const char *o
                                       "Please try again in a moment.");
     }
     PQclear(res);
-    if (wants_json(r)) {
+    if (orders_wants_json(r)) {
         cs_json_t *o = cs_json_object(r->pool);
         cs_json_set_str(o, "order", pub);
         cs_json_set_str(o, "payment_intent", pi.id);
@@ -259,7 +253,7 @@ int orders_checkout_post(request_rec *r)
         PQclear(res);
         cs_db_command(conn, r->pool, NULL, "COMMIT");
         if (pending) return pay(r, c, conn, id, p2, total, cur, em);
-        if (wants_json(r)) {
+        if (orders_wants_json(r)) {
             return orders_core.send_error(r, HTTP_CONFLICT, "already_ordered",
                                           "This cart was ordered already.");
         }

@@ -20,10 +20,25 @@ APLOG_USE_MODULE(consult_orders);
 
 #define LOG_S(job) ((server_rec *)(job)->server)
 
-static int fail(cs_job_t *job, const char *what, const char *err)
+int orders_job_fail(cs_job_t *job, const char *what, const char *err)
 {
     job->error = apr_psprintf(job->pool, "%s: %s", what, err ? err : "failed");
     return HTTP_SERVICE_UNAVAILABLE;
+}
+
+int orders_job_order(cs_job_t *job, const char **poid, const char **pcid)
+{
+    cs_json_t *pl = NULL;
+    apr_int64_t order = 0, client = 0;
+    if (cs_json_parse(&pl, job->pool, job->payload, strlen(job->payload), NULL) != APR_SUCCESS
+        || !cs_jint(cs_json_raw(pl), "order_id", &order) || order <= 0
+        || !cs_jint(cs_json_raw(pl), "client_id", &client) || client <= 0) {
+        job->permanent = 1;
+        return orders_job_fail(job, "payload", "expected {\"order_id\": N, \"client_id\": N}");
+    }
+    *poid = apr_psprintf(job->pool, "%" APR_INT64_T_FMT, order);
+    *pcid = apr_psprintf(job->pool, "%" APR_INT64_T_FMT, client);
+    return OK;
 }
 
 static PGresult *exec(cs_job_t *job, const char **perr, ExecStatusType expect,
@@ -62,10 +77,10 @@ static int give_up(cs_job_t *job, const char *client_id, const char *order_id,
         "UPDATE orders SET problem = $2 WHERE id = $1 RETURNING paid_cents - greatest(refunded_cents,"
         " (SELECT coalesce(sum(amount_cents), 0) FROM order_refunds"
         "   WHERE order_id = $1 AND state <> 'failed'))", 2, params);
-    if (!res) return fail(job, "recording the failure", err);
+    if (!res) return orders_job_fail(job, "recording the failure", err);
     if (PQntuples(res) != 1) {
         PQclear(res);
-        return fail(job, "recording the failure", "the order is gone");
+        return orders_job_fail(job, "recording the failure", "the order is gone");
     }
     rest = apr_atoi64(PQgetvalue(res, 0, 0));
     PQclear(res);
@@ -77,7 +92,7 @@ static int give_up(cs_job_t *job, const char *client_id, const char *order_id,
                        apr_psprintf(job->pool, "Sorry, the kitchen could not take your online "
                                     "order %s. We have refunded it in full.", pub), &err)
            != APR_SUCCESS) {
-        return fail(job, "failing the order", err);
+        return orders_job_fail(job, "failing the order", err);
     }
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, LOG_S(job), CSLOGNO(07050)
                  "order %s of %s failed at the POS and is refunded: %s", pub, slug, why);
@@ -86,10 +101,9 @@ static int give_up(cs_job_t *job, const char *client_id, const char *order_id,
 
 int orders_run_submit(cs_job_t *job)
 {
-    cs_json_t *pl = NULL;
-    apr_int64_t order = 0, client = 0, age, sub, fee, tax, tip, new_sub = 0, refund;
+    apr_int64_t age, sub, fee, tax, tip, new_sub = 0, refund;
     apr_int64_t tax_ppm, fee_fixed, fee_bp, tip_bp, left;
-    int fee_taxable;
+    int fee_taxable, st;
     const char *err = NULL, *params[3], *oid, *cid, *slug, *pub, *pi, *dropped_names = NULL;
     apr_array_header_t *lines, *pos_lines;
     cs_pos_menu_info_t menu;
@@ -101,14 +115,7 @@ int orders_run_submit(cs_job_t *job)
     apr_int64_t pickup;
     apr_status_t rv;
 
-    if (cs_json_parse(&pl, job->pool, job->payload, strlen(job->payload), &err) != APR_SUCCESS
-        || !cs_jint(cs_json_raw(pl), "order_id", &order)
-        || !cs_jint(cs_json_raw(pl), "client_id", &client)) {
-        job->permanent = 1;
-        return fail(job, "payload", "expected {\"order_id\": N, \"client_id\": N}");
-    }
-    oid = apr_psprintf(job->pool, "%" APR_INT64_T_FMT, order);
-    cid = apr_psprintf(job->pool, "%" APR_INT64_T_FMT, client);
+    if ((st = orders_job_order(job, &oid, &cid)) != OK) return st;
     params[0] = oid;
     params[1] = cid;
     res = exec(job, &err, PGRES_TUPLES_OK,
@@ -121,7 +128,7 @@ int orders_run_submit(cs_job_t *job)
         "    FROM order_refunds f WHERE f.order_id = o.id AND f.state <> 'failed'))"
         " FROM orders o JOIN clients c ON c.id = o.client_id"
         " WHERE o.id = $1 AND o.client_id = $2 FOR UPDATE OF o", 2, params);
-    if (!res) return fail(job, "reading the order", err);
+    if (!res) return orders_job_fail(job, "reading the order", err);
     if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "paid")) {
         PQclear(res);
         return OK;                      /* sent already, or refunded meanwhile */
@@ -150,14 +157,14 @@ int orders_run_submit(cs_job_t *job)
     PQclear(res);
     if (!(c = orders_conf_for_slug(slug))) {
         job->permanent = 1;
-        return fail(job, "order", "no vhost of this server has ConsultOrders for its client");
+        return orders_job_fail(job, "order", "no vhost of this server has ConsultOrders for its client");
     }
 
     res = exec(job, &err, PGRES_TUPLES_OK,
         "SELECT n, item_id, name, quantity, unit_cents, line_cents,"
         "  coalesce((SELECT string_agg(m->>'id', E'\\x1f') FROM jsonb_array_elements(modifiers) m), '')"
         " FROM order_lines WHERE order_id = $1 ORDER BY n", 1, params);
-    if (!res) return fail(job, "reading the lines", err);
+    if (!res) return orders_job_fail(job, "reading the lines", err);
     lines = apr_array_make(job->pool, PQntuples(res), sizeof(line_t));
     for (i = 0; i < PQntuples(res); i++) {
         line_t *l = apr_array_push(lines);
@@ -178,7 +185,7 @@ int orders_run_submit(cs_job_t *job)
 
     /* The last look at the menu before the kitchen gets it. */
     if (orders_pos_menu(job->conn, job->pool, slug, cid, &menu, &err) != APR_SUCCESS) {
-        return fail(job, "reading the menu", err);
+        return orders_job_fail(job, "reading the menu", err);
     }
     pos_lines = apr_array_make(job->pool, lines->nelts, sizeof(cs_pos_line_t));
     for (i = 0; i < lines->nelts; i++) {
@@ -206,7 +213,7 @@ int orders_run_submit(cs_job_t *job)
         params[1] = why;
         res = exec(job, &err, PGRES_COMMAND_OK,
                    "UPDATE order_lines SET dropped = true WHERE order_id = $1", 1, params);
-        if (!res) return fail(job, "marking the lines", err);
+        if (!res) return orders_job_fail(job, "marking the lines", err);
         PQclear(res);
         return give_up(job, cid, oid, slug, pub, why);
     }
@@ -225,7 +232,7 @@ int orders_run_submit(cs_job_t *job)
         if (tip_bp >= 0) new_tip = cs_cart_rate_cents(new_sub, tip_bp, CS_CART_BP);
         if (new_fee < 0 || new_tax < 0 || new_tip < 0) {
             job->permanent = 1;
-            return fail(job, "the refund of the sold-out lines", "an amount out of range");
+            return orders_job_fail(job, "the refund of the sold-out lines", "an amount out of range");
         }
         refund = (sub + fee + tax + tip) - (new_sub + new_fee + new_tax + new_tip);
         if (refund > left) refund = left;
@@ -237,7 +244,7 @@ int orders_run_submit(cs_job_t *job)
         res = exec(job, &err, PGRES_COMMAND_OK,
                    "UPDATE order_lines SET dropped = true WHERE order_id = $1 AND n = ANY($2::int[])",
                    2, params);
-        if (!res) return fail(job, "marking the lines", err);
+        if (!res) return orders_job_fail(job, "marking the lines", err);
         PQclear(res);
         if (cs_order_refund_queue(job->conn, job->pool, oid, refund, "sold_out_lines",
                                 apr_pstrcat(job->pool, "sold out before the kitchen got it: ",
@@ -253,7 +260,7 @@ int orders_run_submit(cs_job_t *job)
                                         "your order is on its way.", dropped_names, pub,
                                         orders_money(job->pool, refund, menu.currency)), &err)
                != APR_SUCCESS) {
-            return fail(job, "refunding the sold-out lines", err);
+            return orders_job_fail(job, "refunding the sold-out lines", err);
         }
         sub = new_sub;
         fee = new_fee;
@@ -277,12 +284,12 @@ int orders_run_submit(cs_job_t *job)
         params[1] = pres->pos_order_id;
         res = exec(job, &err, PGRES_COMMAND_OK,
                    "UPDATE orders SET pos_order_id = $2, problem = NULL WHERE id = $1", 2, params);
-        if (!res) return fail(job, "recording the POS order", err);
+        if (!res) return orders_job_fail(job, "recording the POS order", err);
         PQclear(res);
         if (cs_order_move(job->conn, job->pool, cid, oid, CS_ORDER_SENT, "pos",
                           apr_pstrcat(job->pool, "the POS took it as ", pres->pos_order_id, NULL),
                           NULL, &err) != APR_SUCCESS) {
-            return fail(job, "marking sent", err);
+            return orders_job_fail(job, "marking sent", err);
         }
         return OK;
     }
@@ -290,7 +297,7 @@ int orders_run_submit(cs_job_t *job)
     if ((APR_STATUS_IS_EAGAIN(rv) || APR_STATUS_IS_EACCES(rv)) && !last) {
         /* Retried with backoff (credentials too: a token being rotated);
          * the staff's Orders view says it is waiting for the POS. */
-        return fail(job, "the POS", err);
+        return orders_job_fail(job, "the POS", err);
     }
     return give_up(job, cid, oid, slug, pub,
                    APR_STATUS_IS_EAGAIN(rv) || APR_STATUS_IS_EACCES(rv)

@@ -38,6 +38,12 @@ static void put_bool(json_object *o, const char *k, int v)
     json_object_object_add(o, k, json_object_new_boolean(v));
 }
 
+int orders_wants_json(request_rec *r)
+{
+    const char *a = apr_table_get(r->headers_in, "Accept");
+    return a && strstr(a, "application/json") && !strstr(a, "text/html");
+}
+
 int orders_render(request_rec *r, int status, const char *name, json_object *data)
 {
     orders_conf *c = orders_sconf(r->server);

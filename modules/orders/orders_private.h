@@ -95,6 +95,8 @@ apr_table_t *orders_form(request_rec *r);
 
 /* orders_pages.c */
 int orders_render(request_rec *r, int status, const char *name, json_object *data);
+/* The caller asked for JSON (the tests, a script) rather than a page. */
+int orders_wants_json(request_rec *r);
 /* @p o freed with the request's pool. */
 json_object *orders_owned(request_rec *r, json_object *o);
 json_object *orders_page_data(request_rec *r, const orders_conf *c, const char *title);
@@ -121,6 +123,11 @@ int orders_run_refund(cs_job_t *job);
 
 /* orders_jobs.c */
 int orders_run_job(cs_job_t *job);
+/* A job failed (retried with backoff unless job->permanent): the status to return. */
+int orders_job_fail(cs_job_t *job, const char *what, const char *err);
+/* The {"order_id": N, "client_id": N} payload of the order jobs, as SQL
+ * parameters: OK, or the failure (permanent) to return. */
+int orders_job_order(cs_job_t *job, const char **poid, const char **pcid);
 int orders_run_submit(cs_job_t *job);
 int orders_run_expire(cs_job_t *job);
 /* Tell the guest @p body by SMS or email (consult_order_tell). */

@@ -148,11 +148,6 @@ int orders_stripe_webhook(request_rec *r)
 
 /* ---- the stripe.event job ------------------------------------------------ */
 
-static int fail(cs_job_t *job, const char *what, const char *err)
-{
-    job->error = apr_psprintf(job->pool, "%s: %s", what, err ? err : "failed");
-    return HTTP_SERVICE_UNAVAILABLE;
-}
 
 static PGresult *exec(cs_job_t *job, const char **perr, ExecStatusType expect,
                       const char *sql, int n, const char *const *params)
@@ -235,7 +230,7 @@ static int on_succeeded(cs_job_t *job, const cs_stripe_event_t *ev, order_row_t 
                "UPDATE orders SET payment_intent = coalesce(payment_intent, $2),"
                " paid_cents = $3::bigint, paid_at = coalesce(paid_at, now()) WHERE id = $1",
                3, params);
-    if (!res) return fail(job, "recording the payment", err);
+    if (!res) return orders_job_fail(job, "recording the payment", err);
     PQclear(res);
     if (o->state == CS_ORDER_CANCELLED || ev->amount_received < o->total
         || strcasecmp(ev->currency ? ev->currency : "", o->currency)) {
@@ -247,7 +242,7 @@ static int on_succeeded(cs_job_t *job, const cs_stripe_event_t *ev, order_row_t 
             || (ev->amount_received > 0
                 && cs_order_refund_queue(job->conn, job->pool, o->id, ev->amount_received,
                                        "payment_mismatch", why, "system", &err) != APR_SUCCESS)) {
-            return fail(job, "refunding", err);
+            return orders_job_fail(job, "refunding", err);
         }
         if (o->state == CS_ORDER_PENDING) {
             cs_order_move(job->conn, job->pool, o->client_id, o->id, CS_ORDER_CANCELLED,
@@ -257,24 +252,24 @@ static int on_succeeded(cs_job_t *job, const cs_stripe_event_t *ev, order_row_t 
     }
     rv = cs_order_move(job->conn, job->pool, o->client_id, o->id, CS_ORDER_PAID, "stripe",
                        apr_pstrcat(job->pool, "payment ", ev->payment_intent, NULL), NULL, &err);
-    if (rv != APR_SUCCESS) return fail(job, "marking paid", err);
-    if (!(body = thread_body(job, o, &err))) return fail(job, "the order's message", err);
+    if (rv != APR_SUCCESS) return orders_job_fail(job, "marking paid", err);
+    if (!(body = thread_body(job, o, &err))) return orders_job_fail(job, "the order's message", err);
     params[1] = body;
     res = exec(job, &err, PGRES_TUPLES_OK, "SELECT consult_order_thread($1, $2)", 2, params);
-    if (!res) return fail(job, "the order's thread", err);
+    if (!res) return orders_job_fail(job, "the order's thread", err);
     PQclear(res);
     if (o->refunded >= ev->amount_received) {
         /* A charge.refunded that came first: refunded already, whole. */
         return cs_order_move(job->conn, job->pool, o->client_id, o->id, CS_ORDER_REFUNDED,
                              "stripe", "refunded in full", NULL, &err) == APR_SUCCESS
-               ? OK : fail(job, "marking refunded", err);
+               ? OK : orders_job_fail(job, "marking refunded", err);
     }
     if (cs_jobs_enqueue(job->conn, job->pool, &err, ORDERS_JOB_SUBMIT,
                         apr_psprintf(job->pool, "{\"order_id\": %s, \"client_id\": %s}",
                                      o->id, o->client_id),
                         apr_pstrcat(job->pool, ORDERS_JOB_SUBMIT, ":", o->id, NULL), 0)
         != APR_SUCCESS) {
-        return fail(job, "queueing the POS submit", err);
+        return orders_job_fail(job, "queueing the POS submit", err);
     }
     return OK;
 }
@@ -288,12 +283,12 @@ static int on_refunded(cs_job_t *job, const cs_stripe_event_t *ev, order_row_t *
     res = exec(job, &err, PGRES_COMMAND_OK,
                "UPDATE orders SET refunded_cents = greatest(refunded_cents, $2::bigint),"
                " updated_at = now() WHERE id = $1", 2, params);
-    if (!res) return fail(job, "recording the refund", err);
+    if (!res) return orders_job_fail(job, "recording the refund", err);
     PQclear(res);
     if (o->paid > 0 && ev->amount_refunded >= o->paid && cs_order_can(o->state, CS_ORDER_REFUNDED)) {
         if (cs_order_move(job->conn, job->pool, o->client_id, o->id, CS_ORDER_REFUNDED, "stripe",
                           "refunded in full", NULL, &err) != APR_SUCCESS) {
-            return fail(job, "marking refunded", err);
+            return orders_job_fail(job, "marking refunded", err);
         }
     }
     return OK;
@@ -312,13 +307,13 @@ int orders_run_stripe_event(cs_job_t *job)
     if (cs_json_parse(&pl, job->pool, job->payload, strlen(job->payload), &err) != APR_SUCCESS
         || !cs_jint(cs_json_raw(pl), "event", &event)) {
         job->permanent = 1;
-        return fail(job, "payload", "no event id");
+        return orders_job_fail(job, "payload", "no event id");
     }
     params[0] = apr_psprintf(job->pool, "%" APR_INT64_T_FMT, event);
     res = exec(job, &err, PGRES_TUPLES_OK,
         "SELECT client_id, payload, processed_at IS NOT NULL FROM provider_events"
         " WHERE id = $1 FOR UPDATE", 1, params);
-    if (!res) return fail(job, "reading the event", err);
+    if (!res) return orders_job_fail(job, "reading the event", err);
     if (!PQntuples(res) || PQgetvalue(res, 0, 2)[0] == 't') {
         PQclear(res);
         return OK;
@@ -335,7 +330,7 @@ int orders_run_stripe_event(cs_job_t *job)
         note = NULL;                    /* recorded; nothing to do */
     }
     else if ((found = find_order(job, client_id, &ev, &o, &err)) < 0) {
-        return fail(job, "finding the order", err);
+        return orders_job_fail(job, "finding the order", err);
     }
     else if (!found) {
         note = "no order of this client has this PaymentIntent";
@@ -351,7 +346,7 @@ int orders_run_stripe_event(cs_job_t *job)
                                          ev.failure_message ? ev.failure_message
                                          : ev.failure_code ? ev.failure_code : "declined", NULL),
                              &err) != APR_SUCCESS) {
-            return fail(job, "noting the failure", err);
+            return orders_job_fail(job, "noting the failure", err);
         }
     }
     else if (ev.kind == CS_STRIPE_EV_CHARGE_REFUNDED) {
@@ -361,13 +356,13 @@ int orders_run_stripe_event(cs_job_t *job)
         params[0] = o.id;
         res = exec(job, &err, PGRES_COMMAND_OK,
                    "UPDATE orders SET disputed = true, updated_at = now() WHERE id = $1", 1, params);
-        if (!res) return fail(job, "recording the dispute", err);
+        if (!res) return orders_job_fail(job, "recording the dispute", err);
         PQclear(res);
         if (cs_order_note(job->conn, job->pool, o.id, "stripe",
                           apr_pstrcat(job->pool, "the guest disputed the charge",
                                       ev.failure_code ? " (" : "", ev.failure_code ? ev.failure_code : "",
                                       ev.failure_code ? ")" : "", NULL), &err) != APR_SUCCESS) {
-            return fail(job, "noting the dispute", err);
+            return orders_job_fail(job, "noting the dispute", err);
         }
     }
     if (st != OK) return st;
@@ -376,7 +371,7 @@ int orders_run_stripe_event(cs_job_t *job)
     res = exec(job, &err, PGRES_COMMAND_OK,
         "UPDATE provider_events SET processed_at = now(), attempts = attempts + 1,"
         " last_error = $2 WHERE id = $1", 2, params);
-    if (!res) return fail(job, "marking the event", err);
+    if (!res) return orders_job_fail(job, "marking the event", err);
     PQclear(res);
     return OK;
 }
@@ -400,7 +395,7 @@ int orders_run_refund(cs_job_t *job)
     if (cs_json_parse(&pl, job->pool, job->payload, strlen(job->payload), &err) != APR_SUCCESS
         || !cs_jint(cs_json_raw(pl), "refund_id", &refund)) {
         job->permanent = 1;
-        return fail(job, "payload", "no refund id");
+        return orders_job_fail(job, "payload", "no refund id");
     }
     params[0] = apr_psprintf(job->pool, "%" APR_INT64_T_FMT, refund);
     res = exec(job, &err, PGRES_TUPLES_OK,
@@ -408,7 +403,7 @@ int orders_run_refund(cs_job_t *job)
         "  f.reason, o.currency"
         " FROM order_refunds f JOIN orders o ON o.id = f.order_id JOIN clients c ON c.id = o.client_id"
         " WHERE f.id = $1 FOR UPDATE OF f", 1, params);
-    if (!res) return fail(job, "reading the refund", err);
+    if (!res) return orders_job_fail(job, "reading the refund", err);
     if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "queued")) {
         PQclear(res);
         return OK;
@@ -424,7 +419,7 @@ int orders_run_refund(cs_job_t *job)
     PQclear(res);
     if (!(c = orders_conf_for_slug(slug)) || !pi) {
         job->permanent = 1;
-        return fail(job, "refund", !pi ? "the order has no payment" : "no ConsultOrders for its client");
+        return orders_job_fail(job, "refund", !pi ? "the order has no payment" : "no ConsultOrders for its client");
     }
     memset(&in, 0, sizeof(in));
     memset(&req, 0, sizeof(req));
@@ -436,7 +431,7 @@ int orders_run_refund(cs_job_t *job)
     in.idempotency_key = apr_psprintf(job->pool, "consult-refund-%" APR_INT64_T_FMT, refund);
     if (cs_stripe_build_refund(&req, job->pool, &c->stripe, &in, &err) != APR_SUCCESS) {
         job->permanent = 1;
-        return fail(job, "refund", err);
+        return orders_job_fail(job, "refund", err);
     }
     if (stripe_send(job->pool, &req, &resp, &e) == APR_SUCCESS) {
         cs_stripe_parse_refund(job->pool, resp->status, resp->headers, resp->body, resp->len,
@@ -447,13 +442,13 @@ int orders_run_refund(cs_job_t *job)
          * unreadable 2xx Stripe may have made it, so the row stays queued
          * (staff cannot refund it a second time) and the job keeps its key. */
         if (e.retry || e.kind == CS_STRIPE_ERR_UNREADABLE) {
-            return fail(job, "Stripe refund", e.why);
+            return orders_job_fail(job, "Stripe refund", e.why);
         }
         /* Stripe will not do it: staff see why and refund by hand. */
         params[1] = e.message ? e.message : e.why;
         res = exec(job, &err, PGRES_COMMAND_OK,
                    "UPDATE order_refunds SET state = 'failed', error = $2 WHERE id = $1", 2, params);
-        if (!res) return fail(job, "recording the refund", err);
+        if (!res) return orders_job_fail(job, "recording the refund", err);
         PQclear(res);
         cs_order_note(job->conn, job->pool, order_id, "stripe",
                       apr_pstrcat(job->pool, "refund refused by Stripe: ", params[1], NULL), &err);
@@ -472,14 +467,14 @@ int orders_run_refund(cs_job_t *job)
         "     WHERE order_id = $3 AND (state = 'succeeded' OR id = $1))), updated_at = now()"
         " WHERE o.id = $3 RETURNING o.refunded_cents >= o.paid_cents AND o.paid_cents > 0, o.state",
         3, params);
-    if (!res) return fail(job, "recording the refund", err);
+    if (!res) return orders_job_fail(job, "recording the refund", err);
     if (PQntuples(res) == 1 && PQgetvalue(res, 0, 0)[0] == 't') {
         cs_order_state_t s;
         if (cs_order_state_parse(PQgetvalue(res, 0, 1), &s) && cs_order_can(s, CS_ORDER_REFUNDED)
             && cs_order_move(job->conn, job->pool, client_id, order_id, CS_ORDER_REFUNDED,
                              "system", reason, NULL, &err) != APR_SUCCESS) {
             PQclear(res);
-            return fail(job, "marking refunded", err);
+            return orders_job_fail(job, "marking refunded", err);
         }
     }
     PQclear(res);
@@ -497,9 +492,8 @@ int orders_run_refund(cs_job_t *job)
  * cancelled. */
 int orders_run_expire(cs_job_t *job)
 {
-    cs_json_t *pl = NULL;
-    apr_int64_t order = 0, client = 0;
     const char *err = NULL, *params[2], *pi = NULL, *slug, *cid, *oid;
+    int st;
     cs_stripe_intent_t intent;
     cs_stripe_error_t e;
     cs_http_req_t req;
@@ -507,20 +501,13 @@ int orders_run_expire(cs_job_t *job)
     orders_conf *c;
     PGresult *res;
 
-    if (cs_json_parse(&pl, job->pool, job->payload, strlen(job->payload), &err) != APR_SUCCESS
-        || !cs_jint(cs_json_raw(pl), "order_id", &order)
-        || !cs_jint(cs_json_raw(pl), "client_id", &client)) {
-        job->permanent = 1;
-        return fail(job, "payload", "expected {\"order_id\": N, \"client_id\": N}");
-    }
-    oid = apr_psprintf(job->pool, "%" APR_INT64_T_FMT, order);
-    cid = apr_psprintf(job->pool, "%" APR_INT64_T_FMT, client);
+    if ((st = orders_job_order(job, &oid, &cid)) != OK) return st;
     params[0] = oid;
     params[1] = cid;
     res = exec(job, &err, PGRES_TUPLES_OK,
         "SELECT o.state, o.payment_intent, c.slug FROM orders o JOIN clients c ON c.id = o.client_id"
         " WHERE o.id = $1 AND o.client_id = $2", 2, params);
-    if (!res) return fail(job, "reading the order", err);
+    if (!res) return orders_job_fail(job, "reading the order", err);
     if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "pending_payment")) {
         PQclear(res);
         return OK;
@@ -533,12 +520,12 @@ int orders_run_expire(cs_job_t *job)
         memset(&e, 0, sizeof(e));
         if (cs_stripe_build_retrieve_intent(&req, job->pool, &c->stripe, pi) != APR_SUCCESS) {
             job->permanent = 1;
-            return fail(job, "expiry", "the stored PaymentIntent id is not Stripe's");
+            return orders_job_fail(job, "expiry", "the stored PaymentIntent id is not Stripe's");
         }
         if (stripe_send(job->pool, &req, &resp, &e) != APR_SUCCESS
             || cs_stripe_parse_intent(job->pool, resp->status, resp->headers, resp->body,
                                       resp->len, &intent, &e) != APR_SUCCESS) {
-            return fail(job, "asking Stripe about the payment", e.why);
+            return orders_job_fail(job, "asking Stripe about the payment", e.why);
         }
         if (!strcmp(intent.status, "succeeded")) {
             cs_stripe_event_t ev;
@@ -550,7 +537,7 @@ int orders_run_expire(cs_job_t *job)
             ev.amount_received = intent.amount_received;
             ev.currency = intent.currency;
             ev.order_id = intent.order_id;
-            if ((found = find_order(job, cid, &ev, &o, &err)) < 0) return fail(job, "the order", err);
+            if ((found = find_order(job, cid, &ev, &o, &err)) < 0) return orders_job_fail(job, "the order", err);
             if (!found) return OK;
             cs_order_note(job->conn, job->pool, oid, "stripe",
                           "payment found when the unpaid order was about to expire", &err);
@@ -558,7 +545,7 @@ int orders_run_expire(cs_job_t *job)
         }
         if (!strcmp(intent.status, "processing")) {
             /* The bank has it: it ends succeeded or failed; look again later. */
-            return fail(job, "expiry", "the payment is processing");
+            return orders_job_fail(job, "expiry", "the payment is processing");
         }
         if (strcmp(intent.status, "canceled")) {
             /* Cancelled at Stripe first, so a pay page still open cannot
@@ -569,19 +556,19 @@ int orders_run_expire(cs_job_t *job)
             memset(&e, 0, sizeof(e));
             if (cs_stripe_build_cancel_intent(&req, job->pool, &c->stripe, pi) != APR_SUCCESS) {
                 job->permanent = 1;
-                return fail(job, "expiry", "the stored PaymentIntent id is not Stripe's");
+                return orders_job_fail(job, "expiry", "the stored PaymentIntent id is not Stripe's");
             }
             if (stripe_send(job->pool, &req, &resp, &e) != APR_SUCCESS
                 || cs_stripe_parse_intent(job->pool, resp->status, resp->headers, resp->body,
                                           resp->len, &intent, &e) != APR_SUCCESS) {
-                return fail(job, "cancelling the payment at Stripe", e.why);
+                return orders_job_fail(job, "cancelling the payment at Stripe", e.why);
             }
         }
     }
     if (cs_order_move(job->conn, job->pool, cid, oid, CS_ORDER_CANCELLED, "system",
                       "not paid in time: the pickup time is free again", NULL, &err)
         != APR_SUCCESS && err) {
-        return fail(job, "cancelling", err);
+        return orders_job_fail(job, "cancelling", err);
     }
     return OK;
 }
