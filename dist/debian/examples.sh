@@ -43,6 +43,7 @@ for f in "$src"/*.conf; do
                 gsub(/\$\{CONSULT_HTDOCS\}\/\.\.\/sql\/seed\/pos/, "/var/lib/consult/pos")
                 gsub(/\$\{CONSULT_HTDOCS\}/, "/var/www/consult")
                 gsub(/\$\{CONSULT_VAR\}/, "/var/lib/consult")
+                gsub(/Include conf\/presets\//, "Include /usr/share/consult/presets/")
                 if ($1 == "ServerName" || $1 == "ServerAlias") gsub(/\.localhost/, ".example.com")
                 if ($1 ~ /^Consult.*(Secret|Token)$/ && $1 !~ /FormToken$/ && $2 !~ /^"?(env|file):/) {
                     match($0, /^[ \t]*/)
