@@ -689,6 +689,102 @@ apr_status_t cs_jobber_parse_request_note(const char **pid, apr_pool_t *p,
     return created_id(pid, p, resp, "requestCreateNote", "requestNote", res);
 }
 
+/* ---- the account and an interrupted attempt ---------------------------- */
+
+static const char ACCOUNT[] = "query ConsultAccount { account { id name } }";
+
+apr_status_t cs_jobber_build_account(cs_http_req_t *req, apr_pool_t *p,
+                                     const cs_jobber_app_t *app, const char *access)
+{
+    return cs_jobber_build_graphql(req, p, app, access, ACCOUNT, NULL);
+}
+
+apr_status_t cs_jobber_parse_account(cs_jobber_account_t **pout, apr_pool_t *p,
+                                     const cs_http_resp_t *resp, cs_jobber_result_t *res)
+{
+    json_object *data, *o;
+    cs_jobber_account_t *a;
+    const char *name;
+    apr_status_t rv;
+
+    *pout = NULL;
+    if ((rv = cs_jobber_parse_graphql(&data, p, resp, res)) != APR_SUCCESS) {
+        return rv;
+    }
+    a = apr_pcalloc(p, sizeof(*a));
+    if (!(o = cs_jobj(data, "account")) || !(a->id = id_of(p, o, "id"))) {
+        res->why = "Jobber GraphQL: the answer names no account";
+        return APR_EGENERAL;
+    }
+    name = cs_jstr(o, "name");
+    a->name = name && *name && strlen(name) <= 300 ? apr_pstrdup(p, name) : NULL;
+    *pout = a;
+    return APR_SUCCESS;
+}
+
+static const char CLIENT_REQUESTS[] =
+    "query ConsultClientRequests($id: EncodedId!) { client(id: $id) {"
+    " requests(first: 20) { nodes { id title"
+    " notes(first: 20) { nodes { ... on RequestNote { id message } } } } } } }";
+
+apr_status_t cs_jobber_build_client_requests(cs_http_req_t *req, apr_pool_t *p,
+                                             const cs_jobber_app_t *app, const char *access,
+                                             const char *client_id)
+{
+    json_object *vars;
+
+    memset(req, 0, sizeof(*req));
+    if (!client_id || !*client_id) {
+        return APR_EINVAL;
+    }
+    vars = json_object_new_object();
+    json_object_object_add(vars, "id", json_object_new_string(client_id));
+    graphql_request(req, p, app, access, CLIENT_REQUESTS, vars);
+    return APR_SUCCESS;
+}
+
+/* The id of the first node of @p conn whose @p field contains @p ref. */
+static const char *node_with(apr_pool_t *p, json_object *conn, const char *field,
+                             const char *ref, json_object **pnode)
+{
+    json_object *nodes = cs_jarr(conn, "nodes");
+    size_t i, n = nodes ? json_object_array_length(nodes) : 0;
+
+    for (i = 0; i < n; i++) {
+        json_object *o = json_object_array_get_idx(nodes, i);
+        const char *text = cs_jstr(o, field), *id;
+        if (text && strstr(text, ref) && (id = id_of(p, o, "id"))) {
+            if (pnode) *pnode = o;
+            return id;
+        }
+    }
+    return NULL;
+}
+
+apr_status_t cs_jobber_parse_client_requests(const char **prequest, const char **pnote,
+                                             apr_pool_t *p, const cs_http_resp_t *resp,
+                                             const char *ref, cs_jobber_result_t *res)
+{
+    json_object *data, *client, *req = NULL;
+    apr_status_t rv;
+
+    *prequest = *pnote = NULL;
+    if ((rv = cs_jobber_parse_graphql(&data, p, resp, res)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!(client = cs_jobj(data, "client"))) {
+        res->why = "Jobber: no such client (deleted?)";
+        return APR_ENOENT;
+    }
+    if (!ref || !*ref) {
+        return APR_SUCCESS;
+    }
+    if ((*prequest = node_with(p, cs_jobj(client, "requests"), "title", ref, &req))) {
+        *pnote = node_with(p, cs_jobj(req, "notes"), "message", ref, NULL);
+    }
+    return APR_SUCCESS;
+}
+
 /* ---- webhook items ----------------------------------------------------- */
 
 /* The root field, its query and the status field of each kind a webhook

@@ -207,6 +207,47 @@ apr_status_t cs_jobber_parse_request_note(const char **pid, apr_pool_t *p,
                                           const cs_http_resp_t *resp,
                                           cs_jobber_result_t *res);
 
+/* ---- the account and an interrupted attempt ---------------------------- */
+
+/** The Jobber account a token belongs to: webhooks name it (accountId), so
+ * a delivery is applied to the client that connected that account. */
+typedef struct {
+    const char *id;              /**< EncodedId */
+    const char *name;            /**< the business's name in Jobber, or NULL */
+} cs_jobber_account_t;
+
+/** query { account { id name } } */
+apr_status_t cs_jobber_build_account(cs_http_req_t *req, apr_pool_t *p,
+                                     const cs_jobber_app_t *app, const char *access);
+
+/** The account, or APR_EGENERAL without an id, or as cs_jobber_parse_graphql. */
+apr_status_t cs_jobber_parse_account(cs_jobber_account_t **pout, apr_pool_t *p,
+                                     const cs_http_resp_t *resp, cs_jobber_result_t *res);
+
+/**
+ * Jobber has no idempotency keys, so a lead's request carries our
+ * reference in its title and its note in its text (@p ref, e.g.
+ * "Consult ref 123"); an attempt after one that may have been cut between
+ * Jobber's answer and our commit first looks for them.
+ *
+ * The client's newest requests with their newest notes: client(id:) {
+ * requests(first: 20) { nodes { id title notes(first: 20) { nodes { ... on
+ * RequestNote { id message } } } } } }. APR_EINVAL without a client id.
+ */
+apr_status_t cs_jobber_build_client_requests(cs_http_req_t *req, apr_pool_t *p,
+                                             const cs_jobber_app_t *app, const char *access,
+                                             const char *client_id);
+
+/**
+ * In that answer, the request whose title contains @p ref (*prequest, else
+ * NULL) and, in that request, the note whose message contains @p ref
+ * (*pnote, else NULL). APR_SUCCESS whether or not they were found; errors
+ * as cs_jobber_parse_graphql; APR_ENOENT when the client is gone.
+ */
+apr_status_t cs_jobber_parse_client_requests(const char **prequest, const char **pnote,
+                                             apr_pool_t *p, const cs_http_resp_t *resp,
+                                             const char *ref, cs_jobber_result_t *res);
+
 /* ---- webhook items ----------------------------------------------------- */
 
 /** What a webhook's item is now, as the contact page shows it. */

@@ -24,7 +24,7 @@
 APLOG_USE_MODULE(consult_integrations);
 
 typedef enum { CALL_FIND, CALL_CREATE_CLIENT, CALL_CREATE_REQUEST, CALL_NOTE, CALL_FETCH,
-               CALL_PING } call_kind_t;
+               CALL_LOOKUP, CALL_ACCOUNT } call_kind_t;
 
 typedef struct {
     call_kind_t kind;
@@ -49,10 +49,10 @@ static apr_status_t build(cs_http_req_t *req, apr_pool_t *p, const cs_jobber_app
         return cs_jobber_build_request_note(req, p, app, access, c->request_id, c->message);
     case CALL_FETCH:
         return cs_jobber_build_fetch_item(req, p, app, access, c->topic, c->item_id);
+    case CALL_LOOKUP:
+        return cs_jobber_build_client_requests(req, p, app, access, c->lead.client_id);
     default:
-        return cs_jobber_build_graphql(req, p, app, access,
-                                       "query ConsultPing { clients(first: 1) { totalCount } }",
-                                       NULL);
+        return cs_jobber_build_account(req, p, app, access);
     }
 }
 
@@ -114,7 +114,10 @@ static const char LEAD_SQL[] =
     "SELECT jr.state, jr.jobber_request_id, jr.jobber_note_id, cv.contact_id,"
     "  jl.jobber_client_id, ct.name, ct.email, ct.phone, m.body,"
     "  (SELECT count(*) FROM submissions s JOIN attachments a ON a.submission_id = s.id"
-    "    WHERE s.message_id = m.id), cl.slug, m.channel"
+    "    WHERE s.message_id = m.id), cl.slug, m.channel,"
+    "  (SELECT string_agg(a.id::text, ',' ORDER BY a.id) FROM submissions s"
+    "    JOIN attachments a ON a.submission_id = s.id WHERE s.message_id = m.id"
+    "     AND a.content_type LIKE 'image/%' AND a.content_type <> 'image/svg+xml')"
     " FROM jobber_requests jr"
     " JOIN messages m ON m.id = jr.message_id AND m.client_id = jr.client_id"
     " JOIN conversations cv ON cv.id = m.conversation_id"
@@ -165,11 +168,80 @@ static int lead_retry(cs_job_t *job, const char *message_id, const char *client_
     return st;
 }
 
-static const char *lead_title(apr_pool_t *p, const char *channel, const char *name)
+/* Our reference on what a lead makes in Jobber: the title of its request
+ * and the end of its note, so an attempt after one cut short can find them. */
+static const char *lead_ref(apr_pool_t *p, const char *message_id)
+{
+    /* Delimited, so "ref 12" is never found inside "ref 123". */
+    return apr_pstrcat(p, "(Consult ref ", message_id, ")", NULL);
+}
+
+static const char *lead_title(apr_pool_t *p, const char *channel, const char *name,
+                              const char *ref)
 {
     const char *what = !strcmp(channel, "sms") ? "Text" : !strcmp(channel, "voicemail")
                        ? "Voicemail" : !strcmp(channel, "email") ? "Email" : "Website request";
-    return name ? apr_pstrcat(p, what, " from ", name, NULL) : what;
+    return apr_pstrcat(p, what, name ? " from " : "", name ? name : "", " ", ref, NULL);
+}
+
+/* What the customer wrote, a link per photo (integ_photos.c), a word on
+ * any other file, and our reference. */
+static const char *lead_note(cs_job_t *job, const integ_conf *c, const char *slug,
+                             const char *body, const char *images, long files, const char *ref)
+{
+    const char *out = body, *link;
+    char *list = images ? apr_pstrdup(job->pool, images) : NULL, *id, *last = NULL;
+    long linked = 0;
+
+    for (id = list ? apr_strtok(list, ",", &last) : NULL; id; id = apr_strtok(NULL, ",", &last)) {
+        if ((link = integ_photo_link(job->pool, job->server, c, slug, id))) {
+            out = apr_pstrcat(job->pool, out, linked ? "\n" : "\n\nPhotos:\n", link, NULL);
+            linked++;
+        }
+    }
+    if (files > linked) {
+        out = apr_psprintf(job->pool, "%s\n\n(%ld %sfile%s with this request: see the message "
+                           "in Consult)", out, files - linked, linked ? "more " : "",
+                           files - linked == 1 ? "" : "s");
+    }
+    return apr_pstrcat(job->pool, out, "\n\n", ref, NULL);
+}
+
+/* A retry: the attempt before may have been cut (a killed worker) between
+ * Jobber's answer and our commit, so look for what it made before making
+ * it again. Fills *prequest and *pnote when found. */
+static apr_status_t lead_lookup(cs_job_t *job, const integ_conf *c, const char *client_id,
+                                const char *jclient, const char *ref, const char **prequest,
+                                const char **pnote, const char **pwhy)
+{
+    cs_http_resp_t *resp = NULL;
+    cs_jobber_result_t res;
+    const char *request = NULL, *note = NULL;
+    call_t call;
+    apr_status_t rv;
+
+    memset(&call, 0, sizeof(call));
+    memset(&res, 0, sizeof(res));
+    call.kind = CALL_LOOKUP;
+    call.lead.client_id = jclient;
+    if ((rv = send_call(&resp, job, c, client_id, &call, pwhy)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cs_jobber_parse_client_requests(&request, &note, job->pool, resp, ref, &res);
+    if (rv != APR_SUCCESS) {
+        *pwhy = res.why;
+        return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+    }
+    if (request && !*prequest) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, job->server, CSLOGNO(07042)
+                     "job %s: the Jobber request of an interrupted attempt found (%s)",
+                     job->id_str, ref);
+        *prequest = request;
+    }
+    if (note && !*pnote) {
+        *pnote = note;
+    }
+    return APR_SUCCESS;
 }
 
 static int lead_job(cs_job_t *job, const integ_conf *c, const char *message_id,
@@ -177,8 +249,8 @@ static int lead_job(cs_job_t *job, const integ_conf *c, const char *message_id,
 {
     const char *params[4] = { message_id, client_id, NULL, NULL }, *why = NULL;
     const char *request_id, *note_id, *contact_id, *jclient, *name, *email, *phone, *body;
-    const char *channel;
-    long photos;
+    const char *channel, *ref, *slug, *images;
+    long files;
     cs_http_resp_t *resp = NULL;
     cs_jobber_result_t res;
     call_t call;
@@ -201,8 +273,10 @@ static int lead_job(cs_job_t *job, const integ_conf *c, const char *message_id,
     email = col(r, 6, job->pool);
     phone = col(r, 7, job->pool);
     body = col(r, 8, job->pool);
-    photos = atol(PQgetvalue(r, 0, 9));
+    files = atol(PQgetvalue(r, 0, 9));
+    slug = col(r, 10, job->pool);
     channel = col(r, 11, job->pool);
+    images = col(r, 12, job->pool);
     PQclear(r);
 
     memset(&call, 0, sizeof(call));
@@ -246,10 +320,25 @@ static int lead_job(cs_job_t *job, const integ_conf *c, const char *message_id,
             return HTTP_SERVICE_UNAVAILABLE;
         }
     }
+    ref = lead_ref(job->pool, message_id);
+    if (job->attempt > 1 && (!request_id || !note_id)) {
+        const char *had = request_id;
+        if ((rv = lead_lookup(job, c, client_id, jclient, ref, &request_id, &note_id, &why))
+            != APR_SUCCESS) {
+            return lead_retry(job, message_id, client_id, rv, why);
+        }
+        params[2] = request_id;
+        if (request_id && !had
+            && (!exec_ok(job, "UPDATE jobber_requests SET jobber_request_id = $3"
+                              " WHERE message_id = $1 AND client_id = $2", 3, params)
+                || commit_now(job) != APR_SUCCESS)) {
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+    }
     if (!request_id) {
         call.kind = CALL_CREATE_REQUEST;
         call.lead.client_id = jclient;
-        call.lead.title = lead_title(job->pool, channel, name);
+        call.lead.title = lead_title(job->pool, channel, name, ref);
         memset(&res, 0, sizeof(res));
         if ((rv = send_call(&resp, job, c, client_id, &call, &why)) != APR_SUCCESS) {
             return lead_retry(job, message_id, client_id, rv, why);
@@ -271,10 +360,7 @@ static int lead_job(cs_job_t *job, const integ_conf *c, const char *message_id,
     if (!note_id && body && *body) {
         call.kind = CALL_NOTE;
         call.request_id = request_id;
-        call.message = photos ? apr_psprintf(job->pool, "%s\n\n(%ld photo%s with this request: "
-                                             "see the message in Consult)", body, photos,
-                                             photos == 1 ? "" : "s")
-                              : body;
+        call.message = lead_note(job, c, slug, body, images, files, ref);
         memset(&res, 0, sizeof(res));
         if ((rv = send_call(&resp, job, c, client_id, &call, &why)) != APR_SUCCESS) {
             return lead_retry(job, message_id, client_id, rv, why);
@@ -355,13 +441,68 @@ int integ_jobber_store_item(cs_job_t *job, const char *client_id, const cs_jobbe
     return changed;
 }
 
-static int event_job(cs_job_t *job, const char *event_id)
+/* One delivery, for one client that connected its account. */
+static int event_for(cs_job_t *job, const cs_jobber_webhook_t *w, const char *client_id,
+                     const char *slug)
 {
-    const char *params[4] = { event_id, NULL, NULL, NULL }, *why = NULL, *client_id, *slug;
-    cs_jobber_webhook_t *w = NULL;
+    const char *params[1] = { client_id }, *why = NULL;
     cs_jobber_item_t *item = NULL;
     const integ_conf *c;
     apr_status_t rv;
+
+    if (!exec_ok(job, "UPDATE integration_accounts SET last_event_at = now(), updated_at = now()"
+                      " WHERE client_id = $1 AND provider = 'jobber'", 1, params)) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (!strcmp(w->topic, "APP_DISCONNECT")) {
+        /* The owner removed the app in Jobber: the tokens are dead. */
+        return exec_ok(job, "UPDATE integration_accounts SET state = 'revoked',"
+                            "  access_sealed = NULL, refresh_sealed = NULL, last_error = 'Jobber"
+                            " says the app was disconnected (APP_DISCONNECT): connect again',"
+                            "  last_error_at = now()"
+                            " WHERE client_id = $1 AND provider = 'jobber'", 1, params)
+               ? OK : HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (!(c = integ_conf_for_slug(slug)) || c->jobber != 1) {
+        return OK;
+    }
+    rv = integ_jobber_fetch(&item, job, c, client_id, w->topic, w->item_id, &why);
+    if (APR_STATUS_IS_EACCES(rv)) {
+        /* Not connected (or revoked): nothing can be fetched until the
+         * owner connects; the event stays in the journal. */
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, job->server, CSLOGNO(07041)
+                     "job %s: Jobber %s for %s not fetched: %s", job->id_str, w->topic,
+                     slug, why);
+        return OK;
+    }
+    if (rv == APR_SUCCESS) {
+        return integ_jobber_store_item(job, client_id, item) < 0 ? HTTP_SERVICE_UNAVAILABLE
+                                                                 : OK;
+    }
+    return APR_STATUS_IS_ENOENT(rv) ? OK : integ_jobber_failed(job, client_id, rv, why);
+}
+
+/* Jobber sends every account's webhooks to the one URL of our app, so the
+ * vhost that received a delivery says nothing about whose it is: its
+ * accountId does. It goes to each client that connected that account;
+ * else, except for APP_DISCONNECT, to the receiving client if the account
+ * of its connection is not known yet (the test event learns it). A
+ * delivery for an account no client connected is kept and done. */
+static const char OWNERS_SQL[] =
+    "SELECT a.client_id, c.slug FROM integration_accounts a JOIN clients c ON c.id = a.client_id"
+    " WHERE a.provider = 'jobber' AND a.account_id = $1"
+    " UNION ALL"
+    " SELECT a.client_id, c.slug FROM integration_accounts a JOIN clients c ON c.id = a.client_id"
+    " WHERE a.provider = 'jobber' AND a.client_id = $2 AND a.account_id IS NULL AND NOT $3"
+    "  AND NOT EXISTS (SELECT 1 FROM integration_accounts b"
+    "                  WHERE b.provider = 'jobber' AND b.account_id = $1)"
+    " ORDER BY 1";
+
+static int event_job(cs_job_t *job, const char *event_id)
+{
+    const char *params[3] = { NULL, NULL, NULL }, *why = NULL, *client_id;
+    cs_jobber_webhook_t *w = NULL;
+    int i, n, st = OK;
     PGresult *r;
 
     if (!(r = integ_journal_row(job, "jobber", event_id))) {
@@ -372,7 +513,6 @@ static int event_job(cs_job_t *job, const char *event_id)
         return OK;
     }
     client_id = apr_pstrdup(job->pool, PQgetvalue(r, 0, 1));
-    slug = apr_pstrdup(job->pool, PQgetvalue(r, 0, 2));
     if (cs_jobber_parse_webhook(&w, job->pool, PQgetvalue(r, 0, 0), PQgetlength(r, 0, 0), &why)
         != APR_SUCCESS) {
         PQclear(r);
@@ -381,38 +521,28 @@ static int event_job(cs_job_t *job, const char *event_id)
         return HTTP_BAD_REQUEST;
     }
     PQclear(r);
+    params[0] = w->account_id;
     params[1] = client_id;
-    if (!exec_ok(job, "UPDATE integration_accounts SET last_event_at = now(), updated_at = now()"
-                      " WHERE client_id = $1 AND provider = 'jobber'", 1, params + 1)) {
+    params[2] = !strcmp(w->topic, "APP_DISCONNECT") ? "t" : "f";
+    if (!(r = cs_db_exec(job->conn, job->pool, &job->error, PGRES_TUPLES_OK, OWNERS_SQL, 3,
+                         params))) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    if (!strcmp(w->topic, "APP_DISCONNECT")) {
-        /* The owner removed the app in Jobber: the tokens are dead. */
-        if (!exec_ok(job, "UPDATE integration_accounts SET state = 'revoked', access_sealed = NULL,"
-                          "  refresh_sealed = NULL, last_error = 'Jobber says the app was"
-                          " disconnected (APP_DISCONNECT): connect again', last_error_at = now()"
-                          " WHERE client_id = $1 AND provider = 'jobber'", 1, params + 1)) {
-            return HTTP_SERVICE_UNAVAILABLE;
-        }
+    n = PQntuples(r);
+    if (!n) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, job->server, CSLOGNO(07043)
+                     "job %s: Jobber %s for account %s: no client connected that account",
+                     job->id_str, w->topic, w->account_id);
     }
-    else if ((c = integ_conf_for_slug(slug)) && c->jobber == 1) {
-        rv = integ_jobber_fetch(&item, job, c, client_id, w->topic, w->item_id, &why);
-        if (APR_STATUS_IS_EACCES(rv)) {
-            /* Not connected (or revoked): nothing can be fetched until the
-             * owner connects; the event stays in the journal. */
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, job->server, CSLOGNO(07041)
-                         "job %s: Jobber %s for %s not fetched: %s", job->id_str, w->topic,
-                         slug, why);
-        }
-        else if (rv == APR_SUCCESS) {
-            if (integ_jobber_store_item(job, client_id, item) < 0) {
-                return HTTP_SERVICE_UNAVAILABLE;
-            }
-        }
-        else if (!APR_STATUS_IS_ENOENT(rv)) {
-            return integ_jobber_failed(job, client_id, rv, why);
-        }
+    for (i = 0; i < n && st == OK; i++) {
+        st = event_for(job, w, apr_pstrdup(job->pool, PQgetvalue(r, i, 0)),
+                       apr_pstrdup(job->pool, PQgetvalue(r, i, 1)));
     }
+    PQclear(r);
+    if (st != OK) {
+        return st;
+    }
+    params[0] = event_id;
     return exec_ok(job, "UPDATE provider_events SET processed_at = now(),"
                         "  attempts = attempts + 1 WHERE id = $1", 1, params)
            ? OK : HTTP_SERVICE_UNAVAILABLE;
@@ -422,23 +552,29 @@ static int event_job(cs_job_t *job, const char *event_id)
 
 static int test_job(cs_job_t *job, const integ_conf *c, const char *client_id)
 {
-    const char *params[3] = { client_id, NULL, NULL }, *why = NULL;
+    const char *params[4] = { client_id, NULL, NULL, NULL }, *why = NULL;
     cs_http_resp_t *resp = NULL;
     cs_jobber_result_t res;
-    json_object *data = NULL;
+    cs_jobber_account_t *account = NULL;
     call_t call;
     apr_status_t rv;
 
     memset(&call, 0, sizeof(call));
     memset(&res, 0, sizeof(res));
-    call.kind = CALL_PING;
+    call.kind = CALL_ACCOUNT;
     rv = send_call(&resp, job, c, client_id, &call, &why);
     if (rv == APR_SUCCESS) {
-        rv = cs_jobber_parse_graphql(&data, job->pool, resp, &res);
+        rv = cs_jobber_parse_account(&account, job->pool, resp, &res);
         why = res.why;
     }
     params[1] = rv == APR_SUCCESS ? "t" : "f";
-    params[2] = rv == APR_SUCCESS ? "Jobber answered with this account's token." : why;
+    params[2] = rv != APR_SUCCESS ? why
+                : account->name ? apr_pstrcat(job->pool, "Jobber answered with this account's "
+                                              "token: ", account->name, ".", NULL)
+                : "Jobber answered with this account's token.";
+    /* The account webhooks name (the connect learns it; this heals a
+     * connection made while Jobber could not say). */
+    params[3] = account ? account->id : NULL;
     if (rv != APR_SUCCESS && !APR_STATUS_IS_EACCES(rv)) {
         integ_jobber_mark(job, client_id, rv, why);
     }
@@ -446,8 +582,9 @@ static int test_job(cs_job_t *job, const integ_conf *c, const char *client_id)
         integ_jobber_mark(job, client_id, rv, NULL);
     }
     return exec_ok(job, "UPDATE integration_accounts SET test_ok = $2::boolean,"
-                        "  test_result = left($3, 2000), test_at = now()"
-                        " WHERE client_id = $1 AND provider = 'jobber'", 3, params)
+                        "  test_result = left($3, 2000), test_at = now(),"
+                        "  account_id = coalesce($4, account_id)"
+                        " WHERE client_id = $1 AND provider = 'jobber'", 4, params)
            ? OK : HTTP_SERVICE_UNAVAILABLE;
 }
 

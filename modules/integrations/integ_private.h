@@ -26,6 +26,8 @@ extern module AP_MODULE_DECLARE_DATA consult_integrations_module;
 #define INTEG_PATH_JOBBER     "/webhooks/jobber"
 #define INTEG_MAX_BODY        (256 * 1024)
 #define INTEG_PATH_BOOK       "/book"
+#define INTEG_PATH_PHOTOS     "/_consult/photos/"
+#define INTEG_PHOTO_TTL       apr_time_from_sec(90 * 86400)
 #define INTEG_CAL_ORIGIN      "https://app.cal.com"
 
 /* Per-vhost settings; NULL / -1 unset (inherit). The Jobber app (id,
@@ -56,6 +58,14 @@ integ_conf *integ_conf_for_slug(const char *slug);
 /* The keyring of ConsultSecretKey (cs_seal_key_t, the first seals). NULL
  * when none is configured. */
 const apr_array_header_t *integ_keyring(void);
+
+/* integ_photos.c: GET /_consult/photos/ID/TOKEN, the links a lead's
+ * Jobber note carries to its photos. integ_photo_link is NULL without a
+ * server secret or public URL. */
+const char *integ_photo_link(apr_pool_t *p, server_rec *s, const integ_conf *c,
+                             const char *slug, const char *id);
+int integ_photo_is_path(const char *uri);
+int integ_photo(request_rec *r, const integ_conf *c);
 
 /* integ_webhooks.c: POST /webhooks/calcom and /webhooks/jobber. */
 int integ_calcom_webhook(request_rec *r, integ_conf *c);

@@ -89,13 +89,41 @@ static apr_status_t grant(cs_jobber_tokens_t **pt, apr_pool_t *p, const integ_co
     return rv;
 }
 
+/* The Jobber account @p access belongs to (webhooks are routed by it), or
+ * NULL with *perr. */
+static const char *account_of(apr_pool_t *p, const integ_conf *c, const char *access,
+                              const char **pname, const char **perr)
+{
+    cs_http_req_t req;
+    cs_http_resp_t *resp = NULL;
+    cs_jobber_result_t res;
+    cs_jobber_account_t *a = NULL;
+    const char *err = NULL;
+
+    memset(&res, 0, sizeof(res));
+    *pname = NULL;
+    if (cs_jobber_build_account(&req, p, &c->app, access) != APR_SUCCESS) {
+        *perr = "the account query could not be built";
+        return NULL;
+    }
+    if (cs_http_perform(&resp, p, &req, &err) != APR_SUCCESS) {
+        resp = NULL;
+    }
+    if (cs_jobber_parse_account(&a, p, resp, &res) != APR_SUCCESS) {
+        *perr = res.why ? res.why : err ? err : "Jobber did not say which account this is";
+        return NULL;
+    }
+    *pname = a->name;
+    return a->id;
+}
+
 apr_status_t integ_jobber_connect(request_rec *r, PGconn *conn, const char *client_id,
                                   const char *slug, const char *user_id, const char *code,
                                   const char *redirect_uri, const char **perr)
 {
     integ_conf *c = integ_conf_for_slug(slug);
     cs_jobber_tokens_t *t = NULL;
-    const char *err = NULL, *params[7];
+    const char *err = NULL, *params[8], *account, *account_name = NULL;
     apr_status_t rv;
     PGresult *pr;
 
@@ -112,6 +140,19 @@ apr_status_t integ_jobber_connect(request_rec *r, PGconn *conn, const char *clie
         *perr = "Jobber answered without a refresh token";
         return APR_EGENERAL;
     }
+    /* Which account: Jobber sends every account's webhooks to one URL. If
+     * Jobber cannot say now, the connection stands and the test event
+     * (queued below) learns it. */
+    account = account_of(r->pool, c, t->access, &account_name, &err);
+    if (!account) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CSLOGNO(07021)
+                      "Jobber connected for %s, its account not yet known: %s", slug, err);
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, CSLOGNO(07022)
+                      "Jobber account %s (%s) connected for %s", account,
+                      account_name ? account_name : "no name", slug);
+    }
     params[0] = client_id;
     params[1] = seal(r->pool, t->access);
     params[2] = seal(r->pool, t->refresh);
@@ -119,6 +160,7 @@ apr_status_t integ_jobber_connect(request_rec *r, PGconn *conn, const char *clie
     params[4] = expires_param(r->pool, t->expires_at);
     params[5] = user_id;
     params[6] = c->auto_send ? c->auto_send : "{}";
+    params[7] = account;
     if (!params[1] || !params[2]) {
         *perr = "the tokens could not be sealed";
         return APR_EGENERAL;
@@ -126,14 +168,15 @@ apr_status_t integ_jobber_connect(request_rec *r, PGconn *conn, const char *clie
     pr = cs_db_exec(conn, r->pool, &err, PGRES_COMMAND_OK,
                     "INSERT INTO integration_accounts AS a (client_id, provider, state,"
                     "  access_sealed, refresh_sealed, key_id, expires_at, connected_by,"
-                    "  connected_at, last_error, last_error_at, auto_send, updated_at)"
+                    "  connected_at, last_error, last_error_at, auto_send, account_id,"
+                    "  updated_at)"
                     " VALUES ($1, 'jobber', 'connected', $2, $3, $4, to_timestamp($5::bigint),"
-                    "  $6, now(), NULL, NULL, $7::text[], now())"
+                    "  $6, now(), NULL, NULL, $7::text[], $8, now())"
                     " ON CONFLICT (client_id, provider) DO UPDATE SET state = 'connected',"
                     "  access_sealed = $2, refresh_sealed = $3, key_id = $4,"
                     "  expires_at = to_timestamp($5::bigint), connected_by = $6,"
                     "  connected_at = now(), last_error = NULL, last_error_at = NULL,"
-                    "  auto_send = $7::text[], updated_at = now()", 7, params);
+                    "  auto_send = $7::text[], account_id = $8, updated_at = now()", 8, params);
     if (!pr) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07020)
                       "storing the Jobber account of %s failed: %s", slug, err);

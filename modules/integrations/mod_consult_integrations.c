@@ -374,7 +374,8 @@ static int is_ours(request_rec *r, integ_conf *c)
 {
     return c->slug && ((c->tmpl && !strcmp(r->uri, INTEG_PATH_BOOK))
                        || (c->cal_secret && !strcmp(r->uri, INTEG_PATH_CALCOM))
-                       || (c->jobber == 1 && !strcmp(r->uri, INTEG_PATH_JOBBER)));
+                       || (c->jobber == 1 && !strcmp(r->uri, INTEG_PATH_JOBBER))
+                       || (c->jobber == 1 && integ_photo_is_path(r->uri)));
 }
 
 static int map_to_storage(request_rec *r)
@@ -391,6 +392,9 @@ static int handler(request_rec *r)
     }
     if (!strcmp(r->uri, INTEG_PATH_BOOK)) {
         return integ_book_page(r, c);
+    }
+    if (integ_photo_is_path(r->uri)) {
+        return integ_photo(r, c);
     }
     if (r->method_number != M_POST) {
         apr_table_setn(r->headers_out, "Allow", "POST");

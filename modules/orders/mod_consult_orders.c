@@ -356,7 +356,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         c->defn = apr_psprintf(pconf, "%s:%d", v->defn_name ? v->defn_name : "?",
                                v->defn_line_number);
         if (!have_core) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(07001)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s, CSLOGNO(08001)
                          "mod_consult_orders needs mod_consult_core loaded first");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -366,18 +366,18 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         else if (!c->publishable_key) need = "ConsultStripePublishableKey";
         else if (!c->webhook_secrets) need = "ConsultStripeWebhookSecret";
         if (need) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(07002)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(08002)
                          "ConsultOrders On (%s) needs %s", c->defn, need);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (!strncmp(c->stripe.secret_key, "sk_live_", 8) != !strncmp(c->publishable_key, "pk_live_", 8)) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(07003)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(08003)
                          "ConsultOrders (%s): the Stripe secret and publishable keys are not "
                          "both live or both test keys", c->defn);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (cs_hours_parse(&c->h, pconf, c->hours, &err) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(07004)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(08004)
                          "ConsultOrderHours (%s): %s", c->defn, err);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -401,12 +401,12 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         if (cs_tmpl_set_create(&c->tmpl, pconf) != APR_SUCCESS
             || cs_tmpl_load_dir(c->tmpl, c->templates, &err) != APR_SUCCESS
             || cs_tmpl_finalize(c->tmpl, &err) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(07005)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(08005)
                          "ConsultOrderTemplates %s: %s", c->templates, err ? err : "cannot load");
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (orders_conf_for_slug(c->slug)) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(07006)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(08006)
                          "ConsultOrders (%s): client '%s' takes orders on another vhost already",
                          c->defn, c->slug);
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -430,13 +430,13 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, s
         apr_status_t rv;
         if (c->enabled != 1 || !c->slug || c->zone) continue;
         if (!orders_pos_menu || !orders_pos_submit) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(07007)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, v, CSLOGNO(08007)
                          "ConsultOrders (%s) needs mod_consult_pos loaded", c->defn);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         c->zone_name = orders_core.client_time_zone ? orders_core.client_time_zone(c->slug) : "UTC";
         if ((rv = cs_slots_zone_load(&c->zone, pconf, NULL, c->zone_name, &err)) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, v, CSLOGNO(07008)
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, v, CSLOGNO(08008)
                          "ConsultOrders (%s): time zone %s: %s", c->defn, c->zone_name,
                          err ? err : "cannot be read");
             return HTTP_INTERNAL_SERVER_ERROR;

@@ -143,7 +143,7 @@ int orders_cart_load(request_rec *r, PGconn *conn, const char *client_id, int fo
         : "SELECT id, lines, version, tip FROM carts WHERE token_hash = $1 AND client_id = $2",
         2, params);
     if (!res) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07020) "reading the cart: %s", err);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08020) "reading the cart: %s", err);
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (PQntuples(res) == 1) {
@@ -165,7 +165,7 @@ int orders_cart_price(request_rec *r, PGconn *conn, const char *client_id,
 
     memset(out, 0, sizeof(*out));
     if (orders_pos_menu(conn, r->pool, c->slug, client_id, &out->menu, &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07021) "menu of %s: %s", c->slug,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08021) "menu of %s: %s", c->slug,
                       err ? err : "unavailable");
         return HTTP_SERVICE_UNAVAILABLE;
     }
@@ -185,7 +185,7 @@ int orders_cart_price(request_rec *r, PGconn *conn, const char *client_id,
         }
         else {
             if (rv != APR_EINVAL) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07022)
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08022)
                               "cart line of %s: %s", c->slug, why ? why : "refused");
                 why = "This item cannot be ordered online right now.";
             }
@@ -200,7 +200,7 @@ int orders_cart_price(request_rec *r, PGconn *conn, const char *client_id,
                                          r->pool, &err);
         if (rv != APR_SUCCESS) {
             if (rv == APR_BADARG) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07023)
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08023)
                               "totals of %s: %s", c->slug, err);
                 err = "Online ordering is unavailable right now.";
             }
@@ -439,7 +439,7 @@ int orders_cart_post(request_rec *r)
         " RETURNING id, version", 4, params);
     if (!res || PQntuples(res) != 1 || cs_db_command(conn, r->pool, &err, "COMMIT") != APR_SUCCESS) {
         if (res) PQclear(res);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07024) "saving the cart: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08024) "saving the cart: %s",
                       err ? err : "another client's cart");
         return orders_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable", "Try again shortly.");
     }

@@ -111,7 +111,7 @@ static int pay(request_rec *r, const orders_conf *c, PGconn *conn, const char *o
     PGresult *res;
 
     if (orders_intent(r->pool, c, pub, total, currency, email, &pi, &e) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07030)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08030)
                       "PaymentIntent for order %s of %s: %s", pub, c->slug,
                       e.why ? e.why : "failed");
         /* The order stays; checking out again asks Stripe again, with the
@@ -126,7 +126,7 @@ static int pay(request_rec *r, const orders_conf *c, PGconn *conn, const char *o
                      "UPDATE orders SET payment_intent = $2 WHERE id = $1 AND payment_intent IS NULL",
                      2, params);
     if (!res) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07031)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08031)
                       "storing the PaymentIntent of order %s: %s", pub, err);
         return orders_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "unavailable",
                                       "Please try again in a moment.");
@@ -299,7 +299,7 @@ int orders_checkout_post(request_rec *r)
     /* The pickup time, from the plan as it is inside this transaction. */
     if ((st = orders_plan(r, conn, client->id_str, c, totals.prep_points, r->pool, &plan, now,
                           &err)) != OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07032) "pickup plan of %s: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08032) "pickup plan of %s: %s",
                       c->slug, err ? err : "failed");
         return refuse(r, conn, st, "unavailable", "Try again shortly.");
     }
@@ -395,7 +395,7 @@ int orders_checkout_post(request_rec *r)
         " SELECT id FROM o", 25, params);
     if (!res || PQntuples(res) != 1) {
         if (res) PQclear(res);
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07033) "saving an order of %s: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08033) "saving an order of %s: %s",
                       c->slug, err ? err : "no row");
         return refuse(r, conn, HTTP_SERVICE_UNAVAILABLE, "unavailable", "Try again shortly.");
     }

@@ -94,7 +94,7 @@ static int give_up(cs_job_t *job, const char *client_id, const char *order_id,
            != APR_SUCCESS) {
         return orders_job_fail(job, "failing the order", err);
     }
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, LOG_S(job), CSLOGNO(07050)
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, LOG_S(job), CSLOGNO(08050)
                  "order %s of %s failed at the POS and is refunded: %s", pub, slug, why);
     return OK;
 }

@@ -50,7 +50,7 @@ int orders_render(request_rec *r, int status, const char *name, json_object *dat
     const char *out = NULL, *err = NULL;
     apr_size_t len = 0;
     if (cs_tmpl_render(&out, &len, r->pool, c->tmpl, name, data, &err) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07060) "template %s: %s", name, err);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08060) "template %s: %s", name, err);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     r->status = status;
@@ -283,7 +283,7 @@ int orders_menu_page(request_rec *r)
     if ((st = load(r, &client, &conn, &cart, &pr)) != DECLINED) return st;
     if ((st = orders_plan(r, conn, client->id_str, c, pr.totals.prep_points, r->pool, &plan,
                           apr_time_sec(apr_time_now()), &err)) != OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07061) "plan: %s", err);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08061) "plan: %s", err);
         return orders_core.send_error(r, st, "unavailable", "Try again shortly.");
     }
     d = orders_page_data(r, c, "Order online");
@@ -403,7 +403,7 @@ int orders_pay_page(request_rec *r, const char *pub)
     PQclear(res);
     /* The same key as at checkout: Stripe answers the same intent. */
     if (orders_intent(r->pool, c, pub, total, cur, email, &pi, &e) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(07062)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(08062)
                       "PaymentIntent for order %s: %s", pub, e.why ? e.why : "failed");
         return orders_core.send_error(r, HTTP_SERVICE_UNAVAILABLE, "payment_unavailable",
                                       "The payment could not be started. Please reload in a moment.");

@@ -117,14 +117,14 @@ int orders_stripe_webhook(request_rec *r)
                                    body, len, (const char *const *)c->webhook_secrets->elts,
                                    c->webhook_secrets->nelts, CS_STRIPE_TOLERANCE, apr_time_now());
     if (v != CS_STRIPE_SIG_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CSLOGNO(07040)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CSLOGNO(08040)
                       "Stripe webhook for %s refused: %s", c->slug, cs_stripe_sig_reason(v));
         return orders_core.send_error(r, HTTP_BAD_REQUEST, "bad_signature",
                                       "The signature is missing, wrong or stale.");
     }
     memset(&ev, 0, sizeof(ev));
     if (cs_stripe_parse_event(r->pool, body, len, &ev, &why) != APR_SUCCESS && !ev.id) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CSLOGNO(07041)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CSLOGNO(08041)
                       "Stripe webhook for %s unreadable: %s", c->slug, why ? why : "no event id");
         return orders_core.send_error(r, HTTP_BAD_REQUEST, "bad_event", "The event cannot be read.");
     }
@@ -452,7 +452,7 @@ int orders_run_refund(cs_job_t *job)
         PQclear(res);
         cs_order_note(job->conn, job->pool, order_id, "stripe",
                       apr_pstrcat(job->pool, "refund refused by Stripe: ", params[1], NULL), &err);
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, LOG_S(job), CSLOGNO(07042)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, LOG_S(job), CSLOGNO(08042)
                      "refund %s of order %s (%s) failed: %s", params[0], public_id, slug, params[1]);
         return OK;
     }

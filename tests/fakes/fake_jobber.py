@@ -31,7 +31,9 @@ uses it:
          X-JOBBER-GRAPHQL-VERSION (else 400). Operations, found by their
          root field: clients(searchTerm:, first:) (fuzzy, as Jobber's
          search: any client whose name, email or phone contains the term),
-         clientCreate, requestCreate, requestCreateNote, and the items
+         clientCreate, requestCreate, requestCreateNote, account { id name },
+         client(id:) { requests { nodes { id title notes { nodes { ...
+         on RequestNote { id message } } } } } }, and the items
          webhooks name: client(id:), request(id:), quote(id:), job(id:)
          (null when there is none). Answers carry
          extensions.cost {requestedQueryCost, actualQueryCost,
@@ -61,6 +63,18 @@ The control API, never logged:
                                        (widens a refresh race)
          {"request_status": "..."}     the status every request reports
                                        (as if staff moved it in Jobber)
+         {"answer_delay": {"match": "requestCreate(", "seconds": 2,
+                           "times": 1}}
+                                       the next N GraphQL calls whose query
+                                       contains "match" are carried out at
+                                       once but answered this late (a
+                                       worker killed meanwhile never hears
+                                       that Jobber made it)
+         {"account": {"id", "name"}}   the Jobber account the next
+                                       authorizations connect (default
+                                       ACCOUNT_ID, "Haul Away Co"); tokens
+                                       keep theirs, and account { id name }
+                                       answers it
     POST /_control/reset               no clients, requests or tokens
     GET  /_control/requests            the logged requests, a JSON array
     DELETE /_control/requests          forget them
@@ -127,6 +141,9 @@ class State:
         self.token_ttl = DEFAULT_TTL
         self.token_delay = 0.0
         self.request_status = "new"
+        self.account = {"id": ACCOUNT_ID, "name": "Haul Away Co"}
+        self.answer_delays = []
+        self.token_account = {}     # access or refresh token -> its account
         self.codes = {}             # code -> redirect_uri
         self.access = {}            # access token -> expiry
         self.refresh = set()        # live refresh tokens
@@ -176,12 +193,12 @@ class State:
 
     # ---- tokens ---------------------------------------------------------
 
-    def issue(self):
+    def issue(self, account):
         """A new access token (a JWT whose exp Consult reads) and a new
-        refresh token; the caller holds the lock."""
+        refresh token of @account; the caller holds the lock."""
         now = int(time.time())
         header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        payload = b64url(json.dumps({"sub": ACCOUNT_ID, "iat": now,
+        payload = b64url(json.dumps({"sub": account["id"], "iat": now,
                                      "exp": now + self.token_ttl,
                                      "jti": secrets.token_hex(8)}).encode())
         sig = b64url(hmac.new(CLIENT_SECRET.encode(), (header + "." + payload).encode(),
@@ -190,6 +207,7 @@ class State:
         refresh = "rt_" + secrets.token_urlsafe(24)
         self.access[access] = time.time() + self.token_ttl
         self.refresh.add(refresh)
+        self.token_account[access] = self.token_account[refresh] = account
         return {"access_token": access, "refresh_token": refresh}
 
     # ---- the query cost bucket -------------------------------------------
@@ -276,6 +294,20 @@ class State:
                 r = next((r for r in self.work_requests if r["id"] == item_id), None)
                 return dict(r, requestStatus=self.request_status) if r else None
         return None
+
+    def client_requests(self, client_id):
+        """client(id:) { requests { nodes { id title notes { nodes } } } },
+        newest first, or None."""
+        with self.lock:
+            if not any(c["id"] == client_id for c in self.clients):
+                return None
+            reqs = [r for r in self.work_requests if r["client"]["id"] == client_id]
+            nodes = [{"id": r["id"], "title": r["title"],
+                      "notes": {"nodes": [{"id": n["id"], "message": n["message"]}
+                                          for n in reversed(self.notes)
+                                          if n["requestId"] == r["id"]]}}
+                     for r in reversed(reqs)]
+        return {"id": client_id, "requests": {"nodes": nodes}}
 
     def create_note(self, request_id, inp):
         message = (inp or {}).get("message") or ""
@@ -375,7 +407,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         code = "code_" + secrets.token_urlsafe(16)
         with state.lock:
-            state.codes[code] = one("redirect_uri")
+            state.codes[code] = (one("redirect_uri"), dict(state.account))
         redirect = one("redirect_uri")
         sep = "&" if "?" in redirect else "?"
         params = {"code": code}
@@ -401,14 +433,14 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(state.token_delay)
         with state.lock:
             if grant == "authorization_code":
-                want = state.codes.pop(f.get("code", ""), None)
+                want, account = state.codes.pop(f.get("code", ""), (None, None))
                 if want is None or want != f.get("redirect_uri"):
                     answer = oauth_error(400, "invalid_grant",
                                          "The provided authorization grant is invalid, expired, "
                                          "revoked, does not match the redirection URI used in the "
                                          "authorization request, or was issued to another client.")
                 else:
-                    answer = (200, state.issue())
+                    answer = (200, state.issue(account))
             elif grant == "refresh_token":
                 rt = f.get("refresh_token", "")
                 if rt not in state.refresh:
@@ -419,7 +451,7 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     state.refresh.discard(rt)       # rotation: the old one is spent
                     state.used_refresh.add(rt)
-                    answer = (200, state.issue())
+                    answer = (200, state.issue(state.token_account.get(rt, state.account)))
             else:
                 answer = oauth_error(400, "unsupported_grant_type",
                                      "The authorization grant type is not supported.")
@@ -432,6 +464,7 @@ class Handler(BaseHTTPRequestHandler):
         token = auth[7:] if auth.startswith("Bearer ") else None
         with state.lock:
             exp = state.access.get(token)
+            account = state.token_account.get(token)
         if exp is None or exp <= time.time():
             self.send(401, {"message": "Unauthorized"})
             return
@@ -464,7 +497,16 @@ class Handler(BaseHTTPRequestHandler):
                                         "extensions": {"code": "THROTTLED"}}],
                             "extensions": ext})
             return
-        data, errors, cost = self.execute(state, query, variables)
+        data, errors, cost = self.execute(state, query, variables, account)
+        delay = 0.0
+        with state.lock:
+            for d in state.answer_delays:
+                if d["match"] in query and d["times"] > 0:
+                    d["times"] -= 1
+                    delay = d["seconds"]
+                    break
+        if delay:
+            time.sleep(delay)
         left = state.spend(cost)
         ext["cost"] = {"requestedQueryCost": cost, "actualQueryCost": cost,
                        "throttleStatus": {"maximumAvailable": BUCKET_MAX,
@@ -476,8 +518,12 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, out)
 
     @staticmethod
-    def execute(state, query, v):
+    def execute(state, query, v, account):
         """(data, errors, cost) for the one operation Consult sends."""
+        if re.search(r"\baccount\s*[{]", query):
+            return {"account": dict(account)}, None, 1
+        if re.search(r"\bclient\s*\(\s*id:[^{]*[{][^}]*\brequests\s*\(", query):
+            return {"client": state.client_requests(v.get("id"))}, None, 20
         if re.search(r"\bclientCreate\s*\(", query):
             return {"clientCreate": state.create_client(v.get("input") or {})}, None, 10
         if re.search(r"\brequestCreateNote\s*\(", query):
@@ -548,7 +594,7 @@ class Handler(BaseHTTPRequestHandler):
     @staticmethod
     def apply_state(state, doc):
         known = {"fail", "throttle", "malformed", "token_ttl", "expire_tokens", "revoke",
-                 "token_delay", "request_status"}
+                 "token_delay", "request_status", "account", "answer_delay"}
         unknown = set(doc) - known
         if unknown:
             raise ValueError("unknown state keys: " + ", ".join(sorted(unknown)))
@@ -577,6 +623,18 @@ class Handler(BaseHTTPRequestHandler):
                 state.token_delay = float(doc["token_delay"])
             if "request_status" in doc:
                 state.request_status = str(doc["request_status"])
+            if "answer_delay" in doc:
+                d = doc["answer_delay"]
+                if not isinstance(d, dict) or not isinstance(d.get("match"), str):
+                    raise ValueError("answer_delay must be {\"match\", \"seconds\", \"times\"}")
+                state.answer_delays.append({"match": d["match"],
+                                            "seconds": float(d.get("seconds", 2)),
+                                            "times": int(d.get("times", 1))})
+            if "account" in doc:
+                a = doc["account"]
+                if not isinstance(a, dict) or not isinstance(a.get("id"), str):
+                    raise ValueError("account must be {\"id\", \"name\"}")
+                state.account = {"id": a["id"], "name": str(a.get("name") or "")}
 
 
 def main():

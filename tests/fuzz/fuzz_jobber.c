@@ -76,6 +76,24 @@ static void answers(apr_pool_t *p, const cs_http_resp_t *r)
     check_result(rv, &res, r->status, id != NULL);
     fuzz_touch_str(id);
     {
+        cs_jobber_account_t *a = NULL;
+        const char *note = NULL;
+        rv = cs_jobber_parse_account(&a, p, r, &res);
+        check_result(rv, &res, r->status, a != NULL);
+        if (a && !a->id) {
+            abort();
+        }
+        rv = cs_jobber_parse_client_requests(&id, &note, p, r, "(Consult ref 7)", &res);
+        if (rv != APR_SUCCESS && (id || note)) {
+            abort();        /* nothing found on an error */
+        }
+        if (note && !id) {
+            abort();        /* a note only inside a request of ours */
+        }
+        fuzz_touch_str(id);
+        fuzz_touch_str(note);
+    }
+    {
         static const char *const topics[] = { "CLIENT_UPDATE", "REQUEST_CREATE", "QUOTE_SENT",
                                               "JOB_CLOSED" };
         size_t k;

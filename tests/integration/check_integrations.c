@@ -5,7 +5,11 @@
  * the same booking; the OAuth connection bound to the session; a lead
  * arriving in Jobber once although an attempt failed half-way; Jobber's
  * userErrors shown to staff; a revoked grant shown on the settings page
- * and in /consult/health; two workers racing to refresh one token. */
+ * and in /consult/health; two workers racing to refresh one token; every
+ * account's webhooks reaching one URL and going to the client that
+ * connected that account; a lead with a photo arriving once although its
+ * worker was killed after Jobber made the request, its note linking the
+ * photo through a signed URL that opens nothing else. */
 #include "integ.h"
 #include "base/cs_crypto.h"
 
@@ -13,6 +17,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <unistd.h>
 
 #define ADMIN "admin.localhost"
@@ -280,11 +285,27 @@ static const char *jobber_sig(const char *secret, const char *body)
     return cs_base64_encode(it_pool, mac, CS_SHA256_LEN);
 }
 
-static const char *jobber_event(const char *topic, const char *item, const char *at)
+#define ACCOUNT_42 "Z2lkOi8vSm9iYmVyL0FjY291bnQvNDI="     /* the fake's default */
+#define ACCOUNT_43 "Z2lkOi8vSm9iYmVyL0FjY291bnQvNDM="
+#define ACCOUNT_44 "Z2lkOi8vSm9iYmVyL0FjY291bnQvNDQ="
+
+static const char *jobber_event_of(const char *account, const char *topic, const char *item,
+                                   const char *at)
 {
     return apr_psprintf(it_pool, "{\"data\":{\"webHookEvent\":{\"topic\":\"%s\",\"appId\":\"app1\","
-                        "\"accountId\":\"Z2lkOi8vSm9iYmVyL0FjY291bnQvNDI=\",\"itemId\":\"%s\","
-                        "\"occurredAt\":\"%s\"}}}", topic, item, at);
+                        "\"accountId\":\"%s\",\"itemId\":\"%s\","
+                        "\"occurredAt\":\"%s\"}}}", topic, account, item, at);
+}
+
+static const char *jobber_event(const char *topic, const char *item, const char *at)
+{
+    return jobber_event_of(ACCOUNT_42, topic, item, at);
+}
+
+static it_resp_t *jobber_post(const char *body)
+{
+    return post_signed("/webhooks/jobber", "X-Jobber-Hmac-SHA256",
+                       jobber_sig(getenv("CS_TEST_JOBBER_SECRET"), body), body);
 }
 
 START_TEST(jobber_webhooks_forged_refused_and_replays_deduplicated)
@@ -623,6 +644,158 @@ START_TEST(jobber_tokens_under_an_older_key_open_and_move_to_the_current_one)
 }
 END_TEST
 
+/* Jobber posts every account's webhooks to the app's one URL, so the vhost
+ * a delivery reaches says nothing about whose it is: its accountId does. */
+START_TEST(jobber_webhooks_go_to_the_client_that_connected_the_account)
+{
+    sess_t *hauler, *other;
+    const char *body;
+
+    fresh();
+    it_sql("DELETE FROM integration_accounts WHERE client_id ="
+           " (SELECT id FROM clients WHERE slug = 'hauler-auto')", 0, NULL);
+    hauler = login(OWNER);
+    connect_jobber(hauler);
+    ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT account_id FROM integration_accounts"
+                                         " WHERE client_id = %s", CLIENT), 0, NULL), ACCOUNT_42);
+    jobber_state("{\"account\": {\"id\": \"" ACCOUNT_43 "\", \"name\": \"Auto Haulers\"}}");
+    other = login("owner%40hauler-auto.example", "auto+password+1");
+    ck_assert_int_eq(dash("GET", oauth_callback(other), other, NULL)->status, 303);
+    ck_assert_str_eq(it_sql("SELECT account_id FROM integration_accounts a JOIN clients c"
+                            " ON c.id = a.client_id WHERE c.slug = 'hauler-auto'", 0, NULL),
+                     ACCOUNT_43);
+    /* The other account removes the app; the delivery reaches the
+     * hauler's URL. Only the other client's connection ends. */
+    body = jobber_event_of(ACCOUNT_43, "APP_DISCONNECT", "", "2026-12-02T10:00:00Z");
+    ck_assert_int_eq(jobber_post(body)->status, 200);
+    ck_assert_msg(it_wait_sql("SELECT state FROM integration_accounts a JOIN clients c"
+                              " ON c.id = a.client_id WHERE c.slug = 'hauler-auto'", "revoked", 20),
+                  "the account's own client was not disconnected");
+    ck_assert_str_eq(account_state(), "connected");
+    /* An account no client connected: recorded, done, nobody touched. */
+    body = jobber_event_of(ACCOUNT_44, "APP_DISCONNECT", "", "2026-12-02T10:01:00Z");
+    ck_assert_int_eq(jobber_post(body)->status, 200);
+    ck_assert_msg(it_wait_sql("SELECT processed_at IS NOT NULL FROM provider_events WHERE"
+                              " provider = 'jobber' AND event_id = 'APP_DISCONNECT::"
+                              "2026-12-02T10:01:00Z'", "t", 20), "the delivery was not done");
+    ck_assert_str_eq(account_state(), "connected");
+    /* The settings page's test learns (and shows) the account. */
+    ck_assert_int_eq(dash("POST", "/settings/integrations/jobber/test", hauler, "x=1")->status, 303);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT test_ok FROM integration_accounts"
+                                           " WHERE client_id = %s", CLIENT), "t", 20),
+                  "the test event did not pass");
+    ck_assert_ptr_nonnull(strstr(dash("GET", "/settings/integrations", hauler, NULL)->body,
+                                 "Haul Away Co"));
+}
+END_TEST
+
+static const char PNG[] = "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0"
+                          "\x1f\x15\xc4\x89\0\0\0\rIDATx\x9c" "c\xf8\x0f\0\0\x01\x01\0\x05";
+
+/* A photo quote on the hauler's site (multipart, one PNG); its message id. */
+static const char *photo_lead(const char *email)
+{
+    const char *head = apr_psprintf(it_pool,
+        "--Qz\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nRio Photo\r\n"
+        "--Qz\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\n%s\r\n"
+        "--Qz\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nShed full of junk,"
+        " photo attached\r\n"
+        "--Qz\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"shed.png\"\r\n"
+        "Content-Type: image/png\r\n\r\n", email);
+    const char *tail = "\r\n--Qz--\r\n";
+    apr_size_t hl = strlen(head), pl = sizeof(PNG) - 1, tl = strlen(tail);
+    char *buf = apr_palloc(it_pool, hl + pl + tl);
+    it_req_t q = { 0 };
+    it_resp_t *r;
+
+    memcpy(buf, head, hl);
+    memcpy(buf + hl, PNG, pl);
+    memcpy(buf + hl + pl, tail, tl);
+    q.host = SITE;
+    q.path = "/api/intake";
+    q.content_type = "multipart/form-data; boundary=Qz";
+    q.body = buf;
+    q.body_len = hl + pl + tl;
+    r = it_http(&q);
+    ck_assert_msg(r->status == 303 || r->status == 201, "intake: %ld %s", r->status, r->body);
+    /* Journal-first: the worker files it. */
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT count(*) FROM messages m JOIN"
+                                           " conversations cv ON cv.id = m.conversation_id JOIN"
+                                           " contacts ct ON ct.id = cv.contact_id WHERE"
+                                           " ct.email = '%s'", email), "1", 20),
+                  "the photo quote was never filed");
+    return it_sql(apr_psprintf(it_pool, "SELECT m.id FROM messages m JOIN conversations cv ON"
+                               " cv.id = m.conversation_id JOIN contacts ct ON ct.id = cv.contact_id"
+                               " WHERE ct.email = '%s' ORDER BY m.id DESC LIMIT 1", email), 0, NULL);
+}
+
+/* The worker dies after Jobber made the request and before we heard so:
+ * the next attempt finds that request by our reference instead of making
+ * a second one. */
+START_TEST(jobber_lead_with_a_photo_arrives_once_after_its_worker_is_killed)
+{
+    sess_t *owner;
+    const char *id, *locked = "", *note;
+    json_object *doc, *notes, *v;
+    int i;
+
+    fresh();
+    owner = login(OWNER);
+    connect_jobber(owner);
+    id = photo_lead("rio.photo@example.com");
+    ck_assert(*id);
+    ck_assert_int_eq(count("SELECT count(*) FROM attachments a JOIN submissions s ON"
+                           " s.id = a.submission_id WHERE s.message_id = $1::bigint", id), 1);
+    jobber_state("{\"answer_delay\": {\"match\": \"requestCreate(\", \"seconds\": 2.5}}");
+    ck_assert_int_eq(dash("POST", apr_pstrcat(it_pool, "/settings/integrations/jobber/leads/", id,
+                                              NULL), login(CREW), "x=1")->status, 303);
+    for (i = 0; i < 250 && !(*locked && jobber_held("requests") == 1); i++) {
+        locked = it_sql(apr_psprintf(it_pool, "SELECT locked_by FROM jobs WHERE state = 'running'"
+                                     " AND unique_key = 'jobber.lead:%s'", id), 0, NULL);
+        usleep(20 * 1000);
+    }
+    ck_assert_msg(*locked && jobber_held("requests") == 1, "the request was never made");
+    ck_assert_int_eq(kill((pid_t)atoi(strrchr(locked, ':') + 1), SIGKILL), 0);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT state FROM jobber_requests WHERE"
+                                           " message_id = %s", id), "sent", 30),
+                  "the lead never reached Jobber after the kill");
+    ck_assert_int_eq(jobber_count("/api/graphql", "requestCreate("), 1);
+    ck_assert_int_eq(jobber_held("requests"), 1);
+    ck_assert_int_eq(jobber_held("notes"), 1);
+    ck_assert_int_eq(jobber_held("clients"), 1);
+    /* The note carries the words and a link to the photo that opens it. */
+    doc = json_tokener_parse(jobber("GET", "/_control/data", NULL)->body);
+    ck_assert(doc && json_object_object_get_ex(doc, "notes", &notes));
+    ck_assert(json_object_object_get_ex(json_object_array_get_idx(notes, 0), "message", &v));
+    note = apr_pstrdup(it_pool, json_object_get_string(v));
+    json_object_put(doc);
+    ck_assert_msg(strstr(note, "Shed full of junk"), "note: %s", note);
+    {
+        const char *url = strstr(note, "https://hauler.example.com/_consult/photos/"), *end;
+        it_req_t q = { 0 };
+        it_resp_t *r;
+        ck_assert_msg(url, "no photo link in the note: %s", note);
+        url += strlen("https://hauler.example.com");
+        end = url + strcspn(url, " \n)");
+        q.host = SITE;
+        q.path = apr_pstrmemdup(it_pool, url, end - url);
+        r = it_http(&q);
+        ck_assert_msg(r->status == 200, "photo link: %ld", r->status);
+        ck_assert_str_eq(apr_table_get(r->headers, "Content-Type"), "image/png");
+        ck_assert_int_eq((int)r->len, (int)sizeof(PNG) - 1);
+        ck_assert(!memcmp(r->body, PNG, sizeof(PNG) - 1));
+        /* A link altered by one character opens nothing. */
+        q.path = apr_pstrcat(it_pool, apr_pstrmemdup(it_pool, url, end - url - 1),
+                             end[-1] == '0' ? "1" : "0", NULL);
+        ck_assert_int_eq(it_http(&q)->status, 404);
+        /* Nor on another client's site. */
+        q.host = "hauler-auto.localhost";
+        q.path = apr_pstrmemdup(it_pool, url, end - url);
+        ck_assert_int_eq(it_http(&q)->status, 404);
+    }
+}
+END_TEST
+
 Suite *suite_integrations(void)
 {
     Suite *s = suite_create("integrations");
@@ -644,6 +817,8 @@ Suite *suite_integrations(void)
     tcase_add_test(tc, jobber_revoked_grant_shows_on_settings_and_health);
     tcase_add_test(tc, jobber_tokens_under_an_older_key_open_and_move_to_the_current_one);
     tcase_add_test(tc, jobber_two_workers_refresh_a_rotating_token_once);
+    tcase_add_test(tc, jobber_webhooks_go_to_the_client_that_connected_the_account);
+    tcase_add_test(tc, jobber_lead_with_a_photo_arrives_once_after_its_worker_is_killed);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -736,6 +736,62 @@ START_TEST(test_webhook_items_are_fetched_by_topic_and_read)
 }
 END_TEST
 
+START_TEST(test_account_and_an_interrupted_attempts_request_are_read)
+{
+    cs_jobber_app_t japp = app_at(NULL);
+    cs_http_req_t req;
+    cs_jobber_account_t *a = NULL;
+    cs_jobber_result_t res;
+    const char *rid = NULL, *nid = NULL;
+
+    ck_assert_int_eq(cs_jobber_build_account(&req, unit_pool, &japp, "tok"), APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(req.body, "account { id name }"));
+    memset(&res, 0, sizeof(res));
+    ck_assert_int_eq(cs_jobber_parse_account(&a, unit_pool, answer(200,
+        "{\"data\":{\"account\":{\"id\":\"QWNjOjQy\",\"name\":\"Haul Away\"}}}"), &res),
+        APR_SUCCESS);
+    ck_assert_str_eq(a->id, "QWNjOjQy");
+    ck_assert_str_eq(a->name, "Haul Away");
+    /* No id: not an account we can route webhooks by. */
+    memset(&res, 0, sizeof(res));
+    ck_assert_int_eq(cs_jobber_parse_account(&a, unit_pool, answer(200,
+        "{\"data\":{\"account\":{\"name\":\"x\"}}}"), &res), APR_EGENERAL);
+    ck_assert_ptr_null(a);
+    ck_assert_int_eq(cs_jobber_parse_account(&a, unit_pool, answer(401, "{}"), &res), APR_EACCES);
+
+    ck_assert_int_eq(cs_jobber_build_client_requests(&req, unit_pool, &japp, "tok", NULL),
+                     APR_EINVAL);
+    ck_assert_int_eq(cs_jobber_build_client_requests(&req, unit_pool, &japp, "tok", "Q2w6OQ=="),
+                     APR_SUCCESS);
+    ck_assert_ptr_nonnull(strstr(req.body, "\"id\":\"Q2w6OQ==\""));
+    /* Our reference picks the request and its note; a lookalike
+     * ("ref 12" inside "ref 123") must not match another lead's. */
+    memset(&res, 0, sizeof(res));
+    ck_assert_int_eq(cs_jobber_parse_client_requests(&rid, &nid, unit_pool, answer(200,
+        "{\"data\":{\"client\":{\"id\":\"Q2w6OQ==\",\"requests\":{\"nodes\":["
+        "{\"id\":\"UjoxMjM=\",\"title\":\"Text from Pat (Consult ref 123)\",\"notes\":{\"nodes\":[]}},"
+        "{\"id\":\"UjoxMg==\",\"title\":\"Website request from Pat (Consult ref 12)\","
+        "\"notes\":{\"nodes\":[{},{\"id\":\"TjoxMg==\",\"message\":\"Old couch, no reference\"}]}}"
+        "]}}}}"), "(Consult ref 12)", &res), APR_SUCCESS);
+    ck_assert_str_eq(rid, "UjoxMg==");
+    ck_assert_ptr_null(nid);
+    ck_assert_int_eq(cs_jobber_parse_client_requests(&rid, &nid, unit_pool, answer(200,
+        "{\"data\":{\"client\":{\"id\":\"Q2w6OQ==\",\"requests\":{\"nodes\":["
+        "{\"id\":\"UjoxMg==\",\"title\":\"Website request from Pat (Consult ref 12)\","
+        "\"notes\":{\"nodes\":[{\"id\":\"TjoxMg==\",\"message\":\"Old couch\\n\\n(Consult ref 12)\"}]}}"
+        "]}}}}"), "(Consult ref 12)", &res), APR_SUCCESS);
+    ck_assert_str_eq(rid, "UjoxMg==");
+    ck_assert_str_eq(nid, "TjoxMg==");
+    /* Nothing of ours there: make it. */
+    ck_assert_int_eq(cs_jobber_parse_client_requests(&rid, &nid, unit_pool, answer(200,
+        "{\"data\":{\"client\":{\"id\":\"Q2w6OQ==\",\"requests\":{\"nodes\":[]}}}}"),
+        "(Consult ref 9)", &res), APR_SUCCESS);
+    ck_assert_ptr_null(rid);
+    ck_assert_int_eq(cs_jobber_parse_client_requests(&rid, &nid, unit_pool, answer(200,
+        "{\"data\":{\"client\":null}}"), "(Consult ref 9)", &res), APR_ENOENT);
+}
+END_TEST
+
 Suite *jobber_suite(void)
 {
     Suite *s = suite_create("cs_jobber");
@@ -755,6 +811,7 @@ Suite *jobber_suite(void)
     tcase_add_test(tc, test_webhook_signature_verifies_over_the_raw_body);
     tcase_add_test(tc, test_webhook_payload_reads_topic_item_account_and_time);
     tcase_add_test(tc, test_webhook_items_are_fetched_by_topic_and_read);
+    tcase_add_test(tc, test_account_and_an_interrupted_attempts_request_are_read);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("fake");
