@@ -793,13 +793,13 @@ static const struct {
     const char *prefix, *field, *query, *status;
 } ITEMS[] = {
     { "CLIENT_", "client", "query ConsultClient($id: EncodedId!) {"
-      " client(id: $id) { id name isArchived } }", NULL },
+      " client(id: $id) { id name isArchived jobberWebUri } }", NULL },
     { "REQUEST_", "request", "query ConsultRequest($id: EncodedId!) {"
-      " request(id: $id) { id title requestStatus client { id } } }", "requestStatus" },
+      " request(id: $id) { id title requestStatus jobberWebUri client { id } } }", "requestStatus" },
     { "QUOTE_", "quote", "query ConsultQuote($id: EncodedId!) {"
-      " quote(id: $id) { id title quoteStatus client { id } } }", "quoteStatus" },
+      " quote(id: $id) { id title quoteStatus jobberWebUri client { id } } }", "quoteStatus" },
     { "JOB_", "job", "query ConsultJob($id: EncodedId!) {"
-      " job(id: $id) { id title jobStatus client { id } } }", "jobStatus" },
+      " job(id: $id) { id title jobStatus jobberWebUri client { id } } }", "jobStatus" },
 };
 
 static int item_kind(const char *topic)
@@ -869,6 +869,12 @@ apr_status_t cs_jobber_parse_fetch_item(cs_jobber_item_t **pout, apr_pool_t *p,
     {
         const char *t = cs_jstr(o, k == 0 ? "name" : "title");
         it->title = t && strlen(t) <= 500 ? apr_pstrdup(p, t) : NULL;
+    }
+    {
+        /* Shown as a link: https only, so no javascript: or data: URL. */
+        const char *u = cs_jstr(o, "jobberWebUri");
+        it->web_url = u && !strncmp(u, "https://", 8) && strlen(u) <= 500
+                      && !strpbrk(u, " \"'<>\\") ? apr_pstrdup(p, u) : NULL;
     }
     *pout = it;
     return APR_SUCCESS;

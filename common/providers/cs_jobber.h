@@ -258,6 +258,8 @@ typedef struct {
     const char *status;          /**< requestStatus, quoteStatus, jobStatus, or
                                       "active"/"archived" for a client */
     const char *title;           /**< title, or a client's name */
+    const char *web_url;         /**< jobberWebUri when it is an https URL
+                                      (at most 500 bytes), else NULL */
 } cs_jobber_item_t;
 
 /** Fetch the item of a CLIENT_*, REQUEST_*, QUOTE_* or JOB_* webhook by id.

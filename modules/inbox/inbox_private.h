@@ -147,6 +147,7 @@ void inbox_settings_message_data(request_rec *r, inbox_ctx *ctx, json_object *d)
     "  (SELECT CASE jr.state WHEN 'sent' THEN 'request created' WHEN 'failed' THEN 'refused'" \
     "     ELSE 'sending' END || coalesce(' (' || jr.jobber_status || ')', '')" \
     "     FROM jobber_requests jr WHERE jr.message_id = m.id) AS jobber_label," \
-    "  (SELECT jr.error FROM jobber_requests jr WHERE jr.message_id = m.id) AS jobber_error"
+    "  (SELECT jr.error FROM jobber_requests jr WHERE jr.message_id = m.id) AS jobber_error," \
+    "  (SELECT jr.jobber_url FROM jobber_requests jr WHERE jr.message_id = m.id) AS jobber_url"
 
 #endif

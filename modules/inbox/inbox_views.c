@@ -309,8 +309,10 @@ static json_object *conversation_data(request_rec *r, inbox_ctx *ctx, const char
         "SELECT cv.id, cv.status, cv.unread, cv.status = 'archived' AS archived,"
         "  cv.status = 'spam' AS spam, cv.assigned_to,"
         "  ct.id AS contact_id, coalesce(ct.name, ct.email, ct.phone) AS contact,"
-        "  ct.email, ct.phone, ct.sms_opted_out"
+        "  ct.email, ct.phone, ct.sms_opted_out,"
+        "  jl.jobber_url, replace(jl.jobber_status, '_', ' ') AS jobber_client_status"
         " FROM conversations cv JOIN contacts ct ON ct.id = cv.contact_id"
+        " LEFT JOIN jobber_links jl ON jl.client_id = cv.client_id AND jl.contact_id = ct.id"
         " WHERE cv.id = $1 AND cv.client_id = $2", 2, params);
     if (!res || PQntuples(res) != 1) {
         if (res) PQclear(res);

@@ -412,16 +412,17 @@ apr_status_t integ_jobber_fetch(cs_jobber_item_t **pitem, cs_job_t *job, const i
 
 int integ_jobber_store_item(cs_job_t *job, const char *client_id, const cs_jobber_item_t *item)
 {
-    const char *params[3] = { client_id, item->client_id,
+    const char *params[4] = { client_id, item->client_id,
                               apr_pstrcat(job->pool, item->kind, " ",
-                                          item->status ? item->status : "", NULL) };
+                                          item->status ? item->status : "", NULL),
+                              !strcmp(item->kind, "client") ? item->web_url : NULL };
     PGresult *res;
     int changed = 0;
 
     if (item->client_id && !exec_ok(job, "UPDATE jobber_links SET jobber_status = left($3, 200),"
-                                         "  updated_at = now()"
+                                         "  jobber_url = coalesce($4, jobber_url), updated_at = now()"
                                          " WHERE client_id = $1 AND jobber_client_id = $2",
-                                    3, params)) {
+                                    4, params)) {
         return -1;
     }
     if (strcmp(item->kind, "request")) {
@@ -429,6 +430,12 @@ int integ_jobber_store_item(cs_job_t *job, const char *client_id, const cs_jobbe
     }
     params[1] = item->id;
     params[2] = item->status;
+    if (!exec_ok(job, "UPDATE jobber_requests SET jobber_url = $3"
+                      " WHERE client_id = $1 AND jobber_request_id = $2"
+                      "  AND jobber_url IS DISTINCT FROM $3 AND $3 IS NOT NULL", 3,
+                 (const char *const[]){ client_id, item->id, item->web_url })) {
+        return -1;
+    }
     res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_COMMAND_OK,
                      "UPDATE jobber_requests SET jobber_status = left($3, 200)"
                      " WHERE client_id = $1 AND jobber_request_id = $2"

@@ -105,6 +105,7 @@ CLIENT_ID = "consult-jobber-client"
 CLIENT_SECRET = "consult-jobber-secret-0123456789"
 ACCOUNT_ID = "Z2lkOi8vSm9iYmVyL0FjY291bnQvNDI="     # gid://Jobber/Account/42
 CONTROL = "/_control/"
+WEB = "https://secure.getjobber.com"       # jobberWebUri of what it holds
 DEFAULT_TTL = 3600
 BUCKET_MAX = 10000.0
 RESTORE_RATE = 500.0
@@ -269,6 +270,7 @@ class State:
                              "description": ph.get("description", "MAIN"),
                              "primary": bool(ph.get("primary"))} for ph in phones],
                  "createdAt": now_iso()}
+            c["jobberWebUri"] = WEB + "/clients/" + str(self.seq)
             self.clients.append(c)
         return {"client": self.client_view(c), "userErrors": []}
 
@@ -281,7 +283,8 @@ class State:
                     {"message": "Client could not be found", "path": ["input", "clientId"]}]}
             r = {"id": self.next_id("Request"), "title": inp.get("title"),
                  "client": {"id": cid, "name": client["name"]},
-                 "requestStatus": "new", "createdAt": now_iso()}
+                 "requestStatus": "new", "createdAt": now_iso(),
+                 "jobberWebUri": WEB + "/requests/" + str(self.seq)}
             self.work_requests.append(r)
         return {"request": r, "userErrors": []}
 

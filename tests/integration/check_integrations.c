@@ -438,6 +438,26 @@ START_TEST(jobber_lead_arrives_once_after_a_retry)
                                                " WHERE message_id = %s", id),
                                   "assessment_scheduled", 10), "the webhook's item was not fetched");
     }
+    /* The conversation shows where to open the request, and after the
+     * client's own webhook, the customer, in Jobber. */
+    {
+        const char *cv = it_sql(apr_psprintf(it_pool, "SELECT conversation_id FROM messages"
+                                             " WHERE id = %s", id), 0, NULL);
+        const char *jc = it_sql(apr_psprintf(it_pool, "SELECT jobber_client_id FROM jobber_links"
+                                             " WHERE client_id = %s", CLIENT), 0, NULL);
+        const char *panel = dash("GET", apr_pstrcat(it_pool, "/c/", cv, NULL), crew, NULL)->body;
+        ck_assert_msg(strstr(panel, "href=\"https://secure.getjobber.com/requests/"),
+                      "no link to the request: %s", panel);
+        ck_assert_ptr_null(strstr(panel, "Open the client in Jobber"));
+        ck_assert_int_eq(jobber_post(jobber_event("CLIENT_UPDATE", jc, "2026-12-02T09:05:00Z"))
+                         ->status, 200);
+        ck_assert(it_wait_sql(apr_psprintf(it_pool, "SELECT jobber_url IS NOT NULL FROM"
+                                           " jobber_links WHERE client_id = %s", CLIENT), "t", 10));
+        panel = dash("GET", apr_pstrcat(it_pool, "/c/", cv, NULL), crew, NULL)->body;
+        ck_assert_msg(strstr(panel, "In Jobber: client active"), "no Jobber status: %s", panel);
+        ck_assert_msg(strstr(panel, "href=\"https://secure.getjobber.com/clients/"),
+                      "no link to the client: %s", panel);
+    }
     /* A change whose webhook was lost: the daily reconciliation finds it
      * and counts it. */
     jobber_state("{\"request_status\": \"converted\"}");

@@ -719,6 +719,23 @@ START_TEST(test_webhook_items_are_fetched_by_topic_and_read)
     ck_assert_str_eq(it->kind, "quote");
     ck_assert_str_eq(it->status, "approved");
     ck_assert_str_eq(it->client_id, "Q2w6OQ==");
+    ck_assert_ptr_null(it->web_url);
+    /* Its Jobber link is kept only as https (the dashboard shows it as a link). */
+    memset(&res, 0, sizeof(res));
+    ck_assert_int_eq(cs_jobber_parse_fetch_item(&it, unit_pool, answer(200,
+        "{\"data\":{\"request\":{\"id\":\"UjEx\",\"requestStatus\":\"new\","
+        "\"jobberWebUri\":\"https://secure.getjobber.com/requests/11\"}}}"), "REQUEST_UPDATE", &res),
+        APR_SUCCESS);
+    ck_assert_str_eq(it->web_url, "https://secure.getjobber.com/requests/11");
+    ck_assert_int_eq(cs_jobber_parse_fetch_item(&it, unit_pool, answer(200,
+        "{\"data\":{\"request\":{\"id\":\"UjEx\",\"requestStatus\":\"new\","
+        "\"jobberWebUri\":\"javascript:alert(1)\"}}}"), "REQUEST_UPDATE", &res), APR_SUCCESS);
+    ck_assert_ptr_null(it->web_url);
+    ck_assert_int_eq(cs_jobber_parse_fetch_item(&it, unit_pool, answer(200,
+        "{\"data\":{\"request\":{\"id\":\"UjEx\",\"requestStatus\":\"new\","
+        "\"jobberWebUri\":\"https://x.example/\\\"onmouseover=1\"}}}"), "REQUEST_UPDATE", &res),
+        APR_SUCCESS);
+    ck_assert_ptr_null(it->web_url);
     memset(&res, 0, sizeof(res));
     ck_assert_int_eq(cs_jobber_parse_fetch_item(&it, unit_pool, answer(200,
         "{\"data\":{\"client\":{\"id\":\"Q2w6OQ==\",\"name\":\"Pat\",\"isArchived\":true}}}"),
