@@ -26,6 +26,7 @@ extern module AP_MODULE_DECLARE_DATA consult_integrations_module;
 #define INTEG_PATH_JOBBER     "/webhooks/jobber"
 #define INTEG_MAX_BODY        (256 * 1024)
 #define INTEG_PATH_BOOK       "/book"
+#define INTEG_PATH_BOOK_JSON  "/book.json"
 #define INTEG_PATH_PHOTOS     "/_consult/photos/"
 #define INTEG_PHOTO_TTL       apr_time_from_sec(90 * 86400)
 #define INTEG_CAL_ORIGIN      "https://app.cal.com"
@@ -74,6 +75,7 @@ int integ_jobber_webhook(request_rec *r, integ_conf *c);
 /* integ_book.c: GET /book from ConsultCalPageTemplate. */
 int integ_book_load(integ_conf *c, apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *v);
 int integ_book_page(request_rec *r, const integ_conf *c);
+int integ_book_json(request_rec *r, const integ_conf *c);
 
 /* integ_calcom.c: the calcom.event job. */
 int integ_calcom_job(cs_job_t *job);

@@ -373,6 +373,7 @@ static apr_status_t cs_jobber_connect(request_rec *r, PGconn *conn, const char *
 static int is_ours(request_rec *r, integ_conf *c)
 {
     return c->slug && ((c->tmpl && !strcmp(r->uri, INTEG_PATH_BOOK))
+                       || (c->cal_link && !strcmp(r->uri, INTEG_PATH_BOOK_JSON))
                        || (c->cal_secret && !strcmp(r->uri, INTEG_PATH_CALCOM))
                        || (c->jobber == 1 && !strcmp(r->uri, INTEG_PATH_JOBBER))
                        || (c->jobber == 1 && integ_photo_is_path(r->uri)));
@@ -392,6 +393,9 @@ static int handler(request_rec *r)
     }
     if (!strcmp(r->uri, INTEG_PATH_BOOK)) {
         return integ_book_page(r, c);
+    }
+    if (!strcmp(r->uri, INTEG_PATH_BOOK_JSON)) {
+        return integ_book_json(r, c);
     }
     if (integ_photo_is_path(r->uri)) {
         return integ_photo(r, c);

@@ -14,6 +14,9 @@
 //   /book (junk-hauler)      [data-consult-cal] holding a.cal-link (the plain
 //                            link) and [data-cal-inline]; .cal-embedded once
 //                            the loader queued the inline calendar
+//   / (junk-hauler)          a[data-consult-cal-popup] to /book; [data-cal-ready]
+//                            once /book.json gave the link; a click queues
+//                            Cal("modal")
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ADMIN, PORT, launch, newPage, closePage, login, screenshot, axe, formatViolations, until } from './lib.mjs';
@@ -115,6 +118,38 @@ test('the junk hauler\'s booking page is a plain link without JavaScript and an 
         assert.deepEqual(p.__errors || [], [], 'JavaScript errors on the page');
     } catch (e) {
         if (p) await screenshot(p, 'FAILED-book').catch(() => {});
+        throw e;
+    } finally {
+        await closePage(p);
+    }
+});
+
+test('the junk hauler\'s booking button goes to /book without JavaScript and opens Cal.com\'s pop-up with it', T, async () => {
+    let p;
+    try {
+        p = await newPage(browser, { javaScriptEnabled: false });
+        await p.goto(`${HAULER}/`);
+        const plain = p.locator('a[data-consult-cal-popup]');
+        assert.equal(await plain.getAttribute('href'), '/book');
+        await plain.click();
+        await p.waitForURL((u) => u.pathname === '/book');
+        await closePage(p);
+
+        // With it: the vhost's link comes from /book.json and a click asks
+        // Cal.com's embed for its pop-up, staying on the page.
+        p = await newPage(browser, { bypassCSP: true });
+        await p.goto(`${HAULER}/`);
+        const button = p.locator('a[data-consult-cal-popup][data-cal-ready]');
+        await button.waitFor({ state: 'attached' });
+        await button.click();
+        const queued = await p.evaluate(() => JSON.stringify((window.Cal && window.Cal.q || [])
+            .map((a) => Array.from(a)).filter((a) => a[0] === 'modal')
+            .map((a) => a[1].calLink)));
+        assert.equal(queued, '["haul-away/estimate"]');
+        assert.equal(new URL(p.url()).pathname, '/', 'the click left the page');
+        assert.deepEqual(p.__errors || [], [], 'JavaScript errors on the page');
+    } catch (e) {
+        if (p) await screenshot(p, 'FAILED-book-popup').catch(() => {});
         throw e;
     } finally {
         await closePage(p);

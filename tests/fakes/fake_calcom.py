@@ -8,9 +8,10 @@ when someone books. Standard library only.
         --secret SECRET [--time-zone America/Denver]
 
     GET  /embed/embed.js   the embed: runs the calls Cal.com's snippet queued
-                           (Cal("inline", {elementOrSelector, calLink})) by
-                           putting the booking page in an iframe. Our own
-                           stand-in code, not Cal.com's.
+                           (Cal("inline", {elementOrSelector, calLink}) puts
+                           the booking page in an iframe there,
+                           Cal("modal", {calLink}) in a pop-up dialog). Our
+                           own stand-in code, not Cal.com's.
     GET  /USER/EVENT       the booking page: name, email and three times
     POST /USER/EVENT       books: sends BOOKING_CREATED, as Cal.com sends it
                            (X-Cal-Signature-256: hex HMAC-SHA256 of the body
@@ -40,7 +41,30 @@ EMBED_JS = r"""(function () {
   'use strict';
   var Cal = window.Cal, origin = %(origin)s;
   function el(x) { return typeof x === 'string' ? document.querySelector(x) : x; }
+  function modal(o) {
+    if (!o.calLink || document.getElementById('cal-standin-modal')) return;
+    var d = document.createElement('div'), f = document.createElement('iframe'),
+        x = document.createElement('button');
+    d.id = 'cal-standin-modal';
+    d.setAttribute('role', 'dialog');
+    d.setAttribute('aria-modal', 'true');
+    d.setAttribute('aria-label', 'Booking calendar');
+    d.style.cssText = 'position:fixed;inset:0;background:rgba(0,0,0,.6);display:flex;' +
+      'align-items:center;justify-content:center;z-index:99999';
+    f.src = origin + '/' + o.calLink + '?embed=1';
+    f.title = 'Booking calendar';
+    f.style.cssText = 'width:min(56rem,94vw);height:min(40rem,90vh);border:0;background:#fff';
+    x.type = 'button';
+    x.textContent = 'Close';
+    x.style.cssText = 'position:absolute;top:1rem;right:1rem;font:inherit;padding:.4rem .8rem';
+    x.onclick = function () { d.remove(); };
+    d.appendChild(f);
+    d.appendChild(x);
+    document.body.appendChild(d);
+    x.focus();
+  }
   function run(args) {
+    if (args && args[0] === 'modal') { modal(args[1] || {}); return; }
     if (!args || args[0] !== 'inline') return;
     var o = args[1] || {}, box = el(o.elementOrSelector);
     if (!box || !o.calLink) return;

@@ -180,6 +180,30 @@ static long count(const char *sql, const char *arg)
 
 /* ---- Cal.com ------------------------------------------------------------ */
 
+/* What a pop-up booking button on a static page asks for. */
+START_TEST(calcom_book_json_gives_the_vhosts_link)
+{
+    it_req_t q = { 0 };
+    it_resp_t *r;
+
+    q.host = SITE;
+    q.path = "/book.json";
+    r = it_http(&q);
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_ptr_nonnull(strstr(r->body, "\"cal_link\":\"haul-away/estimate\""));
+    ck_assert_ptr_nonnull(strstr(r->body, "\"booking_url\":\"https://app.cal.com/haul-away/estimate\""));
+    q.method = "POST";
+    q.body = "x=1";
+    q.content_type = FORM;
+    ck_assert_int_eq(it_http(&q)->status, 405);
+    /* A vhost without ConsultCalLink has none. */
+    q.method = NULL;
+    q.body = NULL;
+    q.host = "hauler-auto.localhost";
+    ck_assert_int_eq(it_http(&q)->status, 404);
+}
+END_TEST
+
 START_TEST(calcom_forged_unsigned_and_replayed_store_nothing)
 {
     const char *body = booking("BOOKING_CREATED", "forgedUid1", NULL, "2026-12-08T16:00:00Z",
@@ -822,6 +846,7 @@ Suite *suite_integrations(void)
     TCase *tc = tcase_create("calcom");
     tcase_add_checked_fixture(tc, it_setup, it_teardown);
     tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, calcom_book_json_gives_the_vhosts_link);
     tcase_add_test(tc, calcom_forged_unsigned_and_replayed_store_nothing);
     tcase_add_test(tc, calcom_booking_lands_once_in_the_clients_time_zone);
     tcase_add_test(tc, calcom_reschedule_moves_the_same_booking);
