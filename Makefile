@@ -62,7 +62,7 @@ INTEG_BIN  := $(BUILD)/tests/integration_tests
 .PHONY: all deps run stop test test-unit test-integration test-san psql migrate \
         seed clean help install classify eval bench assets test-browser seed-inbox fault leakcheck test-infra \
         deb test-deb test-delivery validate test-validate test-workflows deploy test-deploy \
-        sites-check
+        sites-check test-fuzz-runner
 .DEFAULT_GOAL := all
 
 all: $(MODULE_SO) $(ADMIN) $(CLASSIFY) assets
@@ -73,7 +73,7 @@ help:
 	@echo "make test       unit, integration, browser suites and sites-check; make test-san: the same under ASan/UBSan"
 	@echo "make sites-check every client site: HTML, links, axe, weight, form posts, Lighthouse, screenshots"
 	@echo "make classify   classify JSON lines from stdin; make eval: held-out accuracy and F1"
-	@echo "make fuzz       libFuzzer on every parser (FUZZ_SECONDS per target); make fault: faults under load"
+	@echo "make fuzz       libFuzzer on every parser (FUZZ_SECONDS per target; FUZZ_RUNS=10000000 for the long mode); make fault: faults under load"
 	@echo "make bench      intake posts/s and latency next to pgbench doing the same write"
 	@echo "make test-infra infra/: the Pulumi program, node scripts and deploy.sh (offline)"
 	@echo "make psql       psql on the make-run database (reads SQL from stdin if piped)"
@@ -178,7 +178,13 @@ seed-inbox:
 # ---- tests ---------------------------------------------------------------
 test: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(UNIT_BIN) $(INTEG_BIN)
-	@$(MAKE) --no-print-directory test-unit test-integration test-browser $(if $(filter 1,$(SAN)),,sites-check test-infra test-delivery)
+	@$(MAKE) --no-print-directory test-unit test-integration test-browser $(if $(filter 1,$(SAN)),,sites-check test-infra test-delivery test-fuzz-runner)
+
+# The fuzz runner itself (tests/fuzz/run.sh): a crash becomes a regression
+# input, a kept one fails the next run, the long mode counts executions.
+test-fuzz-runner:
+	@echo "== fuzz runner"
+	@tests/fuzz/selftest.sh
 
 # infra/: the Pulumi program under Pulumi's mocks, the node scripts and
 # deploy.sh, offline (npm packages pinned in infra/package-lock.json).

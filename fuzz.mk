@@ -61,13 +61,15 @@ FUZZ_TARGETS += calcom jobber
 FUZZ_TARGETS += cart
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_SECONDS ?= 10
+# The long mode: each target to FUZZ_RUNS executions (FUZZ_SECONDS caps it).
+FUZZ_RUNS    ?= 0
 
 .PHONY: fuzz fuzz-build
 
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: deps fuzz-build
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_NO_BUILD=1 \
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_NO_BUILD=1 \
 	    $(FUZZ_DIR)/run.sh
 
 # The classifier target also compiles the generated model (the Makefile's

@@ -4,6 +4,11 @@
 #   tests/fuzz/run.sh [target...]      default: every target
 #   FUZZ_SECONDS=60 tests/fuzz/run.sh  seconds per target (default 10)
 #   make fuzz                          the same, from the Makefile (fuzz.mk)
+#   make fuzz FUZZ_RUNS=10000000 FUZZ_SECONDS=7200
+#                                      the long mode: each target runs until
+#                                      it made FUZZ_RUNS executions (capped
+#                                      at FUZZ_SECONDS) and fails if it did
+#                                      not get there in time
 #
 # Each target first replays every file in tests/fuzz/regressions/<target>/
 # once, then fuzzes for FUZZ_SECONDS with -max_total_time, starting from
@@ -11,7 +16,11 @@
 # is read-only input: libFuzzer writes new inputs to the first corpus
 # folder on its command line, which is a per-target folder in a temp dir
 # (`fuzz_x -merge=0 WORKDIR CORPUSDIR`). Crash, leak, timeout and OOM
-# inputs and the logs of failing runs are copied to tests/out/fuzz/.
+# inputs and the logs of failing runs are copied to tests/out/fuzz/, and
+# each crashing input also to tests/fuzz/regressions/<target>/ under the
+# name of its kind and SHA-1 (crash-3f2a...): commit it (run.sh prints the
+# git add line) and every later run replays it first, so a fixed crash
+# stays fixed. FUZZ_NO_REGRESS=1 leaves regressions/ alone.
 # Exits non-zero when any target or regression input fails.
 #
 # Other knobs: FUZZ_BUILD (binaries, default build/fuzz), FUZZ_NO_BUILD=1
@@ -24,6 +33,7 @@ root=$(cd "$here/../.." && pwd)
 cd "$root" || exit 2
 
 secs=${FUZZ_SECONDS:-10}
+runs=${FUZZ_RUNS:-0}
 build=${FUZZ_BUILD:-build/fuzz}
 out=tests/out/fuzz
 all_targets="intake text multipart token twilio resend llm tmpl classify json hours conf migrate
@@ -31,6 +41,23 @@ all_targets="intake text multipart token twilio resend llm tmpl classify json ho
 targets=${*:-$all_targets}
 
 case $secs in ''|*[!0-9]*) echo "run.sh: FUZZ_SECONDS must be a number of seconds" >&2; exit 2;; esac
+case $runs in ''|*[!0-9]*) echo "run.sh: FUZZ_RUNS must be a number of executions" >&2; exit 2;; esac
+
+# A failing input into regressions/<target>/, named by kind and content,
+# so the same crash found twice is one file. Prints where it went.
+keep_regression() {   # target, artifact file
+    local kind sum dest
+    kind=$(basename "$2" | sed -n 's/^\(crash\|leak\|timeout\|oom\|slow-unit\)-.*/\1/p')
+    [ -n "$kind" ] || kind=input
+    sum=$(sha1sum "$2" | cut -c1-16)
+    dest=$here/regressions/$1/$kind-$sum
+    mkdir -p "$here/regressions/$1"
+    cp "$2" "$dest"
+    echo "${dest#"$root"/}"
+}
+if [ "${1:-}" = --self-test-keep ]; then     # used by tests/fuzz/selftest.sh
+    keep_regression "$2" "$3"; exit $?
+fi
 
 if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
     # Once the Makefile has `include fuzz.mk`, plain make knows the rules.
@@ -59,7 +86,15 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 
 failed=0
 summary=()
-printf '== fuzzing %s s per target (binaries in %s, failures in %s)\n' "$secs" "$build" "$out"
+if [ "$runs" -gt 0 ]; then
+    printf '== fuzzing each target to %s executions, at most %s s (binaries in %s, failures in %s)\n' \
+        "$runs" "$secs" "$build" "$out"
+    limit=(-runs="$runs" -max_total_time="$secs")
+else
+    printf '== fuzzing %s s per target (binaries in %s, failures in %s)\n' "$secs" "$build" "$out"
+    limit=(-max_total_time="$secs")
+fi
+started=$(date +%s)
 
 for t in $targets; do
     bin=$build/fuzz_$t
@@ -91,7 +126,8 @@ for t in $targets; do
     fi
 
     # 2. fuzz: new inputs go to the temp work dir, seeds are read only.
-    "$bin" -merge=0 -max_total_time="$secs" -timeout=25 -rss_limit_mb=2048 \
+    printf 'fuzz_%s: running (%s)\n' "$t" "$(date +%H:%M:%S)"
+    "$bin" -merge=0 "${limit[@]}" -timeout=25 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$art/" ${FUZZ_ARGS:-} \
         "$work" "$corpus" >"$log" 2>&1
     rc=$?
@@ -110,7 +146,19 @@ for t in $targets; do
         cp "$log" "$out/$t/fuzz.log"
         what=$(grep -m1 -E '^SUMMARY: |ERROR: libFuzzer|ERROR: AddressSanitizer|runtime error' "$log")
         echo "fuzz_$t: $what"
-        for a in "$art"/*; do [ -e "$a" ] && echo "fuzz_$t:   input saved as $out/$t/$(basename "$a")"; done
+        for a in "$art"/*; do
+            [ -e "$a" ] || continue
+            echo "fuzz_$t:   input saved as $out/$t/$(basename "$a")"
+            if [ "${FUZZ_NO_REGRESS:-0}" != 1 ]; then
+                kept=$(keep_regression "$t" "$a")
+                echo "fuzz_$t:   and as a regression input: git add $kept"
+            fi
+        done
+    fi
+    if [ "$runs" -gt 0 ] && [ "$status" = ok ] && [ "${execs:-0}" -lt "$runs" ]; then
+        status="SHORT"
+        failed=1
+        echo "fuzz_$t: only ${execs:-0} of $runs executions in $secs s (raise FUZZ_SECONDS)"
     fi
     [ $reg_bad -ne 0 ] && { status="$status, $reg_bad/$reg_total regressions FAIL"; failed=1; }
     line=$(printf '%-10s %-8s execs %-9s (%s/s)  cov %-5s ft %-6s new inputs %-5s regressions %s/%s ok' \
@@ -120,7 +168,7 @@ for t in $targets; do
     summary+=("$line")
 done
 
-echo "== summary"
+echo "== summary ($(( $(date +%s) - started )) s)"
 for l in "${summary[@]}"; do echo "  $l"; done
 if [ $failed -ne 0 ]; then
     echo "== FAILED: inputs and logs in $out/"

@@ -19,6 +19,17 @@ for f in "${files[@]}"; do
     fi
     pass=$((pass + 1)); echo "  ok - ${f#"$root"/} is a valid workflow"
 done
+# The long fuzz run is scheduled, covers every target the runner knows and
+# asks for the executions the fuzz README promises.
+fz=$root/.github/workflows/fuzz.yml
+[[ -f "$fz" ]] || { echo "  FAIL - no .github/workflows/fuzz.yml" >&2; exit 1; }
+grep -q '^  schedule:' "$fz" && grep -q "cron:" "$fz" || { echo "  FAIL - fuzz.yml has no schedule" >&2; exit 1; }
+grep -q "FUZZ_RUNS: .*10000000" "$fz" || { echo "  FAIL - fuzz.yml does not ask for 10M executions" >&2; exit 1; }
+known=$(eval "$(sed -n '/^all_targets=/,/"$/p' "$root/tests/fuzz/run.sh")"; echo $all_targets)
+for t in $known; do
+    grep -Eq "[[ ,]$t[],]" "$fz" || { echo "  FAIL - fuzz.yml's matrix lacks $t" >&2; exit 1; }
+done
+pass=$((pass + 1)); echo "  ok - fuzz.yml runs nightly, every target ($(wc -w <<<"$known")), to 10M executions"
 tmp=$(mktemp -d /tmp/consult-workflows.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 # A job with steps but no runs-on, and a key GitHub does not know.
