@@ -322,7 +322,8 @@ static int read_booking(apr_array_header_t *out, apr_pool_t *p, json_object *b)
     ev.organizer_name = str(p, host, "name");
     ev.organizer_email = str(p, host, "email");
     ev.organizer_time_zone = str(p, host, "timeZone");
-    ev.listed_json = apr_pstrdup(p, json_object_to_json_string_ext(b, JSON_C_TO_STRING_PLAIN));
+    ev.listed_json = apr_pstrdup(p, json_object_to_json_string_ext(
+        b, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 
     if (!strcmp(status, "accepted")) {
         add_event(out, p, &ev, ev.reschedule_uid ? CS_CALCOM_BOOKING_RESCHEDULED

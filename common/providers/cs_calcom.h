@@ -64,7 +64,9 @@ typedef struct {
     const char *location;            /**< payload.location: an address, a
                                           phone, a link or an app's name */
     const char *video_url;           /**< metadata.videoCallUrl */
-    const char *status;              /**< "ACCEPTED", "PENDING", "CANCELLED" */
+    const char *status;              /**< a delivery's "ACCEPTED", "PENDING",
+                                          "CANCELLED"; a listed booking's
+                                          "accepted", "pending", "cancelled" */
     const char *notes;               /**< what the booker wrote
                                           (additionalNotes / description) */
     const char *cancellation_reason;
