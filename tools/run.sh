@@ -64,7 +64,7 @@ cs_standin_start "$root" "$var"
 CONSULT_JOBBER_STANDIN_URL=$(cs_fake_start "$var" jobber "$root/tests/fakes/fake_jobber.py")
 CONSULT_CAL_STANDIN_URL=$(cs_fake_start "$var" calcom "$root/tests/fakes/fake_calcom.py" \
     --webhook "http://127.0.0.1:${listen##*:}/webhooks/calcom" --host "junk-hauler.localhost:${listen##*:}" \
-    --secret demo-junk-hauler-cal-webhook-secret)
+    --secret demo-junk-hauler-cal-webhook-secret --api-key demo-junk-hauler-cal-api-key)
 # The pizzeria's Stripe (conf/demo/pizzeria.conf): test cards, signed webhooks back.
 CONSULT_STRIPE_STANDIN_URL=$(cs_fake_start "$var" stripe "$root/tests/fakes/fake_stripe.py" \
     --webhook "http://pizzeria.localhost:${listen##*:}/webhooks/stripe" \

@@ -127,6 +127,16 @@ static int time_of(json_object *o, const char *key, apr_time_t *pt)
     return cs_time_parse_iso8601(pt, s) == APR_SUCCESS;
 }
 
+/* "<uid>:<triggerEvent>[:<rescheduleUid>]": the webhook's and the list's
+ * events share it, so whichever comes second is a duplicate. */
+static const char *journal_id(apr_pool_t *p, const cs_calcom_event_t *ev)
+{
+    int moved = ev->trigger == CS_CALCOM_BOOKING_RESCHEDULED && ev->reschedule_uid;
+
+    return apr_pstrcat(p, ev->uid, ":", ev->trigger_name, moved ? ":" : "",
+                       moved ? ev->reschedule_uid : "", NULL);
+}
+
 static int is_booking(cs_calcom_trigger_t t)
 {
     return t == CS_CALCOM_BOOKING_CREATED || t == CS_CALCOM_BOOKING_RESCHEDULED
@@ -223,12 +233,7 @@ apr_status_t cs_calcom_parse_event(cs_calcom_event_t **pout, apr_pool_t *p,
     ev->organizer_time_zone = str(p, org, "timeZone");
 
     if (ev->uid) {
-        ev->journal_id = apr_pstrcat(p, ev->uid, ":", ev->trigger_name,
-                                     ev->trigger == CS_CALCOM_BOOKING_RESCHEDULED
-                                         && ev->reschedule_uid ? ":" : "",
-                                     ev->trigger == CS_CALCOM_BOOKING_RESCHEDULED
-                                         && ev->reschedule_uid ? ev->reschedule_uid : "",
-                                     NULL);
+        ev->journal_id = journal_id(p, ev);
     }
     *pout = ev;
 leave:
@@ -236,4 +241,157 @@ leave:
         *pwhy = why;
     }
     return why ? APR_EINVAL : APR_SUCCESS;
+}
+
+/* ---- API v2: the bookings list ------------------------------------------ */
+
+void cs_calcom_build_list_bookings(cs_http_req_t *req, apr_pool_t *p,
+                                   const cs_calcom_account_t *a, apr_time_t updated_after,
+                                   int take, int skip)
+{
+    apr_array_header_t *hdrs = apr_array_make(p, 1, sizeof(const char *));
+    apr_time_exp_t x;
+
+    apr_time_exp_gmt(&x, updated_after);
+    APR_ARRAY_PUSH(hdrs, const char *) = "cal-api-version: " CS_CALCOM_API_VERSION;
+    memset(req, 0, sizeof(*req));
+    req->method = "GET";
+    req->url = apr_psprintf(p, "%s/v2/bookings?afterUpdatedAt=%04d-%02d-%02dT%02d:%02d:%02dZ"
+                            "&sortCreated=asc&take=%d&skip=%d",
+                            a->api_base && *a->api_base ? a->api_base : CS_CALCOM_API_BASE,
+                            x.tm_year + 1900, x.tm_mon + 1, x.tm_mday, x.tm_hour, x.tm_min,
+                            x.tm_sec, take, skip);
+    req->bearer = a->api_key;
+    req->headers = hdrs;
+    req->timeout = a->timeout;
+}
+
+/* One listed booking as the event of @p trigger (its fields as a
+ * delivery's would be), appended to @p out. */
+static void add_event(apr_array_header_t *out, apr_pool_t *p, const cs_calcom_event_t *base,
+                      cs_calcom_trigger_t trigger)
+{
+    cs_calcom_event_t *ev = apr_pmemdup(p, base, sizeof(*base));
+
+    ev->trigger = trigger;
+    ev->trigger_name = cs_calcom_trigger_name(trigger);
+    if (trigger != CS_CALCOM_BOOKING_RESCHEDULED) {
+        ev->reschedule_uid = NULL;
+    }
+    ev->journal_id = journal_id(p, ev);
+    APR_ARRAY_PUSH(out, cs_calcom_event_t *) = ev;
+}
+
+/* Booking @p b of the list into 0 to 2 events (see cs_calcom_page_t);
+ * 0 when it cannot be read. */
+static int read_booking(apr_array_header_t *out, apr_pool_t *p, json_object *b)
+{
+    cs_calcom_event_t ev;
+    json_object *att = cs_jat(cs_jarr(b, "attendees"), 0), *host = cs_jat(cs_jarr(b, "hosts"), 0);
+    json_object *resp = cs_jobj(b, "bookingFieldsResponses");
+    const char *status = cs_jstr(b, "status"), *moved_to = cs_jstr(b, "rescheduledToUid");
+
+    memset(&ev, 0, sizeof(ev));
+    ev.uid = str(p, b, "uid");
+    ev.reschedule_uid = str(p, b, "rescheduledFromUid");
+    if (!ev.uid || !uid_ok(ev.uid) || (ev.reschedule_uid && !uid_ok(ev.reschedule_uid))
+        || !status || !time_of(b, "start", &ev.start) || !time_of(b, "end", &ev.end)
+        || !ev.start || !ev.end || !time_of(b, "createdAt", &ev.created_at)) {
+        return 0;
+    }
+    if (!cs_jint(b, "id", &ev.booking_id)) {
+        ev.booking_id = 0;
+    }
+    ev.status = apr_pstrdup(p, status);
+    ev.title = str(p, b, "title");
+    ev.event_type = str(p, cs_jobj(b, "eventType"), "slug");
+    ev.location = str(p, b, "location");
+    ev.video_url = str(p, b, "meetingUrl");
+    ev.notes = str(p, b, "description");
+    ev.cancellation_reason = str(p, b, "cancellationReason");
+    ev.attendee_name = str(p, att, "name");
+    ev.attendee_email = str(p, att, "email");
+    ev.attendee_time_zone = str(p, att, "timeZone");
+    ev.attendee_phone = str(p, att, "phoneNumber");
+    if (!ev.attendee_phone) {
+        ev.attendee_phone = response(p, resp, "attendeePhoneNumber");
+    }
+    if (!ev.attendee_phone) {
+        ev.attendee_phone = response(p, resp, "phone");
+    }
+    ev.organizer_name = str(p, host, "name");
+    ev.organizer_email = str(p, host, "email");
+    ev.organizer_time_zone = str(p, host, "timeZone");
+    ev.listed_json = apr_pstrdup(p, json_object_to_json_string_ext(
+        b, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+
+    if (!strcmp(status, "accepted")) {
+        add_event(out, p, &ev, ev.reschedule_uid ? CS_CALCOM_BOOKING_RESCHEDULED
+                                                 : CS_CALCOM_BOOKING_CREATED);
+    }
+    else if (!strcmp(status, "pending")) {
+        add_event(out, p, &ev, CS_CALCOM_BOOKING_REQUESTED);
+    }
+    else if (!strcmp(status, "cancelled")) {
+        if (moved_to && *moved_to) {
+            return 1;           /* moved: the new booking tells it */
+        }
+        if (ev.reschedule_uid) {
+            add_event(out, p, &ev, CS_CALCOM_BOOKING_RESCHEDULED);
+        }
+        add_event(out, p, &ev, CS_CALCOM_BOOKING_CANCELLED);
+    }
+    else if (strcmp(status, "rejected")) {
+        return 0;               /* a status we do not know */
+    }
+    return 1;
+}
+
+apr_status_t cs_calcom_parse_bookings(cs_calcom_page_t **pout, apr_pool_t *p, long status,
+                                      const char *body, apr_size_t len, int take,
+                                      const char **pwhy)
+{
+    cs_json_t *doc = NULL;
+    json_object *root = NULL, *data, *pag;
+    cs_calcom_page_t *page;
+    const char *err = NULL, *why = NULL, *msg;
+    apr_status_t rv = APR_SUCCESS;
+    apr_size_t i, n;
+
+    *pout = NULL;
+    if (body && cs_json_parse(&doc, p, body, len, &err) == APR_SUCCESS) {
+        root = cs_json_raw(doc);
+    }
+    if (status / 100 != 2) {
+        /* {"status": "error", "error": {"code", "message"}} */
+        msg = cs_jstr(cs_jobj(root, "error"), "message");
+        why = apr_psprintf(p, "Cal.com bookings %ld: %s", status, msg ? msg : "no details");
+        rv = status == 401 || status == 403 ? APR_EACCES
+             : status == 429 || status / 100 == 5 || status == 408 ? APR_EAGAIN : APR_EINVAL;
+        goto leave;
+    }
+    data = cs_jarr(root, "data");
+    msg = cs_jstr(root, "status");
+    if (!data || !msg || strcmp(msg, "success")) {
+        why = "Cal.com bookings: the answer is not {\"status\": \"success\", \"data\": [...]}";
+        rv = APR_EGENERAL;
+        goto leave;
+    }
+    page = apr_pcalloc(p, sizeof(*page));
+    page->events = apr_array_make(p, 16, sizeof(cs_calcom_event_t *));
+    n = cs_jlen(data);
+    page->listed = (int)n;
+    for (i = 0; i < n; i++) {
+        page->unreadable += !read_booking(page->events, p, cs_jat(data, i));
+    }
+    /* pagination.hasNextPage when Cal.com says; else a full page may have
+     * more behind it */
+    pag = cs_jobj(root, "pagination");
+    page->more = cs_jbool(pag, "hasNextPage", take > 0 && (int)n >= take);
+    *pout = page;
+leave:
+    if (pwhy) {
+        *pwhy = why;
+    }
+    return rv;
 }

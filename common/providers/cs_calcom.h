@@ -1,8 +1,10 @@
 /**
  * @file cs_calcom.h
- * @brief Cal.com, in the provider shape: Cal.com only calls us (booking
- * webhooks), so this unit verifies a delivery's signature and reads its
- * payload into our own type; the module owns the handler and the journal.
+ * @brief Cal.com, in the provider shape: booking webhooks (the signature
+ * check and the payload reader) and, for the daily reconciliation, the API
+ * v2 bookings list (the request built here, each page read here into the
+ * same event type), all without the network; the module owns the handler,
+ * the journal and the calls.
  *
  * A delivery is `{"triggerEvent", "createdAt", "payload"}` as JSON, signed
  * in X-Cal-Signature-256 with the lowercase hex HMAC-SHA256 of the exact
@@ -15,6 +17,9 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 #include <apr_errno.h>
+#include <apr_tables.h>
+
+#include "http/cs_http.h"
 
 /** The header Cal.com signs with. */
 #define CS_CALCOM_SIGNATURE_HEADER "X-Cal-Signature-256"
@@ -59,7 +64,9 @@ typedef struct {
     const char *location;            /**< payload.location: an address, a
                                           phone, a link or an app's name */
     const char *video_url;           /**< metadata.videoCallUrl */
-    const char *status;              /**< "ACCEPTED", "PENDING", "CANCELLED" */
+    const char *status;              /**< a delivery's "ACCEPTED", "PENDING",
+                                          "CANCELLED"; a listed booking's
+                                          "accepted", "pending", "cancelled" */
     const char *notes;               /**< what the booker wrote
                                           (additionalNotes / description) */
     const char *cancellation_reason;
@@ -68,6 +75,10 @@ typedef struct {
      * replaced, ":<rescheduleUid>". NULL only for an OTHER trigger without a
      * uid (a PING). */
     const char *journal_id;
+    /** A booking read from the API list: the booking's JSON object as
+     * listed (re-serialised), for the journal; NULL for a delivery (the
+     * journal keeps its raw body). */
+    const char *listed_json;
 } cs_calcom_event_t;
 
 /**
@@ -95,5 +106,66 @@ apr_status_t cs_calcom_parse_event(cs_calcom_event_t **pout, apr_pool_t *p,
 
 /** "BOOKING_CREATED", ... or "OTHER". */
 const char *cs_calcom_trigger_name(cs_calcom_trigger_t t);
+
+/* ---- API v2: the bookings list (reconciliation) ------------------------ */
+
+/** The hosted API; ConsultCalAPIBase points elsewhere (self-hosted, tests). */
+#define CS_CALCOM_API_BASE      "https://api.cal.com"
+/** cal-api-version of the bookings endpoints whose shape we read. */
+#define CS_CALCOM_API_VERSION   "2024-08-13"
+/** Bookings per page we ask for (Cal.com allows 1 to 250). */
+#define CS_CALCOM_PAGE_SIZE     100
+
+/** A client's Cal.com account, from its vhost's directives. */
+typedef struct {
+    const char *api_base;            /**< NULL: CS_CALCOM_API_BASE */
+    const char *api_key;             /**< sent as a Bearer token, never logged */
+    apr_interval_time_t timeout;     /**< 0: cs_http's default */
+} cs_calcom_account_t;
+
+/**
+ * Fill @p req with GET {api_base}/v2/bookings?afterUpdatedAt=...&
+ * sortCreated=asc&take=@p take&skip=@p skip: every booking (any status)
+ * changed after @p updated_after, oldest first so that paging by offset
+ * does not skip what was booked meanwhile. Bearer key and cal-api-version.
+ */
+void cs_calcom_build_list_bookings(cs_http_req_t *req, apr_pool_t *p,
+                                   const cs_calcom_account_t *a, apr_time_t updated_after,
+                                   int take, int skip);
+
+/** One page of the list, read. */
+typedef struct {
+    /** cs_calcom_event_t *: what each booking's state says its webhooks
+     * were, in the order listed. A booking gives 0, 1 or 2 events:
+     *   accepted                       BOOKING_CREATED
+     *   accepted, rescheduledFromUid   BOOKING_RESCHEDULED (reschedule_uid)
+     *   pending                        BOOKING_REQUESTED
+     *   cancelled                      BOOKING_CANCELLED, after a
+     *                                  BOOKING_RESCHEDULED when it had
+     *                                  replaced another
+     *   cancelled, rescheduledToUid    none: it was moved, and the new
+     *                                  booking's reschedule tells it
+     *   rejected                       none (no webhook we act on)
+     * with journal ids as their webhooks' (cs_calcom_parse_event). */
+    apr_array_header_t *events;
+    int listed;                      /**< bookings on the page */
+    int unreadable;                  /**< of them, skipped: no usable uid,
+                                          times or status */
+    int more;                        /**< another page follows */
+} cs_calcom_page_t;
+
+/**
+ * Read the list's answer (@p status and @p body of @p len bytes, as
+ * cs_http_perform gave them; @p take the page size asked for).
+ *
+ * @return APR_SUCCESS with *pout; APR_EACCES when the key was refused
+ *         (401, 403); APR_EAGAIN when a retry can help (429, 5xx);
+ *         APR_EINVAL for another refusal (4xx); APR_EGENERAL for a 2xx
+ *         that is not {"status": "success", "data": [...]}. *pwhy (when
+ *         not NULL) says why, never the key.
+ */
+apr_status_t cs_calcom_parse_bookings(cs_calcom_page_t **pout, apr_pool_t *p, long status,
+                                      const char *body, apr_size_t len, int take,
+                                      const char **pwhy);
 
 #endif

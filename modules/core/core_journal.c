@@ -39,15 +39,21 @@ static const char journal_sql[] =
     " SELECT (SELECT id FROM e), (SELECT count(*) FROM j),"
     "  (SELECT pg_notify('consult_jobs', '') FROM j)";
 
-/* What every journal write checks first; then the client and connection. */
+/* What every journal write checks first. */
+static int storable(const char *event_id, const char *payload, apr_size_t len)
+{
+    return event_id && *event_id && strlen(event_id) <= 300
+           && cs_text_is_clean(event_id, strlen(event_id))
+           && !memchr(payload, '\0', len) && cs_text_is_clean(payload, len);
+}
+
+/* Then the client and connection. */
 static apr_status_t journal_open(request_rec *r, const char *event_id, const char *payload,
                                  apr_size_t len, const cs_client_t **pclient, PGconn **pconn)
 {
     apr_status_t rv;
 
-    if (!event_id || !*event_id || strlen(event_id) > 300
-        || !cs_text_is_clean(event_id, strlen(event_id))
-        || memchr(payload, '\0', len) || !cs_text_is_clean(payload, len)) {
+    if (!storable(event_id, payload, len)) {
         return APR_EINVAL;
     }
     if ((rv = cs_client_get(r, pclient)) != APR_SUCCESS) {
@@ -104,44 +110,63 @@ static const char append_sql[] =
     "  WHERE provider = $1 AND client_id = $2 AND event_id = $3"
     "    AND NOT EXISTS (SELECT 1 FROM e)";
 
-apr_status_t cs_journal_append(request_rec *r, const char *provider, const char *event_id,
-                               const char *payload, apr_size_t len,
-                               apr_int64_t *pid, int *pduplicate)
+apr_status_t cs_journal_add(PGconn *conn, apr_pool_t *p, const char *provider,
+                            const char *client_id, const char *event_id, const char *payload,
+                            apr_size_t len, apr_int64_t *pid, int *pduplicate,
+                            const char **perr)
 {
-    const cs_client_t *client = NULL;
-    PGconn *conn = NULL;
-    const char *params[4], *err = NULL;
+    const char *params[4];
     PGresult *res = NULL;
-    apr_status_t rv;
     int attempt;
 
     *pduplicate = 0;
     *pid = 0;
-    if ((rv = journal_open(r, event_id, payload, len, &client, &conn)) != APR_SUCCESS) {
-        return rv;
+    if (!storable(event_id, payload, len)) {
+        return APR_EINVAL;
     }
     params[0] = provider;
-    params[1] = client->id_str;
+    params[1] = client_id;
     params[2] = event_id;
-    params[3] = len == strlen(payload) ? payload : apr_pstrmemdup(r->pool, payload, len);
+    params[3] = len == strlen(payload) ? payload : apr_pstrmemdup(p, payload, len);
     /* Two posts with one key at once: the loser's snapshot may predate the
      * winner's commit and find neither row; a second statement sees it. */
     for (attempt = 0; attempt < 2; attempt++) {
-        res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK, append_sql, 4, params);
+        res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK, append_sql, 4, params);
         if (!res || PQntuples(res) == 1) {
             break;
         }
         PQclear(res);
         res = NULL;
-        err = "the event's row vanished";
+        *perr = "the event's row vanished";
     }
     if (!res) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(01062)
-                      "recording a %s event failed: %s", provider, err);
         return APR_EGENERAL;
     }
     *pid = apr_atoi64(PQgetvalue(res, 0, 0));
     *pduplicate = PQgetvalue(res, 0, 1)[0] == 't';
     PQclear(res);
     return APR_SUCCESS;
+}
+
+apr_status_t cs_journal_append(request_rec *r, const char *provider, const char *event_id,
+                               const char *payload, apr_size_t len,
+                               apr_int64_t *pid, int *pduplicate)
+{
+    const cs_client_t *client = NULL;
+    PGconn *conn = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    *pduplicate = 0;
+    *pid = 0;
+    if ((rv = journal_open(r, event_id, payload, len, &client, &conn)) != APR_SUCCESS) {
+        return rv;
+    }
+    rv = cs_journal_add(conn, r->pool, provider, client->id_str, event_id, payload, len, pid,
+                        pduplicate, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(01062)
+                      "recording a %s event failed: %s", provider, err);
+    }
+    return rv;
 }

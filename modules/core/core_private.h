@@ -103,6 +103,10 @@ apr_status_t cs_journal_record(request_rec *r, const char *provider, const char 
 apr_status_t cs_journal_append(request_rec *r, const char *provider, const char *event_id,
                                const char *payload, apr_size_t len,
                                apr_int64_t *pid, int *pduplicate);
+apr_status_t cs_journal_add(PGconn *conn, apr_pool_t *p, const char *provider,
+                            const char *client_id, const char *event_id, const char *payload,
+                            apr_size_t len, apr_int64_t *pid, int *pduplicate,
+                            const char **perr);
 
 /* core_changes.c */
 int core_changes_post_config(apr_pool_t *pconf, apr_pool_t *plog,

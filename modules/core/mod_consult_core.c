@@ -40,6 +40,7 @@ static void register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(cs_reply_order);
     APR_REGISTER_OPTIONAL_FN(cs_journal_record);
     APR_REGISTER_OPTIONAL_FN(cs_journal_append);
+    APR_REGISTER_OPTIONAL_FN(cs_journal_add);
     APR_REGISTER_OPTIONAL_FN(cs_content_changed);
     APR_REGISTER_OPTIONAL_FN(cs_content_generation);
 

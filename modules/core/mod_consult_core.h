@@ -202,6 +202,23 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_journal_append,
                          apr_int64_t *pid, int *pduplicate));
 
 /**
+ * Record in the journal an event a job found itself, not a delivery: a
+ * reconciliation listing what a provider's webhooks should have brought.
+ * One INSERT in @p conn's open transaction (the job's), no job of its own:
+ * the caller applies the event in the same transaction and marks the row
+ * processed. With the event id its webhook has, a late delivery of it is
+ * then a duplicate, and an event a delivery already brought is one here
+ * (*pduplicate 1, *pid that row's). @p client_id is the client's id as
+ * text. APR_EINVAL for an id or payload that cannot be stored; another
+ * error with *perr when the database failed.
+ */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_journal_add,
+                        (PGconn *conn, apr_pool_t *p, const char *provider,
+                         const char *client_id, const char *event_id, const char *payload,
+                         apr_size_t len, apr_int64_t *pid, int *pduplicate,
+                         const char **perr));
+
+/**
  * The change board, shared by every process. Call cs_content_changed
  * after committing a change that public pages show (a menu, a sold-out
  * mark); a per-child cache reads cs_content_generation before it asks
@@ -233,6 +250,7 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_reply_order) *reply_order;
     APR_OPTIONAL_FN_TYPE(cs_journal_record) *journal_record;
     APR_OPTIONAL_FN_TYPE(cs_journal_append) *journal_append;
+    APR_OPTIONAL_FN_TYPE(cs_journal_add) *journal_add;
     APR_OPTIONAL_FN_TYPE(cs_content_changed) *content_changed;
     APR_OPTIONAL_FN_TYPE(cs_content_generation) *content_generation;
     APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /**< may be NULL */
@@ -260,6 +278,7 @@ static APR_INLINE int cs_core_retrieve(cs_core_t *core)
     core->reply_order = APR_RETRIEVE_OPTIONAL_FN(cs_reply_order);
     core->journal_record = APR_RETRIEVE_OPTIONAL_FN(cs_journal_record);
     core->journal_append = APR_RETRIEVE_OPTIONAL_FN(cs_journal_append);
+    core->journal_add = APR_RETRIEVE_OPTIONAL_FN(cs_journal_add);
     core->content_changed = APR_RETRIEVE_OPTIONAL_FN(cs_content_changed);
     core->content_generation = APR_RETRIEVE_OPTIONAL_FN(cs_content_generation);
     core->twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
@@ -269,7 +288,8 @@ static APR_INLINE int cs_core_retrieve(cs_core_t *core)
     return core->db_acquire && core->client_get && core->client_slug
         && core->server_secret && core->rate_limit && core->send_error
         && core->send_json && core->read_form && core->read_body && core->reply_order
-        && core->journal_record && core->journal_append && core->content_changed
+        && core->journal_record && core->journal_append && core->journal_add
+        && core->content_changed
         && core->content_generation;
 }
 

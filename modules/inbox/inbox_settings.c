@@ -160,12 +160,25 @@ static json_object *calcom_data(request_rec *r, inbox_ctx *ctx, const cs_integra
         "         WHERE provider = 'calcom' AND client_id = $1) AS last_event_at,"
         "  (SELECT count(*) FROM bookings WHERE client_id = $1) AS bookings,"
         "  (SELECT count(*) FROM provider_events WHERE provider = 'calcom' AND client_id = $1"
-        "    AND processed_at IS NULL AND received_at < now() - interval '5 minutes') AS stuck",
+        "    AND processed_at IS NULL AND received_at < now() - interval '5 minutes') AS stuck,"
+        "  " LOCAL("a.reconciled_at") " AS reconciled_at,"
+        "  a.reconcile_recovered::text AS reconcile_recovered, a.state AS reconcile_state,"
+        "  a.last_error, " LOCAL("a.last_error_at") " AS last_error_at"
+        " FROM (SELECT 1) one LEFT JOIN integration_accounts a"
+        "  ON a.client_id = $1 AND a.provider = 'calcom'",
         1, params);
     if (res && PQntuples(res) == 1) {
         add_str(c, "last_event_at", col(res, 0, "last_event_at"));
         add_str(c, "bookings", col(res, 0, "bookings"));
         if (atoi(col(res, 0, "stuck"))) add_str(c, "stuck", col(res, 0, "stuck"));
+        /* calcom.reconcile (ConsultCalAPIKey): its last run, and why the
+         * last listing failed while it keeps failing */
+        add_str(c, "reconciled_at", col(res, 0, "reconciled_at"));
+        add_str(c, "reconcile_recovered", col(res, 0, "reconcile_recovered"));
+        if (col(res, 0, "reconcile_state") && !strcmp(col(res, 0, "reconcile_state"), "failing")) {
+            add_str(c, "reconcile_error", col(res, 0, "last_error"));
+            add_str(c, "reconcile_error_at", col(res, 0, "last_error_at"));
+        }
     }
     if (res) PQclear(res);
     return c;
@@ -184,7 +197,8 @@ static json_object *all_clients(request_rec *r, inbox_ctx *ctx)
         json_object *o = json_object_new_object();
         add_str(o, "client", col(res, k, "name"));
         add_str(o, "provider", !strcmp(col(res, k, "provider"), "jobber") ? "Jobber"
-                                                                          : col(res, k, "provider"));
+                               : !strcmp(col(res, k, "provider"), "calcom") ? "Cal.com"
+                               : col(res, k, "provider"));
         add_str(o, "state_label", state_label(col(res, k, "state")));
         add_str(o, "state", col(res, k, "state"));
         add_str(o, "last_error", col(res, k, "last_error"));

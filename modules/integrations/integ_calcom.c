@@ -4,7 +4,8 @@
  * in the job's transaction: the booking, the contact by the intake's
  * rules, one `booking` message per (uid, trigger) with its time in the
  * client's zone, the staff notification), so a job that dies half-way
- * leaves nothing and runs again.
+ * leaves nothing and runs again. calcom.reconcile applies what it
+ * recovers through the same integ_calcom_apply.
  */
 #include "integ_private.h"
 #include "text/cs_text.h"
@@ -44,9 +45,9 @@ PGresult *integ_journal_row(cs_job_t *job, const char *provider, const char *eve
                       " WHERE e.id = $1 AND e.provider = $2 FOR UPDATE OF e", 2, params);
 }
 
-static int processed(cs_job_t *job, const char *event_id, const char *client_id)
+int integ_journal_processed(cs_job_t *job, const char *event_id)
 {
-    const char *params[2] = { event_id, client_id };
+    const char *params[1] = { event_id };
     PGresult *res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_COMMAND_OK,
                                "UPDATE provider_events SET processed_at = now(),"
                                "  attempts = attempts + 1, last_error = NULL WHERE id = $1", 1,
@@ -56,44 +57,16 @@ static int processed(cs_job_t *job, const char *event_id, const char *client_id)
     return OK;
 }
 
-int integ_calcom_job(cs_job_t *job)
+int integ_calcom_apply(cs_job_t *job, const char *client_id, const char *slug,
+                       const cs_calcom_event_t *ev, int *pduplicate)
 {
-    const char *event_id = integ_payload_str(job, "event"), *why = NULL, *err = NULL;
-    const char *client_id, *slug, *email = NULL, *phone = NULL, *tz, *params[16];
-    const char *region;
-    cs_calcom_event_t *ev = NULL;
-    const integ_conf *c;
+    const char *email = NULL, *phone = NULL, *tz, *params[16], *region, *err = NULL;
     PGresult *res;
 
-    if (!event_id) {
-        job->error = "payload lacks the event";
-        job->permanent = 1;
-        return HTTP_BAD_REQUEST;
-    }
-    if (!(res = integ_journal_row(job, "calcom", event_id))) {
-        return HTTP_SERVICE_UNAVAILABLE;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        return OK;
-    }
-    client_id = apr_pstrdup(job->pool, PQgetvalue(res, 0, 1));
-    slug = apr_pstrdup(job->pool, PQgetvalue(res, 0, 2));
-    if (cs_calcom_parse_event(&ev, job->pool, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0),
-                              &why) != APR_SUCCESS) {
-        PQclear(res);
-        job->error = apr_pstrcat(job->pool, "the stored event cannot be read: ", why, NULL);
-        job->permanent = 1;
-        return HTTP_BAD_REQUEST;
-    }
-    PQclear(res);
-    if (ev->trigger == CS_CALCOM_OTHER) {
-        return processed(job, event_id, client_id);
-    }
+    *pduplicate = 0;
     region = integ_core.phone_region ? integ_core.phone_region(slug) : "US";
     if (ev->attendee_email) cs_email_normalize(job->pool, ev->attendee_email, &email);
     if (ev->attendee_phone) cs_phone_e164(job->pool, ev->attendee_phone, region, &phone);
-    c = integ_conf_for_slug(slug);
     /* The client's zone (ConsultTimeZone), else the organizer's as Cal.com
      * knows it; the function falls back to UTC for a zone it does not know. */
     tz = integ_core.client_time_zone ? integ_core.client_time_zone(slug) : NULL;
@@ -127,10 +100,47 @@ int integ_calcom_job(cs_job_t *job)
         job->permanent = err && strstr(err, "no attendee email or phone") != NULL;
         return HTTP_SERVICE_UNAVAILABLE;
     }
+    *pduplicate = PQgetvalue(res, 0, 2)[0] == 't';
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, job->server, CSLOGNO(07030)
                  "job %s: Cal.com %s for %s: booking %s%s", job->id_str,
-                 params[1], c ? c->slug : slug, PQgetvalue(res, 0, 0),
-                 PQgetvalue(res, 0, 2)[0] == 't' ? " (already applied)" : "");
+                 params[1], slug, PQgetvalue(res, 0, 0), *pduplicate ? " (already applied)" : "");
     PQclear(res);
-    return processed(job, event_id, client_id);
+    return OK;
+}
+
+int integ_calcom_job(cs_job_t *job)
+{
+    const char *event_id = integ_payload_str(job, "event"), *why = NULL;
+    const char *client_id, *slug;
+    cs_calcom_event_t *ev = NULL;
+    PGresult *res;
+    int st, dup = 0;
+
+    if (!event_id) {
+        job->error = "payload lacks the event";
+        job->permanent = 1;
+        return HTTP_BAD_REQUEST;
+    }
+    if (!(res = integ_journal_row(job, "calcom", event_id))) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return OK;
+    }
+    client_id = apr_pstrdup(job->pool, PQgetvalue(res, 0, 1));
+    slug = apr_pstrdup(job->pool, PQgetvalue(res, 0, 2));
+    if (cs_calcom_parse_event(&ev, job->pool, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0),
+                              &why) != APR_SUCCESS) {
+        PQclear(res);
+        job->error = apr_pstrcat(job->pool, "the stored event cannot be read: ", why, NULL);
+        job->permanent = 1;
+        return HTTP_BAD_REQUEST;
+    }
+    PQclear(res);
+    if (ev->trigger != CS_CALCOM_OTHER
+        && (st = integ_calcom_apply(job, client_id, slug, ev, &dup)) != OK) {
+        return st;
+    }
+    return integ_journal_processed(job, event_id);
 }

@@ -22,6 +22,7 @@ extern module AP_MODULE_DECLARE_DATA consult_integrations_module;
 #define INTEG_JOB_LEAD        "jobber.lead"
 #define INTEG_JOB_TEST        "jobber.test"
 #define INTEG_JOB_RECONCILE   "jobber.reconcile"
+#define INTEG_JOB_CAL_RECONCILE "calcom.reconcile"
 #define INTEG_PATH_CALCOM     "/webhooks/calcom"
 #define INTEG_PATH_JOBBER     "/webhooks/jobber"
 #define INTEG_MAX_BODY        (256 * 1024)
@@ -37,6 +38,8 @@ typedef struct {
     const char *cal_link;            /* "user/event" */
     const char *cal_origin;          /* NULL: https://app.cal.com */
     const char *cal_secret;          /* ConsultCalWebhookSecret */
+    cs_calcom_account_t cal_api;     /* ConsultCalAPIKey, ConsultCalAPIBase:
+                                        the daily calcom.reconcile */
     int jobber;                      /* ConsultJobber On/Off, -1 unset */
     cs_jobber_app_t app;             /* client id, secret, api base, timeout */
     const char *jobber_webhook_secret; /* NULL: the client secret (Jobber's rule) */
@@ -79,6 +82,18 @@ int integ_book_json(request_rec *r, const integ_conf *c);
 
 /* integ_calcom.c: the calcom.event job. */
 int integ_calcom_job(cs_job_t *job);
+/* Apply one Cal.com event (a delivery's, or a booking the list gave) to
+ * the client's timeline in the job's transaction (consult_calcom_booking):
+ * OK, *pduplicate when its (uid, trigger) was on the timeline already;
+ * else a status with job->error. */
+int integ_calcom_apply(cs_job_t *job, const char *client_id, const char *slug,
+                       const cs_calcom_event_t *ev, int *pduplicate);
+/* Mark journal row @p event_id (provider_events.id) processed. */
+int integ_journal_processed(cs_job_t *job, const char *event_id);
+
+/* integ_cal_reconcile.c: calcom.reconcile, once a day per client with
+ * ConsultCalAPIKey. */
+int integ_cal_reconcile_job(cs_job_t *job);
 
 /* integ_tokens.c: Jobber's tokens. */
 /* A working access token for the client's Jobber account, refreshed
@@ -116,7 +131,11 @@ int integ_jobber_failed(cs_job_t *job, const char *client_id, apr_status_t rv, c
 
 /* integ_reconcile.c: jobber.reconcile, once a day per Jobber client. */
 int integ_reconcile_job(cs_job_t *job, const integ_conf *c, const char *client_id);
+/* The worker's start: today's runs of both reconciliations. */
 void integ_worker_start(server_rec *s, PGconn *conn, apr_pool_t *p);
+/* Enqueue tomorrow's run of reconciliation @p kind for the client, at
+ * 03:00 UTC (unique per day), in the job's transaction. */
+int integ_reconcile_next(cs_job_t *job, const char *kind, const char *client_id);
 
 /* integ_health.c: the /consult/health part. */
 void integ_health(request_rec *r, PGconn *conn, cs_json_t *doc);

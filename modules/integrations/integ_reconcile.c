@@ -1,5 +1,5 @@
 /*
- * The worker's start: today's reconciliation, and ConsultJobberAutoSend
+ * The worker's start: today's reconciliations, and ConsultJobberAutoSend
  * copied onto the account for the database's trigger.
  *
  * jobber.reconcile: once a day per client with ConsultJobber On, what lost
@@ -7,9 +7,11 @@
  * can still be lost (our outage past its retries, a subscription removed):
  * the job fetches every request we sent in the last 60 days by id and
  * keeps any status that changed, counting what it recovered on the
- * account (shown on the settings page). Each run enqueues the next, at
- * 03:00 UTC the next day (unique per day); the worker_start hook makes
- * sure one exists after an outage or a new configuration.
+ * account (shown on the settings page). calcom.reconcile does the same
+ * for Cal.com's bookings (integ_cal_reconcile.c). Each run enqueues the
+ * next, at 03:00 UTC the next day (unique per kind, client and day); the
+ * worker_start hook makes sure one exists after an outage or a new
+ * configuration.
  */
 #include "integ_private.h"
 
@@ -17,7 +19,43 @@
 
 APLOG_USE_MODULE(consult_integrations);
 
-#define NEXT_KEY(day) "'" INTEG_JOB_RECONCILE ":' || $1 || ':' || to_char(" day ", 'YYYY-MM-DD')"
+/* Today's run of @p kind for client @p slug, if there was none: due now. */
+static void schedule_today(server_rec *v, PGconn *conn, apr_pool_t *p, const char *kind,
+                           const char *slug)
+{
+    const char *params[2] = { kind, slug }, *err = NULL;
+    PGresult *res = cs_db_exec(conn, p, &err, PGRES_COMMAND_OK,
+                               "INSERT INTO jobs (kind, payload, unique_key)"
+                               " SELECT $1, jsonb_build_object('client_id', c.id),"
+                               "  $1 || ':' || c.id || ':'"
+                               "  || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+                               " FROM clients c WHERE c.slug = $2"
+                               " ON CONFLICT (unique_key) DO NOTHING", 2, params);
+    if (!res) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, CSLOGNO(07060)
+                     "cannot schedule the %s of %s: %s", kind, slug, err);
+        return;
+    }
+    PQclear(res);
+}
+
+int integ_reconcile_next(cs_job_t *job, const char *kind, const char *client_id)
+{
+    const char *params[2] = { kind, client_id };
+    PGresult *res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_COMMAND_OK,
+        "INSERT INTO jobs (kind, payload, unique_key, run_at)"
+        " VALUES ($1, jsonb_build_object('client_id', $2::bigint),"
+        "  $1 || ':' || $2 || ':'"
+        "  || to_char((now() AT TIME ZONE 'UTC') + interval '1 day', 'YYYY-MM-DD'),"
+        "  (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day 3 hours')"
+        "   AT TIME ZONE 'UTC')"
+        " ON CONFLICT (unique_key) DO NOTHING", 2, params);
+    if (!res) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    PQclear(res);
+    return OK;
+}
 
 void integ_worker_start(server_rec *s, PGconn *conn, apr_pool_t *p)
 {
@@ -25,26 +63,19 @@ void integ_worker_start(server_rec *s, PGconn *conn, apr_pool_t *p)
 
     for (v = s; v; v = v->next) {
         const integ_conf *c = integ_sconf(v);
-        const char *params[1] = { c->slug }, *err = NULL;
+        const char *err = NULL;
         PGresult *res;
 
-        if (c->jobber != 1 || !c->slug || integ_conf_for_slug(c->slug) != c) {
+        if (!c->slug || integ_conf_for_slug(c->slug) != c) {
             continue;
         }
-        /* Today's run, if there was none: due now. */
-        res = cs_db_exec(conn, p, &err, PGRES_COMMAND_OK,
-                         "INSERT INTO jobs (kind, payload, unique_key)"
-                         " SELECT '" INTEG_JOB_RECONCILE "', jsonb_build_object('client_id', c.id),"
-                         "  '" INTEG_JOB_RECONCILE ":' || c.id || ':'"
-                         "  || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
-                         " FROM clients c WHERE c.slug = $1 ON CONFLICT (unique_key) DO NOTHING",
-                         1, params);
-        if (!res) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, v, CSLOGNO(07060)
-                         "cannot schedule the Jobber reconciliation of %s: %s", c->slug, err);
+        if (c->cal_api.api_key) {
+            schedule_today(v, conn, p, INTEG_JOB_CAL_RECONCILE, c->slug);
+        }
+        if (c->jobber != 1) {
             continue;
         }
-        PQclear(res);
+        schedule_today(v, conn, p, INTEG_JOB_RECONCILE, c->slug);
         /* ConsultJobberAutoSend as configured now (the trigger of
          * sql/functions/consult_jobber_autosend.sql reads it). */
         {
@@ -65,17 +96,9 @@ int integ_reconcile_job(cs_job_t *job, const integ_conf *c, const char *client_i
     PGresult *res;
 
     /* Tomorrow's run first: it commits with this one, whatever it finds. */
-    res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_COMMAND_OK,
-                     "INSERT INTO jobs (kind, payload, unique_key, run_at)"
-                     " VALUES ('" INTEG_JOB_RECONCILE "', jsonb_build_object('client_id', $1::bigint),"
-                     "  " NEXT_KEY("(now() AT TIME ZONE 'UTC') + interval '1 day'") ","
-                     "  (date_trunc('day', now() AT TIME ZONE 'UTC') + interval '1 day 3 hours')"
-                     "   AT TIME ZONE 'UTC')"
-                     " ON CONFLICT (unique_key) DO NOTHING", 1, params);
-    if (!res) {
+    if (integ_reconcile_next(job, INTEG_JOB_RECONCILE, client_id) != OK) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
-    PQclear(res);
     res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_TUPLES_OK,
                      "SELECT jobber_request_id FROM jobber_requests"
                      " WHERE client_id = $1 AND jobber_request_id IS NOT NULL"

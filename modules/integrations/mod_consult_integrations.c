@@ -4,6 +4,9 @@
  *   POST /webhooks/calcom   Cal.com's signed deliveries (ConsultCalWebhookSecret)
  *   POST /webhooks/jobber   Jobber's signed deliveries (ConsultJobber On)
  *
+ * plus the daily reconciliations that recover what lost webhooks missed
+ * (jobber.reconcile; calcom.reconcile with ConsultCalAPIKey),
+ *
  * and, for the dashboard (mod_consult_inbox), the optional functions that
  * describe a client's integrations and connect its Jobber account. Tokens
  * are sealed with AES-256-GCM under ConsultSecretKey (see integ_tokens.c).
@@ -55,6 +58,8 @@ static void *merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE_PTR(cal_link);
     MERGE_PTR(cal_origin);
     MERGE_PTR(cal_secret);
+    MERGE_PTR(cal_api.api_key);
+    MERGE_PTR(cal_api.api_base);
     MERGE_PTR(app.api_base);
     MERGE_PTR(app.client_id);
     MERGE_PTR(app.client_secret);
@@ -75,7 +80,7 @@ static int is_url(const char *arg)
 }
 
 enum { D_CAL_LINK, D_CAL_ORIGIN, D_CAL_SECRET, D_CLIENT_ID, D_CLIENT_SECRET, D_API_BASE,
-       D_JOBBER_SECRET, D_PUBLIC_URL, D_API_VERSION, D_PAGE };
+       D_JOBBER_SECRET, D_PUBLIC_URL, D_API_VERSION, D_PAGE, D_CAL_API_BASE, D_CAL_API_KEY };
 
 static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -98,13 +103,14 @@ static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
         }
         c->cal_link = arg;
         return NULL;
-    case D_CAL_ORIGIN: case D_API_BASE: case D_PUBLIC_URL:
+    case D_CAL_ORIGIN: case D_API_BASE: case D_PUBLIC_URL: case D_CAL_API_BASE:
         if (!is_url(arg)) {
             return apr_psprintf(cmd->pool, "%s: expected a URL like https://example.com "
                                 "(no trailing slash), got '%s'", cmd->cmd->name, arg);
         }
         if (which == D_CAL_ORIGIN) c->cal_origin = arg;
         else if (which == D_API_BASE) c->app.api_base = arg;
+        else if (which == D_CAL_API_BASE) c->cal_api.api_base = arg;
         else c->public_url = arg;
         return NULL;
     case D_CLIENT_ID:
@@ -136,6 +142,7 @@ static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
                                "than 8 bytes", NULL);
         }
         if (which == D_CAL_SECRET) c->cal_secret = val;
+        else if (which == D_CAL_API_KEY) c->cal_api.api_key = val;
         else if (which == D_CLIENT_SECRET) c->app.client_secret = val;
         else c->jobber_webhook_secret = val;
         return NULL;
@@ -240,6 +247,10 @@ static const command_rec cmds[] = {
     STR("ConsultCalPageTemplate", D_PAGE, "the template of GET /book, the booking page"),
     STR("ConsultCalWebhookSecret", D_CAL_SECRET,
         "the Cal.com webhook's secret: env:NAME, file:PATH or the value"),
+    STR("ConsultCalAPIKey", D_CAL_API_KEY, "the client's Cal.com API key, for the daily "
+        "reconciliation of bookings: env:NAME, file:PATH or the value"),
+    STR("ConsultCalAPIBase", D_CAL_API_BASE, "Cal.com's API base URL (default "
+        CS_CALCOM_API_BASE "; a self-hosted Cal.com's, or a stand-in)"),
     AP_INIT_TAKE1("ConsultJobber", set_jobber, NULL, RSRC_CONF,
                   "On: the client can connect Jobber; POST /webhooks/jobber"),
     STR("ConsultJobberClientId", D_CLIENT_ID, "the Jobber app's client id"),
@@ -287,7 +298,7 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     by_slug = apr_hash_make(pconf);
     for (v = s; v; v = v->next) {
         integ_conf *c = integ_sconf(v);
-        if (c->jobber != 1 && !c->cal_link && !c->cal_secret) {
+        if (c->jobber != 1 && !c->cal_link && !c->cal_secret && !c->cal_api.api_key) {
             continue;
         }
         if (!have_core) {
@@ -297,8 +308,8 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             if (v == s) {
                 continue;       /* the main server only gives vhosts their defaults */
             }
-            return fail(v, "ConsultCalLink, ConsultCalWebhookSecret and ConsultJobber need "
-                        "ConsultClient on the same vhost");
+            return fail(v, "ConsultCalLink, ConsultCalWebhookSecret, ConsultCalAPIKey and "
+                        "ConsultJobber need ConsultClient on the same vhost");
         }
         if (c->jobber == 1) {
             if (!c->app.client_id || !c->app.client_secret) {
@@ -317,6 +328,8 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (c->app.timeout == UNSET) c->app.timeout = apr_time_from_sec(10);
+        /* ConsultJobberTimeout bounds a call to either provider */
+        c->cal_api.timeout = c->app.timeout;
         if (!c->public_url) {
             c->public_url = apr_pstrcat(pconf, "https://", v->server_hostname, NULL);
         }
@@ -418,6 +431,9 @@ static int run_job(cs_job_t *job)
 {
     if (!strcmp(job->kind, INTEG_JOB_CALCOM)) {
         return integ_calcom_job(job);
+    }
+    if (!strcmp(job->kind, INTEG_JOB_CAL_RECONCILE)) {
+        return integ_cal_reconcile_job(job);
     }
     return integ_jobber_job(job);
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """A stand-in for Cal.com, for make run and tests: the embed a site's booking
-page loads, a booking page inside it, and the signed webhook Cal.com sends
-when someone books. Standard library only.
+page loads, a booking page inside it, the signed webhook Cal.com sends
+when someone books, and the API v2 bookings list the daily reconciliation
+reads. Standard library only.
 
     fake_calcom.py --port 0 --portfile FILE --log FILE.jsonl \\
         --webhook http://127.0.0.1:8080/webhooks/calcom --host junk-hauler.localhost \\
-        --secret SECRET [--time-zone America/Denver]
+        --secret SECRET [--api-key KEY] [--time-zone America/Denver]
 
     GET  /embed/embed.js   the embed: runs the calls Cal.com's snippet queued
                            (Cal("inline", {elementOrSelector, calLink}) puts
@@ -17,9 +18,26 @@ when someone books. Standard library only.
                            (X-Cal-Signature-256: hex HMAC-SHA256 of the body
                            under the secret), to --webhook with Host --host
     POST /_control/send    {"triggerEvent", "uid", "rescheduleUid", "start",
-                           "end", "name", "email"}: send one delivery now;
-                           answers {"status": the webhook's HTTP status}
-    GET  /_control/requests  the webhooks sent, a JSON array
+                           "end", "name", "email", "drop"}: send one delivery
+                           now; answers {"status": the webhook's HTTP status,
+                           "uid"}. With "drop": true the booking changes but
+                           its webhook is lost (kept for /_control/redeliver);
+                           answers {"status": null, "dropped": true, "uid"}
+    POST /_control/drop    {"times": N}: the next N webhooks are lost too
+    POST /_control/redeliver  send every lost webhook now, late; answers
+                           {"statuses": [...]}
+    POST /_control/fail    {"status": 503, "times": 1}: the next N API calls
+                           answer that status
+    POST /_control/reset   no bookings, lost webhooks, failures or logs
+    GET  /_control/requests  the webhooks sent, a JSON array of {"time",
+                           "status", "body", "answer": the site's reply}
+    GET  /_control/api     the API calls received, a JSON array of
+                           {"path", "query", "authorization", "version", "status"}
+    GET  /v2/bookings      the bookings made here, as Cal.com's API v2 lists
+                           them (cal-api-version 2024-08-13): Bearer --api-key
+                           (401 otherwise, and without --api-key), the
+                           version header (400 otherwise); afterUpdatedAt,
+                           take (1 to 250), skip; oldest first
 
 SIGTERM or SIGINT stop the server cleanly.
 """
@@ -95,12 +113,78 @@ def iso(t):
     return t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+API_VERSION = "2024-08-13"
+
+
+def parse_iso(s):
+    return datetime.strptime(s.replace(".000Z", "Z"), "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=timezone.utc)
+
+
 class State:
     def __init__(self, args):
         self.args = args
         self.lock = threading.Lock()
-        self.sent = []
         self.log = open(args.log, "a", encoding="utf-8") if args.log else None
+        self.reset()
+
+    def reset(self):
+        self.sent = []
+        self.api = []
+        self.bookings = []       # as the API lists them, oldest first
+        self.lost = []           # webhook bodies never delivered
+        self.drop_next = 0
+        self.fails = []
+
+    def booking(self, uid):
+        for b in self.bookings:
+            if b["uid"] == uid:
+                return b
+        return None
+
+    def remember(self, body):
+        """What a delivery says happened, kept as the API would list it."""
+        d = json.loads(body)
+        pl, trigger, now = d["payload"], d["triggerEvent"], iso(datetime.now(timezone.utc))
+        b = self.booking(pl["uid"])
+        if trigger == "BOOKING_CANCELLED" and b:
+            b.update(status="cancelled", updatedAt=now)
+            return
+        b = {"id": len(self.bookings) + 1, "uid": pl["uid"], "title": pl.get("title"),
+             "description": pl.get("additionalNotes") or "",
+             "hosts": [{"id": 1, "name": pl["organizer"]["name"],
+                        "email": pl["organizer"]["email"], "username": "haul-away",
+                        "timeZone": pl["organizer"]["timeZone"]}],
+             "status": {"BOOKING_REQUESTED": "pending",
+                        "BOOKING_CANCELLED": "cancelled"}.get(trigger, "accepted"),
+             "start": pl["startTime"], "end": pl["endTime"],
+             "eventType": {"id": 1, "slug": pl.get("type")}, "location": pl.get("location"),
+             "absentHost": False, "createdAt": now, "updatedAt": now, "metadata": {},
+             "attendees": [dict(a, absent=False) for a in pl.get("attendees", [])],
+             "bookingFieldsResponses": {"name": pl["attendees"][0]["name"],
+                                        "email": pl["attendees"][0]["email"]}}
+        if trigger == "BOOKING_RESCHEDULED" and pl.get("rescheduleUid"):
+            b["rescheduledFromUid"] = pl["rescheduleUid"]
+            old = self.booking(pl["rescheduleUid"])
+            if old:
+                old.update(status="cancelled", rescheduledToUid=pl["uid"], updatedAt=now)
+        self.bookings.append(b)
+
+    def list_bookings(self, q):
+        after = q.get("afterUpdatedAt")
+        take = int(q.get("take", "100"))
+        skip = int(q.get("skip", "0"))
+        if not 1 <= take <= 250 or skip < 0:
+            return 400, {"status": "error", "error": {"code": "BadRequestException",
+                                                      "message": "take must be 1 to 250"}}
+        rows = [b for b in self.bookings
+                if not after or parse_iso(b["updatedAt"]) > parse_iso(after)]
+        page = rows[skip:skip + take]
+        return 200, {"status": "success", "data": page, "pagination": {
+            "totalItems": len(rows), "remainingItems": max(0, len(rows) - skip - len(page)),
+            "returnedItems": len(page), "itemsPerPage": take,
+            "currentPage": skip // take + 1, "totalPages": (len(rows) + take - 1) // take,
+            "hasNextPage": skip + len(page) < len(rows), "hasPreviousPage": skip > 0}}
 
     def delivery(self, d, link):
         start = d.get("start")
@@ -122,6 +206,17 @@ class State:
                            "createdAt": iso(datetime.now(timezone.utc)), "payload": payload},
                           separators=(",", ":"))
 
+    def book(self, body, drop=False):
+        """The booking changes here; its webhook goes, unless it is lost."""
+        with self.lock:
+            self.remember(body)
+            if self.drop_next > 0:
+                self.drop_next -= 1
+                drop = True
+            if drop:
+                self.lost.append(body)
+        return None if drop else self.send(body)
+
     def send(self, body):
         url = urlsplit(self.args.webhook)
         sig = hmac.new(self.args.secret.encode(), body.encode(), hashlib.sha256).hexdigest()
@@ -130,13 +225,15 @@ class State:
             conn.request("POST", url.path, body.encode(), {
                 "Host": self.args.host or url.netloc, "Content-Type": "application/json",
                 "X-Cal-Signature-256": sig})
-            status = conn.getresponse().status
+            resp = conn.getresponse()
+            status, answer = resp.status, resp.read(2000).decode("utf-8", "replace")
         except OSError as e:
-            status = 0
+            status, answer = 0, ""
             print("fake_calcom: webhook failed: %s" % e, flush=True)
         finally:
             conn.close()
-        entry = {"time": iso(datetime.now(timezone.utc)), "status": status, "body": body}
+        entry = {"time": iso(datetime.now(timezone.utc)), "status": status, "body": body,
+                 "answer": answer}
         with self.lock:
             self.sent.append(entry)
             if self.log:
@@ -178,6 +275,11 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/_control/requests":
             with state.lock:
                 self.send(200, list(state.sent))
+        elif url.path == "/_control/api":
+            with state.lock:
+                self.send(200, list(state.api))
+        elif url.path == "/v2/bookings":
+            self.api(state, url)
         elif url.path.count("/") == 2 and not url.path.startswith("/_"):
             link = url.path[1:]
             now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
@@ -194,18 +296,77 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.send(404, "not found", "text/plain")
 
+    def api(self, state, url):
+        """GET /v2/bookings, checked as Cal.com checks it."""
+        auth = self.headers.get("Authorization") or ""
+        version = self.headers.get("cal-api-version") or ""
+        q = {k: v[0] for k, v in parse_qs(url.query).items()}
+        with state.lock:
+            fail = state.fails[0] if state.fails else None
+            if fail:
+                fail["times"] -= 1
+                if fail["times"] <= 0:
+                    state.fails.pop(0)
+                status, doc = int(fail["status"]), {"status": "error", "error": {
+                    "code": "InjectedFailure", "message": "injected failure"}}
+            elif not state.args.api_key or auth != "Bearer " + state.args.api_key:
+                status, doc = 401, {"status": "error", "error": {
+                    "code": "UnauthorizedException", "message": "Invalid API Key"}}
+            elif version != API_VERSION:
+                status, doc = 400, {"status": "error", "error": {
+                    "code": "BadRequestException",
+                    "message": "cal-api-version %s is not %s" % (version or "(none)", API_VERSION)}}
+            else:
+                try:
+                    status, doc = state.list_bookings(q)
+                except ValueError:
+                    status, doc = 400, {"status": "error", "error": {"message": "bad query"}}
+            state.api.append({"path": url.path, "query": q, "status": status,
+                              "authorization": auth.split(" ")[0] if auth else "",
+                              "version": version})
+        self.send(status, doc)
+
+    def control(self, state, what, d):
+        if what == "send":
+            body = state.delivery(d, "haul-away/estimate")
+            uid = json.loads(body)["payload"]["uid"]
+            status = state.book(body, bool(d.get("drop")))
+            if status is None:
+                return {"status": None, "dropped": True, "uid": uid}
+            return {"status": status, "uid": uid}
+        with state.lock:
+            if what == "drop":
+                state.drop_next = int(d.get("times", 1))
+                return {"ok": True}
+            if what == "fail":
+                state.fails.append({"status": int(d.get("status", 503)),
+                                    "times": int(d.get("times", 1))})
+                return {"ok": True}
+            if what == "reset":
+                state.reset()
+                return {"ok": True}
+            if what == "redeliver":
+                lost, state.lost = state.lost, []
+            else:
+                return None
+        return {"statuses": [state.send(body) for body in lost]}
+
     def do_POST(self):
         state = self.server.state
         url = urlsplit(self.path)
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n).decode("utf-8", "replace") if n else ""
-        if url.path == "/_control/send":
+        if url.path.startswith("/_control/"):
             try:
                 d = json.loads(raw or "{}")
-            except ValueError:
+                answer = self.control(state, url.path[len("/_control/"):], d)
+            except (ValueError, TypeError, KeyError):
                 self.send(400, {"error": "expected a JSON object"})
                 return
-            self.send(200, {"status": state.send(state.delivery(d, "haul-away/estimate"))})
+            if answer is None:
+                self.send(404, {"error": "unknown control %s" % url.path})
+            else:
+                self.send(200, answer)
             return
         if url.path.count("/") != 2:
             self.send(404, "not found", "text/plain")
@@ -213,7 +374,7 @@ class Handler(BaseHTTPRequestHandler):
         f = {k: v[0] for k, v in parse_qs(raw).items()}
         start = f.get("start") or iso(datetime.now(timezone.utc) + timedelta(days=1))
         end = iso(datetime.strptime(start, "%Y-%m-%dT%H:%M:%S.000Z") + timedelta(hours=2))
-        status = state.send(state.delivery({"name": f.get("name"), "email": f.get("email"),
+        status = state.book(state.delivery({"name": f.get("name"), "email": f.get("email"),
                                             "start": start, "end": end}, url.path[1:]))
         msg = ("Booked. The site answered %d to Cal.com's webhook." % status if status
                else "Booked here, but the site could not be reached.")
@@ -226,6 +387,7 @@ def main():
     ap.add_argument("--webhook", required=True)
     ap.add_argument("--host")
     ap.add_argument("--secret", required=True)
+    ap.add_argument("--api-key", help="the API key GET /v2/bookings accepts (none: 401)")
     ap.add_argument("--time-zone", default="America/Denver")
     args = ap.parse_args()
     return fake_serve.serve(Handler, State(args), args.port, args.portfile)

@@ -42,6 +42,9 @@ START_TEST(test_wrong_values_fail_naming_the_directive)
     expect_rejected("ConsultCalOrigin cal.example.com", "ConsultCalOrigin: expected a URL");
     expect_rejected("ConsultJobberAPIBase https://api.example.com/", "ConsultJobberAPIBase: expected a URL");
     expect_rejected("ConsultCalWebhookSecret env:CS_NO_SUCH_VARIABLE", "ConsultCalWebhookSecret:");
+    expect_rejected("ConsultCalAPIBase api.cal.com", "ConsultCalAPIBase: expected a URL");
+    expect_rejected("ConsultCalAPIKey env:CS_NO_SUCH_VARIABLE", "ConsultCalAPIKey:");
+    expect_rejected("ConsultCalAPIKey short", "ConsultCalAPIKey: the secret is empty or shorter");
     expect_rejected("ConsultJobberAutoSend quote_request spam", "ConsultJobberAutoSend: expected intents among");
     /* Keys never sit in the configuration, and are 32 bytes. */
     expect_rejected("ConsultSecretKey k9 0123456789abcdef0123456789abcdef",

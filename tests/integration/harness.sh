@@ -28,6 +28,7 @@ finish() {
     "$root/tests/integration/ctl.sh" httpd-stop || true
     [[ -n "${fake_pid:-}" ]] && kill "$fake_pid" 2>/dev/null && wait "$fake_pid" 2>/dev/null
     [[ -n "${jobber_pid:-}" ]] && kill "$jobber_pid" 2>/dev/null && wait "$jobber_pid" 2>/dev/null
+    [[ -n "${calcom_pid:-}" ]] && kill "$calcom_pid" 2>/dev/null && wait "$calcom_pid" 2>/dev/null
     [[ -n "${memcached_pid:-}" ]] && kill "$memcached_pid" 2>/dev/null && wait "$memcached_pid" 2>/dev/null
     [[ -n "${stripe_pid:-}" ]] && kill "$stripe_pid" 2>/dev/null && wait "$stripe_pid" 2>/dev/null
     [[ -n "${square_pid:-}" ]] && kill "$square_pid" 2>/dev/null && wait "$square_pid" 2>/dev/null
@@ -57,6 +58,16 @@ jobber_pid=$!
 for _ in $(seq 1 50); do [[ -s "$tmp/jobber.port" ]] && break; sleep 0.1; done
 [[ -s "$tmp/jobber.port" ]] || cs_die "the fake Jobber did not start"
 export CS_TEST_JOBBER_URL=http://127.0.0.1:$(cat "$tmp/jobber.port")
+# Cal.com's webhooks (which it can lose) and its API v2 bookings list, for
+# the reconciliation of recon.localhost (tests/integration/check_reconcile.c).
+export CS_TEST_CAL_SECRET=cal-test-webhook-secret-1 CS_TEST_CAL_API_KEY=cal_test_api_key_0123456789
+python3 "$root/tests/fakes/fake_calcom.py" --port 0 --portfile "$tmp/calcom.port" \
+    --log "$tmp/calcom.jsonl" --webhook "http://127.0.0.1:$port/webhooks/calcom" \
+    --host recon.localhost --secret "$CS_TEST_CAL_SECRET" --api-key "$CS_TEST_CAL_API_KEY" &
+calcom_pid=$!
+for _ in $(seq 1 50); do [[ -s "$tmp/calcom.port" ]] && break; sleep 0.1; done
+[[ -s "$tmp/calcom.port" ]] || cs_die "the fake Cal.com did not start"
+export CS_TEST_CAL_URL=http://127.0.0.1:$(cat "$tmp/calcom.port")
 # Stripe for online ordering, and a Square POS that can be told to fail.
 python3 "$root/tests/fakes/fake_stripe.py" --port 0 --portfile "$tmp/stripe.port" \
     --log "$tmp/stripe.jsonl" &
@@ -154,7 +165,9 @@ admin member-add crew@hauler.example hauler-client staff
 admin client-add hauler-auto "Hauler Auto Co"
 printf '%s\n' 'auto password 1' | admin user-add owner@hauler-auto.example "Ava Auto" --password-stdin
 admin member-add owner@hauler-auto.example hauler-auto owner
-export CS_TEST_CAL_SECRET=cal-test-webhook-secret-1
+admin client-add recon-client "Recon Test Co"
+printf '%s\n' 'recon password 1' | admin user-add owner@recon.example "Rita Recon" --password-stdin
+admin member-add owner@recon.example recon-client owner
 export CS_TEST_JOBBER_SECRET=consult-jobber-secret-0123456789
 export CS_TEST_SEAL_KEY_2=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export CS_TEST_SEAL_KEY_1=$(head -c 32 /dev/urandom | base64)
@@ -471,6 +484,22 @@ ConsultSecretKey k1 env:CS_TEST_SEAL_KEY_1
     ConsultJobberClientSecret env:CS_TEST_JOBBER_SECRET
     ConsultJobberAPIBase $CS_TEST_JOBBER_URL/api
     ConsultJobberAutoSend quote_request job_inquiry
+</VirtualHost>
+# Both reconciliations: Cal.com's bookings list and Jobber's requests.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName recon.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/junk-hauler"
+    ConsultClient recon-client
+    ConsultIntake On
+    ConsultTimeZone America/Denver
+    ConsultCalWebhookSecret env:CS_TEST_CAL_SECRET
+    ConsultCalAPIKey env:CS_TEST_CAL_API_KEY
+    ConsultCalAPIBase $CS_TEST_CAL_URL
+    ConsultJobber On
+    ConsultJobberClientId consult-jobber-client
+    ConsultJobberClientSecret env:CS_TEST_JOBBER_SECRET
+    ConsultJobberAPIBase $CS_TEST_JOBBER_URL/api
+    ConsultJobberTimeout 5s
 </VirtualHost>
 # Online ordering against the fake Stripe: a mock-POS pizzeria, a second
 # one (tenant isolation) and one whose POS is the fake Square.

@@ -107,6 +107,7 @@ Suite *suite_pos(void);
 Suite *suite_demo(void);
 Suite *suite_menu_dashboard(void);
 Suite *suite_integrations(void);
+Suite *suite_reconcile(void);
 Suite *suite_orders(void);
 Suite *suite_sites(void);
 

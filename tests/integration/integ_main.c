@@ -456,6 +456,7 @@ int main(int argc, const char *const *argv)
     srunner_add_suite(sr, suite_jobs());
     srunner_add_suite(sr, suite_pos());
     srunner_add_suite(sr, suite_integrations());
+    srunner_add_suite(sr, suite_reconcile());
     srunner_add_suite(sr, suite_orders());
     srunner_add_suite(sr, suite_demo());
     srunner_add_suite(sr, suite_menu_dashboard());

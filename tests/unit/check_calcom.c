@@ -279,6 +279,228 @@ START_TEST(test_calcom_refuses_what_it_cannot_trust)
 }
 END_TEST
 
+/* ---- API v2: the bookings list ------------------------------------------ */
+
+/* A page of GET /v2/bookings (cal-api-version 2024-08-13) as Cal.com's
+ * BookingOutput_2024_08_13 describes it: a new booking, one moved to
+ * another time (the old one cancelled, pointing at the new one), a request
+ * waiting for confirmation, a cancellation, a rejected one and one we
+ * cannot read. */
+static const char PAGE[] =
+    "{\"status\":\"success\",\"data\":["
+    "{\"id\":301,\"uid\":\"newBook1\",\"title\":\"Free estimate between Haul Away and Dana\","
+    "\"description\":\"Old sofa\",\"hosts\":[{\"id\":7,\"name\":\"Haul Away\","
+    "\"email\":\"book@hauler.example\",\"username\":\"haul\",\"timeZone\":\"America/Denver\"}],"
+    "\"status\":\"accepted\",\"start\":\"2026-12-08T16:00:00.000Z\",\"end\":\"2026-12-08T17:00:00.000Z\","
+    "\"duration\":60,\"eventTypeId\":55,\"eventType\":{\"id\":55,\"slug\":\"estimate\"},"
+    "\"location\":\"12 Elm St\",\"absentHost\":false,\"createdAt\":\"2026-12-01T10:00:00.000Z\","
+    "\"updatedAt\":\"2026-12-01T10:00:00.000Z\",\"metadata\":{},"
+    "\"attendees\":[{\"name\":\"Dana Booker\",\"email\":\"dana@example.com\","
+    "\"timeZone\":\"America/Chicago\",\"absent\":false}],"
+    "\"bookingFieldsResponses\":{\"name\":\"Dana Booker\",\"attendeePhoneNumber\":\"+13035550100\"}},"
+    "{\"id\":302,\"uid\":\"oldTime1\",\"title\":\"Estimate\",\"status\":\"cancelled\","
+    "\"rescheduledToUid\":\"newTime1\",\"start\":\"2026-12-09T16:00:00Z\",\"end\":\"2026-12-09T17:00:00Z\","
+    "\"createdAt\":\"2026-12-01T11:00:00Z\",\"attendees\":[{\"name\":\"Ed\",\"email\":\"ed@example.com\"}]},"
+    "{\"id\":303,\"uid\":\"newTime1\",\"title\":\"Estimate\",\"status\":\"accepted\","
+    "\"rescheduledFromUid\":\"oldTime1\",\"start\":\"2026-12-10T18:30:00Z\",\"end\":\"2026-12-10T19:30:00Z\","
+    "\"createdAt\":\"2026-12-01T12:00:00Z\",\"attendees\":[{\"name\":\"Ed\",\"email\":\"ed@example.com\","
+    "\"phoneNumber\":\"+13035550111\"}]},"
+    "{\"id\":304,\"uid\":\"askFirst1\",\"title\":\"Estimate\",\"status\":\"pending\","
+    "\"start\":\"2026-12-11T16:00:00Z\",\"end\":\"2026-12-11T17:00:00Z\","
+    "\"createdAt\":\"2026-12-01T13:00:00Z\",\"attendees\":[{\"name\":\"Flo\",\"email\":\"flo@example.com\"}]},"
+    "{\"id\":305,\"uid\":\"gone1\",\"title\":\"Estimate\",\"status\":\"cancelled\","
+    "\"cancellationReason\":\"Sold the sofa\",\"start\":\"2026-12-12T16:00:00Z\","
+    "\"end\":\"2026-12-12T17:00:00Z\",\"createdAt\":\"2026-12-01T14:00:00Z\","
+    "\"attendees\":[{\"name\":\"Gus\",\"email\":\"gus@example.com\"}]},"
+    "{\"id\":306,\"uid\":\"nope1\",\"status\":\"rejected\",\"start\":\"2026-12-13T16:00:00Z\","
+    "\"end\":\"2026-12-13T17:00:00Z\",\"attendees\":[]},"
+    "{\"id\":307,\"uid\":\"bad:uid\",\"status\":\"accepted\",\"start\":\"2026-12-13T16:00:00Z\","
+    "\"end\":\"2026-12-13T17:00:00Z\"}],"
+    "\"pagination\":{\"totalItems\":7,\"remainingItems\":0,\"returnedItems\":7,"
+    "\"itemsPerPage\":100,\"currentPage\":1,\"totalPages\":1,\"hasNextPage\":false,"
+    "\"hasPreviousPage\":false}}";
+
+static cs_calcom_page_t *page_ok(const char *body, int take)
+{
+    cs_calcom_page_t *pg = NULL;
+    const char *why = "unset";
+
+    ck_assert_msg(cs_calcom_parse_bookings(&pg, unit_pool, 200, body, strlen(body), take, &why)
+                  == APR_SUCCESS, "refused: %s", why ? why : "(no reason)");
+    ck_assert_ptr_null(why);
+    ck_assert_ptr_nonnull(pg);
+    return pg;
+}
+
+static const cs_calcom_event_t *event_at(const cs_calcom_page_t *pg, int i)
+{
+    ck_assert_int_lt(i, pg->events->nelts);
+    return APR_ARRAY_IDX(pg->events, i, const cs_calcom_event_t *);
+}
+
+START_TEST(test_calcom_list_request_asks_for_recent_changes_with_the_key)
+{
+    cs_calcom_account_t a = { "http://127.0.0.1:9/cal", "cal_live_key_1", apr_time_from_sec(4) };
+    cs_http_req_t req;
+
+    /* 2026-11-26T03:00:00Z */
+    cs_calcom_build_list_bookings(&req, unit_pool, &a, apr_time_from_sec(1795662000), 100, 200);
+    ck_assert_str_eq(req.method, "GET");
+    ck_assert_str_eq(req.url, "http://127.0.0.1:9/cal/v2/bookings?afterUpdatedAt="
+                     "2026-11-26T03:00:00Z&sortCreated=asc&take=100&skip=200");
+    ck_assert_str_eq(req.bearer, "cal_live_key_1");
+    ck_assert_ptr_null(req.body);
+    ck_assert_int_eq(req.headers->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(req.headers, 0, const char *), "cal-api-version: 2024-08-13");
+    ck_assert_int_eq(req.timeout, apr_time_from_sec(4));
+    /* no base: the hosted API */
+    a.api_base = NULL;
+    cs_calcom_build_list_bookings(&req, unit_pool, &a, apr_time_from_sec(1795662000), 10, 0);
+    ck_assert_ptr_nonnull(strstr(req.url, "https://api.cal.com/v2/bookings?"));
+}
+END_TEST
+
+START_TEST(test_calcom_list_bookings_become_the_webhooks_they_imply)
+{
+    cs_calcom_page_t *pg = page_ok(PAGE, 100);
+    const cs_calcom_event_t *ev;
+
+    ck_assert_int_eq(pg->listed, 7);
+    ck_assert_int_eq(pg->unreadable, 1);       /* bad:uid */
+    ck_assert_int_eq(pg->more, 0);
+    ck_assert_int_eq(pg->events->nelts, 4);
+    /* accepted: created, every field where a delivery has it */
+    ev = event_at(pg, 0);
+    ck_assert_int_eq(ev->trigger, CS_CALCOM_BOOKING_CREATED);
+    ck_assert_str_eq(ev->trigger_name, "BOOKING_CREATED");
+    ck_assert_str_eq(ev->journal_id, "newBook1:BOOKING_CREATED");
+    ck_assert_str_eq(ev->uid, "newBook1");
+    ck_assert_ptr_null(ev->reschedule_uid);
+    ck_assert_int_eq(ev->booking_id, 301);
+    ck_assert_str_eq(ev->title, "Free estimate between Haul Away and Dana");
+    ck_assert_str_eq(ev->event_type, "estimate");
+    ck_assert_int_eq(ev->start, apr_time_from_sec(1796745600));  /* 2026-12-08T16:00Z */
+    ck_assert_int_eq(ev->end - ev->start, apr_time_from_sec(3600));
+    ck_assert_str_eq(ev->attendee_name, "Dana Booker");
+    ck_assert_str_eq(ev->attendee_email, "dana@example.com");
+    ck_assert_str_eq(ev->attendee_time_zone, "America/Chicago");
+    ck_assert_str_eq(ev->attendee_phone, "+13035550100");     /* from the booking fields */
+    ck_assert_str_eq(ev->organizer_name, "Haul Away");
+    ck_assert_str_eq(ev->organizer_time_zone, "America/Denver");
+    ck_assert_str_eq(ev->location, "12 Elm St");
+    ck_assert_str_eq(ev->notes, "Old sofa");
+    ck_assert_ptr_nonnull(strstr(ev->listed_json, "\"uid\":\"newBook1\""));
+    ck_assert_ptr_null(strstr(ev->listed_json, "oldTime1"));
+    /* the old time of a moved booking says nothing; the new one is the
+     * reschedule, with the journal id its webhook has */
+    ev = event_at(pg, 1);
+    ck_assert_int_eq(ev->trigger, CS_CALCOM_BOOKING_RESCHEDULED);
+    ck_assert_str_eq(ev->uid, "newTime1");
+    ck_assert_str_eq(ev->reschedule_uid, "oldTime1");
+    ck_assert_str_eq(ev->journal_id, "newTime1:BOOKING_RESCHEDULED:oldTime1");
+    ck_assert_str_eq(ev->attendee_phone, "+13035550111");
+    ev = event_at(pg, 2);
+    ck_assert_int_eq(ev->trigger, CS_CALCOM_BOOKING_REQUESTED);
+    ck_assert_str_eq(ev->journal_id, "askFirst1:BOOKING_REQUESTED");
+    ev = event_at(pg, 3);
+    ck_assert_int_eq(ev->trigger, CS_CALCOM_BOOKING_CANCELLED);
+    ck_assert_str_eq(ev->journal_id, "gone1:BOOKING_CANCELLED");
+    ck_assert_str_eq(ev->cancellation_reason, "Sold the sofa");
+}
+END_TEST
+
+START_TEST(test_calcom_list_journal_ids_match_the_webhooks)
+{
+    /* The same booking as a delivery and as listed: one journal id, so
+     * whichever arrives second is a duplicate. */
+    cs_calcom_event_t *hook = parse_ok(
+        "{\"triggerEvent\":\"BOOKING_RESCHEDULED\",\"createdAt\":\"2026-12-01T12:00:00Z\","
+        "\"payload\":{\"uid\":\"newTime1\",\"rescheduleUid\":\"oldTime1\","
+        "\"startTime\":\"2026-12-10T18:30:00Z\",\"endTime\":\"2026-12-10T19:30:00Z\"}}");
+    cs_calcom_page_t *pg = page_ok(PAGE, 100);
+
+    ck_assert_str_eq(event_at(pg, 1)->journal_id, hook->journal_id);
+    ck_assert_ptr_null(hook->listed_json);
+    /* a cancelled booking that had replaced another: both of its webhooks */
+    pg = page_ok("{\"status\":\"success\",\"data\":[{\"uid\":\"b2\",\"status\":\"cancelled\","
+                 "\"rescheduledFromUid\":\"b1\",\"start\":\"2026-12-10T18:30:00Z\","
+                 "\"end\":\"2026-12-10T19:30:00Z\"}]}", 100);
+    ck_assert_int_eq(pg->events->nelts, 2);
+    ck_assert_str_eq(event_at(pg, 0)->journal_id, "b2:BOOKING_RESCHEDULED:b1");
+    ck_assert_str_eq(event_at(pg, 1)->journal_id, "b2:BOOKING_CANCELLED");
+    ck_assert_ptr_null(event_at(pg, 1)->reschedule_uid);
+}
+END_TEST
+
+START_TEST(test_calcom_list_pages_until_cal_says_no_more)
+{
+    cs_calcom_page_t *pg;
+    const char *full = "{\"status\":\"success\",\"data\":[{\"uid\":\"a\",\"status\":\"accepted\","
+                       "\"start\":\"2026-12-10T18:30:00Z\",\"end\":\"2026-12-10T19:30:00Z\"},"
+                       "{\"uid\":\"b\",\"status\":\"accepted\",\"start\":\"2026-12-10T18:30:00Z\","
+                       "\"end\":\"2026-12-10T19:30:00Z\"}]";
+
+    /* Cal.com's pagination says so */
+    pg = page_ok(apr_pstrcat(unit_pool, full, ",\"pagination\":{\"hasNextPage\":true}}", NULL), 100);
+    ck_assert_int_eq(pg->more, 1);
+    pg = page_ok(apr_pstrcat(unit_pool, full, ",\"pagination\":{\"hasNextPage\":false}}", NULL), 2);
+    ck_assert_int_eq(pg->more, 0);
+    /* without it, a full page may have more behind it, a short one not */
+    pg = page_ok(apr_pstrcat(unit_pool, full, "}", NULL), 2);
+    ck_assert_int_eq(pg->more, 1);
+    pg = page_ok(apr_pstrcat(unit_pool, full, "}", NULL), 3);
+    ck_assert_int_eq(pg->more, 0);
+    pg = page_ok("{\"status\":\"success\",\"data\":[]}", 100);
+    ck_assert_int_eq(pg->listed, 0);
+    ck_assert_int_eq(pg->events->nelts, 0);
+}
+END_TEST
+
+static apr_status_t page_refused(long status, const char *body, const char **pwhy)
+{
+    cs_calcom_page_t *pg = (cs_calcom_page_t *)1;
+    apr_status_t rv = cs_calcom_parse_bookings(&pg, unit_pool, status, body,
+                                               body ? strlen(body) : 0, 100, pwhy);
+    ck_assert_ptr_null(pg);
+    ck_assert_ptr_nonnull(*pwhy);
+    return rv;
+}
+
+START_TEST(test_calcom_list_failures_say_whether_to_retry)
+{
+    const char *why = NULL;
+
+    ck_assert_int_eq(page_refused(401, "{\"status\":\"error\",\"error\":{\"code\":"
+                                  "\"UnauthorizedException\",\"message\":\"Invalid API Key\"}}",
+                                  &why), APR_EACCES);
+    ck_assert_str_eq(why, "Cal.com bookings 401: Invalid API Key");
+    ck_assert_int_eq(page_refused(403, "", &why), APR_EACCES);
+    ck_assert_int_eq(page_refused(429, NULL, &why), APR_EAGAIN);
+    ck_assert_int_eq(page_refused(503, "<html>down</html>", &why), APR_EAGAIN);
+    ck_assert_str_eq(why, "Cal.com bookings 503: no details");
+    ck_assert_int_eq(page_refused(400, "{\"status\":\"error\",\"error\":{\"message\":"
+                                  "\"take must not be greater than 250\"}}", &why), APR_EINVAL);
+    /* a 2xx that is not the list */
+    ck_assert_int_eq(page_refused(200, "not json", &why), APR_EGENERAL);
+    ck_assert_int_eq(page_refused(200, "{\"status\":\"error\",\"data\":[]}", &why), APR_EGENERAL);
+    ck_assert_int_eq(page_refused(200, "{\"status\":\"success\",\"data\":{}}", &why), APR_EGENERAL);
+    ck_assert_int_eq(page_refused(200, "[]", &why), APR_EGENERAL);
+    /* bookings we cannot trust are skipped, never half-read */
+    {
+        cs_calcom_page_t *pg = page_ok(
+            "{\"status\":\"success\",\"data\":[7,{\"uid\":\"x\"},{\"uid\":\"y\",\"status\":"
+            "\"accepted\",\"start\":\"soon\",\"end\":\"2026-12-10T19:30:00Z\"},{\"uid\":\"z\","
+            "\"status\":\"accepted\",\"start\":\"2026-12-10T18:30:00Z\"},{\"uid\":\"w\","
+            "\"status\":\"maybe\",\"start\":\"2026-12-10T18:30:00Z\",\"end\":\"2026-12-10T19:30:00Z\"},"
+            "{\"uid\":\"v\",\"rescheduledFromUid\":\"a b\",\"status\":\"accepted\","
+            "\"start\":\"2026-12-10T18:30:00Z\",\"end\":\"2026-12-10T19:30:00Z\"}]}", 100);
+        ck_assert_int_eq(pg->listed, 6);
+        ck_assert_int_eq(pg->unreadable, 6);
+        ck_assert_int_eq(pg->events->nelts, 0);
+    }
+}
+END_TEST
+
 Suite *calcom_suite(void)
 {
     Suite *s = suite_create("cs_calcom");
@@ -292,6 +514,14 @@ Suite *calcom_suite(void)
     tcase_add_test(tc, test_calcom_cancel_request_and_end_are_told_apart);
     tcase_add_test(tc, test_calcom_other_triggers_keep_their_name);
     tcase_add_test(tc, test_calcom_refuses_what_it_cannot_trust);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("bookings_list");
+    tcase_add_checked_fixture(tc, unit_pool_setup, unit_pool_teardown);
+    tcase_add_test(tc, test_calcom_list_request_asks_for_recent_changes_with_the_key);
+    tcase_add_test(tc, test_calcom_list_bookings_become_the_webhooks_they_imply);
+    tcase_add_test(tc, test_calcom_list_journal_ids_match_the_webhooks);
+    tcase_add_test(tc, test_calcom_list_pages_until_cal_says_no_more);
+    tcase_add_test(tc, test_calcom_list_failures_say_whether_to_retry);
     suite_add_tcase(s, tc);
     return s;
 }
