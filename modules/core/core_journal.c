@@ -110,10 +110,12 @@ static const char append_sql[] =
     "  WHERE provider = $1 AND client_id = $2 AND event_id = $3"
     "    AND NOT EXISTS (SELECT 1 FROM e)";
 
-apr_status_t cs_journal_add(PGconn *conn, apr_pool_t *p, const char *provider,
-                            const char *client_id, const char *event_id, const char *payload,
-                            apr_size_t len, apr_int64_t *pid, int *pduplicate,
-                            const char **perr)
+/* The append itself, on an event already found storable (the payload is
+ * scanned once per post: this is intake's hot path). */
+static apr_status_t add_checked(PGconn *conn, apr_pool_t *p, const char *provider,
+                                const char *client_id, const char *event_id,
+                                const char *payload, apr_size_t len, apr_int64_t *pid,
+                                int *pduplicate, const char **perr)
 {
     const char *params[4];
     PGresult *res = NULL;
@@ -121,9 +123,6 @@ apr_status_t cs_journal_add(PGconn *conn, apr_pool_t *p, const char *provider,
 
     *pduplicate = 0;
     *pid = 0;
-    if (!storable(event_id, payload, len)) {
-        return APR_EINVAL;
-    }
     params[0] = provider;
     params[1] = client_id;
     params[2] = event_id;
@@ -148,6 +147,20 @@ apr_status_t cs_journal_add(PGconn *conn, apr_pool_t *p, const char *provider,
     return APR_SUCCESS;
 }
 
+apr_status_t cs_journal_add(PGconn *conn, apr_pool_t *p, const char *provider,
+                            const char *client_id, const char *event_id, const char *payload,
+                            apr_size_t len, apr_int64_t *pid, int *pduplicate,
+                            const char **perr)
+{
+    *pduplicate = 0;
+    *pid = 0;
+    if (!storable(event_id, payload, len)) {
+        return APR_EINVAL;
+    }
+    return add_checked(conn, p, provider, client_id, event_id, payload, len, pid, pduplicate,
+                       perr);
+}
+
 apr_status_t cs_journal_append(request_rec *r, const char *provider, const char *event_id,
                                const char *payload, apr_size_t len,
                                apr_int64_t *pid, int *pduplicate)
@@ -162,8 +175,8 @@ apr_status_t cs_journal_append(request_rec *r, const char *provider, const char 
     if ((rv = journal_open(r, event_id, payload, len, &client, &conn)) != APR_SUCCESS) {
         return rv;
     }
-    rv = cs_journal_add(conn, r->pool, provider, client->id_str, event_id, payload, len, pid,
-                        pduplicate, &err);
+    rv = add_checked(conn, r->pool, provider, client->id_str, event_id, payload, len, pid,
+                     pduplicate, &err);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(01062)
                       "recording a %s event failed: %s", provider, err);
