@@ -2,6 +2,10 @@
  * The job worker: a mod_watchdog callback in one child per node (the
  * watchdog is a singleton), claiming due jobs from Postgres and handing each
  * to the module that owns its kind through the consult_job optional hook.
+ * When a module drains journal rows in batches (intake), a second singleton
+ * thread with its own connection does only that, so a queue of jobs (each
+ * filed post's classification, its notification) never holds filing back,
+ * nor filing the jobs.
  */
 #include "core_private.h"
 #include "base/cs_crypto.h"
@@ -33,7 +37,10 @@ APLOG_USE_MODULE(consult_core);
  * worker's connection LISTENs on it. */
 #define JOBS_CHANNEL "consult_jobs"
 
+typedef enum { ROLE_JOBS, ROLE_DRAIN } worker_role;
+
 typedef struct {
+    worker_role role;
     server_rec *s;
     cs_db_params_t db;
     core_worker_conf conf;
@@ -45,8 +52,6 @@ typedef struct {
     int listening;                   /* LISTEN consult_jobs on this connection */
     int more;                        /* the last round stopped at its cap */
     apr_time_t next_claim;           /* claim by then even without a notification */
-    apr_time_t next_drain;           /* drain hooks due by then */
-    int draining;                    /* some module registered a drain hook */
     unsigned int seed;
 } worker_t;
 
@@ -115,31 +120,33 @@ static void run_start_hooks(worker_t *w, apr_pool_t *p)
 }
 
 /* The consult_worker_drain hooks, a batch per transaction, until each has
- * less than a batch left or DRAIN_SLICE is up: a backlog in the journal
- * must not starve the jobs (POS events, sends) either. */
-static void drain(worker_t *w, apr_pool_t *p)
+ * less than a batch left or DRAIN_SLICE is up (so one hook's backlog does
+ * not starve another's). 1 when a hook stopped with a full batch. */
+static int drain(worker_t *w, apr_pool_t *p)
 {
-    int i, n, got;
+    int i, n, got, more = 0;
     const core_hook_link *h = core_hooks_of("consult_worker_drain", &n);
     apr_time_t until = apr_time_now() + DRAIN_SLICE;
     const char *err = NULL;
 
-    w->next_drain = apr_time_now() + CS_DRAIN_EVERY;
     for (i = 0; i < n; i++) {
         do {
             if (cs_db_command(w->conn, p, &err, "BEGIN") != APR_SUCCESS) {
-                return;
+                return 0;
             }
             got = ((cs_HOOK_consult_worker_drain_t *)h[i].fn)(w->s, w->conn, p, DRAIN_BATCH);
             if (got < 0 || cs_db_command(w->conn, p, &err, "COMMIT") != APR_SUCCESS) {
                 if (PQstatus(w->conn) == CONNECTION_OK) {
                     PQclear(PQexec(w->conn, "ROLLBACK"));
                 }
+                got = 0;
                 break;
             }
         } while (got >= DRAIN_BATCH && apr_time_now() < until
                  && PQstatus(w->conn) == CONNECTION_OK);
+        more |= got >= DRAIN_BATCH;
     }
+    return more;
 }
 
 static int connected(worker_t *w, apr_pool_t *p)
@@ -286,6 +293,26 @@ static int wait_for_jobs(worker_t *w, apr_time_t until, apr_time_t leave)
     return apr_time_now() >= until;
 }
 
+/* The drain thread's round: batches until the journal has less than one
+ * left (or the slice is up: go on at once), then wait for a notification
+ * or CS_DRAIN_EVERY. */
+static void drain_round(worker_t *w, apr_pool_t *p)
+{
+    w->more = 0;
+    w->next_claim = apr_time_now() + CS_DRAIN_EVERY;
+    if (!connected(w, p)) {
+        return;
+    }
+    if (w->fresh_conn) {
+        w->fresh_conn = 0;
+        listen_for_jobs(w, p);
+    }
+    w->more = drain(w, p) && PQstatus(w->conn) == CONNECTION_OK;
+    if (w->listening && PQconsumeInput(w->conn)) {
+        drain_notifies(w->conn);
+    }
+}
+
 /* Claim and run due jobs until the queue is empty or the cap is reached. */
 static void claim_round(worker_t *w, apr_pool_t *p)
 {
@@ -293,26 +320,20 @@ static void claim_round(worker_t *w, apr_pool_t *p)
     apr_pool_t *jp;
     int n;
 
+    if (w->role == ROLE_DRAIN) {
+        drain_round(w, p);
+        return;
+    }
     w->more = 0;
     w->next_claim = apr_time_now() + w->conf.poll;
     if (!connected(w, p)) {
         return;
     }
     if (w->fresh_conn) {
-        int nd;
         listen_for_jobs(w, p);
         run_start_hooks(w, p);
-        core_hooks_of("consult_worker_drain", &nd);
-        w->draining = nd > 0;
     }
     housekeeping(w, p);
-    if (w->draining) {
-        drain(w, p);
-        /* Drained rows are due every CS_DRAIN_EVERY, notification or not. */
-        if (w->next_claim > w->next_drain) {
-            w->next_claim = w->next_drain;
-        }
-    }
     /* Notifications read so far are for jobs this round's claims see. */
     if (w->listening && PQconsumeInput(w->conn)) {
         drain_notifies(w->conn);
@@ -337,10 +358,6 @@ static void claim_round(worker_t *w, apr_pool_t *p)
         run_job(w, job);
         if (PQstatus(w->conn) != CONNECTION_OK) {
             break;
-        }
-        /* A long run of jobs must not hold the journal back. */
-        if (w->draining && apr_time_now() >= w->next_drain) {
-            drain(w, p);
         }
     }
     /* Stopped by the cap, not by an empty queue: go on at the next callback
@@ -406,8 +423,9 @@ static apr_status_t worker_callback(int state, void *data, apr_pool_t *pool)
     return APR_SUCCESS;
 }
 
-int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                            apr_pool_t *ptemp, server_rec *s)
+/* One singleton watchdog thread per node for @p role. */
+static int start_thread(apr_pool_t *pconf, server_rec *s, worker_role role,
+                        const char *name)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
@@ -415,19 +433,12 @@ int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     worker_t *w;
     apr_status_t rv;
 
-    /* httpd runs post_config once to check the configuration before the
-     * real start; the watchdog is only set up for the real one. */
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
-        return OK;
-    }
     w = apr_pcalloc(pconf, sizeof(*w));
+    w->role = role;
     w->s = s;
     core_db_params(s, &w->db);
     core_worker_settings(s, &w->conf);
-    if (!w->db.conninfo || !w->conf.enabled) {
-        return OK;
-    }
-    w->db.application_name = "consult-worker";
+    w->db.application_name = role == ROLE_DRAIN ? "consult-drain" : "consult-worker";
     get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     register_cb = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!get_instance || !register_cb) {
@@ -436,14 +447,14 @@ int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "ConsultJobWorker Off");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* A child-process singleton: one worker per node, in whichever child
-     * holds the watchdog's mutex; another takes over if that child exits.
-     * The watchdog calls back every AP_WD_TM_SLICE (100 ms) at best, counting
+    /* A child-process singleton: one per node, in whichever child holds
+     * the watchdog's mutex; another takes over if that child exits. The
+     * watchdog calls back every AP_WD_TM_SLICE (100 ms) at best, counting
      * only its own sleeps; tick() itself waits for a notification or the
-     * poll interval (ConsultJobPollInterval), so a notified job is claimed
-     * at once, an idle queue is claimed once per interval, and a capped
-     * round goes on at the next callback. */
-    if ((rv = get_instance(&wd, WATCHDOG_NAME, 0, 1, pconf)) != APR_SUCCESS
+     * poll interval (ConsultJobPollInterval; CS_DRAIN_EVERY for the drain),
+     * so a notified job is claimed at once, an idle queue is claimed once
+     * per interval, and a capped round goes on at the next callback. */
+    if ((rv = get_instance(&wd, name, 0, 1, pconf)) != APR_SUCCESS
         || (rv = register_cb(wd, w->conf.poll < AP_WD_TM_SLICE ? w->conf.poll
                                  : AP_WD_TM_SLICE, w, worker_callback)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, CSLOGNO(01037)
@@ -451,4 +462,28 @@ int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     return OK;
+}
+
+int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s)
+{
+    cs_db_params_t db;
+    core_worker_conf conf;
+    int rc, drains;
+
+    /* httpd runs post_config once to check the configuration before the
+     * real start; the watchdog is only set up for the real one. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    core_db_params(s, &db);
+    core_worker_settings(s, &conf);
+    if (!db.conninfo || !conf.enabled) {
+        return OK;
+    }
+    if ((rc = start_thread(pconf, s, ROLE_JOBS, WATCHDOG_NAME)) != OK) {
+        return rc;
+    }
+    core_hooks_of("consult_worker_drain", &drains);
+    return drains ? start_thread(pconf, s, ROLE_DRAIN, WATCHDOG_NAME "-drain") : OK;
 }
