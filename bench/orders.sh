@@ -2,8 +2,8 @@
 # this file after bench/pos.sh, calls orders_bench_setup after
 # pos_bench_setup (the restaurant's client, its mock POS and vhost, and a
 # Stripe stand-in), orders_bench_run after pos_bench_run, and
-# orders_bench_finish on exit; it leaves $tmp/orders.json and
-# $tmp/orders.table. Knobs: BENCH_ORDERS_CARTS (20000 guests ready).
+# orders_bench_finish on exit; it leaves its wrk and pgbench output in
+# $tmp for bench/report.py. Knobs: BENCH_ORDERS_CARTS (5000 guests ready).
 #
 # The run: checkouts through Apache (each a new guest's cart: the cart
 # priced from the menu, the pickup capacity taken, the order written and
@@ -88,7 +88,7 @@ orders_bench_run() {
     fi
     pos_worker_stop
     python3 "$root/bench/orders_carts.py" "$conninfo" "$CONSULT_VAR/secret" "$cid" "$ord_host" \
-        "${BENCH_ORDERS_CARTS:-20000}" "$ord_dir/checkout.lua"
+        "${BENCH_ORDERS_CARTS:-5000}" "$ord_dir/checkout.lua"
     carts=$(pos_q "SELECT min(id) FROM carts WHERE client_id = $cid")
     echo "bench: ordering: checkouts (cart -> order -> PaymentIntent at the stand-in), $conns connections, ${secs}s"
     before=$(pos_q "SELECT count(*) FROM orders WHERE client_id = $cid AND payment_intent IS NOT NULL")
@@ -100,33 +100,4 @@ orders_bench_run() {
     (cd "$tmp" && pgbench -n -M extended -c "$conns" -j 2 -T "$secs" -D cid="$cid" -D carts="$carts" \
         -f "$root/bench/checkout.sql" --log --log-prefix=pgord "$conninfo" \
         > "$tmp/pgbench-orders.txt" 2>&1) || { cat "$tmp/pgbench-orders.txt" >&2; cs_die "bench: pgbench (checkout) failed"; }
-    python3 - "$tmp" <<'PY'
-import glob, json, re, sys
-tmp = sys.argv[1]
-def ms(v, u):
-    v = float(v); return v / 1000 if u == "us" else v * 1000 if u == "s" else v
-w = open(tmp + "/orders-checkout.txt").read()
-lat = {p: ms(v, u) for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", w, re.M)}
-bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", w)
-p = open(tmp + "/pgbench-orders.txt").read()
-tps = float(re.search(r"tps = ([\d.]+)", p).group(1))
-lats = sorted(int(l.split()[2]) / 1000.0 for f in glob.glob(tmp + "/pgord.*") for l in open(f) if len(l.split()) >= 3)
-q = lambda x: lats[min(len(lats) - 1, int(x * len(lats)))] if lats else float("nan")
-r = {"checkout_rps": float(re.search(r"Requests/sec:\s+([\d.]+)", w).group(1)),
-     "checkout_p50_ms": round(lat.get("50", 0), 2), "checkout_p99_ms": round(lat.get("99", 0), 2),
-     "checkout_errors": int(bad.group(1)) if bad else 0,
-     "checkout_orders": int(open(tmp + "/orders-rows.txt").read()),
-     "checkout_pgbench_tps": round(tps, 1), "checkout_pgbench_p50_ms": round(q(0.5), 2),
-     "checkout_pgbench_p99_ms": round(q(0.99), 2)}
-r["checkout_rps_ratio"] = round(r["checkout_rps"] / tps, 3) if tps else None
-r["checkout_p99_ratio"] = round(r["checkout_p99_ms"] / r["checkout_pgbench_p99_ms"], 3) if r["checkout_pgbench_p99_ms"] else None
-json.dump(r, open(tmp + "/orders.json", "w"))
-t = ["", "%-34s %12s %10s %10s" % ("online ordering: checkout", "per second", "p50 ms", "p99 ms"),
-     "%-34s %12.1f %10.2f %10.2f" % ("POST /order/checkout (wrk)", r["checkout_rps"], r["checkout_p50_ms"], r["checkout_p99_ms"]),
-     "%-34s %12.1f %10.2f %10.2f" % ("its statements via pgbench", tps, r["checkout_pgbench_p50_ms"], r["checkout_pgbench_p99_ms"]),
-     "%-34s %12.3f %10s %10.3f" % ("ratio checkout / pgbench", r["checkout_rps_ratio"] or 0, "", r["checkout_p99_ratio"] or 0),
-     "orders with a PaymentIntent made by the run: %d; non-2xx/3xx answers: %d" % (r["checkout_orders"], r["checkout_errors"]),
-     "(each checkout also waits on the Stripe stand-in's answer: a real Stripe adds its own round trip)"]
-open(tmp + "/orders.table", "w").write("\n".join(t) + "\n")
-PY
 }

@@ -3,9 +3,9 @@
 # client, a generated menu, its vhost in the bench's conf.d), pos_bench_run
 # after the memory figure (before the inbox runs), and pos_bench_finish on
 # exit. It uses run.sh's root, build, tmp, conninfo, port, conns and secs,
-# and leaves $tmp/pos.json (figures for the JSON line) and $tmp/pos.table
-# (rows for the table). Knobs: BENCH_POS_ITEMS (120), BENCH_POS_RATE (50
-# webhooks/s), BENCH_POS_LIVE_SECONDS (20), BENCH_POS_LIVE_WAIT (180 s for
+# and leaves its wrk, pgbench and bench/pos_live.py output in $tmp for
+# bench/report.py. Knobs: BENCH_POS_ITEMS (120), BENCH_POS_RATE (50
+# webhooks/s), BENCH_POS_LIVE_SECONDS (10), BENCH_POS_LIVE_WAIT (180 s for
 # the last changes to show), BENCH_POS_REQUESTS (60000 pre-signed),
 # BENCH_POS_JOB_POLL (the worker's ConsultJobPollInterval; default as
 # deployed, 1s).
@@ -138,9 +138,9 @@ pos_bench_run() {
     # ---- webhook -> availability visible, worker on ----------------------
     for _ in $(seq 1 8); do curl -s -o /dev/null -H "Host: $pos_host" "$url/api/menu/availability"; done
     for _ in $(seq 1 50); do pos_jobs_idle && break; sleep 0.1; done
-    echo "bench: restaurant: ${BENCH_POS_RATE:-50} signed webhooks/s for ${BENCH_POS_LIVE_SECONDS:-20}s, each 86ing or restoring an item, until /api/menu/availability shows it"
+    echo "bench: restaurant: ${BENCH_POS_RATE:-50} signed webhooks/s for ${BENCH_POS_LIVE_SECONDS:-10}s, each 86ing or restoring an item, until /api/menu/availability shows it"
     python3 "$root/bench/pos_live.py" "$url" "$pos_host" "$pos_secret" "$pos_dir/state.json" \
-        "$pos_dir/menu.json" "${BENCH_POS_RATE:-50}" "${BENCH_POS_LIVE_SECONDS:-20}" \
+        "$pos_dir/menu.json" "${BENCH_POS_RATE:-50}" "${BENCH_POS_LIVE_SECONDS:-10}" \
         "$tmp/pos-live.json" >/dev/null
     pos_worker_stop
 
@@ -183,5 +183,4 @@ pos_bench_run() {
         -f "$root/bench/pos_journal.sql" --log --log-prefix=pgpos "$conninfo" \
         > "$tmp/pgbench-pos.txt" 2>&1) || { cat "$tmp/pgbench-pos.txt" >&2; cs_die "bench: pgbench (POS journal) failed"; }
 
-    python3 "$root/bench/pos_report.py" "$tmp"
 }
