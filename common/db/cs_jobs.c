@@ -1,6 +1,7 @@
 #include "db/cs_jobs.h"
 #include "db/cs_db.h"
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,15 @@ apr_interval_time_t cs_job_backoff(int attempt, apr_interval_time_t base,
     if (r01 < 0) r01 = 0;
     if (r01 >= 1) r01 = 0.999999;
     return (apr_interval_time_t)(d / 2 + d / 2 * r01);
+}
+
+int cs_jobs_wake_due(volatile apr_uint32_t *last_ms, apr_uint32_t now_ms,
+                     apr_uint32_t gap_ms)
+{
+    apr_uint32_t last = apr_atomic_read32(last_ms);
+
+    /* The unsigned difference is right across the 49-day wrap. */
+    return now_ms - last >= gap_ms && apr_atomic_cas32(last_ms, now_ms, last) == last;
 }
 
 static const char *usec_interval(apr_pool_t *p, apr_interval_time_t t)

@@ -50,6 +50,15 @@ apr_interval_time_t cs_job_backoff(int attempt, apr_interval_time_t base,
                                    apr_interval_time_t cap, double r01);
 
 /**
+ * Whether a writer at @p now_ms should send the wake-up NOTIFY, given
+ * @p *last_ms, the time (ms, wrapping at 2^32) of the last one sent from
+ * this node: once @p gap_ms has passed, exactly one of the writers racing
+ * for it wins (an atomic swap of @p *last_ms to @p now_ms) and gets 1.
+ */
+int cs_jobs_wake_due(volatile apr_uint32_t *last_ms, apr_uint32_t now_ms,
+                     apr_uint32_t gap_ms);
+
+/**
  * Enqueue in the caller's transaction. A job with the same @p unique_key
  * (NULL for none) is enqueued once: the second call is a no-op.
  */

@@ -26,18 +26,21 @@ static int add_header(void *data, const char *key, const char *val)
 /* One statement: the event (nothing on a redelivery) and, when it is new,
  * its job keyed by the event row, so even a replayed insert cannot queue
  * the work twice; a new job also wakes the worker (NOTIFY consult_jobs,
- * delivered at commit, folded within one transaction). */
-static const char journal_sql[] =
-    "WITH e AS ("
-    "  INSERT INTO provider_events (provider, client_id, event_id, payload, headers)"
-    "  VALUES ($1, $2, $3, $4, $5::jsonb)"
-    "  ON CONFLICT (provider, client_id, event_id) DO NOTHING RETURNING id),"
-    " j AS ("
-    "  INSERT INTO jobs (kind, payload, unique_key)"
-    "  SELECT $6, jsonb_build_object('event', e.id), $6 || ':' || e.id FROM e"
-    "  ON CONFLICT (unique_key) DO NOTHING RETURNING id)"
-    " SELECT (SELECT id FROM e), (SELECT count(*) FROM j),"
-    "  (SELECT pg_notify('consult_jobs', '') FROM j)";
+ * delivered at commit) unless this node notified less than CS_NOTIFY_GAP
+ * ago (cs_jobs_notify_due). */
+#define JOURNAL_SQL                                                              \
+    "WITH e AS ("                                                                \
+    "  INSERT INTO provider_events (provider, client_id, event_id, payload, headers)" \
+    "  VALUES ($1, $2, $3, $4, $5::jsonb)"                                       \
+    "  ON CONFLICT (provider, client_id, event_id) DO NOTHING RETURNING id),"    \
+    " j AS ("                                                                    \
+    "  INSERT INTO jobs (kind, payload, unique_key)"                             \
+    "  SELECT $6, jsonb_build_object('event', e.id), $6 || ':' || e.id FROM e"   \
+    "  ON CONFLICT (unique_key) DO NOTHING RETURNING id)"                        \
+    " SELECT (SELECT id FROM e), (SELECT count(*) FROM j)"
+static const char journal_sql[] = JOURNAL_SQL;
+static const char journal_notify_sql[] =
+    JOURNAL_SQL ", (SELECT pg_notify('consult_jobs', '') FROM j)";
 
 /* What every journal write checks first. */
 static int storable(const char *event_id, const char *payload, apr_size_t len)
@@ -85,7 +88,8 @@ apr_status_t cs_journal_record(request_rec *r, const char *provider, const char 
     params[3] = apr_pstrmemdup(r->pool, payload, len);
     params[4] = cs_json_dump(headers, r->pool);
     params[5] = job_kind;
-    res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK, journal_sql, 6, params);
+    res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,
+                     cs_jobs_notify_due() ? journal_notify_sql : journal_sql, 6, params);
     if (!res) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(01060)
                       "recording a %s event failed: %s", provider, err);

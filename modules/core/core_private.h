@@ -113,6 +113,12 @@ int core_changes_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                              apr_pool_t *ptemp, server_rec *s);
 void cs_content_changed(void);
 int cs_content_generation(apr_uint32_t *pgen);
+/* At most one journal NOTIFY per node per CS_NOTIFY_GAP (ms); the worker
+ * claims again CS_NOTIFY_RECHECK after each notification it gets. 1 when
+ * this writer should notify. */
+#define CS_NOTIFY_GAP 10
+#define CS_NOTIFY_RECHECK apr_time_from_msec(30)
+int cs_jobs_notify_due(void);
 
 /* core_http.c */
 int cs_send_error(request_rec *r, int status, const char *code,

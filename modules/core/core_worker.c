@@ -52,6 +52,7 @@ typedef struct {
     int listening;                   /* LISTEN consult_jobs on this connection */
     int more;                        /* the last round stopped at its cap */
     apr_time_t next_claim;           /* claim by then even without a notification */
+    apr_time_t recheck_at;           /* claim again then, after a notification */
     unsigned int seed;
 } worker_t;
 
@@ -240,15 +241,20 @@ static void listen_for_jobs(worker_t *w, apr_pool_t *p)
 }
 
 /* Drop the notifications libpq has read: the claim that follows sees every
- * job committed before them. */
-static int drain_notifies(PGconn *conn)
+ * job committed before them. A journal writer that skipped its NOTIFY
+ * because another had just sent one (cs_jobs_notify_due) may commit after
+ * that claim, so the worker claims again CS_NOTIFY_RECHECK later. */
+static int drain_notifies(worker_t *w)
 {
     PGnotify *n;
     int got = 0;
 
-    while ((n = PQnotifies(conn)) != NULL) {
+    while ((n = PQnotifies(w->conn)) != NULL) {
         PQfreemem(n);
         got = 1;
+    }
+    if (got) {
+        w->recheck_at = apr_time_now() + CS_NOTIFY_RECHECK;
     }
     return got;
 }
@@ -269,7 +275,7 @@ static int wait_for_jobs(worker_t *w, apr_time_t until, apr_time_t leave)
         || PQtransactionStatus(w->conn) != PQTRANS_IDLE) {
         return 0;   /* nothing to wait on: a later callback checks the time */
     }
-    if (drain_notifies(w->conn)) {
+    if (drain_notifies(w)) {
         return 1;
     }
     if (now >= end) {
@@ -286,7 +292,7 @@ static int wait_for_jobs(worker_t *w, apr_time_t until, apr_time_t leave)
         /* A notification, or the server closing: either way claim, and
          * connected() sorts out a dead connection. */
         if (PQconsumeInput(w->conn)) {
-            drain_notifies(w->conn);
+            drain_notifies(w);
         }
         return 1;
     }
@@ -309,7 +315,7 @@ static void drain_round(worker_t *w, apr_pool_t *p)
     }
     w->more = drain(w, p) && PQstatus(w->conn) == CONNECTION_OK;
     if (w->listening && PQconsumeInput(w->conn)) {
-        drain_notifies(w->conn);
+        drain_notifies(w);
     }
 }
 
@@ -326,6 +332,9 @@ static void claim_round(worker_t *w, apr_pool_t *p)
     }
     w->more = 0;
     w->next_claim = apr_time_now() + w->conf.poll;
+    if (w->recheck_at > apr_time_now() && w->recheck_at < w->next_claim) {
+        w->next_claim = w->recheck_at;
+    }
     if (!connected(w, p)) {
         return;
     }
@@ -336,7 +345,7 @@ static void claim_round(worker_t *w, apr_pool_t *p)
     housekeeping(w, p);
     /* Notifications read so far are for jobs this round's claims see. */
     if (w->listening && PQconsumeInput(w->conn)) {
-        drain_notifies(w->conn);
+        drain_notifies(w);
     }
     until = apr_time_now() + MAX_TICK_TIME;
     apr_pool_create(&jp, p);

@@ -38,6 +38,7 @@ Suite *order_suite(void);
 Suite *stripe_suite(void);
 Suite *calcom_suite(void);
 Suite *jobber_suite(void);
+Suite *jobs_suite(void);
 
 /** The pool of the running test: created fresh by unit_pool_setup and
  * destroyed by unit_pool_teardown (use them as a checked fixture). */

@@ -144,6 +144,7 @@ int main(void)
     srunner_add_suite(sr, stripe_suite());
     srunner_add_suite(sr, calcom_suite());
     srunner_add_suite(sr, jobber_suite());
+    srunner_add_suite(sr, jobs_suite());
 
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
