@@ -184,14 +184,18 @@ static const char *LIST_SQL =
 /* The list data: rows, the cursor for "load more", and the filters. */
 /* Posts acknowledged but not filed yet (journal-first intake): the list
  * says they are on their way, and by how much the filing is behind,
- * rather than showing nothing. */
+ * rather than showing nothing. Counted up to ARRIVING_MAX (the client's
+ * own unfiled rows, oldest first, from provider_events_unfiled_by_client),
+ * so a render costs the same behind any backlog. */
+#define ARRIVING_MAX 1000
 static void arriving(request_rec *r, inbox_ctx *ctx, json_object *d)
 {
-    const char *params[1] = { ctx->client_id };
+    const char *params[2] = { ctx->client_id, APR_STRINGIFY(ARRIVING_MAX) };
     PGresult *res = inbox_query(r, ctx,
         "SELECT count(*), coalesce(extract(epoch FROM now() - min(received_at)), 0)::int"
-        " FROM provider_events WHERE provider = 'intake' AND client_id = $1"
-        " AND processed_at IS NULL AND attempts < 5", 1, params);
+        " FROM (SELECT received_at FROM provider_events"
+        "  WHERE client_id = $1 AND provider = 'intake' AND processed_at IS NULL"
+        "   AND attempts < 5 ORDER BY received_at LIMIT $2::int) u", 2, params);
     long count, oldest;
     json_object *a;
 
@@ -206,11 +210,35 @@ static void arriving(request_rec *r, inbox_ctx *ctx, json_object *d)
     }
     a = json_object_new_object();
     json_object_object_add(a, "count", json_object_new_int64(count));
+    json_object_object_add(a, "more", json_object_new_boolean(count >= ARRIVING_MAX));
     json_object_object_add(a, "one", json_object_new_boolean(count == 1));
     json_object_object_add(a, "oldest_s", json_object_new_int64(oldest));
     /* Filing normally takes well under a second. */
     json_object_object_add(a, "behind", json_object_new_boolean(oldest >= 5));
     json_object_object_add(d, "arriving", a);
+}
+
+/* The spam folder says how many bot posts the edge counted without
+ * storing them (ConsultIntakeSpamKeep), so a flood is visible, not silent. */
+static void counted(request_rec *r, inbox_ctx *ctx, json_object *d)
+{
+    const char *params[1] = { ctx->client_id };
+    PGresult *res = inbox_query(r, ctx,
+        "SELECT coalesce(sum(posts), 0) FROM intake_edge_counts"
+        " WHERE client_id = $1 AND hour > now() - interval '24 hours'", 1, params);
+    long n;
+
+    if (!res) {
+        return;
+    }
+    n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (n > 0) {
+        json_object *c = json_object_new_object();
+        json_object_object_add(c, "posts", json_object_new_int64(n));
+        json_object_object_add(c, "one", json_object_new_boolean(n == 1));
+        json_object_object_add(d, "counted", c);
+    }
 }
 
 static json_object *list_data(request_rec *r, inbox_ctx *ctx, const filters *f,
@@ -256,6 +284,9 @@ static json_object *list_data(request_rec *r, inbox_ctx *ctx, const filters *f,
     json_object_object_add(d, "first_page", json_object_new_boolean(f->before == NULL));
     if (!f->before) {
         arriving(r, ctx, d);
+        if (f->status && !strcmp(f->status, "spam")) {
+            counted(r, ctx, d);
+        }
     }
     json_object_object_add(d, "conversations", rows);
     json_object_object_add(d, "filters", filters_json(r, f));
