@@ -119,11 +119,30 @@ if jobs:
                  % jobs[0])
 
 # ---- the flood (bench/flood.sh) -----------------------------------------
-if os.path.exists(tmp + "/flood.json"):
-    res.update(json.load(open(tmp + "/flood.json")))
-    for line in open(tmp + "/flood.rows"):
-        if line.strip():
-            rows.append(json.loads(line))
+if os.path.exists(tmp + "/flood.txt"):
+    f_offered, f_legit, legit_rows, spam_rows, counted = (int(x) for x in open(tmp + "/flood.txt").read().split())
+    base, during, spam = wrk("flood-base.txt"), wrk("flood-legit.txt"), wrk("flood-spam.txt")
+    keep("flood_legit_alone", base)
+    keep("flood_legit", during)
+    keep("flood_spam", spam)
+    res.update({"flood_spam_offered_rps": f_offered, "flood_legit_offered_rps": f_legit,
+                "flood_legit_stored": legit_rows, "flood_spam_stored": spam_rows,
+                "flood_spam_counted": counted})
+    r = row("flood: real posts at another client", during)
+    r["ref"] = "the same load alone p99 %s ms" % fmt(base["p99"])
+    r["p99_ratio"] = ratio(during["p99"], base["p99"])
+    lost = during["requests"] - legit_rows
+    r["target"] = "p99 <= 2x, none lost"
+    r["ok"] = r["p99_ratio"] is not None and r["p99_ratio"] <= 2 and lost <= 0 and during["errors"] == 0
+    res["flood_legit_p99_ratio"], res["flood_legit_lost"] = r["p99_ratio"], max(lost, 0)
+    r = row("flood: spam at one client (answered)", spam)
+    r["ref"] = "10x end to end: %s/s offered" % fmt(f_offered)
+    r["ratio"] = ratio(spam["rps"], f_offered)
+    r["target"] = "stored <= 20, rest counted"
+    r["ok"] = spam_rows <= 20 and counted + spam_rows >= spam["requests"]
+    notes.append("flood: %d spam posts answered (%d non-2xx/3xx), %d stored (the keep budget), "
+                 "%d counted at the edge; %d real posts sent during it, %d stored"
+                 % (spam["requests"], spam["errors"], spam_rows, counted, during["requests"], legit_rows))
 
 # ---- signed Twilio SMS webhook ------------------------------------------
 sms, smsref = wrk("twilio.txt"), pgbench("pgbench-twilio.txt", "pgt")

@@ -11,6 +11,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/tools/lib.sh"
 . "$root/bench/pos.sh"      # the restaurant runs (pos_bench_*)
 . "$root/bench/orders.sh"   # online ordering (orders_bench_*)
+. "$root/bench/flood.sh"    # a spam flood at one client (flood_bench_*)
 build="$root/${BUILD:-build/release}"
 conns=${BENCH_CONNECTIONS:-32}
 secs=${BENCH_SECONDS:-5}
@@ -55,6 +56,7 @@ ConsultJobWorker Off
 CONF
 pos_bench_setup
 orders_bench_setup
+flood_bench_setup
 cs_httpd -f "$root/conf/httpd.conf" -k start
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 
@@ -127,6 +129,13 @@ sleep 3
 pos_worker_stop
 # What the worker node did not file in time is set aside (counted above),
 # so the runs that follow measure their own work, not this backlog.
+psql_q "UPDATE provider_events SET processed_at = now(), last_error = 'bench: set aside'
+        WHERE provider = 'intake' AND processed_at IS NULL" >/dev/null
+psql_q "UPDATE jobs SET state = 'done' WHERE state = 'queued' AND kind IN ('submission.process', 'notification.send')" >/dev/null
+
+# ---- a flood of spam at one client, real visitors at another -------------
+flood_bench_run "$(awk '{ printf "%d", $3 / ($7 > 0 ? $7 : 1) }' "$tmp/e2e.txt")"
+# Its real posts, unfiled (no worker ran), are set aside like the rest.
 psql_q "UPDATE provider_events SET processed_at = now(), last_error = 'bench: set aside'
         WHERE provider = 'intake' AND processed_at IS NULL" >/dev/null
 

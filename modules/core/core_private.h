@@ -120,6 +120,11 @@ int cs_content_generation(apr_uint32_t *pgen);
 #define CS_NOTIFY_RECHECK apr_time_from_msec(30)
 int cs_jobs_notify_due(void);
 
+/* core_counts.c */
+void cs_edge_count(const char *client_id, const char *reason);
+int core_counts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp, server_rec *s);
+
 /* core_http.c */
 int cs_send_error(request_rec *r, int status, const char *code,
                     const char *message);

@@ -43,6 +43,7 @@ static void register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(cs_journal_add);
     APR_REGISTER_OPTIONAL_FN(cs_content_changed);
     APR_REGISTER_OPTIONAL_FN(cs_content_generation);
+    APR_REGISTER_OPTIONAL_FN(cs_edge_count);
 
     ap_hook_pre_config(core_ratelimit_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(core_check_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -51,6 +52,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* Before mod_watchdog's own post_config, which starts what we register. */
     ap_hook_post_config(core_worker_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(core_counts_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(core_health_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -228,6 +228,14 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, cs_journal_add,
  * when there is no board (no shared memory): ask Postgres every time.
  */
 APR_DECLARE_OPTIONAL_FN(void, cs_content_changed, (void));
+
+/**
+ * Count one post the edge did not store (a bot's, past
+ * ConsultIntakeSpamKeep) for client @p client_id under @p reason: added up
+ * in this process and written to intake_edge_counts once a second by a
+ * per-process watchdog thread (modules/core/core_counts.c). No I/O here.
+ */
+APR_DECLARE_OPTIONAL_FN(void, cs_edge_count, (const char *client_id, const char *reason));
 APR_DECLARE_OPTIONAL_FN(int, cs_content_generation, (apr_uint32_t *pgen));
 
 /**
@@ -253,6 +261,7 @@ typedef struct {
     APR_OPTIONAL_FN_TYPE(cs_journal_add) *journal_add;
     APR_OPTIONAL_FN_TYPE(cs_content_changed) *content_changed;
     APR_OPTIONAL_FN_TYPE(cs_content_generation) *content_generation;
+    APR_OPTIONAL_FN_TYPE(cs_edge_count) *edge_count;
     APR_OPTIONAL_FN_TYPE(cs_twilio_enabled) *twilio_enabled;   /**< may be NULL */
     APR_OPTIONAL_FN_TYPE(cs_email_enabled) *email_enabled;     /**< may be NULL */
     APR_OPTIONAL_FN_TYPE(cs_phone_region) *phone_region;       /**< may be NULL */
@@ -281,6 +290,7 @@ static APR_INLINE int cs_core_retrieve(cs_core_t *core)
     core->journal_add = APR_RETRIEVE_OPTIONAL_FN(cs_journal_add);
     core->content_changed = APR_RETRIEVE_OPTIONAL_FN(cs_content_changed);
     core->content_generation = APR_RETRIEVE_OPTIONAL_FN(cs_content_generation);
+    core->edge_count = APR_RETRIEVE_OPTIONAL_FN(cs_edge_count);
     core->twilio_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_twilio_enabled);
     core->email_enabled = APR_RETRIEVE_OPTIONAL_FN(cs_email_enabled);
     core->phone_region = APR_RETRIEVE_OPTIONAL_FN(cs_phone_region);
@@ -290,7 +300,7 @@ static APR_INLINE int cs_core_retrieve(cs_core_t *core)
         && core->send_json && core->read_form && core->read_body && core->reply_order
         && core->journal_record && core->journal_append && core->journal_add
         && core->content_changed
-        && core->content_generation;
+        && core->content_generation && core->edge_count;
 }
 
 /**

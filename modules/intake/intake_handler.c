@@ -373,6 +373,40 @@ static int store(intake_req *q, const char **pid, int *pdup)
     return st;
 }
 
+/* A post only a bot makes (the hidden field filled, or a form token that
+ * was never ours) past the client's keep budget: counted, not stored, so a
+ * flood costs neither rows nor filing. The first ConsultIntakeSpamKeep per
+ * window are still stored and marked, for staff to see and rescue. The
+ * reason counted, or NULL to store the post. */
+static const char *counted_only(intake_req *q)
+{
+    const char *reason = NULL;
+    int i, retry = 0;
+
+    for (i = 0; i < q->spam->nelts && !reason; i++) {
+        const char *s = APR_ARRAY_IDX(q->spam, i, const char *);
+        if (!strcmp(s, "honeypot") || !strcmp(s, "bad_form_token")) {
+            reason = s;
+        }
+    }
+    if (!reason || q->conf->spam_keep <= 0
+        || intake_core.rate_limit(q->r, apr_pstrcat(q->r->pool, "intake-spam|",
+                                                    q->client->slug, NULL),
+                                  q->conf->spam_keep, q->conf->spam_window, &retry)) {
+        return NULL;
+    }
+    return reason;
+}
+
+/* The answer to a counted post: what a stored one gets, without an id. */
+static int send_counted(intake_req *q)
+{
+    if (q->htmx || q->kind != BODY_JSON) {
+        return send_stored(q, "0", 0);
+    }
+    return intake_core.send_json(q->r, HTTP_ACCEPTED, "{\"counted\":true}");
+}
+
 /* ---- the handler ----------------------------------------------------- */
 
 int intake_handler(request_rec *r)
@@ -453,6 +487,10 @@ int intake_handler(request_rec *r)
                                       "please try again in a moment");
     }
     check_spam(&q);
+    if ((why = counted_only(&q)) != NULL) {
+        intake_core.edge_count(q.client->id_str, why);
+        return send_counted(&q);
+    }
     client_budget(&q);
     st = store(&q, &id, &dup);
     if (st != OK) {

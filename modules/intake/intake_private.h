@@ -37,6 +37,8 @@ typedef struct {
     apr_interval_time_t ip_window;
     int client_limit;
     apr_interval_time_t client_window;
+    int spam_keep;                   /* ConsultIntakeSpamKeep: bot posts stored per window */
+    apr_interval_time_t spam_window;
     apr_array_header_t *origins;     /* const char *, exact scheme://host[:port] */
     const char *region;
     apr_off_t max_file;

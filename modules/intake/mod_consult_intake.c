@@ -28,6 +28,7 @@ void *intake_create_server(apr_pool_t *p, server_rec *s)
 {
     intake_conf *c = apr_pcalloc(p, sizeof(*c));
     c->enabled = c->token_mode = c->ip_limit = c->client_limit = c->classifier = UNSET;
+    c->spam_keep = c->spam_window = UNSET;
     c->max_body = c->max_file = c->max_files_total = UNSET;
     c->min_fill = c->token_max_age = c->ip_window = c->client_window = UNSET;
     c->llm_timeout = UNSET;
@@ -51,6 +52,8 @@ void *intake_merge_server(apr_pool_t *p, void *basev, void *addv)
     MERGE(ip_window);
     MERGE(client_limit);
     MERGE(client_window);
+    MERGE(spam_keep);
+    MERGE(spam_window);
     MERGE_PTR(origins);
     MERGE_PTR(region);
     MERGE(max_file);
@@ -83,6 +86,8 @@ static void resolve(intake_conf *c)
     DEFAULT(ip_window, apr_time_from_sec(600));
     DEFAULT(client_limit, 1000);
     DEFAULT(client_window, apr_time_from_sec(3600));
+    DEFAULT(spam_keep, 20);
+    DEFAULT(spam_window, apr_time_from_sec(3600));
     DEFAULT_PTR(region, "US");
     DEFAULT(max_file, 5 * 1024 * 1024);
     DEFAULT(max_files_total, 10 * 1024 * 1024);
@@ -173,7 +178,8 @@ static const char *set_rate(cmd_parms *cmd, void *dc, const char *n, const char 
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err,
                            " (usage: COUNT WINDOW, e.g. 20 10m; 0 disables)", NULL);
     }
-    if (per_client) { c->client_limit = (int)v; c->client_window = window; }
+    if (per_client == 2) { c->spam_keep = (int)v; c->spam_window = window; }
+    else if (per_client) { c->client_limit = (int)v; c->client_window = window; }
     else { c->ip_limit = (int)v; c->ip_window = window; }
     return NULL;
 }
@@ -303,6 +309,9 @@ const command_rec intake_cmds[] = {
                   "posts per client IP per window (default 20 10m)"),
     AP_INIT_TAKE2("ConsultIntakeClientRateLimit", set_rate, (void *)1, RSRC_CONF,
                   "posts per client (tenant) per window (default 1000 1h)"),
+    AP_INIT_TAKE2("ConsultIntakeSpamKeep", set_rate, (void *)2, RSRC_CONF,
+                  "bot posts (honeypot, forged token) stored per client per window; "
+                  "past it they are counted only (default 20 1h; 0 stores all)"),
     AP_INIT_ITERATE("ConsultIntakeAllowOrigin", add_origin, NULL, RSRC_CONF,
                     "origins allowed to post cross-site (CORS)"),
     AP_INIT_TAKE1("ConsultPhoneRegion", set_region, NULL, RSRC_CONF,

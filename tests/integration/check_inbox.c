@@ -1323,6 +1323,32 @@ START_TEST(test_a_post_is_acknowledged_before_it_is_filed_and_shown_as_arriving)
 }
 END_TEST
 
+/* The spam folder says how many bot posts the edge counted without
+ * storing them in the last day (this client's only); the inbox does not. */
+START_TEST(test_the_spam_folder_says_how_many_bot_posts_were_counted)
+{
+    sess_t *s = login("owner%40coffee.example", "owner+password+1");
+    it_resp_t *r;
+
+    it_sql("INSERT INTO intake_edge_counts (client_id, hour, reason, posts)"
+           " SELECT id, date_trunc('hour', now()), 'honeypot', 4100 FROM clients"
+           " WHERE slug = 'coffee-shop' UNION ALL"
+           " SELECT id, date_trunc('hour', now()) - interval '2 days', 'honeypot', 900"
+           " FROM clients WHERE slug = 'coffee-shop' UNION ALL"
+           " SELECT id, date_trunc('hour', now()), 'honeypot', 77 FROM clients"
+           " WHERE slug = 'other-client'", 0, NULL);
+    r = req(ADMIN, "GET", "/?status=spam", s, NULL, 0, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(strstr(r->body, "4100 more bot posts were counted and not stored"
+                         " in the last 24 hours"), "%s", r->body);
+    r = req(ADMIN, "GET", "/", s, NULL, 0, NULL);
+    ck_assert_msg(!strstr(r->body, "counted and not stored"), "shown outside the spam folder");
+    it_sql("DELETE FROM intake_edge_counts", 0, NULL);
+    r = req(ADMIN, "GET", "/?status=spam", s, NULL, 0, NULL);
+    ck_assert_msg(!strstr(r->body, "counted and not stored"), "shown with nothing counted");
+}
+END_TEST
+
 Suite *suite_inbox(void)
 {
 
@@ -1333,6 +1359,7 @@ Suite *suite_inbox(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_sign_in_sets_a_hashed_http_only_session);
     tcase_add_test(tc, test_a_post_is_acknowledged_before_it_is_filed_and_shown_as_arriving);
+    tcase_add_test(tc, test_the_spam_folder_says_how_many_bot_posts_were_counted);
     tcase_add_test(tc, test_wrong_password_and_unknown_user_get_the_same_answer);
     tcase_add_test(tc, test_sign_in_needs_the_forms_own_token);
     tcase_add_test(tc, test_logout_needs_csrf_and_ends_the_session);

@@ -169,6 +169,55 @@ START_TEST(test_client_budget_keeps_posts_but_marks_them_spam)
 }
 END_TEST
 
+/* A bot flood at one client: the first ConsultIntakeSpamKeep honeypot
+ * posts are stored and marked (staff can rescue one), the rest answered
+ * and counted, never a contact or a message; a real visitor's post in the
+ * middle of it is stored; the spam folder says how many were counted. */
+START_TEST(test_a_bot_flood_past_the_keep_budget_is_counted_not_stored)
+{
+#define BOT "{\"email\":\"bot@flood.example\",\"message\":\"cheap seo %d\"," \
+            "\"website\":\"http://spam.example\"}"
+    const char *in_client = " JOIN clients c ON c.id = m.client_id WHERE c.slug = 'flood-client'";
+    it_resp_t *r;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        r = it_post("flood.localhost", JSON, apr_psprintf(it_pool, BOT, i));
+        ck_assert_int_eq(r->status, 201);
+        ck_assert_msg(!strncmp(r->body, "{\"id\":", 6), "%s", r->body);
+    }
+    for (i = 3; i < 8; i++) {
+        r = it_post("flood.localhost", JSON, apr_psprintf(it_pool, BOT, i));
+        ck_assert_int_eq(r->status, 202);
+        ck_assert_str_eq(r->body, "{\"counted\":true}");
+    }
+    /* A form post past the budget lands on the thank-you page like any. */
+    ck_assert_int_eq(it_post("flood.localhost", FORM, "email=bot%40flood.example&"
+                             "message=cheap+seo+form&website=http%3A%2F%2Fspam.example")->status, 303);
+    ck_assert_int_eq(it_post("flood.localhost", JSON, "{\"email\":\"ana@real.example\","
+                             "\"message\":\"Do you cater weddings?\"}")->status, 201);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT string_agg(m.is_spam::text, ','"
+                                           " ORDER BY m.id) FROM messages m%s", in_client),
+                              "true,true,true,false", 10),
+                  "not the 3 kept bot posts and the real one: %s",
+                  it_sql(apr_psprintf(it_pool, "SELECT string_agg(m.body, '|' ORDER BY m.id)"
+                                      " FROM messages m%s", in_client), 0, NULL));
+    ck_assert_int_eq(it_sql_long("SELECT count(*) FROM contacts ct JOIN clients c"
+                                 " ON c.id = ct.client_id WHERE c.slug = 'flood-client'",
+                                 0, NULL), 2);
+    /* Each process writes what it counted once a second. */
+    ck_assert_msg(it_wait_sql("SELECT coalesce(sum(posts), 0) FROM intake_edge_counts e"
+                              " JOIN clients c ON c.id = e.client_id"
+                              " WHERE c.slug = 'flood-client' AND e.reason = 'honeypot'", "6", 10),
+                  "the 6 bot posts past the budget are not counted: %s",
+                  it_sql("SELECT coalesce(sum(posts), 0) FROM intake_edge_counts", 0, NULL));
+    ck_assert_int_eq(it_sql_long(apr_psprintf(it_pool, "SELECT count(*) FROM messages m%s"
+                                              " AND m.body LIKE 'cheap seo%%'", in_client),
+                                 0, NULL), 3);
+#undef BOT
+}
+END_TEST
+
 START_TEST(test_cors_preflight_and_origin_rules)
 {
     const char *ok_origin[] = { "Origin: https://www.coffee.example",
@@ -295,6 +344,7 @@ Suite *suite_pipeline(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_same_email_or_phone_finds_the_same_contact_and_thread);
     tcase_add_test(tc, test_honeypot_posts_are_kept_and_marked_spam);
+    tcase_add_test(tc, test_a_bot_flood_past_the_keep_budget_is_counted_not_stored);
     tcase_add_test(tc, test_served_page_carries_a_signed_token_and_no_cache);
     tcase_add_test(tc, test_token_rules_too_fast_replay_missing_tampered_and_foreign);
     tcase_add_test(tc, test_idempotency_key_makes_one_submission);

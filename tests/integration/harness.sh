@@ -115,6 +115,7 @@ admin member-add sms@sms.example sms-client owner
 export CS_TEST_TWILIO_TOKEN=test-auth-token-0123456789abcdef
 admin client-add closed-client "Closed Client"
 admin client-add budget-client "Budget Client"
+admin client-add flood-client "Flood Client"
 admin client-add mail-client "Mail Client"
 printf '%s\n' 'mail password 1' | admin user-add mail@mail.example "Mia Mail" --password-stdin
 admin member-add mail@mail.example mail-client owner
@@ -336,6 +337,14 @@ LoadModule remoteip_module \${CONSULT_HTTPD_MODULES}/mod_remoteip.so
     ConsultClient budget-client
     ConsultIntake On
     ConsultIntakeClientRateLimit 2 1h
+</VirtualHost>
+# A small keep budget for bot posts: past 3 an hour they are only counted.
+<VirtualHost \${CONSULT_LISTEN}>
+    ServerName flood.localhost
+    DocumentRoot "\${CONSULT_HTDOCS}/coffee-shop"
+    ConsultClient flood-client
+    ConsultIntake On
+    ConsultIntakeSpamKeep 3 1h
 </VirtualHost>
 # A client that is never open: every SMS gets the after-hours reply, once.
 <VirtualHost \${CONSULT_LISTEN}>
