@@ -3,8 +3,10 @@
  * past ConsultIntakeSpamKeep) must cost an increment, not a row per post.
  * Each process adds its counts up in memory (per client and reason); a
  * per-process mod_watchdog thread writes them once a second, one upsert
- * per client and reason into intake_edge_counts, and once more when the
- * process stops. Counts that cannot be written wait for the next round.
+ * per client and reason into intake_edge_counts. Counts wait for the next
+ * second while the database is away; a process that stops loses at most
+ * its last second's (not flushed at exit: the connection pool may be going
+ * away under the watchdog then).
  */
 #include "core_private.h"
 
@@ -33,15 +35,18 @@ static apr_pool_t *cpool;
 static apr_thread_mutex_t *lock;
 static apr_hash_t *pending;        /* "client|reason" -> count_t */
 
-static void add(const char *client_id, const char *reason, long n)
+static int add(const char *client_id, const char *reason, long n)
 {
     char key[128];
     count_t *c;
 
     /* The lookup key on the stack: a flood must not grow the pool. */
-    if (!lock || apr_snprintf(key, sizeof(key), "%s|%s", client_id, reason) >= (int)sizeof(key)
-        || apr_thread_mutex_lock(lock) != APR_SUCCESS) {
-        return;
+    if (!lock || strlen(client_id) + strlen(reason) + 2 > sizeof(key)) {
+        return 0;
+    }
+    apr_snprintf(key, sizeof(key), "%s|%s", client_id, reason);
+    if (apr_thread_mutex_lock(lock) != APR_SUCCESS) {
+        return 0;
     }
     if (!(c = apr_hash_get(pending, key, APR_HASH_KEY_STRING))) {
         c = apr_pcalloc(cpool, sizeof(*c));
@@ -51,11 +56,12 @@ static void add(const char *client_id, const char *reason, long n)
     }
     c->n += n;
     apr_thread_mutex_unlock(lock);
+    return 1;
 }
 
-void cs_edge_count(const char *client_id, const char *reason)
+int cs_edge_count(const char *client_id, const char *reason)
 {
-    add(client_id, reason, 1);
+    return add(client_id, reason, 1);
 }
 
 /* The counts so far, taken out (zeroed) under the lock. */
@@ -84,36 +90,46 @@ static apr_array_header_t *take(apr_pool_t *p)
 static void flush(server_rec *s, apr_pool_t *p)
 {
     apr_array_header_t *due = take(p);
+    core_child *child = cs_core_child;
     PGconn *conn = NULL;
     const char *err = NULL;
-    int i, broken = 0;
+    int i, away = 0;
 
     if (!due->nelts) {
         return;
     }
-    if (!cs_core_child || cs_db_pool_acquire(cs_core_child->pool, &conn, &err, p) != APR_SUCCESS) {
+    if (!child || cs_db_pool_acquire(child->pool, &conn, &err, p) != APR_SUCCESS) {
         conn = NULL;
+        away = 1;
     }
     for (i = 0; i < due->nelts; i++) {
         count_t *c = &APR_ARRAY_IDX(due, i, count_t);
         const char *params[3] = { c->client_id, c->reason, apr_ltoa(p, c->n) };
-        PGresult *res = conn && !broken ? cs_db_exec(conn, p, &err, PGRES_COMMAND_OK,
+        PGresult *res = away ? NULL : cs_db_exec(conn, p, &err, PGRES_COMMAND_OK,
             "INSERT INTO intake_edge_counts (client_id, hour, reason, posts)"
             " VALUES ($1, date_trunc('hour', now()), $2, $3)"
             " ON CONFLICT (client_id, hour, reason)"
             " DO UPDATE SET posts = intake_edge_counts.posts + EXCLUDED.posts",
-            3, params) : NULL;
+            3, params);
         if (res) {
             PQclear(res);
             continue;
         }
-        broken = 1;
-        add(c->client_id, c->reason, c->n);     /* next round */
+        if (!away && PQstatus(conn) == CONNECTION_OK) {
+            /* The row itself failed (its client deleted since): retrying
+             * cannot help. */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CSLOGNO(01066)
+                         "%ld edge count(s) of client %s dropped: %s",
+                         c->n, c->client_id, err);
+            continue;
+        }
+        away = 1;
+        add(c->client_id, c->reason, c->n);     /* the next second */
     }
     if (conn) {
-        cs_db_pool_release(cs_core_child->pool, conn, broken);
+        cs_db_pool_release(child->pool, conn, PQstatus(conn) != CONNECTION_OK);
     }
-    if (broken) {
+    if (away) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CSLOGNO(01064)
                      "edge counts not written (kept for the next second): %s",
                      err ? err : "no database connection");
@@ -122,7 +138,7 @@ static void flush(server_rec *s, apr_pool_t *p)
 
 static apr_status_t counts_callback(int state, void *data, apr_pool_t *pool)
 {
-    if (state == AP_WATCHDOG_STATE_RUNNING || state == AP_WATCHDOG_STATE_STOPPING) {
+    if (state == AP_WATCHDOG_STATE_RUNNING) {
         flush(data, pool);
     }
     return APR_SUCCESS;

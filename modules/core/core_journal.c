@@ -27,7 +27,9 @@ static int add_header(void *data, const char *key, const char *val)
  * its job keyed by the event row, so even a replayed insert cannot queue
  * the work twice; a new job also wakes the worker (NOTIFY consult_jobs,
  * delivered at commit) unless this node notified less than CS_NOTIFY_GAP
- * ago (cs_jobs_notify_due). */
+ * ago (cs_jobs_notify_due). The writer that takes the gap's turn notifies
+ * even for a redelivery, which queues nothing: a new event that skipped
+ * its own notification in the same gap counts on it. */
 #define JOURNAL_SQL                                                              \
     "WITH e AS ("                                                                \
     "  INSERT INTO provider_events (provider, client_id, event_id, payload, headers)" \
@@ -40,7 +42,7 @@ static int add_header(void *data, const char *key, const char *val)
     " SELECT (SELECT id FROM e), (SELECT count(*) FROM j)"
 static const char journal_sql[] = JOURNAL_SQL;
 static const char journal_notify_sql[] =
-    JOURNAL_SQL ", (SELECT pg_notify('consult_jobs', '') FROM j)";
+    JOURNAL_SQL ", pg_notify('consult_jobs', '')";
 
 /* What every journal write checks first. */
 static int storable(const char *event_id, const char *payload, apr_size_t len)

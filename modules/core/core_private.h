@@ -121,7 +121,7 @@ int cs_content_generation(apr_uint32_t *pgen);
 int cs_jobs_notify_due(void);
 
 /* core_counts.c */
-void cs_edge_count(const char *client_id, const char *reason);
+int cs_edge_count(const char *client_id, const char *reason);
 int core_counts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s);
 

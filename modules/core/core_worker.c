@@ -136,6 +136,11 @@ static int drain(worker_t *w, apr_pool_t *p)
                 return 0;
             }
             got = ((cs_HOOK_consult_worker_drain_t *)h[i].fn)(w->s, w->conn, p, DRAIN_BATCH);
+            /* What the batch filed queued jobs (classification): wake the
+             * jobs thread, once per batch, at the commit. */
+            if (got > 0 && cs_db_command(w->conn, p, &err, "NOTIFY " JOBS_CHANNEL) != APR_SUCCESS) {
+                got = -1;
+            }
             if (got < 0 || cs_db_command(w->conn, p, &err, "COMMIT") != APR_SUCCESS) {
                 if (PQstatus(w->conn) == CONNECTION_OK) {
                     PQclear(PQexec(w->conn, "ROLLBACK"));
@@ -332,9 +337,6 @@ static void claim_round(worker_t *w, apr_pool_t *p)
     }
     w->more = 0;
     w->next_claim = apr_time_now() + w->conf.poll;
-    if (w->recheck_at > apr_time_now() && w->recheck_at < w->next_claim) {
-        w->next_claim = w->recheck_at;
-    }
     if (!connected(w, p)) {
         return;
     }
@@ -374,6 +376,10 @@ static void claim_round(worker_t *w, apr_pool_t *p)
     w->more = PQstatus(w->conn) == CONNECTION_OK
               && (n == MAX_JOBS_PER_TICK || (n > 0 && apr_time_now() >= until));
     apr_pool_destroy(jp);
+    /* After the notifications this round read: the recheck they call for. */
+    if (w->recheck_at > apr_time_now() && w->recheck_at < w->next_claim) {
+        w->next_claim = w->recheck_at;
+    }
 }
 
 /* One watchdog callback: claim at once after a capped round or on a

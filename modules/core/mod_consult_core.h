@@ -234,8 +234,10 @@ APR_DECLARE_OPTIONAL_FN(void, cs_content_changed, (void));
  * ConsultIntakeSpamKeep) for client @p client_id under @p reason: added up
  * in this process and written to intake_edge_counts once a second by a
  * per-process watchdog thread (modules/core/core_counts.c). No I/O here.
+ * @return 1 when counted; 0 when this process cannot count (no watchdog
+ * thread), and the caller stores the post instead.
  */
-APR_DECLARE_OPTIONAL_FN(void, cs_edge_count, (const char *client_id, const char *reason));
+APR_DECLARE_OPTIONAL_FN(int, cs_edge_count, (const char *client_id, const char *reason));
 APR_DECLARE_OPTIONAL_FN(int, cs_content_generation, (apr_uint32_t *pgen));
 
 /**

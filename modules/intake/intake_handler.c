@@ -373,9 +373,11 @@ static int store(intake_req *q, const char **pid, int *pdup)
     return st;
 }
 
-/* A post only a bot makes (the hidden field filled, or a form token that
- * was never ours) past the client's keep budget: counted, not stored, so a
- * flood costs neither rows nor filing. The first ConsultIntakeSpamKeep per
+/* A post only a bot makes (the hidden field filled: it is off-screen,
+ * tabindex -1, autocomplete off) past the client's keep budget: counted,
+ * not stored, so a flood costs neither rows nor filing. Not a bad form
+ * token: a restart without ConsultSecret, or another node's key, gives a
+ * person one. The first ConsultIntakeSpamKeep per
  * window are still stored and marked, for staff to see and rescue. The
  * reason counted, or NULL to store the post. */
 static const char *counted_only(intake_req *q)
@@ -385,7 +387,7 @@ static const char *counted_only(intake_req *q)
 
     for (i = 0; i < q->spam->nelts && !reason; i++) {
         const char *s = APR_ARRAY_IDX(q->spam, i, const char *);
-        if (!strcmp(s, "honeypot") || !strcmp(s, "bad_form_token")) {
+        if (!strcmp(s, "honeypot")) {
             reason = s;
         }
     }
@@ -487,8 +489,7 @@ int intake_handler(request_rec *r)
                                       "please try again in a moment");
     }
     check_spam(&q);
-    if ((why = counted_only(&q)) != NULL) {
-        intake_core.edge_count(q.client->id_str, why);
+    if ((why = counted_only(&q)) != NULL && intake_core.edge_count(q.client->id_str, why)) {
         return send_counted(&q);
     }
     client_budget(&q);

@@ -310,7 +310,7 @@ const command_rec intake_cmds[] = {
     AP_INIT_TAKE2("ConsultIntakeClientRateLimit", set_rate, (void *)1, RSRC_CONF,
                   "posts per client (tenant) per window (default 1000 1h)"),
     AP_INIT_TAKE2("ConsultIntakeSpamKeep", set_rate, (void *)2, RSRC_CONF,
-                  "bot posts (honeypot, forged token) stored per client per window; "
+                  "bot posts (the honeypot filled) stored per client per window; "
                   "past it they are counted only (default 20 1h; 0 stores all)"),
     AP_INIT_ITERATE("ConsultIntakeAllowOrigin", add_origin, NULL, RSRC_CONF,
                     "origins allowed to post cross-site (CORS)"),

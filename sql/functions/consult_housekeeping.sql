@@ -3,7 +3,9 @@
 -- Earlier definitions: sql/005_contact_aliases.sql.
 -- Housekeeping, run by the job worker at start and hourly: sessions a day
 -- past their end, sign-in attempts older than 30 days (throttling looks at
--- minutes), and finished jobs older than 30 days. Returns what it removed.
+-- minutes), finished jobs older than 30 days, and the edge's spam counts
+-- (intake_edge_counts) older than 90 days. Returns what it removed of the
+-- first three.
 CREATE OR REPLACE FUNCTION consult_housekeeping(OUT sessions bigint, OUT login_attempts bigint,
                                      OUT jobs bigint)
 LANGUAGE plpgsql AS $$
@@ -14,5 +16,6 @@ BEGIN
     GET DIAGNOSTICS login_attempts = ROW_COUNT;
     DELETE FROM jobs j WHERE j.state = 'done' AND j.done_at < now() - interval '30 days';
     GET DIAGNOSTICS jobs = ROW_COUNT;
+    DELETE FROM intake_edge_counts e WHERE e.hour < now() - interval '90 days';
 END
 $$;
