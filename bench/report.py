@@ -167,7 +167,7 @@ res["inbox_p50_ratio"] = r["ratio"]
 # ---- an Apache child's memory --------------------------------------------
 rw, rwo = (int(x) for x in open(tmp + "/rss.txt").read().split())
 res["child_rss_kb_with_consult"], res["child_rss_kb_without"] = rw, rwo
-rows.append({"name": "Apache child memory, every module", "value": round((rw - rwo) / 1024, 1),
+rows.append({"name": "Apache child memory, every module", "value": round((rw - rwo) / 1024, 2),
              "unit": " MB more", "ref": "a bare child %.1f MB (this one %.1f MB)" % (rwo / 1024, rw / 1024),
              "target": "<= 10 MB more", "ok": rw - rwo <= 10 * 1024})
 

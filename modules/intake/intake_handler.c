@@ -239,13 +239,14 @@ static int files_acceptable(intake_req *q)
     q->file_types = apr_array_make(q->r->pool, 2, sizeof(const char *));
     for (i = 0; q->files && i < q->files->nelts; i++) {
         cs_part_t *f = &APR_ARRAY_IDX(q->files, i, cs_part_t);
+        cs_sniffer_t *sniffer = intake_sniffer_get();
         const char *type;
-        if (!intake_sniffer) {
+        if (!sniffer) {
             invalid1(q, f->name, "attachments are not accepted right now");
             return 0;
         }
         /* The declared type is the sender's claim; the bytes decide. */
-        type = cs_sniff(intake_sniffer, q->r->pool, f->data, f->len);
+        type = cs_sniff(sniffer, q->r->pool, f->data, f->len);
         if (!cs_type_allowed(type, q->conf->allow_types)) {
             invalid1(q, f->name, apr_psprintf(
                 q->r->pool, "is a file of type %s, which is not accepted "

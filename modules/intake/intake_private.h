@@ -86,7 +86,8 @@ int intake_run_job(cs_job_t *job);
 void intake_jobs_post_config(apr_pool_t *pconf, server_rec *s);
 
 /* The libmagic sniffer of this process (child_init), NULL before. */
-extern cs_sniffer_t *intake_sniffer;
+/* The sniffer, loaded on first use (NULL when libmagic cannot load). */
+cs_sniffer_t *intake_sniffer_get(void);
 
 /* intake_handler.c */
 int intake_handler(request_rec *r);

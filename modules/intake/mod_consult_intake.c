@@ -12,10 +12,11 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_hash.h>
+#include <apr_thread_proc.h>
 #include "http/cs_http.h"
 
 cs_core_t intake_core;
-cs_sniffer_t *intake_sniffer;
+static cs_sniffer_t *intake_sniffer;
 
 #define UNSET (-1)
 
@@ -407,18 +408,44 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     return OK;
 }
 
-static void child_init(apr_pool_t *p, server_rec *s)
+/* libmagic's database is loaded by the first post with a file, not at
+ * child start: most processes never see an attachment, and each load is
+ * about a megabyte resident. */
+static apr_thread_once_t *sniffer_once;
+static apr_pool_t *sniffer_pool;
+static server_rec *sniffer_server;
+
+static void load_sniffer(void)
 {
     const char *err = NULL;
+
+    if (cs_sniffer_create(&intake_sniffer, sniffer_pool, &err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, sniffer_server, CSLOGNO(02004)
+                     "cannot load libmagic (attachments are refused): %s", err);
+        intake_sniffer = NULL;
+    }
+}
+
+cs_sniffer_t *intake_sniffer_get(void)
+{
+    if (sniffer_once) {
+        apr_thread_once(sniffer_once, load_sniffer);
+    }
+    return intake_sniffer;
+}
+
+static void child_init(apr_pool_t *p, server_rec *s)
+{
     server_rec *v;
 
     cs_http_global_init();
+    sniffer_once = NULL;
     for (v = s; v; v = v->next) {
         if (intake_sconf(v)->enabled == 1) {
-            if (cs_sniffer_create(&intake_sniffer, p, &err) != APR_SUCCESS) {
-                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, CSLOGNO(02004)
-                             "cannot load libmagic (attachments are refused): %s", err);
-                intake_sniffer = NULL;
+            sniffer_server = s;
+            if (apr_pool_create(&sniffer_pool, p) != APR_SUCCESS
+                || apr_thread_once_init(&sniffer_once, p) != APR_SUCCESS) {
+                sniffer_once = NULL;    /* then attachments are refused */
             }
             break;
         }
