@@ -153,23 +153,29 @@ static json_object *choices(const char *list, const char *selected)
     return a;
 }
 
-static const char *LIST_SQL =
-    "SELECT cv.id, cv.unread, cv.status,"
-    "  to_char(cv.last_message_at AT TIME ZONE 'UTC', " TS_FMT ") AS at,"
-    "  to_char(cv.last_message_at AT TIME ZONE 'UTC', 'Mon DD, HH24:MI') AS when,"
-    "  ct.id AS contact_id, coalesce(ct.name, ct.email, ct.phone) AS contact,"
-    "  left(lm.body, 160) AS preview, lm.direction = 'outbound' AS from_us,"
-    "  coalesce(li.channel, lm.channel) AS channel, li.intent, li.urgency,"
-    "  li.urgency = 'high' AS urgent, replace(li.intent, '_', ' ') AS intent_label,"
+#define LIST_COLUMNS                                                               \
+    "SELECT cv.id, cv.unread, cv.status,"                                           \
+    "  to_char(cv.last_message_at AT TIME ZONE 'UTC', " TS_FMT ") AS at,"           \
+    "  to_char(cv.last_message_at AT TIME ZONE 'UTC', 'Mon DD, HH24:MI') AS when,"  \
+    "  ct.id AS contact_id, coalesce(ct.name, ct.email, ct.phone) AS contact,"      \
+    "  left(lm.body, 160) AS preview, lm.direction = 'outbound' AS from_us,"        \
+    "  coalesce(li.channel, lm.channel) AS channel, li.intent, li.urgency,"         \
+    "  li.urgency = 'high' AS urgent, replace(li.intent, '_', ' ') AS intent_label," \
     "  cv.assigned_to IS NOT DISTINCT FROM $5::bigint AND cv.assigned_to IS NOT NULL AS mine"
-    " FROM conversations cv"
-    " JOIN contacts ct ON ct.id = cv.contact_id AND ct.client_id = cv.client_id"
-    " JOIN LATERAL (SELECT m.body, m.direction, m.channel FROM messages m"
-    "   WHERE m.conversation_id = cv.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1) lm ON true"
-    /* Chips and filters follow what the customer last sent, not our reply. */
-    " LEFT JOIN LATERAL (SELECT m.channel, m.intent, m.urgency FROM messages m"
-    "   WHERE m.conversation_id = cv.id AND m.direction = 'inbound'"
+/* Chips and filters follow what the customer last sent (li), not our reply. */
+#define LIST_JOINS                                                                  \
+    " JOIN contacts ct ON ct.id = cv.contact_id AND ct.client_id = cv.client_id"    \
+    " JOIN LATERAL (SELECT m.body, m.direction, m.channel FROM messages m"          \
+    "   WHERE m.conversation_id = cv.id ORDER BY m.created_at DESC, m.id DESC LIMIT 1) lm ON true" \
+    " LEFT JOIN LATERAL (SELECT m.channel, m.intent, m.urgency FROM messages m"     \
+    "   WHERE m.conversation_id = cv.id AND m.direction = 'inbound'"                \
     "   ORDER BY m.created_at DESC, m.id DESC LIMIT 1) li ON true"
+
+/* With a filter on what the last messages say (intent, channel, search). */
+static const char LIST_SQL[] =
+    LIST_COLUMNS
+    " FROM conversations cv"
+    LIST_JOINS
     " WHERE cv.client_id = $1 AND cv.status = $2"
     "   AND ($3::text IS NULL OR li.intent = $3)"
     "   AND ($4::text IS NULL OR coalesce(li.channel, lm.channel) = $4)"
@@ -180,6 +186,26 @@ static const char *LIST_SQL =
     "            || websearch_to_tsquery('spanish', $7) || websearch_to_tsquery('simple', $7))))"
     "   AND ($8::timestamptz IS NULL OR (cv.last_message_at, cv.id) < ($8::timestamptz, $9::bigint))"
     " ORDER BY cv.last_message_at DESC, cv.id DESC LIMIT $10";
+
+/* Without one (the folder as it opens): the page of conversations first,
+ * then the contact and last messages of those rows only. In the one-query
+ * form the planner, estimating the contacts join per client low once other
+ * clients' rows dominate the tables, read every contact and every
+ * conversation of the folder before sorting: 20 ms for a 10k-message
+ * client next to a big one, against 1 ms this way. Every conversation has
+ * its contact (NOT NULL, cascading); one without messages is skipped here
+ * as the join above skips it. */
+static const char LIST_PAGE_SQL[] =
+    LIST_COLUMNS
+    " FROM (SELECT c0.* FROM conversations c0"
+    "   WHERE c0.client_id = $1 AND c0.status = $2"
+    "     AND $3::text IS NULL AND $4::text IS NULL AND $7::text IS NULL"
+    "     AND ($6::boolean IS NOT TRUE OR c0.assigned_to = $5::bigint)"
+    "     AND ($8::timestamptz IS NULL OR (c0.last_message_at, c0.id) < ($8::timestamptz, $9::bigint))"
+    "     AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c0.id)"
+    "   ORDER BY c0.last_message_at DESC, c0.id DESC LIMIT $10) cv"
+    LIST_JOINS
+    " ORDER BY cv.last_message_at DESC, cv.id DESC";
 
 /* The list data: rows, the cursor for "load more", and the filters. */
 /* Posts acknowledged but not filed yet (journal-first intake): the list
@@ -262,7 +288,8 @@ static json_object *list_data(request_rec *r, inbox_ctx *ctx, const filters *f,
     /* A refresh of a list that "load more" grew keeps its length. */
     size = f->before || f->rows <= conf->page_size ? conf->page_size : f->rows;
     params[9] = apr_itoa(r->pool, size + 1);
-    res = inbox_query(r, ctx, LIST_SQL, 10, params);
+    res = inbox_query(r, ctx, f->intent || f->channel || f->q ? LIST_SQL : LIST_PAGE_SQL,
+                      10, params);
     if (!res) {
         return NULL;
     }
