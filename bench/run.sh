@@ -61,6 +61,16 @@ cs_httpd -f "$root/conf/httpd.conf" -k start
 for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 
 psql_q() { psql -X -q -t -A "$conninfo" -c "$1"; }
+# What a run left unfiled, and the filing's own jobs, are not the next
+# run's work: marked done, so each run measures only itself.
+set_aside_posts() {
+    psql_q "UPDATE provider_events SET processed_at = now(), last_error = 'bench: set aside'
+            WHERE provider = 'intake' AND processed_at IS NULL" >/dev/null
+}
+set_aside_jobs() {
+    psql_q "UPDATE jobs SET state = 'done' WHERE state = 'queued'
+            AND kind IN ('submission.process', 'notification.send')" >/dev/null
+}
 
 echo "bench: warming up"
 wrk -t2 -c"$conns" -d2s -s "$root/bench/intake.lua" "http://127.0.0.1:$port/api/intake" >/dev/null
@@ -107,7 +117,7 @@ done
 t_end=$(date +%s.%N)
 echo "$backlog $t_start $t_end" > "$tmp/drain.txt"
 # The backlog's classification jobs are the drain's, not the next run's.
-psql_q "UPDATE jobs SET state = 'done' WHERE state = 'queued' AND kind IN ('submission.process', 'notification.send')" >/dev/null
+set_aside_jobs
 echo "bench: intake end to end, worker on, $e2e_rate posts/s offered for ${e2e_secs}s"
 cat "$root/bench/pace.lua" "$root/bench/intake.lua" > "$tmp/intake-paced.lua"
 w0=$(psql_q "SELECT now()")
@@ -129,15 +139,13 @@ sleep 3
 pos_worker_stop
 # What the worker node did not file in time is set aside (counted above),
 # so the runs that follow measure their own work, not this backlog.
-psql_q "UPDATE provider_events SET processed_at = now(), last_error = 'bench: set aside'
-        WHERE provider = 'intake' AND processed_at IS NULL" >/dev/null
-psql_q "UPDATE jobs SET state = 'done' WHERE state = 'queued' AND kind IN ('submission.process', 'notification.send')" >/dev/null
+set_aside_posts
+set_aside_jobs
 
 # ---- a flood of spam at one client, real visitors at another -------------
 flood_bench_run "$(awk '{ printf "%d", $3 / ($7 > 0 ? $7 : 1) }' "$tmp/e2e.txt")"
 # Its real posts, unfiled (no worker ran), are set aside like the rest.
-psql_q "UPDATE provider_events SET processed_at = now(), last_error = 'bench: set aside'
-        WHERE provider = 'intake' AND processed_at IS NULL" >/dev/null
+set_aside_posts
 
 # ---- a signed Twilio SMS webhook, the same way ----------------------------
 # The handler verifies the signature and records the raw body in core's

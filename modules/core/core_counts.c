@@ -64,7 +64,8 @@ int cs_edge_count(const char *client_id, const char *reason)
     return add(client_id, reason, 1);
 }
 
-/* The counts so far, taken out (zeroed) under the lock. */
+/* The counts so far, taken out (zeroed) under the lock. Entries are never
+ * removed, so their strings outlive the copy. */
 static apr_array_header_t *take(apr_pool_t *p)
 {
     apr_array_header_t *out = apr_array_make(p, 4, sizeof(count_t));
@@ -77,9 +78,7 @@ static apr_array_header_t *take(apr_pool_t *p)
         count_t *c = apr_hash_this_val(hi);
         if (c->n) {
             count_t *o = apr_array_push(out);
-            o->client_id = apr_pstrdup(p, c->client_id);
-            o->reason = apr_pstrdup(p, c->reason);
-            o->n = c->n;
+            *o = *c;
             c->n = 0;
         }
     }

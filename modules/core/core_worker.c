@@ -305,8 +305,9 @@ static int wait_for_jobs(worker_t *w, apr_time_t until, apr_time_t leave)
 }
 
 /* The drain thread's round: batches until the journal has less than one
- * left (or the slice is up: go on at once), then wait for a notification
- * or CS_DRAIN_EVERY. */
+ * left (or the slice is up: go on at once), then CS_DRAIN_EVERY. It does
+ * not LISTEN: intake's rows come without a notification, and the jobs'
+ * notifications (its own batches' among them) are not its work. */
 static void drain_round(worker_t *w, apr_pool_t *p)
 {
     w->more = 0;
@@ -314,14 +315,8 @@ static void drain_round(worker_t *w, apr_pool_t *p)
     if (!connected(w, p)) {
         return;
     }
-    if (w->fresh_conn) {
-        w->fresh_conn = 0;
-        listen_for_jobs(w, p);
-    }
+    w->fresh_conn = 0;
     w->more = drain(w, p) && PQstatus(w->conn) == CONNECTION_OK;
-    if (w->listening && PQconsumeInput(w->conn)) {
-        drain_notifies(w);
-    }
 }
 
 /* Claim and run due jobs until the queue is empty or the cap is reached. */

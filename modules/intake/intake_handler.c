@@ -375,30 +375,19 @@ static int store(intake_req *q, const char **pid, int *pdup)
 }
 
 /* A post only a bot makes (the hidden field filled: it is off-screen,
- * tabindex -1, autocomplete off) past the client's keep budget: counted,
- * not stored, so a flood costs neither rows nor filing. Not a bad form
- * token: a restart without ConsultSecret, or another node's key, gives a
- * person one. The first ConsultIntakeSpamKeep per
- * window are still stored and marked, for staff to see and rescue. The
- * reason counted, or NULL to store the post. */
-static const char *counted_only(intake_req *q)
+ * tabindex -1, autocomplete off) past the client's keep budget is counted,
+ * not stored, so a flood costs neither rows nor filing; the first
+ * ConsultIntakeSpamKeep per window are stored and marked, for staff to see
+ * and rescue. Not a bad form token: a restart without ConsultSecret, or
+ * another node's key, gives a person one. */
+static int counted_only(intake_req *q)
 {
-    const char *reason = NULL;
-    int i, retry = 0;
+    int retry = 0;
 
-    for (i = 0; i < q->spam->nelts && !reason; i++) {
-        const char *s = APR_ARRAY_IDX(q->spam, i, const char *);
-        if (!strcmp(s, "honeypot")) {
-            reason = s;
-        }
-    }
-    if (!reason || q->conf->spam_keep <= 0
-        || intake_core.rate_limit(q->r, apr_pstrcat(q->r->pool, "intake-spam|",
-                                                    q->client->slug, NULL),
-                                  q->conf->spam_keep, q->conf->spam_window, &retry)) {
-        return NULL;
-    }
-    return reason;
+    return q->sub->honeypot_tripped && q->conf->spam_keep > 0
+           && !intake_core.rate_limit(q->r, apr_pstrcat(q->r->pool, "intake-spam|",
+                                                        q->client->slug, NULL),
+                                      q->conf->spam_keep, q->conf->spam_window, &retry);
 }
 
 /* The answer to a counted post: what a stored one gets, without an id. */
@@ -490,7 +479,7 @@ int intake_handler(request_rec *r)
                                       "please try again in a moment");
     }
     check_spam(&q);
-    if ((why = counted_only(&q)) != NULL && intake_core.edge_count(q.client->id_str, why)) {
+    if (counted_only(&q) && intake_core.edge_count(q.client->id_str, "honeypot")) {
         return send_counted(&q);
     }
     client_budget(&q);

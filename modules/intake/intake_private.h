@@ -85,7 +85,6 @@ int intake_drain(server_rec *s, PGconn *conn, apr_pool_t *p, int limit);
 int intake_run_job(cs_job_t *job);
 void intake_jobs_post_config(apr_pool_t *pconf, server_rec *s);
 
-/* The libmagic sniffer of this process (child_init), NULL before. */
 /* The sniffer, loaded on first use (NULL when libmagic cannot load). */
 cs_sniffer_t *intake_sniffer_get(void);
 
