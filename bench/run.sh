@@ -106,7 +106,11 @@ e2e_rate=${BENCH_E2E_RATE:-$(awk -v t="$tps" 'BEGIN { printf "%d", 0.3 * t + 0.5
 psql_q "UPDATE provider_events SET processed_at = now(), last_error = 'bench: set aside'
         WHERE id IN (SELECT id FROM provider_events WHERE provider = 'intake' AND processed_at IS NULL
                      ORDER BY received_at OFFSET ${BENCH_DRAIN_ROWS:-10000})" >/dev/null
-pos_worker_start
+# The worker node carries the bench client's vhost too, as every node of a
+# fleet does: its drain classifies with that client's settings.
+sed '/^ConsultJobWorker/d' "$tmp/var/conf.d/bench.conf" > "$tmp/worker-vhosts.conf"
+cat "$pos_dir/vhost.conf" >> "$tmp/worker-vhosts.conf"
+pos_worker_start "$tmp/worker-vhosts.conf"
 backlog=$(psql_q "SELECT count(*) FROM provider_events WHERE provider = 'intake' AND processed_at IS NULL")
 echo "bench: the worker node files $backlog posts of the edge run's backlog"
 t_start=$(date +%s.%N)

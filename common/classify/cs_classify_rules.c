@@ -39,6 +39,13 @@ static int match_rec(const cs_clf_doc_t *d, int i, const char *pat, int depth)
     if (!*pat) {
         return i;
     }
+    /* A literal word (the common case) cannot match a token that starts
+     * with another letter: decided before the pattern word is measured,
+     * since every pattern is tried at every token. */
+    if (pat[0] != '~' && pat[0] != '_'
+        && (i >= d->ntoks || d->toks[i].kind != CS_TOK_WORD || d->toks[i].text[0] != pat[0])) {
+        return -1;
+    }
     e = strchr(pat, ' ');
     n = e ? (apr_size_t)(e - pat) : strlen(pat);
     if (n == 1 && pat[0] == '~') {
@@ -64,8 +71,14 @@ static int match_rec(const cs_clf_doc_t *d, int i, const char *pat, int depth)
     return match_rec(d, i + 1, pat + n, depth);
 }
 
-static int match_at(const cs_clf_doc_t *d, int i, const char *pat)
+/* The first-letter test of match_rec inlined here too: most calls are a
+ * pattern tried at a token it cannot match. */
+static inline int match_at(const cs_clf_doc_t *d, int i, const char *pat)
 {
+    if (pat[0] && pat[0] != ' ' && pat[0] != '~' && pat[0] != '_'
+        && (i >= d->ntoks || d->toks[i].kind != CS_TOK_WORD || d->toks[i].text[0] != pat[0])) {
+        return -1;
+    }
     return match_rec(d, i, pat, 0);
 }
 

@@ -20,7 +20,7 @@ void *core_create_server(apr_pool_t *p, server_rec *s)
     c->min = c->keep = c->max = UNSET;
     c->ttl = c->acquire_timeout = c->connect_timeout = c->statement_timeout = UNSET;
     c->retry_after = UNSET;
-    c->worker = c->job_max_attempts = UNSET;
+    c->worker = c->job_max_attempts = c->drain_threads = UNSET;
     c->job_poll = c->job_lease = c->job_backoff = c->job_backoff_max = UNSET;
     return c;
 }
@@ -47,6 +47,7 @@ void *core_merge_server(apr_pool_t *p, void *basev, void *addv)
     c->job_backoff = MERGE(job_backoff);
     c->job_backoff_max = MERGE(job_backoff_max);
     c->job_max_attempts = MERGE(job_max_attempts);
+    c->drain_threads = MERGE(drain_threads);
     c->secret = MERGE_PTR(secret);
     c->secret_len = add->secret ? add->secret_len : base->secret_len;
     c->ratelimit_cache = MERGE_PTR(ratelimit_cache);
@@ -90,6 +91,7 @@ void core_worker_settings(server_rec *main_s, core_worker_conf *out)
     out->backoff_max = c->job_backoff_max == UNSET ? apr_time_from_sec(3600)
                                                    : c->job_backoff_max;
     out->max_attempts = c->job_max_attempts == UNSET ? 8 : c->job_max_attempts;
+    out->drain_threads = c->drain_threads == UNSET ? 2 : c->drain_threads;
 }
 
 static const char *global_only(cmd_parms *cmd)
@@ -189,19 +191,31 @@ static const char *set_worker(cmd_parms *cmd, void *dc, const char *arg)
                                                      &core_sconf(cmd->server)->worker));
 }
 
-static const char *set_max_attempts(cmd_parms *cmd, void *dc, const char *arg)
+/* A server-wide count between @p lo and @p hi into @p out. */
+static const char *set_global_count(cmd_parms *cmd, const char *arg, long lo, long hi, int *out)
 {
     const char *err = global_only(cmd);
     long v = 0;
     if (err) {
         return err;
     }
-    if ((err = cs_conf_parse_int(cmd->pool, arg, 1, 100, &v))) {
+    if ((err = cs_conf_parse_int(cmd->pool, arg, lo, hi, &v))) {
         return cs_directive_error(cmd, err);
     }
-    core_sconf(cmd->server)->job_max_attempts = (int)v;
+    *out = (int)v;
     return NULL;
 }
+
+static const char *set_max_attempts(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return set_global_count(cmd, arg, 1, 100, &core_sconf(cmd->server)->job_max_attempts);
+}
+
+static const char *set_drain_threads(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return set_global_count(cmd, arg, 1, 16, &core_sconf(cmd->server)->drain_threads);
+}
+
 
 static const char *set_secret(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -305,6 +319,9 @@ const command_rec core_cmds[] = {
                   "longest retry delay (default 1h)"),
     AP_INIT_TAKE1("ConsultJobMaxAttempts", set_max_attempts, NULL, RSRC_CONF,
                   "attempts before a job is parked as dead (default 8)"),
+    AP_INIT_TAKE1("ConsultJobDrainThreads", set_drain_threads, NULL, RSRC_CONF,
+                  "threads per node filing journal rows, each with its own "
+                  "connection (default 2)"),
     AP_INIT_TAKE1("ConsultRetryAfter", set_retry_after, NULL, RSRC_CONF,
                   "Retry-After seconds on 503 answers (default 5)"),
     AP_INIT_TAKE1("ConsultSecret", set_secret, NULL, RSRC_CONF,

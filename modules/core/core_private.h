@@ -29,6 +29,7 @@ typedef struct {
     apr_interval_time_t job_backoff;
     apr_interval_time_t job_backoff_max;
     int job_max_attempts;
+    int drain_threads;
     const unsigned char *secret;     /* ConsultSecret, or made at startup */
     apr_size_t secret_len;
     const char *ratelimit_cache;     /* "provider[:args]", NULL: shmcb */
@@ -57,6 +58,7 @@ typedef struct {
     int enabled;
     apr_interval_time_t poll, lease, backoff, backoff_max;
     int max_attempts;
+    int drain_threads;      /* journal drain threads per node */
 } core_worker_conf;
 void core_worker_settings(server_rec *main_s, core_worker_conf *out);
 

@@ -2,10 +2,13 @@
  * The job worker: a mod_watchdog callback in one child per node (the
  * watchdog is a singleton), claiming due jobs from Postgres and handing each
  * to the module that owns its kind through the consult_job optional hook.
- * When a module drains journal rows in batches (intake), a second singleton
- * thread with its own connection does only that, so a queue of jobs (each
- * filed post's classification, its notification) never holds filing back,
- * nor filing the jobs.
+ * When a module drains journal rows in batches (intake), other singleton
+ * threads (ConsultJobDrainThreads, each with its own connection) do only
+ * that, so a queue of jobs never holds filing back, nor filing the jobs.
+ * More than one, because filing is one PostgreSQL backend's work per
+ * thread: on a busy machine a lone drain backend gets one runnable
+ * process's share of the CPU against every request's; with SKIP LOCKED the
+ * threads take different rows.
  */
 #include "core_private.h"
 #include "base/cs_crypto.h"
@@ -495,5 +498,16 @@ int core_worker_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return rc;
     }
     core_hooks_of("consult_worker_drain", &drains);
-    return drains ? start_thread(pconf, s, ROLE_DRAIN, WATCHDOG_NAME "-drain") : OK;
+    if (drains) {
+        int i;
+        for (i = 0; i < conf.drain_threads; i++) {
+            rc = start_thread(pconf, s, ROLE_DRAIN,
+                              i ? apr_psprintf(pconf, WATCHDOG_NAME "-drain-%d", i + 1)
+                                : WATCHDOG_NAME "-drain");
+            if (rc != OK) {
+                return rc;
+            }
+        }
+    }
+    return OK;
 }

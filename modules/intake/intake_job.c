@@ -30,6 +30,18 @@ void intake_jobs_post_config(apr_pool_t *pconf, server_rec *s)
     }
 }
 
+const cs_classification_t *intake_classify_builtin(apr_pool_t *p, const char *slug,
+                                                   const char *text)
+{
+    const intake_conf *conf = slug ? apr_hash_get(conf_by_slug, slug, APR_HASH_KEY_STRING) : NULL;
+    cs_classify_opts_t opts = { conf ? conf->vertical : NULL };
+
+    if (!conf || conf->classifier == CLASSIFIER_LLM || !text || !*text) {
+        return NULL;
+    }
+    return cs_classify_builtin_opts(p, text, &opts);
+}
+
 /* The provider shape: common/ builds the request and reads the answer,
  * the module sends it through the one HTTP client. */
 static apr_status_t llm_classify(cs_classification_t **pout, apr_pool_t *p,

@@ -84,6 +84,11 @@ int intake_drain(server_rec *s, PGconn *conn, apr_pool_t *p, int limit);
 /* intake_job.c: the submission.process job. */
 int intake_run_job(cs_job_t *job);
 void intake_jobs_post_config(apr_pool_t *pconf, server_rec *s);
+/* The builtin classification of @p text for client @p slug, by its vhost's
+ * settings; NULL when that client classifies with an LLM (or has no intake
+ * vhost here): its submission.process job does it then. */
+const cs_classification_t *intake_classify_builtin(apr_pool_t *p, const char *slug,
+                                                   const char *text);
 
 /* The sniffer, loaded on first use (NULL when libmagic cannot load). */
 cs_sniffer_t *intake_sniffer_get(void);

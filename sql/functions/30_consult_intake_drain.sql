@@ -1,17 +1,23 @@
 -- consult_intake_drain: the live definition (see sql/README.md).
--- The worker's half of journal-first intake: up to p_limit unprocessed
--- intake rows of the journal, oldest first, skipping rows another worker
--- holds, each turned into its contact, conversation, message, submission
--- and classification job by consult_intake_submit, all in the caller's
--- one transaction. The fast way (p_safe false) has no subtransaction per
--- row (hundreds per transaction would overflow PostgreSQL's subtransaction
--- cache and slow every snapshot): any failure fails the call, and the
--- caller rolls back to its savepoint and calls again with p_safe, where a
--- row that fails is rolled back alone, keeps its error and is tried again
--- on a later round, at most five times. The rows filed are marked in one statement at the end,
--- stamped with the time they became visible (just before the commit).
+-- The worker's half of journal-first intake: the intake rows of the journal
+-- the caller claimed in this transaction (mod_consult_intake intake_drain.c:
+-- oldest first, FOR UPDATE SKIP LOCKED, so several workers or nodes drain
+-- at once), each with the classification the caller made (or none: a
+-- submission.process job then makes it), each turned into its contact,
+-- conversation, message, submission and notification by
+-- consult_intake_submit, all in the caller's one transaction.
+-- p_rows: [{"id": journal id, "class": {...} (optional), "mail": bool}].
+-- The fast way (p_safe false) has no subtransaction per row (hundreds per
+-- transaction would overflow PostgreSQL's subtransaction cache and slow
+-- every snapshot): any failure fails the call, and the caller rolls back
+-- to its savepoint and calls again with p_safe, where a row that fails is
+-- rolled back alone, keeps its error and is tried again on a later round,
+-- at most five times. The rows filed are marked in one statement at the
+-- end, stamped with the time they became visible (just before the commit).
 -- Calls consult_intake_file (hence the 30_ prefix).
-CREATE OR REPLACE FUNCTION consult_intake_drain(p_limit integer, p_safe boolean,
+-- The signature before the caller claimed and classified: gone.
+DROP FUNCTION IF EXISTS consult_intake_drain(integer, boolean);
+CREATE OR REPLACE FUNCTION consult_intake_drain(p_rows jsonb, p_safe boolean,
     OUT processed integer, OUT failed integer)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -23,20 +29,25 @@ BEGIN
     processed := 0;
     failed := 0;
     FOR e IN
-        SELECT j.id, j.client_id, j.payload FROM provider_events j
+        -- already locked by the caller's claim; FOR UPDATE again so a
+        -- caller that did not claim waits rather than files a row twice
+        SELECT j.id, j.client_id, j.payload,
+               CASE WHEN r.class IS NOT NULL
+                    THEN r.class || jsonb_build_object('mail', coalesce(r.mail, true)) END AS class
+          FROM jsonb_to_recordset(p_rows) AS r(id bigint, class jsonb, mail boolean)
+          JOIN provider_events j ON j.id = r.id
          WHERE j.processed_at IS NULL AND j.provider = 'intake' AND j.attempts < 5
          ORDER BY j.received_at
-         LIMIT p_limit
-           FOR UPDATE SKIP LOCKED
+           FOR UPDATE OF j
     LOOP
         IF NOT p_safe THEN
-            SELECT d.sub INTO v_sub FROM consult_intake_file(e.id, e.client_id, e.payload) d;
+            SELECT d.sub INTO v_sub FROM consult_intake_file(e.id, e.client_id, e.payload, e.class) d;
             v_ids := v_ids || e.id;
             v_subs := v_subs || v_sub;
             CONTINUE;
         END IF;
         BEGIN
-            SELECT d.sub INTO v_sub FROM consult_intake_file(e.id, e.client_id, e.payload) d;
+            SELECT d.sub INTO v_sub FROM consult_intake_file(e.id, e.client_id, e.payload, e.class) d;
             v_ids := v_ids || e.id;
             v_subs := v_subs || v_sub;
         EXCEPTION WHEN OTHERS THEN

@@ -3,12 +3,15 @@
 -- A customer's message whose intent is one the client sends to Jobber by
 -- itself (ConsultJobberAutoSend, kept in integration_accounts.auto_send)
 -- becomes a jobber_requests row and its jobber.lead job as soon as it is
--- classified, in the classifying transaction: once per message, whatever
--- relabels it later; never for spam, or without a working connection.
+-- classified, in the classifying transaction (a form post is written
+-- classified by the journal drain: the insert; a job's classification or a
+-- staff correction: the update): once per message, whatever relabels it
+-- later; never for spam, or without a working connection.
 CREATE OR REPLACE FUNCTION consult_jobber_autosend() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.intent IS NOT NULL AND NEW.intent IS DISTINCT FROM OLD.intent
+    IF NEW.intent IS NOT NULL
+       AND (TG_OP = 'INSERT' OR NEW.intent IS DISTINCT FROM OLD.intent)
        AND NEW.direction = 'inbound' AND NOT NEW.is_spam THEN
         INSERT INTO jobber_requests (client_id, message_id, contact_id)
         SELECT NEW.client_id, NEW.id, cv.contact_id
@@ -28,5 +31,5 @@ BEGIN
 END
 $$;
 DROP TRIGGER IF EXISTS messages_jobber_autosend ON messages;
-CREATE TRIGGER messages_jobber_autosend AFTER UPDATE OF intent ON messages
-    FOR EACH ROW EXECUTE FUNCTION consult_jobber_autosend();
+CREATE TRIGGER messages_jobber_autosend AFTER INSERT OR UPDATE OF intent ON messages
+    FOR EACH ROW WHEN (NEW.intent IS NOT NULL) EXECUTE FUNCTION consult_jobber_autosend();

@@ -1,6 +1,7 @@
-/* The job queue and submission.process: classification by the builtin
- * model and by an LLM (the fake provider), fallbacks, retries, dead jobs,
- * a worker killed mid-job, and two Apache nodes on one database. */
+/* The job queue and classification: by the builtin model as a post is
+ * filed, by an LLM (the fake provider) in submission.process, fallbacks,
+ * retries, dead jobs, a worker killed mid-job, and two Apache nodes on one
+ * database. */
 #include "integ.h"
 
 #include <apr_strings.h>
@@ -37,9 +38,18 @@ START_TEST(test_builtin_classification_lands_on_the_message_with_a_notification)
                      "booking_request");
     ck_assert_str_eq(it_sql(q("SELECT count(*) FROM notifications WHERE message_id = %s", m),
                             0, NULL), "1");
-    ck_assert_str_eq(it_sql(q("SELECT state || attempts FROM jobs WHERE unique_key ="
+    /* Classified as it was filed from the journal, in the same transaction:
+     * staff never see it unclassified, and no job was queued for it. */
+    ck_assert_str_eq(it_sql(q("SELECT classified_at = created_at FROM messages WHERE id = %s", m),
+                            0, NULL), "t");
+    ck_assert_str_eq(it_sql(q("SELECT count(*) FROM jobs WHERE unique_key ="
                               " 'submission.process:' || (SELECT id FROM submissions"
-                              " WHERE message_id = %s)", m), 0, NULL), "done1");
+                              " WHERE message_id = %s)", m), 0, NULL), "0");
+    /* This client has no email: the notification is the dashboard's row,
+     * with no job to send it. */
+    ck_assert_str_eq(it_sql(q("SELECT count(*) FROM jobs WHERE kind = 'notification.send'"
+                              " AND payload->>'notification_id' = (SELECT id::text"
+                              " FROM notifications WHERE message_id = %s)", m), 0, NULL), "0");
 }
 END_TEST
 
