@@ -29,7 +29,7 @@ DECLARE
     v_note bigint;
 BEGIN
     duplicate := false;
-    IF v_spam AND NOT p_is_spam THEN
+    IF coalesce(p_class->>'intent' = 'spam', false) AND NOT 'classifier' = ANY (v_reasons) THEN
         v_reasons := v_reasons || 'classifier'::text;
     END IF;
     IF p_idempotency_key IS NOT NULL THEN

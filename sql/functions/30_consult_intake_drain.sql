@@ -50,7 +50,12 @@ BEGIN
             SELECT d.sub INTO v_sub FROM consult_intake_file(e.id, e.client_id, e.payload, e.class) d;
             v_ids := v_ids || e.id;
             v_subs := v_subs || v_sub;
-        EXCEPTION WHEN OTHERS THEN
+        EXCEPTION WHEN deadlock_detected THEN
+            -- another drain thread's batch held this row's contact: not the
+            -- row's fault, so not one of its five attempts
+            UPDATE provider_events SET last_error = SQLERRM WHERE id = e.id;
+            failed := failed + 1;
+        WHEN OTHERS THEN
             UPDATE provider_events SET attempts = attempts + 1, last_error = SQLERRM
              WHERE id = e.id;
             failed := failed + 1;

@@ -10,8 +10,12 @@
 CREATE OR REPLACE FUNCTION consult_jobber_autosend() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- An insert counts only for a form post (written classified by the
+    -- drain); other inserts with an intent (a Cal.com booking's events)
+    -- were never classified.
     IF NEW.intent IS NOT NULL
-       AND (TG_OP = 'INSERT' OR NEW.intent IS DISTINCT FROM OLD.intent)
+       AND (CASE WHEN TG_OP = 'INSERT' THEN NEW.channel = 'form'
+                 ELSE NEW.intent IS DISTINCT FROM OLD.intent END)
        AND NEW.direction = 'inbound' AND NOT NEW.is_spam THEN
         INSERT INTO jobber_requests (client_id, message_id, contact_id)
         SELECT NEW.client_id, NEW.id, cv.contact_id
