@@ -628,6 +628,19 @@ START_TEST(jobber_quote_requests_go_by_themselves_when_configured)
     ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT coalesce(requested_by::text, 'auto')"
                                          " FROM jobber_requests WHERE message_id = %s", id), 0, NULL),
                      "auto");
+    /* A booking's event on the timeline carries an intent too, but it was
+     * never classified: even with booking_request among the intents sent,
+     * it is not a lead. */
+    it_sql("UPDATE integration_accounts SET auto_send = auto_send || '{booking_request}'::text[]"
+           " WHERE client_id = (SELECT id FROM clients WHERE slug = 'hauler-auto')", 0, NULL);
+    id = it_sql("SELECT o_message_id FROM consult_calcom_booking((SELECT id FROM clients"
+                " WHERE slug = 'hauler-auto'), 'BOOKING_CREATED', 'autoBook1', NULL, 'Pickup',"
+                " 'pickup', now(), now() + interval '1 hour', 'Bo Booker', 'bo@example.com',"
+                " NULL, 'UTC', NULL, NULL, NULL, 'UTC')", 0, NULL);
+    ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT intent FROM messages WHERE id = %s", id),
+                            0, NULL), "booking_request");
+    ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT count(*) FROM jobber_requests"
+                                         " WHERE message_id = %s", id), 0, NULL), "0");
 }
 END_TEST
 
