@@ -34,7 +34,7 @@ typedef struct {
 typedef struct {
     int order;             /**< the numeric prefix; 0 without one */
     const char *name;      /**< what it defines, e.g. consult_find_contact */
-    const char *file;      /**< file name, e.g. 10_consult_intake_submit.sql */
+    const char *file;      /**< file name, e.g. 20_consult_intake_file.sql */
     const char *path;
     const char *sql;
     const char *checksum;  /**< sha256, lowercase hex */

@@ -304,7 +304,7 @@ START_TEST(test_a_fresh_database_ends_with_exactly_the_function_files)
     real_counts(&nmig, &nfun);
     has(out, apr_psprintf(it_pool, "migrations: %d applied", nmig));
     has(out, apr_psprintf(it_pool, "functions: %d applied (every file: a migration ran)", nfun));
-    has(out, "applied functions/10_consult_intake_submit.sql");
+    has(out, "applied functions/20_consult_intake_file.sql");
     /* 10_ files come after the ones without a prefix. */
     before(out, "applied functions/consult_sms_opted_out.sql",
            "applied functions/10_consult_inbound_message.sql");

@@ -38,6 +38,65 @@ START_TEST(test_same_email_or_phone_finds_the_same_contact_and_thread)
 }
 END_TEST
 
+/* A journal row as the edge writes it (cs_intake_journal_json's keys). */
+static const char *journal_row(const char *event, const char *email, const char *phone,
+                               const char *key, const char *message)
+{
+    return apr_psprintf(it_pool,
+        "('intake', (SELECT id FROM clients WHERE slug = 'batch-client'), '%s',"
+        " jsonb_build_object('name', 'Bea', 'email', %s, 'phone', %s, 'key', %s,"
+        " 'message', '%s', 'fields', '{}'::jsonb, 'ip', '127.0.0.1', 'spam', false,"
+        " 'reasons', '[]'::jsonb)::text)", event,
+        email ? apr_psprintf(it_pool, "'%s'", email) : "NULL",
+        phone ? apr_psprintf(it_pool, "'%s'", phone) : "NULL",
+        key ? apr_psprintf(it_pool, "'%s'", key) : "NULL", message);
+}
+
+/* Posts that arrive together are filed in one batch (a statement per
+ * table for all of them): the same person's posts still find one contact
+ * and one thread, as one by one, and a retried key still stores once. The
+ * rows are written and filed in one transaction, so no worker takes them
+ * first. */
+START_TEST(test_posts_filed_in_one_batch_find_their_contacts_as_one_by_one)
+{
+    it_sql("INSERT INTO clients (slug, name) VALUES ('batch-client', 'Batch Co')"
+           " ON CONFLICT (slug) DO NOTHING", 0, NULL);
+    it_sql(apr_pstrcat(it_pool,
+        "DO $$ DECLARE rows jsonb; BEGIN"
+        " WITH e AS (INSERT INTO provider_events (provider, client_id, event_id, payload) VALUES ",
+        journal_row("post:b1", "bea@example.com", "+15035550101", NULL, "one"), ",",
+        journal_row("post:b2", "BEA@example.com", NULL, NULL, "two"), ",",
+        journal_row("post:b3", "bee@example.com", "+15035550101", NULL, "three"), ",",
+        journal_row("post:b4", "cy@example.com", NULL, "key:batch-1", "four"), ",",
+        journal_row("post:b5", "cy@example.com", NULL, "key:batch-1", "four again"), ",",
+        journal_row("post:b6", NULL, "+15035550102", NULL, "six"),
+        " RETURNING id)"
+        " SELECT jsonb_agg(jsonb_build_object('id', id) ORDER BY id) INTO rows FROM e;"
+        " PERFORM consult_intake_drain(rows, false); END $$", NULL), 0, NULL);
+    /* Every row filed, with its submission. */
+    ck_assert_str_eq(it_sql("SELECT count(*) FILTER (WHERE processed_at IS NOT NULL"
+                            " AND submission_id IS NOT NULL) || '/' || count(*)"
+                            " FROM provider_events WHERE event_id LIKE 'post:b_'", 0, NULL), "6/6");
+    /* Bea by her email (any case), and by her phone under another address:
+     * one contact, one thread, three messages in order. */
+    ck_assert_str_eq(it_sql("SELECT count(DISTINCT ct.id) || ' ' || string_agg(m.body, ','"
+                            " ORDER BY m.id) FROM contacts ct JOIN conversations cv"
+                            " ON cv.contact_id = ct.id JOIN messages m ON m.conversation_id = cv.id"
+                            " WHERE ct.client_id = (SELECT id FROM clients WHERE slug = 'batch-client')"
+                            " AND lower(ct.email) = 'bea@example.com'", 0, NULL), "1 one,two,three");
+    /* The retried key is the first post's submission: stored once. */
+    ck_assert_str_eq(it_sql("SELECT count(DISTINCT submission_id) FROM provider_events"
+                            " WHERE event_id IN ('post:b4', 'post:b5')", 0, NULL), "1");
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM submissions WHERE idempotency_key = 'key:batch-1'",
+                            0, NULL), "1");
+    /* Three people in all: Bea, Cy and the phone-only sender. */
+    ck_assert_str_eq(it_sql("SELECT count(*) || ' ' || (SELECT count(*) FROM conversations cv"
+                            " WHERE cv.client_id = ct.client_id) FROM contacts ct WHERE client_id ="
+                            " (SELECT id FROM clients WHERE slug = 'batch-client') GROUP BY client_id",
+                            0, NULL), "3 3");
+}
+END_TEST
+
 START_TEST(test_honeypot_posts_are_kept_and_marked_spam)
 {
     ck_assert_int_eq(it_post("other.localhost", FORM, "email=bot%40spam.example&message=cheap+seo&"
@@ -343,6 +402,7 @@ Suite *suite_pipeline(void)
     tcase_add_checked_fixture(tc, it_setup, it_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_same_email_or_phone_finds_the_same_contact_and_thread);
+    tcase_add_test(tc, test_posts_filed_in_one_batch_find_their_contacts_as_one_by_one);
     tcase_add_test(tc, test_honeypot_posts_are_kept_and_marked_spam);
     tcase_add_test(tc, test_a_bot_flood_past_the_keep_budget_is_counted_not_stored);
     tcase_add_test(tc, test_served_page_carries_a_signed_token_and_no_cache);
