@@ -4,9 +4,11 @@
  * Each process adds its counts up in memory (per client and reason); a
  * per-process mod_watchdog thread writes them once a second, one upsert
  * per client and reason into intake_edge_counts. Counts wait for the next
- * second while the database is away; a process that stops loses at most
- * its last second's (not flushed at exit: the connection pool may be going
- * away under the watchdog then).
+ * second while the database is away. A process that stops (the MPM
+ * retiring a spare child after a flood) writes what it holds on a
+ * connection of its own, since the pool may be going away under the
+ * watchdog then; only posts answered after that last write, or a database
+ * away at that moment, go uncounted.
  */
 #include "core_private.h"
 
@@ -86,7 +88,9 @@ static apr_array_header_t *take(apr_pool_t *p)
     return out;
 }
 
-static void flush(server_rec *s, apr_pool_t *p)
+/* Write the counts held, on a pooled connection, or with @p at_exit on one
+ * of its own (then what cannot be written is logged, not kept). */
+static void flush(server_rec *s, apr_pool_t *p, int at_exit)
 {
     apr_array_header_t *due = take(p);
     core_child *child = cs_core_child;
@@ -97,7 +101,15 @@ static void flush(server_rec *s, apr_pool_t *p)
     if (!due->nelts) {
         return;
     }
-    if (!child || cs_db_pool_acquire(child->pool, &conn, &err, p) != APR_SUCCESS) {
+    if (at_exit) {
+        cs_db_params_t db;
+        core_db_params(s, &db);
+        db.application_name = "consult-counts";
+        if (!(conn = cs_db_connect(&db, &err, p))) {
+            away = 1;
+        }
+    }
+    else if (!child || cs_db_pool_acquire(child->pool, &conn, &err, p) != APR_SUCCESS) {
         conn = NULL;
         away = 1;
     }
@@ -123,12 +135,21 @@ static void flush(server_rec *s, apr_pool_t *p)
             continue;
         }
         away = 1;
+        if (at_exit) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CSLOGNO(01067)
+                         "%ld edge count(s) of client %s lost as this process stops: %s",
+                         c->n, c->client_id, err ? err : "no database connection");
+            continue;
+        }
         add(c->client_id, c->reason, c->n);     /* the next second */
     }
-    if (conn) {
+    if (conn && at_exit) {
+        PQfinish(conn);
+    }
+    else if (conn) {
         cs_db_pool_release(child->pool, conn, PQstatus(conn) != CONNECTION_OK);
     }
-    if (away) {
+    if (away && !at_exit) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, CSLOGNO(01064)
                      "edge counts not written (kept for the next second): %s",
                      err ? err : "no database connection");
@@ -138,7 +159,10 @@ static void flush(server_rec *s, apr_pool_t *p)
 static apr_status_t counts_callback(int state, void *data, apr_pool_t *pool)
 {
     if (state == AP_WATCHDOG_STATE_RUNNING) {
-        flush(data, pool);
+        flush(data, pool, 0);
+    }
+    else if (state == AP_WATCHDOG_STATE_STOPPING) {
+        flush(data, pool, 1);
     }
     return APR_SUCCESS;
 }

@@ -17,15 +17,20 @@
 -- oldest first, so each round's rows are apart and a later row finds what
 -- an earlier one made, as one by one. A new contact that a concurrent
 -- writer made first is looked up again in the next round.
--- Calls consult_find_contact (hence the 20_ prefix).
-DROP FUNCTION IF EXISTS consult_intake_file(bigint, bigint, text);
-DROP FUNCTION IF EXISTS consult_intake_file(bigint, bigint, text, jsonb);
+-- Past the third round, the oldest row left goes alone each round (and is
+-- the only one looked up again), so a batch of mostly one sender's posts
+-- costs what one by one would.
+-- Calls consult_find_contact (hence the 20_ prefix). The one-row-at-a-time
+-- definitions it replaces are dropped by 30_consult_intake_drain.sql, in
+-- the transaction that installs the drain that no longer calls them.
 CREATE OR REPLACE FUNCTION consult_intake_file(p_rows jsonb) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
     v_round integer := 0;
     v_stuck integer := 0;
     v_filed integer;
+    v_dups integer;
+    v_only bigint;      -- past round 3: the one row this round files
     v_total integer := 0;
     -- The batch's journal ids: "id = ANY" lets the planner take the primary
     -- key, where a join would read every unfiled row of the partial index.
@@ -74,21 +79,27 @@ BEGIN
                        AS class
            OFFSET 0) x
      WHERE j.id = ANY (v_ids)
-       AND j.processed_at IS NULL AND j.provider = 'intake' AND j.attempts < 5;
+       AND j.processed_at IS NULL AND j.provider = 'intake' AND j.attempts < 5
+       -- already locked by the caller's claim; again so a caller that did
+       -- not claim waits rather than files a row twice
+       FOR UPDATE OF j;
 
     LOOP
+        v_round := v_round + 1;
+        v_only := CASE WHEN v_round > 3 THEN (SELECT ev FROM intake_batch WHERE sub IS NULL
+                                               ORDER BY received, ev LIMIT 1) END;
         -- A retried post (its idempotency key already stored, by an
         -- earlier batch or this one's earlier round) is filed as the first
         -- one's submission, and makes nothing.
         UPDATE intake_batch b SET sub = s.id
           FROM submissions s
-         WHERE b.sub IS NULL AND b.key IS NOT NULL AND s.client_id = b.client
-           AND s.idempotency_key = b.key;
+         WHERE b.sub IS NULL AND (v_only IS NULL OR b.ev = v_only)
+           AND b.key IS NOT NULL AND s.client_id = b.client AND s.idempotency_key = b.key;
+        GET DIAGNOSTICS v_dups = ROW_COUNT;
         EXIT WHEN NOT EXISTS (SELECT 1 FROM intake_batch WHERE sub IS NULL);
-        v_round := v_round + 1;
         UPDATE intake_batch b SET contact = consult_find_contact(b.client, b.email, b.phone),
                new_contact = false
-         WHERE b.sub IS NULL;
+         WHERE b.sub IS NULL AND (v_only IS NULL OR b.ev = v_only);
         -- This round: the oldest row of each email, phone, key and contact
         -- among the rows left (a missing one meets nobody).
         UPDATE intake_batch b SET round = v_round
@@ -102,8 +113,8 @@ BEGIN
                        row_number() OVER (PARTITION BY client, coalesce(contact::text, 'ev' || ev)
                                           ORDER BY received, ev) AS by_contact
                   FROM intake_batch WHERE sub IS NULL) o
-         WHERE b.ev = o.ev AND o.by_email = 1 AND o.by_phone = 1 AND o.by_key = 1
-           AND o.by_contact = 1;
+         WHERE b.ev = o.ev AND (v_only IS NULL OR b.ev = v_only)
+           AND o.by_email = 1 AND o.by_phone = 1 AND o.by_key = 1 AND o.by_contact = 1;
 
         -- New contacts, their ids drawn first so each row knows its own.
         UPDATE intake_batch SET contact = nextval(pg_get_serial_sequence('contacts', 'id')),
@@ -112,7 +123,7 @@ BEGIN
         WITH made AS (
             INSERT INTO contacts (id, client_id, name, email, phone) OVERRIDING SYSTEM VALUE
             SELECT contact, client, name, email, phone FROM intake_batch
-             WHERE round = v_round AND new_contact
+             WHERE round = v_round AND new_contact ORDER BY received, ev
             ON CONFLICT DO NOTHING RETURNING id)
         UPDATE intake_batch SET round = NULL, contact = NULL, new_contact = false
          WHERE round = v_round AND new_contact AND contact NOT IN (SELECT id FROM made);
@@ -139,7 +150,7 @@ BEGIN
         WITH made AS (
             INSERT INTO conversations AS cv (client_id, contact_id, unread, status)
             SELECT client, contact, true, CASE WHEN spam THEN 'spam' ELSE 'open' END
-              FROM intake_batch WHERE round = v_round
+              FROM intake_batch WHERE round = v_round ORDER BY received, ev
             ON CONFLICT (client_id, contact_id) DO UPDATE
                 SET last_message_at = greatest(cv.last_message_at, now()), unread = true,
                     status = CASE WHEN cv.status = 'archived' AND EXCLUDED.status <> 'spam'
@@ -162,7 +173,7 @@ BEGIN
             SELECT client, conv, 'form', 'inbound', message, spam, reasons, class->>'intent',
                    class->>'urgency', (class->>'confidence')::real, class - 'mail',
                    CASE WHEN class IS NOT NULL THEN now() END
-              FROM intake_batch WHERE round = v_round
+              FROM intake_batch WHERE round = v_round ORDER BY received, ev
             RETURNING id, conversation_id)
         UPDATE intake_batch b SET msg = m.id
           FROM m WHERE b.round = v_round AND b.conv = m.conversation_id;
@@ -174,7 +185,7 @@ BEGIN
                                      preferred_time)
             SELECT client, contact, msg, name, email, phone, message, fields, ip, user_agent,
                    referer, key, edge_spam, edge_reasons, service, preferred_time
-              FROM intake_batch WHERE round = v_round
+              FROM intake_batch WHERE round = v_round ORDER BY received, ev
             RETURNING id, message_id)
         UPDATE intake_batch b SET sub = s.id
           FROM s WHERE b.round = v_round AND b.msg = s.message_id;
@@ -206,7 +217,7 @@ BEGIN
 
         SELECT count(*) INTO v_filed FROM intake_batch WHERE round = v_round;
         -- Only a concurrent writer's contacts hold a round up; not forever.
-        v_stuck := CASE WHEN v_filed = 0 THEN v_stuck + 1 ELSE 0 END;
+        v_stuck := CASE WHEN v_filed + v_dups = 0 THEN v_stuck + 1 ELSE 0 END;
         IF v_stuck >= 3 THEN
             RAISE EXCEPTION 'intake filing made no progress in 3 rounds';
         END IF;

@@ -14,7 +14,8 @@
 -- alone, keeps its error and is tried again on a later round, at most five
 -- times. processed: rows filed; failed: rows that were not.
 -- Calls consult_intake_file (hence the 30_ prefix).
--- The signature before the caller claimed and classified: gone.
+-- The signature before the caller claimed and classified: gone (an older
+-- build's call now fails before it touches a row).
 DROP FUNCTION IF EXISTS consult_intake_drain(integer, boolean);
 CREATE OR REPLACE FUNCTION consult_intake_drain(p_rows jsonb, p_safe boolean,
     OUT processed integer, OUT failed integer)
@@ -45,3 +46,12 @@ BEGIN
     END LOOP;
 END
 $$;
+-- What filed one row at a time before consult_intake_file filed batches:
+-- dropped here, with the drain that called them, so no running drain ever
+-- finds them gone.
+DROP FUNCTION IF EXISTS consult_intake_file(bigint, bigint, text);
+DROP FUNCTION IF EXISTS consult_intake_file(bigint, bigint, text, jsonb);
+DROP FUNCTION IF EXISTS consult_intake_submit(bigint, text, text, text, text, jsonb, inet,
+    text, text, text, boolean, text[], text, text);
+DROP FUNCTION IF EXISTS consult_intake_submit(bigint, text, text, text, text, jsonb, inet,
+    text, text, text, boolean, text[], text, text, jsonb);

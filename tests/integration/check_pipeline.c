@@ -69,14 +69,34 @@ START_TEST(test_posts_filed_in_one_batch_find_their_contacts_as_one_by_one)
         journal_row("post:b3", "bee@example.com", "+15035550101", NULL, "three"), ",",
         journal_row("post:b4", "cy@example.com", NULL, "key:batch-1", "four"), ",",
         journal_row("post:b5", "cy@example.com", NULL, "key:batch-1", "four again"), ",",
-        journal_row("post:b6", NULL, "+15035550102", NULL, "six"),
+        journal_row("post:b6", NULL, "+15035550102", NULL, "six"), ",",
+        journal_row("post:b7", "dee@example.com", NULL, NULL, "d1"), ",",
+        journal_row("post:b8", "dee@example.com", NULL, NULL, "d2"), ",",
+        journal_row("post:b9", "Dee@example.com", NULL, NULL, "d3"), ",",
+        journal_row("post:c1", "dee@example.com", NULL, NULL, "d4"), ",",
+        journal_row("post:c2", "dee@example.com", NULL, NULL, "d5"),
+        " RETURNING id, event_id)"
+        /* the first post classified here (urgent, a client without email) */
+        " SELECT jsonb_agg(CASE WHEN event_id = 'post:b1' THEN jsonb_build_object('id', id,"
+        "   'mail', false, 'class', '{\"intent\":\"question\",\"urgency\":\"high\","
+        "   \"confidence\":0.9}'::jsonb) ELSE jsonb_build_object('id', id) END ORDER BY id)"
+        "   INTO rows FROM e;"
+        " PERFORM consult_intake_drain(rows, false); END $$", NULL), 0, NULL);
+    /* Row by row (the way a batch that failed is filed again): Cy's phone,
+     * unknown until now, is filled in on Cy. */
+    it_sql(apr_pstrcat(it_pool,
+        "DO $$ DECLARE rows jsonb; BEGIN"
+        " WITH e AS (INSERT INTO provider_events (provider, client_id, event_id, payload) VALUES ",
+        journal_row("post:c3", "cy@example.com", "+15035550103", NULL, "cy again"), ",",
+        journal_row("post:c4", "eve@example.com", NULL, NULL, "eve"),
         " RETURNING id)"
         " SELECT jsonb_agg(jsonb_build_object('id', id) ORDER BY id) INTO rows FROM e;"
-        " PERFORM consult_intake_drain(rows, false); END $$", NULL), 0, NULL);
+        " PERFORM consult_intake_drain(rows, true); END $$", NULL), 0, NULL);
     /* Every row filed, with its submission. */
     ck_assert_str_eq(it_sql("SELECT count(*) FILTER (WHERE processed_at IS NOT NULL"
                             " AND submission_id IS NOT NULL) || '/' || count(*)"
-                            " FROM provider_events WHERE event_id LIKE 'post:b_'", 0, NULL), "6/6");
+                            " FROM provider_events WHERE event_id ~ '^post:[bc][0-9]$'", 0, NULL),
+                     "13/13");
     /* Bea by her email (any case), and by her phone under another address:
      * one contact, one thread, three messages in order. */
     ck_assert_str_eq(it_sql("SELECT count(DISTINCT ct.id) || ' ' || string_agg(m.body, ','"
@@ -89,11 +109,36 @@ START_TEST(test_posts_filed_in_one_batch_find_their_contacts_as_one_by_one)
                             " WHERE event_id IN ('post:b4', 'post:b5')", 0, NULL), "1");
     ck_assert_str_eq(it_sql("SELECT count(*) FROM submissions WHERE idempotency_key = 'key:batch-1'",
                             0, NULL), "1");
-    /* Three people in all: Bea, Cy and the phone-only sender. */
+    /* Dee's five posts (more than the batch's first rounds take): one
+     * thread, in the order sent. */
+    ck_assert_str_eq(it_sql("SELECT count(DISTINCT ct.id) || ' ' || string_agg(m.body, ','"
+                            " ORDER BY m.id) FROM contacts ct JOIN conversations cv"
+                            " ON cv.contact_id = ct.id JOIN messages m ON m.conversation_id = cv.id"
+                            " WHERE lower(ct.email) = 'dee@example.com' AND ct.client_id ="
+                            " (SELECT id FROM clients WHERE slug = 'batch-client')", 0, NULL),
+                     "1 d1,d2,d3,d4,d5");
+    /* Classified as filed: urgent, so the notification says so; no email
+     * set up, so no job to send it. */
+    ck_assert_str_eq(it_sql("SELECT m.intent || ' ' || m.urgency || ' ' || n.kind || ' '"
+                            " || (SELECT count(*) FROM jobs j WHERE j.kind = 'notification.send'"
+                            "     AND j.payload->>'notification_id' = n.id::text)"
+                            " FROM messages m JOIN notifications n ON n.message_id = m.id"
+                            " WHERE m.body = 'one' AND m.client_id = (SELECT id FROM clients"
+                            " WHERE slug = 'batch-client')", 0, NULL),
+                     "question high urgent_message 0");
+    /* Unclassified ones wait for their classification job. */
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM jobs WHERE kind = 'submission.process'"
+                            " AND (payload->>'message_id')::bigint = (SELECT id FROM messages"
+                            " WHERE body = 'two' AND client_id = (SELECT id FROM clients"
+                            " WHERE slug = 'batch-client'))", 0, NULL), "1");
+    ck_assert_str_eq(it_sql("SELECT phone FROM contacts WHERE email = 'cy@example.com'"
+                            " AND client_id = (SELECT id FROM clients WHERE slug = 'batch-client')",
+                            0, NULL), "+15035550103");
+    /* Five people in all: Bea, Cy, the phone-only sender, Dee and Eve. */
     ck_assert_str_eq(it_sql("SELECT count(*) || ' ' || (SELECT count(*) FROM conversations cv"
                             " WHERE cv.client_id = ct.client_id) FROM contacts ct WHERE client_id ="
                             " (SELECT id FROM clients WHERE slug = 'batch-client') GROUP BY client_id",
-                            0, NULL), "3 3");
+                            0, NULL), "5 5");
 }
 END_TEST
 

@@ -857,7 +857,7 @@ END_TEST
 
 /* Every function, view and trigger the grandfathered migrations define has
  * its live definition in sql/functions/: a function or view in the file
- * named after it (or a later migration drops it), a trigger in some file. */
+ * named after it (or a function file drops it), a trigger in some file. */
 START_TEST(test_real_sql_every_old_definition_has_its_function_file)
 {
     cs_migrate_plan_t plan;
@@ -896,15 +896,16 @@ START_TEST(test_real_sql_every_old_definition_has_its_function_file)
                               " (with DROP TRIGGER IF EXISTS)", name, m->name, d.line);
             }
             else if (!apr_hash_get(files, name, APR_HASH_KEY_STRING)) {
-                /* Or a later migration drops it (a function that is gone). */
+                /* Or a function file drops it (a function that is gone,
+                 * with the one that called it). */
                 const char *drop = apr_pstrcat(unit_pool, "DROP FUNCTION IF EXISTS ", name, "(",
                                                NULL);
                 int j, dropped = 0;
-                for (j = i + 1; j < plan.migrations->nelts && !dropped; j++) {
-                    dropped = strstr(mig_at(plan.migrations, j)->sql, drop) != NULL;
+                for (j = 0; j < plan.functions->nelts && !dropped; j++) {
+                    dropped = strstr(fn_at(plan.functions, j)->sql, drop) != NULL;
                 }
                 ck_assert_msg(dropped, "%s %s (%s line %d) has no sql/functions/%s.sql and no"
-                              " later migration drops it", d.kind, name, m->name, d.line, name);
+                              " function file drops it", d.kind, name, m->name, d.line, name);
             }
             checked++;
         }
