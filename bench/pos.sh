@@ -64,7 +64,7 @@ pos_worker_start() {
     mkdir -p "$w/log" "$w/run" "$w/conf.d" "$w/pos/snapshots"
     [[ $(id -u) -ne 0 ]] || chown "$CONSULT_USER" "$w/pos" "$w/pos/snapshots"
     cp "$CONSULT_VAR/secret" "$w/secret"
-    { echo "ConsultJobWorker On"; cat "$vhost"; } > "$w/conf.d/worker.conf"
+    { echo "ConsultJobWorker On"; [[ -n "${BENCH_DRAIN_THREADS:-}" ]] && echo "ConsultJobDrainThreads $BENCH_DRAIN_THREADS"; cat "$vhost"; } > "$w/conf.d/worker.conf"
     pos_wport=$(cs_free_port)
     ( export CONSULT_VAR=$w CONSULT_LISTEN=127.0.0.1:$pos_wport CONSULT_PORT=$pos_wport
       export CONSULT_JOB_POLL=${BENCH_POS_JOB_POLL:-$CONSULT_JOB_POLL}

@@ -3,7 +3,8 @@
  * core's inbound journal become contacts, conversations, messages and
  * submissions, many in one transaction. A batch is two round trips: the
  * claim (oldest first, skipping rows another worker or node holds), then
- * consult_intake_drain (sql/functions/30_consult_intake_drain.sql) with
+ * consult_intake_drain (sql/functions/30_consult_intake_drain.sql, filing
+ * the batch a statement per table through consult_intake_file) with
  * each post's builtin classification made here in between, so the message
  * is written classified, with its notification, and no submission.process
  * job is needed (one fewer transaction and message version per post). A
