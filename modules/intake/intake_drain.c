@@ -59,11 +59,7 @@ static const char *claim(PGconn *conn, apr_pool_t *p, int limit, int *pn,
     int i, n;
 
     res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
-                     "SELECT j.id, c.slug, j.payload FROM provider_events j"
-                     " JOIN clients c ON c.id = j.client_id"
-                     " WHERE j.processed_at IS NULL AND j.provider = 'intake' AND j.attempts < 5"
-                     " ORDER BY j.received_at LIMIT $1"
-                     " FOR UPDATE OF j SKIP LOCKED", 1, params);
+                     "SELECT id, slug, payload FROM consult_intake_claim($1)", 1, params);
     if (!res) {
         return NULL;
     }

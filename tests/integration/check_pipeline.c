@@ -142,6 +142,74 @@ START_TEST(test_posts_filed_in_one_batch_find_their_contacts_as_one_by_one)
 }
 END_TEST
 
+/* One statement's answer on @p conn as text ("" for none), failing the
+ * test on an error. */
+static const char *on(PGconn *conn, const char *sql)
+{
+    PGresult *res = PQexec(conn, sql);
+    const char *out;
+
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK,
+                  "%s: %s", sql, PQresultErrorMessage(res));
+    out = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) ? apr_pstrdup(it_pool, PQgetvalue(res, 0, 0)) : "";
+    PQclear(res);
+    return out;
+}
+
+/* Two drains at one backlog, one of them (a node whose claim is older, or
+ * a row-by-row retry) handed rows the other has claimed: it waits for
+ * them, then finds them filed and leaves them: every post is filed once.
+ * Claimed and filed while PostgreSQL's statistics still say no row waits
+ * (the planner's worst case: consult_intake_claim.sql). */
+START_TEST(test_two_drains_at_one_backlog_file_each_post_once)
+{
+    PGconn *a = PQconnectdb(getenv("CS_TEST_DATABASE")), *b = PQconnectdb(getenv("CS_TEST_DATABASE"));
+    const char *all, *mine;
+    PGresult *res;
+
+    ck_assert_int_eq(PQstatus(a), CONNECTION_OK);
+    ck_assert_int_eq(PQstatus(b), CONNECTION_OK);
+    it_sql("INSERT INTO clients (slug, name) VALUES ('race-client', 'Race Co')"
+           " ON CONFLICT (slug) DO NOTHING", 0, NULL);
+    on(a, "ANALYZE provider_events");
+    all = on(a, "WITH e AS (INSERT INTO provider_events (provider, client_id, event_id, payload,"
+                " received_at) SELECT 'intake', (SELECT id FROM clients WHERE slug = 'race-client'),"
+                " 'race:' || g, jsonb_build_object('name', 'Racer', 'email', 'racer' || g || '@example.com',"
+                " 'message', 'post ' || g, 'fields', '{}'::jsonb, 'ip', '127.0.0.1', 'spam', false,"
+                " 'reasons', '[]'::jsonb)::text, now() - interval '1 day' + g * interval '1 ms'"
+                " FROM generate_series(1, 500) g RETURNING id)"
+                " SELECT jsonb_agg(jsonb_build_object('id', id) ORDER BY id) FROM e");
+    /* A claims what the job worker has not taken (it polls every 200 ms). */
+    on(a, "BEGIN");
+    mine = on(a, "SELECT jsonb_agg(jsonb_build_object('id', id) ORDER BY id)"
+                 " FROM consult_intake_claim(1000) WHERE slug = 'race-client'");
+    ck_assert_msg(*mine, "the claim handed out none of the 500 waiting rows");
+    /* B, handed every row, waits on A's. */
+    ck_assert_int_eq(PQsendQuery(b, apr_psprintf(it_pool,
+        "SELECT processed FROM consult_intake_drain('%s'::jsonb, false)", all)), 1);
+    usleep(300 * 1000);
+    on(a, apr_psprintf(it_pool, "SELECT processed FROM consult_intake_drain('%s'::jsonb, false)", mine));
+    on(a, "COMMIT");
+    res = PQgetResult(b);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    while ((res = PQgetResult(b)) != NULL) {
+        PQclear(res);
+    }
+    ck_assert(it_wait_sql("SELECT count(*) FROM provider_events WHERE event_id LIKE 'race:%'"
+                          " AND processed_at IS NULL", "0", 10));
+    /* each post once: one submission and one message each */
+    ck_assert_str_eq(it_sql("SELECT count(*) || ' ' || count(DISTINCT submission_id)"
+                            " FROM provider_events WHERE event_id LIKE 'race:%'", 0, NULL), "500 500");
+    ck_assert_str_eq(it_sql("SELECT (SELECT count(*) FROM submissions s JOIN clients c ON c.id = s.client_id"
+                            " WHERE c.slug = 'race-client') || ' ' || (SELECT count(*) FROM messages m"
+                            " JOIN clients c ON c.id = m.client_id WHERE c.slug = 'race-client')",
+                            0, NULL), "500 500");
+    PQfinish(a);
+    PQfinish(b);
+}
+END_TEST
+
 START_TEST(test_honeypot_posts_are_kept_and_marked_spam)
 {
     ck_assert_int_eq(it_post("other.localhost", FORM, "email=bot%40spam.example&message=cheap+seo&"
@@ -448,6 +516,7 @@ Suite *suite_pipeline(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_same_email_or_phone_finds_the_same_contact_and_thread);
     tcase_add_test(tc, test_posts_filed_in_one_batch_find_their_contacts_as_one_by_one);
+    tcase_add_test(tc, test_two_drains_at_one_backlog_file_each_post_once);
     tcase_add_test(tc, test_honeypot_posts_are_kept_and_marked_spam);
     tcase_add_test(tc, test_a_bot_flood_past_the_keep_budget_is_counted_not_stored);
     tcase_add_test(tc, test_served_page_carries_a_signed_token_and_no_cache);
