@@ -3,7 +3,9 @@
 #include <apr_strings.h>
 #include <apr_reslist.h>
 #include <apr_atomic.h>
+#include <libpq-events.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct cs_db_pool_t {
@@ -256,12 +258,10 @@ void cs_db_pool_stats(cs_db_pool_t *pool, cs_db_pool_stats_t *out)
     out->broken = apr_atomic_read32(&pool->broken);
 }
 
-PGresult *cs_db_exec(PGconn *conn, apr_pool_t *p, const char **perr,
-                     ExecStatusType expect, const char *sql,
-                     int nparams, const char *const *params)
+/* @p res when its status is @p expect; otherwise cleared, with *perr. */
+static PGresult *checked(PGconn *conn, apr_pool_t *p, const char **perr,
+                         ExecStatusType expect, PGresult *res)
 {
-    PGresult *res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
-
     if (!res || PQresultStatus(res) != expect) {
         /* The primary message and SQLSTATE only: Postgres' DETAIL can quote
          * the failing row (names, phones, messages) into our logs. */
@@ -278,6 +278,127 @@ PGresult *cs_db_exec(PGconn *conn, apr_pool_t *p, const char **perr,
         return NULL;
     }
     return res;
+}
+
+PGresult *cs_db_exec(PGconn *conn, apr_pool_t *p, const char **perr,
+                     ExecStatusType expect, const char *sql,
+                     int nparams, const char *const *params)
+{
+    return checked(conn, p, perr, expect,
+                   PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0));
+}
+
+/* ---- prepared statements --------------------------------------------------- */
+
+static int prepare_on = 1;
+
+void cs_db_prepare_set(int on)
+{
+    prepare_on = on;
+}
+
+/* What one connection has prepared: a handful of statements, so a short
+ * list. libpq instance data, so it lives and dies with the connection. */
+#define PREPARED_MAX 16
+typedef struct {
+    const cs_db_stmt_t *stmt[PREPARED_MAX];
+    int n;
+} prepared_t;
+
+static int prepared_event(PGEventId id, void *info, void *pass)
+{
+    (void)pass;
+    switch (id) {
+    case PGEVT_REGISTER: {
+        PGconn *conn = ((PGEventRegister *)info)->conn;
+        prepared_t *pr = calloc(1, sizeof(*pr));
+        return pr && PQsetInstanceData(conn, prepared_event, pr);
+    }
+    case PGEVT_CONNRESET: {
+        /* a new session: nothing of the old one is prepared */
+        prepared_t *pr = PQinstanceData(((PGEventConnReset *)info)->conn, prepared_event);
+        if (pr) {
+            pr->n = 0;
+        }
+        return 1;
+    }
+    case PGEVT_CONNDESTROY:
+        free(PQinstanceData(((PGEventConnDestroy *)info)->conn, prepared_event));
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+static prepared_t *prepared_of(PGconn *conn)
+{
+    prepared_t *pr = PQinstanceData(conn, prepared_event);
+
+    if (!pr && PQregisterEventProc(conn, prepared_event, "consult-prepared", NULL)) {
+        pr = PQinstanceData(conn, prepared_event);
+    }
+    return pr;
+}
+
+static int is_prepared(const prepared_t *pr, const cs_db_stmt_t *stmt)
+{
+    int i;
+
+    for (i = 0; i < pr->n; i++) {
+        if (pr->stmt[i] == stmt) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int has_state(const PGresult *res, const char *state)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return s && strcmp(s, state) == 0;
+}
+
+/* Prepare @p stmt on @p conn; APR_SUCCESS also when the server already
+ * has it (42P05: prepared by this session before its list was lost). */
+static apr_status_t prepare(PGconn *conn, apr_pool_t *p, const char **perr, prepared_t *pr,
+                            const cs_db_stmt_t *stmt)
+{
+    PGresult *res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+
+    if (!has_state(res, "42P05") && !(res = checked(conn, p, perr, PGRES_COMMAND_OK, res))) {
+        return APR_EGENERAL;
+    }
+    PQclear(res);
+    pr->stmt[pr->n++] = stmt;
+    return APR_SUCCESS;
+}
+
+PGresult *cs_db_exec_stmt(PGconn *conn, apr_pool_t *p, const char **perr,
+                          ExecStatusType expect, const cs_db_stmt_t *stmt,
+                          const char *const *params)
+{
+    prepared_t *pr = prepare_on ? prepared_of(conn) : NULL;
+    PGresult *res;
+
+    if (!pr || (!is_prepared(pr, stmt) && pr->n == PREPARED_MAX)) {
+        return cs_db_exec(conn, p, perr, expect, stmt->sql, stmt->nparams, params);
+    }
+    if (!is_prepared(pr, stmt) && prepare(conn, p, perr, pr, stmt) != APR_SUCCESS) {
+        return NULL;
+    }
+    res = PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+    if (has_state(res, "26000")) {
+        /* the server lost what this session prepared (DISCARD ALL) */
+        pr->n = 0;
+        if (PQtransactionStatus(conn) == PQTRANS_IDLE) {
+            PQclear(res);
+            if (prepare(conn, p, perr, pr, stmt) != APR_SUCCESS) {
+                return NULL;
+            }
+            res = PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
+        }
+    }
+    return checked(conn, p, perr, expect, res);
 }
 
 apr_status_t cs_db_command(PGconn *conn, apr_pool_t *p, const char **perr,

@@ -88,6 +88,37 @@ PGresult *cs_db_exec(PGconn *conn, apr_pool_t *p, const char **perr,
                      ExecStatusType expect, const char *sql,
                      int nparams, const char *const *params);
 
+/**
+ * A statement a connection plans once and then runs by name: the hot
+ * paths (the journal writes every post and webhook make), where parsing
+ * and planning cost PostgreSQL as much as the write itself. One static
+ * per statement; @c name is unique in the process (connections are
+ * shared by every module).
+ */
+typedef struct {
+    const char *name;
+    const char *sql;
+    int nparams;
+} cs_db_stmt_t;
+
+/**
+ * cs_db_exec for @p stmt: prepared on its first use on @p conn (each
+ * connection remembers what it prepared, in libpq instance data that dies
+ * with it), then run by name. A statement the server no longer has (a
+ * DISCARD ALL by a pooler) is prepared again and run, outside a
+ * transaction. With preparation off (cs_db_prepare_set) it is cs_db_exec.
+ */
+PGresult *cs_db_exec_stmt(PGconn *conn, apr_pool_t *p, const char **perr,
+                          ExecStatusType expect, const cs_db_stmt_t *stmt,
+                          const char *const *params);
+
+/**
+ * Named prepared statements on (the default) or off, for the process:
+ * off behind a pooler that does not keep them (pgbouncer in transaction
+ * pooling before 1.21). Set at configuration, before any connection.
+ */
+void cs_db_prepare_set(int on);
+
 /** Run a statement that returns no rows (BEGIN, COMMIT, ...). */
 apr_status_t cs_db_command(PGconn *conn, apr_pool_t *p, const char **perr,
                            const char *sql);

@@ -19,7 +19,7 @@ void *core_create_server(apr_pool_t *p, server_rec *s)
     core_server_conf *c = apr_pcalloc(p, sizeof(*c));
     c->min = c->keep = c->max = UNSET;
     c->ttl = c->acquire_timeout = c->connect_timeout = c->statement_timeout = UNSET;
-    c->retry_after = UNSET;
+    c->retry_after = c->prepare = UNSET;
     c->worker = c->job_max_attempts = c->drain_threads = UNSET;
     c->job_poll = c->job_lease = c->job_backoff = c->job_backoff_max = UNSET;
     return c;
@@ -41,6 +41,7 @@ void *core_merge_server(apr_pool_t *p, void *basev, void *addv)
     c->connect_timeout = MERGE(connect_timeout);
     c->statement_timeout = MERGE(statement_timeout);
     c->retry_after = MERGE(retry_after);
+    c->prepare = MERGE(prepare);
     c->worker = MERGE(worker);
     c->job_poll = MERGE(job_poll);
     c->job_lease = MERGE(job_lease);
@@ -184,6 +185,13 @@ static const char *set_retry_after(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_prepare(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = global_only(cmd);
+    return err ? err : cs_directive_error(cmd, cs_conf_parse_flag(cmd->pool, arg,
+                                                     &core_sconf(cmd->server)->prepare));
+}
+
 static const char *set_worker(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = global_only(cmd);
@@ -307,6 +315,9 @@ const command_rec core_cmds[] = {
                   "timeout for opening a connection (default 3s, minimum 2s)"),
     AP_INIT_TAKE1("ConsultDatabaseStatementTimeout", set_duration, (void *)3, RSRC_CONF,
                   "statement_timeout of every pooled connection (default 10s)"),
+    AP_INIT_TAKE1("ConsultDatabasePrepare", set_prepare, NULL, RSRC_CONF,
+                  "plan the hot statements once per connection (default On; Off behind "
+                  "pgbouncer's transaction pooling before 1.21)"),
     AP_INIT_TAKE1("ConsultJobWorker", set_worker, NULL, RSRC_CONF,
                   "run the job worker in this server (default On)"),
     AP_INIT_TAKE1("ConsultJobPollInterval", set_duration, (void *)4, RSRC_CONF,

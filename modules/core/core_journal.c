@@ -40,9 +40,10 @@ static int add_header(void *data, const char *key, const char *val)
     "  SELECT $6, jsonb_build_object('event', e.id), $6 || ':' || e.id FROM e"   \
     "  ON CONFLICT (unique_key) DO NOTHING RETURNING id)"                        \
     " SELECT (SELECT id FROM e), (SELECT count(*) FROM j)"
-static const char journal_sql[] = JOURNAL_SQL;
-static const char journal_notify_sql[] =
-    JOURNAL_SQL ", pg_notify('consult_jobs', '')";
+static const cs_db_stmt_t journal_stmt = { "cs_journal_record", JOURNAL_SQL, 6 };
+static const cs_db_stmt_t journal_notify_stmt = {
+    "cs_journal_record_notify", JOURNAL_SQL ", pg_notify('consult_jobs', '')", 6
+};
 
 /* What every journal write checks first. */
 static int storable(const char *event_id, const char *payload, apr_size_t len)
@@ -90,8 +91,8 @@ apr_status_t cs_journal_record(request_rec *r, const char *provider, const char 
     params[3] = apr_pstrmemdup(r->pool, payload, len);
     params[4] = cs_json_dump(headers, r->pool);
     params[5] = job_kind;
-    res = cs_db_exec(conn, r->pool, &err, PGRES_TUPLES_OK,
-                     cs_jobs_notify_due() ? journal_notify_sql : journal_sql, 6, params);
+    res = cs_db_exec_stmt(conn, r->pool, &err, PGRES_TUPLES_OK,
+                          cs_jobs_notify_due() ? &journal_notify_stmt : &journal_stmt, params);
     if (!res) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, CSLOGNO(01060)
                       "recording a %s event failed: %s", provider, err);
@@ -105,7 +106,8 @@ apr_status_t cs_journal_record(request_rec *r, const char *provider, const char 
 /* A row alone, for a provider whose rows a worker drains in batches
  * (journal-first intake): one index-light INSERT, no job, no NOTIFY; a
  * redelivered event id finds the first row. */
-static const char append_sql[] =
+static const cs_db_stmt_t append_stmt = {
+    "cs_journal_append",
     "WITH e AS ("
     "  INSERT INTO provider_events (provider, client_id, event_id, payload)"
     "  VALUES ($1, $2, $3, $4)"
@@ -114,7 +116,9 @@ static const char append_sql[] =
     " UNION ALL"
     " SELECT id, true FROM provider_events"
     "  WHERE provider = $1 AND client_id = $2 AND event_id = $3"
-    "    AND NOT EXISTS (SELECT 1 FROM e)";
+    "    AND NOT EXISTS (SELECT 1 FROM e)",
+    4
+};
 
 /* The append itself, on an event already found storable (the payload is
  * scanned once per post: this is intake's hot path). */
@@ -136,7 +140,7 @@ static apr_status_t add_checked(PGconn *conn, apr_pool_t *p, const char *provide
     /* Two posts with one key at once: the loser's snapshot may predate the
      * winner's commit and find neither row; a second statement sees it. */
     for (attempt = 0; attempt < 2; attempt++) {
-        res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK, append_sql, 4, params);
+        res = cs_db_exec_stmt(conn, p, perr, PGRES_TUPLES_OK, &append_stmt, params);
         if (!res || PQntuples(res) == 1) {
             break;
         }

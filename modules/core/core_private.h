@@ -22,6 +22,7 @@ typedef struct {
     apr_interval_time_t acquire_timeout;
     apr_interval_time_t connect_timeout;
     apr_interval_time_t statement_timeout;
+    int prepare;                     /* ConsultDatabasePrepare, -1: unset */
     int retry_after;                 /* seconds, -1: unset */
     int worker;                      /* ConsultJobWorker, -1: unset */
     apr_interval_time_t job_poll;

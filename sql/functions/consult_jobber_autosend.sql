@@ -7,15 +7,36 @@
 -- classified by the journal drain: the insert; a job's classification or a
 -- staff correction: the update): once per message, whatever relabels it
 -- later; never for spam, or without a working connection.
+-- Two triggers: inserts once per statement over its new rows (the drain
+-- files hundreds of messages in one statement; a trigger per row cost
+-- each a plpgsql call and a query), updates of the intent per row.
 CREATE OR REPLACE FUNCTION consult_jobber_autosend() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- An insert counts only for a form post (written classified by the
-    -- drain); other inserts with an intent (a Cal.com booking's events)
-    -- were never classified.
-    IF NEW.intent IS NOT NULL
-       AND (CASE WHEN TG_OP = 'INSERT' THEN NEW.channel = 'form'
-                 ELSE NEW.intent IS DISTINCT FROM OLD.intent END)
+    IF TG_LEVEL = 'STATEMENT' THEN
+        -- An insert counts only for a form post (written classified by the
+        -- drain); other inserts with an intent (a Cal.com booking's
+        -- events) were never classified.
+        WITH r AS (
+            INSERT INTO jobber_requests (client_id, message_id, contact_id)
+            SELECT n.client_id, n.id, cv.contact_id
+              FROM integration_accounts a
+              JOIN added n ON n.client_id = a.client_id
+              JOIN conversations cv ON cv.id = n.conversation_id
+             WHERE a.provider = 'jobber' AND a.state IN ('connected', 'failing')
+               AND n.intent IS NOT NULL AND n.channel = 'form'
+               AND n.direction = 'inbound' AND NOT n.is_spam
+               AND n.intent = ANY (a.auto_send)
+            ON CONFLICT (message_id) DO NOTHING
+            RETURNING client_id, message_id)
+        INSERT INTO jobs (kind, payload, unique_key)
+        SELECT 'jobber.lead', jsonb_build_object('client_id', client_id, 'message_id', message_id),
+               'jobber.lead:' || message_id
+          FROM r
+        ON CONFLICT (unique_key) DO NOTHING;
+        RETURN NULL;
+    END IF;
+    IF NEW.intent IS DISTINCT FROM OLD.intent
        AND NEW.direction = 'inbound' AND NOT NEW.is_spam THEN
         INSERT INTO jobber_requests (client_id, message_id, contact_id)
         SELECT NEW.client_id, NEW.id, cv.contact_id
@@ -35,5 +56,9 @@ BEGIN
 END
 $$;
 DROP TRIGGER IF EXISTS messages_jobber_autosend ON messages;
-CREATE TRIGGER messages_jobber_autosend AFTER INSERT OR UPDATE OF intent ON messages
+DROP TRIGGER IF EXISTS messages_jobber_autosend_new ON messages;
+CREATE TRIGGER messages_jobber_autosend AFTER UPDATE OF intent ON messages
     FOR EACH ROW WHEN (NEW.intent IS NOT NULL) EXECUTE FUNCTION consult_jobber_autosend();
+CREATE TRIGGER messages_jobber_autosend_new AFTER INSERT ON messages
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION consult_jobber_autosend();

@@ -1,19 +1,24 @@
 -- consult_mark_unread: the live definition. Edit it here, never in a migration: the
 -- runner applies this file again whenever it changes (see sql/README.md).
 -- Earlier definitions: sql/003_dashboard.sql.
--- New inbound messages mark the thread unread. A thread already unread and
--- as recent (intake's filing sets both with the message) is left alone:
--- a second version of its row would only be work for nothing.
+-- New inbound messages mark their threads unread. Once per statement,
+-- over the statement's new rows (a transition table): intake's drain
+-- files hundreds of messages in one statement, and a trigger per row cost
+-- each of them a plpgsql call and an UPDATE. A thread already unread and
+-- as recent (the drain sets both with the message) is left alone: a
+-- second version of its row would only be work for nothing.
 CREATE OR REPLACE FUNCTION consult_mark_unread() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW.direction = 'inbound' THEN
-        UPDATE conversations SET unread = true, last_message_at = greatest(last_message_at, NEW.created_at)
-         WHERE id = NEW.conversation_id
-           AND (NOT unread OR last_message_at < NEW.created_at);
-    END IF;
-    RETURN NEW;
+    UPDATE conversations cv
+       SET unread = true, last_message_at = greatest(cv.last_message_at, n.created_at)
+      FROM (SELECT conversation_id, max(created_at) AS created_at
+              FROM added WHERE direction = 'inbound' GROUP BY conversation_id) n
+     WHERE cv.id = n.conversation_id
+       AND (NOT cv.unread OR cv.last_message_at < n.created_at);
+    RETURN NULL;
 END
 $$;
 DROP TRIGGER IF EXISTS messages_mark_unread ON messages;
 CREATE TRIGGER messages_mark_unread AFTER INSERT ON messages
-    FOR EACH ROW EXECUTE FUNCTION consult_mark_unread();
+    REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION consult_mark_unread();

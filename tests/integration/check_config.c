@@ -30,6 +30,7 @@ START_TEST(test_wrong_values_fail_naming_the_directive)
     expect_rejected("ConsultPoolTTL soon", "ConsultPoolTTL: expected a duration");
     expect_rejected("ConsultDatabaseConnectTimeout 1s", "ConsultDatabaseConnectTimeout: expected a duration from 2000ms");
     expect_rejected("ConsultRetryAfter 0", "ConsultRetryAfter: expected an integer from 1 to 3600");
+    expect_rejected("ConsultDatabasePrepare sometimes", "ConsultDatabasePrepare: expected On or Off, got 'sometimes'");
     expect_rejected("ConsultJobDrainThreads 0", "ConsultJobDrainThreads: expected an integer from 1 to 16");
     expect_rejected("ConsultDatabase \"nosuchoption=1\"", "ConsultDatabase: invalid libpq connection string");
     expect_rejected("ConsultClient Bad_Slug", "ConsultClient: expected a client slug");

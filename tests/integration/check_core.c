@@ -1,7 +1,9 @@
 /* mod_consult_core over HTTP: health endpoint and serving the sites. */
 #include "integ.h"
+#include "db/cs_db.h"
 
 #include <apr_strings.h>
+#include <stdlib.h>
 #include <string.h>
 
 static it_resp_t *get(const char *host, const char *path)
@@ -72,6 +74,68 @@ START_TEST(test_unknown_host_gets_the_default_page)
 }
 END_TEST
 
+/* The hot statements are planned once per connection and run by name;
+ * a pooler that discards them (DISCARD ALL, as pgbouncer does between
+ * clients) costs a second prepare, not a failed post; with preparation off
+ * nothing is prepared. */
+static const cs_db_stmt_t twice_stmt = { "it_twice", "SELECT $1::int * 2", 1 };
+
+static const char *twice(PGconn *conn, const char *n, const char **perr)
+{
+    const char *params[1] = { n };
+    PGresult *res = cs_db_exec_stmt(conn, it_pool, perr, PGRES_TUPLES_OK, &twice_stmt, params);
+    const char *out = res ? apr_pstrdup(it_pool, PQgetvalue(res, 0, 0)) : NULL;
+    PQclear(res);
+    return out;
+}
+
+static long prepared_here(PGconn *conn)
+{
+    PGresult *res = PQexec(conn, "SELECT count(*) FROM pg_prepared_statements WHERE name = 'it_twice'");
+    long n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+START_TEST(test_hot_statements_are_prepared_once_and_survive_a_discard)
+{
+    cs_db_params_t params;
+    const char *err = NULL;
+    PGconn *conn;
+
+    cs_db_params_defaults(&params);
+    params.conninfo = getenv("CS_TEST_DATABASE");
+    conn = cs_db_connect(&params, &err, it_pool);
+    ck_assert_msg(conn != NULL, "%s", err);
+    ck_assert_str_eq(twice(conn, "21", &err), "42");
+    ck_assert_str_eq(twice(conn, "5", &err), "10");
+    ck_assert_int_eq(prepared_here(conn), 1);
+    PQclear(PQexec(conn, "DISCARD ALL"));
+    ck_assert_int_eq(prepared_here(conn), 0);
+    ck_assert_str_eq(twice(conn, "3", &err), "6");
+    ck_assert_int_eq(prepared_here(conn), 1);
+    /* Inside a transaction a lost statement fails the statement (the
+     * transaction is aborted; nothing runs twice), and the next use
+     * outside it prepares it again. */
+    PQclear(PQexec(conn, "DEALLOCATE ALL"));
+    PQclear(PQexec(conn, "BEGIN"));
+    ck_assert_ptr_null(twice(conn, "4", &err));
+    ck_assert_msg(strstr(err, "26000") != NULL, "%s", err);
+    PQclear(PQexec(conn, "ROLLBACK"));
+    ck_assert_str_eq(twice(conn, "4", &err), "8");
+    PQfinish(conn);
+
+    /* off (ConsultDatabasePrepare Off): the same answers, nothing kept */
+    cs_db_prepare_set(0);
+    conn = cs_db_connect(&params, &err, it_pool);
+    ck_assert_msg(conn != NULL, "%s", err);
+    ck_assert_str_eq(twice(conn, "7", &err), "14");
+    ck_assert_int_eq(prepared_here(conn), 0);
+    cs_db_prepare_set(1);
+    PQfinish(conn);
+}
+END_TEST
+
 Suite *suite_core(void)
 {
     Suite *s = suite_create("core");
@@ -84,6 +148,7 @@ Suite *suite_core(void)
     tcase_add_test(tc, test_health_refuses_post);
     tcase_add_test(tc, test_coffee_shop_site_is_served_with_its_form);
     tcase_add_test(tc, test_unknown_host_gets_the_default_page);
+    tcase_add_test(tc, test_hot_statements_are_prepared_once_and_survive_a_discard);
     suite_add_tcase(s, tc);
     return s;
 }
