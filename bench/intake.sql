@@ -10,4 +10,4 @@ VALUES ('intake', (SELECT id FROM clients WHERE slug = 'bench'), 'bench:' || md5
   || (2000000 + :who % 8000000) || '","message":"Hi, do you cater office breakfasts for 30 people next Tuesday?",'
   || '"fields":{"name":"Ana Lima","email":"ana' || :who || '@example.com","phone":"+1503'
   || (2000000 + :who % 8000000) || '","message":"Hi, do you cater office breakfasts for 30 people next Tuesday?"},'
-  || '"ip":"127.0.0.1","spam":false,"reasons":[]}');
+  || '"ip":"127.0.0.1","spam": false,"reasons":[]}');

@@ -88,6 +88,11 @@ r["ok"] = r["ratio"] >= 0.5 and r["p99_ratio"] <= 2
 res["rps_ratio"], res["p99_ratio"] = r["ratio"], r["p99_ratio"]
 notes.append("intake: %d posts acknowledged, %d journal rows written, %d non-2xx/3xx"
              % (edge["requests"], res["intake_rows"], edge["errors"]))
+if os.path.exists(tmp + "/pgbench-prepared.txt"):
+    prep = float(re.search(r"tps = ([\d.]+)", open(tmp + "/pgbench-prepared.txt").read()).group(1))
+    res["intake_pgbench_prepared_rps"] = round(prep, 1)
+    notes.append("intake: the INSERT planned once (pgbench -M prepared, as the edge runs it): %s/s;"
+                 " the edge is %.3fx of it" % (fmt(prep), edge["rps"] / prep if prep else 0))
 
 backlog, d0, d1 = open(tmp + "/drain.txt").read().split()
 drain = {"rps": round(int(backlog) / max(float(d1) - float(d0), 0.5), 1)}
