@@ -31,7 +31,15 @@ trap finish EXIT INT TERM
 
 bench_t0=$(date +%s)
 echo "bench: starting PostgreSQL and Apache (results are for this machine: $(nproc) cores)"
-cs_pg_start "$tmp/pg" "$pgport" >/dev/null
+# PostgreSQL as initdb leaves it but for max_wal_size, as a server that
+# takes every client's writes is set: checkpoints then come on their timer
+# rather than after each gigabyte of WAL (this run writes several), each a
+# burst of full-page writes that stalled filing for seconds. Both the
+# paths and their pgbench references run on it. (A larger shared_buffers
+# made pgbench itself slower here, its first touch of each new buffer a
+# page fault: left at the default.) BENCH_PG_OPTS to vary.
+CS_PG_OPTS=${BENCH_PG_OPTS:--c max_wal_size=4GB} \
+    cs_pg_start "$tmp/pg" "$pgport" >/dev/null
 "$build/consult-admin" --db "$conninfo" migrate "$root/sql" >/dev/null
 "$build/consult-admin" --db "$conninfo" client-add bench "Bench Coffee" >/dev/null
 export CONSULT_INTAKE_IP_LIMIT=0

@@ -40,6 +40,7 @@ cs_free_port() {
 }
 
 # cs_pg_start DIR PORT: initdb on first use, start, create database consult.
+# CS_PG_OPTS: more server options (-c name=value ...), as make bench sets.
 cs_pg_start() {
     local dir=$1 port=$2 bin user
     bin=$(cs_pgbin)
@@ -64,7 +65,7 @@ cs_pg_start() {
     # Loopback TCP only, socket in our own folder: never clashes with a
     # system PostgreSQL.
     cs_as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-        -o "-p $port -k $dir/run -c listen_addresses=127.0.0.1 -c max_connections=200" \
+        -o "-p $port -k $dir/run -c listen_addresses=127.0.0.1 -c max_connections=200 ${CS_PG_OPTS:-}" \
         start >/dev/null || { tail -n 20 "$dir/postgres.log" >&2; cs_die "PostgreSQL did not start"; }
     if ! cs_as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U consult -d postgres -tAc \
             "SELECT 1 FROM pg_database WHERE datname = 'consult'" | grep -q 1; then

@@ -141,7 +141,7 @@ int intake_drain(server_rec *s, PGconn *conn, apr_pool_t *p, int limit)
     int n;
 
     /* A pool per batch: the worker goes on batch after batch in one pool
-     * while rows keep coming, and each batch parses and classifies 200
+     * while rows keep coming, and each batch parses and classifies hundreds of
      * posts. */
     if (apr_pool_create(&bp, p) != APR_SUCCESS) {
         return -1;
