@@ -38,7 +38,7 @@ echo "bench: starting PostgreSQL and Apache (results are for this machine: $(npr
 # paths and their pgbench references run on it. (A larger shared_buffers
 # made pgbench itself slower here, its first touch of each new buffer a
 # page fault: left at the default.) BENCH_PG_OPTS to vary.
-CS_PG_OPTS=${BENCH_PG_OPTS:--c max_wal_size=4GB} \
+CS_PG_OPTS=${BENCH_PG_OPTS--c max_wal_size=4GB} \
     cs_pg_start "$tmp/pg" "$pgport" >/dev/null
 "$build/consult-admin" --db "$conninfo" migrate "$root/sql" >/dev/null
 "$build/consult-admin" --db "$conninfo" client-add bench "Bench Coffee" >/dev/null

@@ -358,14 +358,37 @@ static int has_state(const PGresult *res, const char *state)
     return s && strcmp(s, state) == 0;
 }
 
-/* Prepare @p stmt on @p conn; APR_SUCCESS also when the server already
- * has it (42P05: prepared by this session before its list was lost). */
+static void forget(prepared_t *pr, const cs_db_stmt_t *stmt)
+{
+    int i;
+
+    for (i = 0; i < pr->n; i++) {
+        if (pr->stmt[i] == stmt) {
+            pr->stmt[i] = pr->stmt[--pr->n];
+            return;
+        }
+    }
+}
+
+/* Prepare @p stmt on @p conn. The name already taken on the server
+ * (42P05: by whatever this list does not know, which may be other SQL) is
+ * freed and prepared again when no transaction is open; in one, the
+ * failed prepare has aborted it, and that is the caller's error. */
 static apr_status_t prepare(PGconn *conn, apr_pool_t *p, const char **perr, prepared_t *pr,
                             const cs_db_stmt_t *stmt)
 {
     PGresult *res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
 
-    if (!has_state(res, "42P05") && !(res = checked(conn, p, perr, PGRES_COMMAND_OK, res))) {
+    if (has_state(res, "42P05") && PQtransactionStatus(conn) == PQTRANS_IDLE) {
+        char *name = PQescapeIdentifier(conn, stmt->name, strlen(stmt->name));
+        PQclear(res);
+        if (name) {
+            PQclear(PQexec(conn, apr_pstrcat(p, "DEALLOCATE ", name, NULL)));
+            PQfreemem(name);
+        }
+        res = PQprepare(conn, stmt->name, stmt->sql, stmt->nparams, NULL);
+    }
+    if (!(res = checked(conn, p, perr, PGRES_COMMAND_OK, res))) {
         return APR_EGENERAL;
     }
     PQclear(res);
@@ -389,7 +412,7 @@ PGresult *cs_db_exec_stmt(PGconn *conn, apr_pool_t *p, const char **perr,
     res = PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);
     if (has_state(res, "26000")) {
         /* the server lost what this session prepared (DISCARD ALL) */
-        pr->n = 0;
+        forget(pr, stmt);
         if (PQtransactionStatus(conn) == PQTRANS_IDLE) {
             PQclear(res);
             if (prepare(conn, p, perr, pr, stmt) != APR_SUCCESS) {

@@ -113,9 +113,11 @@ PGresult *cs_db_exec_stmt(PGconn *conn, apr_pool_t *p, const char **perr,
                           const char *const *params);
 
 /**
- * Named prepared statements on (the default) or off, for the process:
- * off behind a pooler that does not keep them (pgbouncer in transaction
- * pooling before 1.21). Set at configuration, before any connection.
+ * Named prepared statements on (the default) or off: off behind a pooler
+ * that does not keep them (pgbouncer in transaction pooling, unless 1.21
+ * or later with max_prepared_statements above 0). Set at configuration,
+ * before the fork. common/ is linked into each module, so this is the
+ * calling module's switch: mod_consult_core's, the one caller.
  */
 void cs_db_prepare_set(int on);
 

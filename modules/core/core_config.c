@@ -317,7 +317,7 @@ const command_rec core_cmds[] = {
                   "statement_timeout of every pooled connection (default 10s)"),
     AP_INIT_TAKE1("ConsultDatabasePrepare", set_prepare, NULL, RSRC_CONF,
                   "plan the hot statements once per connection (default On; Off behind "
-                  "pgbouncer's transaction pooling before 1.21)"),
+                  "a transaction pooler that does not keep prepared statements)"),
     AP_INIT_TAKE1("ConsultJobWorker", set_worker, NULL, RSRC_CONF,
                   "run the job worker in this server (default On)"),
     AP_INIT_TAKE1("ConsultJobPollInterval", set_duration, (void *)4, RSRC_CONF,
@@ -353,6 +353,8 @@ int core_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     cs_db_params_t params;
     server_rec *v;
 
+    /* before the fork and before any thread: every process reads it */
+    cs_db_prepare_set(core_sconf(s)->prepare != 0);
     core_db_params(s, &params);
     if (params.min > params.keep || params.keep > params.max) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, s,

@@ -43,7 +43,6 @@ void core_child_init(apr_pool_t *p, server_rec *s)
     if (!params.conninfo) {
         return;             /* Consult not configured on this server */
     }
-    cs_db_prepare_set(core_sconf(s)->prepare != 0);
     child = apr_pcalloc(p, sizeof(*child));
     apr_pool_create(&child->cpool, p);
     apr_pool_tag(child->cpool, "consult_db_pool");

@@ -16,7 +16,9 @@ BEGIN
     IF TG_LEVEL = 'STATEMENT' THEN
         -- An insert counts only for a form post (written classified by the
         -- drain); other inserts with an intent (a Cal.com booking's
-        -- events) were never classified.
+        -- events) were never classified. EXECUTE, so each statement is
+        -- planned for its own number of rows (consult_mark_unread.sql).
+        EXECUTE $q$
         WITH r AS (
             INSERT INTO jobber_requests (client_id, message_id, contact_id)
             SELECT n.client_id, n.id, cv.contact_id
@@ -33,7 +35,8 @@ BEGIN
         SELECT 'jobber.lead', jsonb_build_object('client_id', client_id, 'message_id', message_id),
                'jobber.lead:' || message_id
           FROM r
-        ON CONFLICT (unique_key) DO NOTHING;
+        ON CONFLICT (unique_key) DO NOTHING
+        $q$;
         RETURN NULL;
     END IF;
     IF NEW.intent IS DISTINCT FROM OLD.intent

@@ -76,8 +76,8 @@ END_TEST
 
 /* The hot statements are planned once per connection and run by name;
  * a pooler that discards them (DISCARD ALL, as pgbouncer does between
- * clients) costs a second prepare, not a failed post; with preparation off
- * nothing is prepared. */
+ * clients) costs a second prepare, not a failed post; a name some other
+ * SQL holds is taken back; with preparation off nothing is prepared. */
 static const cs_db_stmt_t twice_stmt = { "it_twice", "SELECT $1::int * 2", 1 };
 
 static const char *twice(PGconn *conn, const char *n, const char **perr)
@@ -123,6 +123,14 @@ START_TEST(test_hot_statements_are_prepared_once_and_survive_a_discard)
     ck_assert_msg(strstr(err, "26000") != NULL, "%s", err);
     PQclear(PQexec(conn, "ROLLBACK"));
     ck_assert_str_eq(twice(conn, "4", &err), "8");
+    PQfinish(conn);
+
+    /* The name already taken on the server by other SQL: replaced, so
+     * the answer is this statement's. */
+    conn = cs_db_connect(&params, &err, it_pool);
+    ck_assert_msg(conn != NULL, "%s", err);
+    PQclear(PQexec(conn, "PREPARE it_twice (int) AS SELECT 0"));
+    ck_assert_str_eq(twice(conn, "9", &err), "18");
     PQfinish(conn);
 
     /* off (ConsultDatabasePrepare Off): the same answers, nothing kept */
