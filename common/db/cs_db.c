@@ -401,12 +401,13 @@ PGresult *cs_db_exec_stmt(PGconn *conn, apr_pool_t *p, const char **perr,
                           const char *const *params)
 {
     prepared_t *pr = prepare_on ? prepared_of(conn) : NULL;
+    int known = pr && is_prepared(pr, stmt);
     PGresult *res;
 
-    if (!pr || (!is_prepared(pr, stmt) && pr->n == PREPARED_MAX)) {
+    if (!pr || (!known && pr->n == PREPARED_MAX)) {
         return cs_db_exec(conn, p, perr, expect, stmt->sql, stmt->nparams, params);
     }
-    if (!is_prepared(pr, stmt) && prepare(conn, p, perr, pr, stmt) != APR_SUCCESS) {
+    if (!known && prepare(conn, p, perr, pr, stmt) != APR_SUCCESS) {
         return NULL;
     }
     res = PQexecPrepared(conn, stmt->name, stmt->nparams, params, NULL, NULL, 0);

@@ -17,7 +17,12 @@ BEGIN
         -- An insert counts only for a form post (written classified by the
         -- drain); other inserts with an intent (a Cal.com booking's
         -- events) were never classified. EXECUTE, so each statement is
-        -- planned for its own number of rows (consult_mark_unread.sql).
+        -- planned for its own number of rows (consult_mark_unread.sql);
+        -- only when such a post came, so other inserts plan nothing.
+        IF NOT EXISTS (SELECT 1 FROM added n WHERE n.intent IS NOT NULL AND n.channel = 'form'
+                       AND n.direction = 'inbound' AND NOT n.is_spam) THEN
+            RETURN NULL;
+        END IF;
         EXECUTE $q$
         WITH r AS (
             INSERT INTO jobber_requests (client_id, message_id, contact_id)

@@ -9,9 +9,13 @@
 -- second version of its row would only be work for nothing. EXECUTE, so
 -- each statement is planned for its own number of rows: a cached plan
 -- would keep the first call's (a drain's 500 rows, or one SMS) for the
--- connection's life.
+-- connection's life; only when an inbound message came, so an outbound
+-- send or a note plans nothing.
 CREATE OR REPLACE FUNCTION consult_mark_unread() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM added WHERE direction = 'inbound') THEN
+        RETURN NULL;
+    END IF;
     EXECUTE $q$
     UPDATE conversations cv
        SET unread = true, last_message_at = greatest(cv.last_message_at, n.created_at)
