@@ -47,8 +47,17 @@ flood_bench_run() {   # $1: the end-to-end filed rate (posts/s)
         "http://127.0.0.1:$port/api/intake" -- $(( (spam + 1) / 2 )) > "$tmp/flood-spam.txt"
     wait "$legit_pid"
     legit_after=$(flood_journal bench); spam_after=$(flood_journal flood)
-    sleep 1.5   # each process writes its counts once a second
-    counted=$(psql_q "SELECT coalesce(sum(posts), 0) FROM intake_edge_counts e JOIN clients c
-                      ON c.id = e.client_id WHERE c.slug = 'flood'")
+    # Each process writes its counts once a second (a child the flood made
+    # and the MPM retires after it, as it ends): the same sum twice, over a
+    # second apart, is all of it; a database slow to take the writes just
+    # after the run gets up to 10 s.
+    local prev=-1 k
+    for k in $(seq 1 8); do
+        sleep 1.25
+        counted=$(psql_q "SELECT coalesce(sum(posts), 0) FROM intake_edge_counts e JOIN clients c
+                          ON c.id = e.client_id WHERE c.slug = 'flood'")
+        [[ $counted == "$prev" ]] && break
+        prev=$counted
+    done
     echo "$spam $legit $((legit_after - legit_before)) $((spam_after - spam_before)) $counted" > "$tmp/flood.txt"
 }

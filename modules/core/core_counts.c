@@ -6,9 +6,11 @@
  * per client and reason into intake_edge_counts. Counts wait for the next
  * second while the database is away. A process that stops (the MPM
  * retiring a spare child after a flood) writes what it holds on a
- * connection of its own, since the pool may be going away under the
- * watchdog then; only posts answered after that last write, or a database
- * away at that moment, go uncounted.
+ * connection of its own, since the pool may be going away then, twice:
+ * when its watchdog stops (the moment the child is told to stop, while its
+ * workers still finish the requests in flight), and again as the child's
+ * pool goes, once every worker has ended; only a database away at that
+ * moment leaves posts uncounted.
  */
 #include "core_private.h"
 
@@ -165,6 +167,36 @@ static apr_status_t counts_callback(int state, void *data, apr_pool_t *pool)
         flush(data, pool, 1);
     }
     return APR_SUCCESS;
+}
+
+/* The child's last write, after its workers have ended: the watchdog's
+ * stopping write comes as soon as the child is told to stop, and the posts
+ * its workers answer after that would otherwise go uncounted. */
+static apr_status_t counts_child_exit(void *data)
+{
+    apr_pool_t *p = NULL;
+    apr_status_t rv;
+
+    /* cpool is shared with add(), which the watchdog may still be in. */
+    if (apr_thread_mutex_lock(lock) != APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    rv = apr_pool_create(&p, cpool);
+    apr_thread_mutex_unlock(lock);
+    if (rv == APR_SUCCESS) {
+        flush(data, p, 1);
+        apr_thread_mutex_lock(lock);
+        apr_pool_destroy(p);
+        apr_thread_mutex_unlock(lock);
+    }
+    return APR_SUCCESS;
+}
+
+void core_counts_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    if (lock) {
+        apr_pool_cleanup_register(pchild, s, counts_child_exit, apr_pool_cleanup_null);
+    }
 }
 
 int core_counts_post_config(apr_pool_t *pconf, apr_pool_t *plog,

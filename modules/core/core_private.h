@@ -127,6 +127,7 @@ int cs_jobs_notify_due(void);
 int cs_edge_count(const char *client_id, const char *reason);
 int core_counts_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *s);
+void core_counts_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* core_http.c */
 int cs_send_error(request_rec *r, int status, const char *code,

@@ -15,6 +15,7 @@ static void child_init(apr_pool_t *p, server_rec *s)
     /* The pool is built here, after fork: each child owns its sockets. */
     core_child_init(p, s);
     core_ratelimit_child_init(p, s);
+    core_counts_child_init(p, s);
 }
 
 static int map_to_storage(request_rec *r)

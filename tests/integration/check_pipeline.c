@@ -2,7 +2,9 @@
  * form tokens, idempotency, rate limits, CORS, HTMX and attachments. */
 #include "integ.h"
 
+#include <apr_network_io.h>
 #include <apr_strings.h>
+#include <stdlib.h>
 #include <openssl/evp.h>
 #include <string.h>
 #include <unistd.h>
@@ -390,6 +392,74 @@ START_TEST(test_a_bot_flood_past_the_keep_budget_is_counted_not_stored)
 }
 END_TEST
 
+/* A child told to stop still answers the posts in flight; one counted then
+ * is written as the child ends, not lost with it. The post's body is held
+ * back over a graceful restart, so the old child counts it after its
+ * watchdog's stopping write. */
+START_TEST(test_a_post_counted_while_its_child_stops_is_still_written)
+{
+#define BOT "{\"email\":\"bot@flood.example\",\"message\":\"cheap seo late\"," \
+            "\"website\":\"http://spam.example\"}"
+    const char *sum = "SELECT coalesce(sum(posts), 0) FROM intake_edge_counts e"
+                      " JOIN clients c ON c.id = e.client_id WHERE c.slug = 'flood-client'";
+    const char *url = getenv("CS_TEST_URL"), *head, *out = NULL;
+    apr_sockaddr_t *sa;
+    apr_socket_t *sock;
+    char answer[2048];
+    apr_size_t n, got = 0;
+    apr_status_t rv;
+    long before = -1, now;
+    int i, split = (int)strlen(BOT) / 2;
+
+    /* Past the keep budget (3 here): the posts that follow are counted. */
+    for (i = 0; i < 5 && it_post("flood.localhost", JSON, BOT)->status != 202; i++) {
+    }
+    ck_assert_int_lt(i, 5);
+    /* Every process writes once a second: the same sum twice, over a
+     * second apart, is all of it. */
+    for (i = 0; i < 10; i++) {
+        now = it_sql_long(sum, 0, NULL);
+        if (now == before) {
+            break;
+        }
+        before = now;
+        usleep(1200 * 1000);
+    }
+
+    ck_assert_ptr_nonnull(url);
+    ck_assert_int_eq(apr_sockaddr_info_get(&sa, "127.0.0.1", APR_INET,
+                                           (apr_port_t)atoi(strrchr(url, ':') + 1), 0, it_pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_create(&sock, APR_INET, SOCK_STREAM, APR_PROTO_TCP, it_pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(apr_socket_connect(sock, sa), APR_SUCCESS);
+    apr_socket_timeout_set(sock, apr_time_from_sec(20));
+    head = apr_psprintf(it_pool, "POST /api/intake HTTP/1.1\r\nHost: flood.localhost\r\n"
+                        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%.*s",
+                        (int)strlen(BOT), split, BOT);
+    n = strlen(head);
+    ck_assert_int_eq(apr_socket_send(sock, head, &n), APR_SUCCESS);
+    usleep(300 * 1000);         /* the request is in its handler, reading */
+    ck_assert_msg(it_ctl("httpd-graceful", &out) == 0, "graceful restart: %s", out);
+    usleep(1000 * 1000);        /* the old child's watchdog has stopped */
+    n = strlen(BOT) - (apr_size_t)split;
+    ck_assert_int_eq(apr_socket_send(sock, BOT + split, &n), APR_SUCCESS);
+    do {
+        n = sizeof(answer) - 1 - got;
+        rv = apr_socket_recv(sock, answer + got, &n);
+        got += n;
+    } while (rv == APR_SUCCESS && got < sizeof(answer) - 1 && !strstr(answer, "counted"));
+    answer[got] = '\0';
+    apr_socket_close(sock);
+    ck_assert_msg(strstr(answer, " 202 ") && strstr(answer, "{\"counted\":true}"),
+                  "not answered as counted: %s", answer);
+    ck_assert_msg(it_wait_sql(sum, apr_ltoa(it_pool, before + 1), 10),
+                  "the post counted as its child stopped was not written: %ld then %s",
+                  before, it_sql(sum, 0, NULL));
+#undef BOT
+}
+END_TEST
+
 START_TEST(test_cors_preflight_and_origin_rules)
 {
     const char *ok_origin[] = { "Origin: https://www.coffee.example",
@@ -527,6 +597,7 @@ Suite *suite_pipeline(void)
     tcase_add_test(tc, test_cors_preflight_and_origin_rules);
     tcase_add_test(tc, test_htmx_requests_get_html_fragments);
     tcase_add_test(tc, test_attachments_are_stored_with_checksum_and_checked_by_content);
+    tcase_add_test(tc, test_a_post_counted_while_its_child_stops_is_still_written);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start and stop the harness's servers; the integration tests call this to
 # take PostgreSQL or Apache away and bring them back.
-#   ctl.sh pg-stop|pg-start|httpd-start|httpd-stop|httpd-restart|httpd-t [args]
+#   ctl.sh pg-stop|pg-start|httpd-start|httpd-stop|httpd-graceful|httpd-restart|httpd-t [args]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/tools/lib.sh"
@@ -50,6 +50,10 @@ httpd-stop)
     [[ -f "$CONSULT_VAR/run/httpd.pid" ]] || exit 0
     cs_httpd -f "$conf" -k stop || true
     wait_pid_gone
+    ;;
+httpd-graceful)
+    cs_httpd -f "$conf" -k graceful
+    wait_listening
     ;;
 httpd-restart)
     "$0" httpd-stop
