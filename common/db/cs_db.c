@@ -38,22 +38,26 @@ static void quiet_notice(void *arg, const char *message)
 PGconn *cs_db_connect(const cs_db_params_t *params, const char **perr,
                       apr_pool_t *p)
 {
-    /* dbname comes first and is expanded as a full conninfo string; the
-     * keywords after it override, so our timeouts always apply. libpq's
-     * connect_timeout has a floor of 2 seconds. */
+    /* dbname is expanded as a full conninfo string; the keywords after it
+     * override, so our timeouts always apply. libpq's connect_timeout has
+     * a floor of 2 seconds. gssencmode before it is only a default (the
+     * conninfo or PGGSSENCMODE may ask for Kerberos): libpq's "prefer"
+     * probes for Kerberos credentials on every connect, which costs each
+     * Apache child about 0.8 MB of krb5 pages and state for nothing. */
     long ct = (long)apr_time_sec(params->connect_timeout);
-    const char *keys[] = { "dbname", "connect_timeout", "options",
+    const char *keys[] = { "gssencmode", "dbname", "connect_timeout", "options",
                            "application_name", "keepalives", NULL };
-    const char *vals[6];
+    const char *vals[7];
     PGconn *conn;
 
-    vals[0] = params->conninfo;
-    vals[1] = apr_ltoa(p, ct < 2 ? 2 : ct);
-    vals[2] = apr_psprintf(p, "-c statement_timeout=%" APR_INT64_T_FMT,
+    vals[0] = getenv("PGGSSENCMODE") ? NULL : "disable";
+    vals[1] = params->conninfo;
+    vals[2] = apr_ltoa(p, ct < 2 ? 2 : ct);
+    vals[3] = apr_psprintf(p, "-c statement_timeout=%" APR_INT64_T_FMT,
                            (apr_int64_t)(params->statement_timeout / 1000));
-    vals[3] = params->application_name;
-    vals[4] = "1";
-    vals[5] = NULL;
+    vals[4] = params->application_name;
+    vals[5] = "1";
+    vals[6] = NULL;
     conn = PQconnectdbParams(keys, vals, 1);
     if (conn) {
         /* libpq prints server notices on stderr, which is httpd's error log;
