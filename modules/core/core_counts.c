@@ -6,11 +6,10 @@
  * per client and reason into intake_edge_counts. Counts wait for the next
  * second while the database is away. A process that stops (the MPM
  * retiring a spare child after a flood) writes what it holds on a
- * connection of its own, since the pool may be going away then, twice:
- * when its watchdog stops (the moment the child is told to stop, while its
- * workers still finish the requests in flight), and again as the child's
- * pool goes, once every worker has ended; only a database away at that
- * moment leaves posts uncounted.
+ * connection of its own as the child's pool goes, once every worker has
+ * ended (not when its watchdog stops: that is the moment the child is told
+ * to stop, while its workers still answer the requests in flight); only a
+ * database away at that moment leaves posts uncounted.
  */
 #include "core_private.h"
 
@@ -160,11 +159,10 @@ static void flush(server_rec *s, apr_pool_t *p, int at_exit)
 
 static apr_status_t counts_callback(int state, void *data, apr_pool_t *pool)
 {
+    /* Not at STOPPING: that comes when the child is told to stop, with its
+     * workers still answering; counts_child_exit writes after them. */
     if (state == AP_WATCHDOG_STATE_RUNNING) {
         flush(data, pool, 0);
-    }
-    else if (state == AP_WATCHDOG_STATE_STOPPING) {
-        flush(data, pool, 1);
     }
     return APR_SUCCESS;
 }

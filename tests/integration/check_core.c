@@ -97,6 +97,37 @@ static long prepared_here(PGconn *conn)
     return n;
 }
 
+/* Connections skip libpq's Kerberos probe unless the conninfo asks for
+ * it: the default is gssencmode=disable, and a conninfo that requires GSS
+ * encryption gets it (here, no Kerberos: a clear refusal). */
+START_TEST(test_connections_default_to_no_gss_and_the_conninfo_wins)
+{
+    cs_db_params_t params;
+    const char *err = NULL, *mode = NULL;
+    PQconninfoOption *opts, *o;
+    PGconn *conn;
+
+    cs_db_params_defaults(&params);
+    params.conninfo = getenv("CS_TEST_DATABASE");
+    conn = cs_db_connect(&params, &err, it_pool);
+    ck_assert_msg(conn != NULL, "%s", err);
+    opts = PQconninfo(conn);
+    for (o = opts; o && o->keyword; o++) {
+        if (!strcmp(o->keyword, "gssencmode")) {
+            mode = o->val ? apr_pstrdup(it_pool, o->val) : "";
+        }
+    }
+    PQconninfoFree(opts);
+    PQfinish(conn);
+    ck_assert_str_eq(mode, "disable");
+
+    params.conninfo = apr_pstrcat(it_pool, getenv("CS_TEST_DATABASE"),
+                                  " gssencmode=require", NULL);
+    ck_assert_ptr_null(cs_db_connect(&params, &err, it_pool));
+    ck_assert_msg(strstr(err, "GSS") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(test_hot_statements_are_prepared_once_and_survive_a_discard)
 {
     cs_db_params_t params;
@@ -157,6 +188,7 @@ Suite *suite_core(void)
     tcase_add_test(tc, test_coffee_shop_site_is_served_with_its_form);
     tcase_add_test(tc, test_unknown_host_gets_the_default_page);
     tcase_add_test(tc, test_hot_statements_are_prepared_once_and_survive_a_discard);
+    tcase_add_test(tc, test_connections_default_to_no_gss_and_the_conninfo_wins);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -394,8 +394,8 @@ END_TEST
 
 /* A child told to stop still answers the posts in flight; one counted then
  * is written as the child ends, not lost with it. The post's body is held
- * back over a graceful restart, so the old child counts it after its
- * watchdog's stopping write. */
+ * back over a graceful restart, so the old child counts it after it was
+ * told to stop (when its watchdog stops). */
 START_TEST(test_a_post_counted_while_its_child_stops_is_still_written)
 {
 #define BOT "{\"email\":\"bot@flood.example\",\"message\":\"cheap seo late\"," \
