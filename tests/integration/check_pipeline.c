@@ -166,26 +166,39 @@ static const char *on(PGconn *conn, const char *sql)
 START_TEST(test_two_drains_at_one_backlog_file_each_post_once)
 {
     PGconn *a = PQconnectdb(getenv("CS_TEST_DATABASE")), *b = PQconnectdb(getenv("CS_TEST_DATABASE"));
-    const char *all, *mine;
+    const char *all = NULL, *mine = "", *slug = NULL, *like = NULL, *p[1];
     PGresult *res;
+    int round;
 
     ck_assert_int_eq(PQstatus(a), CONNECTION_OK);
     ck_assert_int_eq(PQstatus(b), CONNECTION_OK);
-    it_sql("INSERT INTO clients (slug, name) VALUES ('race-client', 'Race Co')"
-           " ON CONFLICT (slug) DO NOTHING", 0, NULL);
-    on(a, "ANALYZE provider_events");
-    all = on(a, "WITH e AS (INSERT INTO provider_events (provider, client_id, event_id, payload,"
-                " received_at) SELECT 'intake', (SELECT id FROM clients WHERE slug = 'race-client'),"
-                " 'race:' || g, jsonb_build_object('name', 'Racer', 'email', 'racer' || g || '@example.com',"
-                " 'message', 'post ' || g, 'fields', '{}'::jsonb, 'ip', '127.0.0.1', 'spam', false,"
-                " 'reasons', '[]'::jsonb)::text, now() - interval '1 day' + g * interval '1 ms'"
-                " FROM generate_series(1, 500) g RETURNING id)"
-                " SELECT jsonb_agg(jsonb_build_object('id', id) ORDER BY id) FROM e");
-    /* A claims what the job worker has not taken (it polls every 200 ms). */
-    on(a, "BEGIN");
-    mine = on(a, "SELECT jsonb_agg(jsonb_build_object('id', id) ORDER BY id)"
-                 " FROM consult_intake_claim(1000) WHERE slug = 'race-client'");
-    ck_assert_msg(*mine, "the claim handed out none of the 500 waiting rows");
+    /* A claims what the job worker has not taken (it polls every 200 ms).
+     * Slowed down (the sanitizers), the worker can take the whole batch
+     * first; that files each post once too but tests nothing here, so a
+     * fresh batch at a fresh client is tried, up to five. */
+    for (round = 1; round <= 5 && !*mine; round++) {
+        if (round > 1) {
+            on(a, "ROLLBACK");
+        }
+        slug = apr_psprintf(it_pool, "race-client-%d", round);
+        like = apr_psprintf(it_pool, "race%d:%%", round);
+        p[0] = slug;
+        it_sql("INSERT INTO clients (slug, name) VALUES ($1, 'Race Co')"
+               " ON CONFLICT (slug) DO NOTHING", 1, p);
+        on(a, "ANALYZE provider_events");
+        all = on(a, apr_psprintf(it_pool,
+            "WITH e AS (INSERT INTO provider_events (provider, client_id, event_id, payload,"
+            " received_at) SELECT 'intake', (SELECT id FROM clients WHERE slug = '%s'),"
+            " 'race%d:' || g, jsonb_build_object('name', 'Racer', 'email', 'racer' || g || '@example.com',"
+            " 'message', 'post ' || g, 'fields', '{}'::jsonb, 'ip', '127.0.0.1', 'spam', false,"
+            " 'reasons', '[]'::jsonb)::text, now() - interval '1 day' + g * interval '1 ms'"
+            " FROM generate_series(1, 500) g RETURNING id)"
+            " SELECT jsonb_agg(jsonb_build_object('id', id) ORDER BY id) FROM e", slug, round));
+        on(a, "BEGIN");
+        mine = on(a, apr_psprintf(it_pool, "SELECT jsonb_agg(jsonb_build_object('id', id) ORDER BY id)"
+                                  " FROM consult_intake_claim(1000) WHERE slug = '%s'", slug));
+    }
+    ck_assert_msg(*mine, "in five batches the claim handed out none of the 500 waiting rows");
     /* B, handed every row, waits on A's. */
     ck_assert_int_eq(PQsendQuery(b, apr_psprintf(it_pool,
         "SELECT processed FROM consult_intake_drain('%s'::jsonb, false)", all)), 1);
@@ -198,15 +211,18 @@ START_TEST(test_two_drains_at_one_backlog_file_each_post_once)
     while ((res = PQgetResult(b)) != NULL) {
         PQclear(res);
     }
-    ck_assert(it_wait_sql("SELECT count(*) FROM provider_events WHERE event_id LIKE 'race:%'"
-                          " AND processed_at IS NULL", "0", 10));
+    p[0] = like;
+    ck_assert(it_wait_sql(apr_psprintf(it_pool, "SELECT count(*) FROM provider_events"
+                                       " WHERE event_id LIKE '%s' AND processed_at IS NULL", like),
+                          "0", 10));
     /* each post once: one submission and one message each */
     ck_assert_str_eq(it_sql("SELECT count(*) || ' ' || count(DISTINCT submission_id)"
-                            " FROM provider_events WHERE event_id LIKE 'race:%'", 0, NULL), "500 500");
+                            " FROM provider_events WHERE event_id LIKE $1", 1, p), "500 500");
+    p[0] = slug;
     ck_assert_str_eq(it_sql("SELECT (SELECT count(*) FROM submissions s JOIN clients c ON c.id = s.client_id"
-                            " WHERE c.slug = 'race-client') || ' ' || (SELECT count(*) FROM messages m"
-                            " JOIN clients c ON c.id = m.client_id WHERE c.slug = 'race-client')",
-                            0, NULL), "500 500");
+                            " WHERE c.slug = $1) || ' ' || (SELECT count(*) FROM messages m"
+                            " JOIN clients c ON c.id = m.client_id WHERE c.slug = $1)",
+                            1, p), "500 500");
     PQfinish(a);
     PQfinish(b);
 }
