@@ -114,7 +114,7 @@ psql_q "DELETE FROM provider_events WHERE provider = 'intake' AND event_id LIKE 
 # minute and a half of writes, every request in flight stalled together a
 # few times a run (40-190 ms, while a backend wrote a new WAL segment), and
 # that fell on whichever of the pair ran first, the webhook (its p99 1.4-2.5x
-# pgbench's there, 0.9-1.1x here). Its twilio.event jobs are set aside
+# pgbench's there, 0.85-1.12x here). Its twilio.event jobs are set aside
 # after: the worker node below would take them up in the middle of filing.
 echo "bench: signed Twilio SMS webhooks, $conns connections, ${secs}s"
 python3 "$root/bench/twilio_reqs.py" "http://bench.localhost:$port" bench-token-0123456789 \
