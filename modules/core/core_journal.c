@@ -12,11 +12,18 @@
 
 APLOG_USE_MODULE(consult_core);
 
+/* Headers that carry a credential rather than a proof: Clover's
+ * X-Clover-Auth is the shared auth code itself, not a MAC of the body. */
+static int is_credential(const char *key)
+{
+    return !strcasecmp(key, "Cookie") || !strcasecmp(key, "Authorization")
+           || !strcasecmp(key, "Proxy-Authorization") || !strcasecmp(key, "X-Clover-Auth");
+}
+
 /* Request headers worth keeping with the payload; never credentials. */
 static int add_header(void *data, const char *key, const char *val)
 {
-    if (strcasecmp(key, "Cookie") && strcasecmp(key, "Authorization")
-        && strcasecmp(key, "Proxy-Authorization")
+    if (!is_credential(key)
         && cs_text_is_clean(key, strlen(key)) && cs_text_is_clean(val, strlen(val))) {
         cs_json_set_str(data, key, val);
     }

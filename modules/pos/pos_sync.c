@@ -783,6 +783,9 @@ static int run_event(cs_job_t *job)
         " last_error = $2 WHERE id = $1", 2, params);
     if (!res) return fail(job, "marking the event", err);
     PQclear(res);
+    if (ev->kind == CS_POS_EVENT_VERIFICATION) {
+        return OK;      /* unsigned: it says nothing of the webhook's health */
+    }
     params[0] = client_id;
     res = cs_db_exec(job->conn, job->pool, &err, PGRES_COMMAND_OK,
         "UPDATE restaurants SET last_webhook_at = now() WHERE client_id = $1", 1, params);

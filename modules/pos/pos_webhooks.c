@@ -16,6 +16,7 @@
 APLOG_USE_MODULE(consult_pos);
 
 #define MAX_BODY (256 * 1024)
+#define VERIFICATIONS_PER_HOUR 10
 
 /* The URL the POS called: ConsultPOSWebhookURL, else this request's. */
 static const char *called_url(request_rec *r, const pos_conf *c)
@@ -28,6 +29,24 @@ static int ok(request_rec *r, int duplicate)
 {
     return pos_core.send_json(r, HTTP_OK, duplicate ? "{\"ok\":true,\"duplicate\":true}"
                                                     : "{\"ok\":true}");
+}
+
+/* Clover's verification POST is unsigned by nature (its code comes before
+ * the auth code does), so anyone can send one: a few an hour per
+ * restaurant, as many as staff clicking "Send Verification Code" make,
+ * and past that a 429, so unsigned posts cannot fill the journal. */
+static int verification_allowed(request_rec *r, const pos_conf *c)
+{
+    int retry = 0;
+
+    if (pos_core.rate_limit(r, apr_pstrcat(r->pool, "pos-verification|", c->slug, NULL),
+                            VERIFICATIONS_PER_HOUR, apr_time_from_sec(3600), &retry)) {
+        return 1;
+    }
+    apr_table_setn(r->err_headers_out, "Retry-After", apr_itoa(r->pool, retry));
+    pos_core.send_error(r, HTTP_TOO_MANY_REQUESTS, "rate_limited",
+                        "Too many verification codes this hour.");
+    return 0;
 }
 
 int pos_webhook_handler(request_rec *r)
@@ -67,6 +86,9 @@ int pos_webhook_handler(request_rec *r)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, CSLOGNO(06011)
                       "POS webhook for %s unreadable: %s", c->slug, err ? err : "no event id");
         return pos_core.send_error(r, HTTP_BAD_REQUEST, "bad_event", "The event cannot be read.");
+    }
+    if (ev->kind == CS_POS_EVENT_VERIFICATION && !verification_allowed(r, c)) {
+        return OK;
     }
     rv = pos_core.journal_record(r, apr_pstrcat(r->pool, POS_PROVIDER_PREFIX, c->kind, NULL),
                                  ev->event_id, body, len, POS_JOB_EVENT, &dup);

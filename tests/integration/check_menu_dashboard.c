@@ -520,6 +520,70 @@ START_TEST(test_clovers_verification_code_is_kept_and_shown_on_the_menu_page)
 }
 END_TEST
 
+/* clover-pos.localhost: X-Clover-Auth is Clover's auth code itself, so a
+ * delivery's journal row keeps its other headers but never that one; and
+ * the unsigned verification POST, which anyone can send, is bounded (a
+ * 429 past a few an hour, not journaled) and does not pass for the
+ * webhook's health on the Menu page. */
+START_TEST(test_clovers_auth_code_is_not_journaled_and_unsigned_codes_are_bounded)
+{
+    const char *auth[] = { "X-Clover-Auth: clover-test-auth-code", NULL };
+    const char *slug_sql = " FROM restaurants r JOIN clients c ON c.id = r.client_id"
+                           " WHERE c.slug = 'pos-clover'";
+    const char *last_seen, *refused = NULL, *id;
+    it_req_t w = { 0 };
+    it_resp_t *r = NULL;
+    int i, accepted = 0;
+
+    w.host = "clover-pos.localhost";
+    w.path = "/webhooks/pos";
+    w.content_type = "application/json";
+    w.headers = auth;
+    id = apr_psprintf(it_pool, "CUST%ld", (long)getpid());
+    w.body = apr_psprintf(it_pool, "{\"appId\":\"APPCLOVER\",\"merchants\":{\"MCLOVERTEST1\":"
+                          "[{\"objectId\":\"C:%s\",\"type\":\"CREATE\",\"ts\":1700000000000}]}}", id);
+    ck_assert_int_eq(it_http(&w)->status, 200);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT processed_at IS NOT NULL FROM provider_events"
+                                           " WHERE provider = 'pos.clover' AND event_id LIKE '%%C:%s/%%'", id),
+                              "t", 15), "the delivery was not processed");
+    ck_assert_msg(!strstr(it_sql(apr_psprintf(it_pool, "SELECT headers::text FROM provider_events"
+                                              " WHERE provider = 'pos.clover' AND event_id LIKE '%%C:%s/%%'",
+                                              id), 0, NULL), "clover-test-auth-code"),
+                  "the auth code was journaled");
+    ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT headers ? 'Content-Type' FROM provider_events"
+                                         " WHERE provider = 'pos.clover' AND event_id LIKE '%%C:%s/%%'", id),
+                            0, NULL), "t");
+    last_seen = it_sql(apr_pstrcat(it_pool, "SELECT last_webhook_at::text", slug_sql, NULL), 0, NULL);
+    ck_assert_msg(*last_seen, "a signed delivery did not count as the webhook's health");
+
+    /* Unsigned codes until one is refused (at most 10 an hour: 22 posts
+     * reach a 429 even across an hour's turn). */
+    w.headers = NULL;
+    for (i = 0; i < 22; i++) {
+        const char *code = apr_psprintf(it_pool, "vt-%ld-%d", (long)getpid(), i);
+        w.body = apr_psprintf(it_pool, "{\"verificationCode\":\"%s\"}", code);
+        r = it_http(&w);
+        if (r->status == 429) {
+            refused = code;
+            break;
+        }
+        ck_assert_int_eq(r->status, 200);
+        accepted++;
+    }
+    ck_assert_msg(refused, "22 unsigned verification posts in a row were all taken");
+    ck_assert_msg(apr_table_get(r->headers, "Retry-After"), "a 429 without Retry-After");
+    ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT count(*) FROM provider_events"
+                                         " WHERE provider = 'pos.clover' AND event_id = 'verification:%s'",
+                                         refused), 0, NULL), "0");
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT count(*) FROM provider_events"
+                                           " WHERE provider = 'pos.clover' AND event_id LIKE 'verification:vt-%ld-%%'"
+                                           " AND processed_at IS NOT NULL", (long)getpid()),
+                              apr_itoa(it_pool, accepted), 15), "the accepted codes were not all processed");
+    ck_assert_str_eq(it_sql(apr_pstrcat(it_pool, "SELECT last_webhook_at::text", slug_sql, NULL), 0, NULL),
+                     last_seen);
+}
+END_TEST
+
 Suite *suite_menu_dashboard(void)
 {
     Suite *s = suite_create("menu_dashboard");
@@ -535,6 +599,7 @@ Suite *suite_menu_dashboard(void)
     tcase_add_test(tc, test_an_admin_sees_the_menu_of_the_client_they_chose);
     tcase_add_test(tc, test_a_pos_that_cannot_take_an_86_keeps_it_as_consults_override);
     tcase_add_test(tc, test_clovers_verification_code_is_kept_and_shown_on_the_menu_page);
+    tcase_add_test(tc, test_clovers_auth_code_is_not_journaled_and_unsigned_codes_are_bounded);
     suite_add_tcase(s, tc);
     return s;
 }
