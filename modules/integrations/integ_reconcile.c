@@ -95,8 +95,10 @@ int integ_reconcile_job(cs_job_t *job, const integ_conf *c, const char *client_i
     int i, n, recovered = 0;
     PGresult *res;
 
-    /* Tomorrow's run first: it commits with this one, whatever it finds. */
-    if (integ_reconcile_next(job, INTEG_JOB_RECONCILE, client_id) != OK) {
+    /* Tomorrow's run first, committed: a failing Jobber, whose attempts
+     * roll back, must not stop the daily runs. */
+    if (integ_reconcile_next(job, INTEG_JOB_RECONCILE, client_id) != OK
+        || cs_jobs_checkpoint(job->conn, job->pool, &job->error, job) != APR_SUCCESS) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     res = cs_db_exec(job->conn, job->pool, &job->error, PGRES_TUPLES_OK,
