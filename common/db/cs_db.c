@@ -266,6 +266,11 @@ void cs_db_pool_stats(cs_db_pool_t *pool, cs_db_pool_stats_t *out)
 static PGresult *checked(PGconn *conn, apr_pool_t *p, const char **perr,
                          ExecStatusType expect, PGresult *res)
 {
+    const char *unwanted;
+
+    if (!perr) {
+        perr = &unwanted;       /* a caller that only cleans up (ROLLBACK) */
+    }
     if (!res || PQresultStatus(res) != expect) {
         /* The primary message and SQLSTATE only: Postgres' DETAIL can quote
          * the failing row (names, phones, messages) into our logs. */

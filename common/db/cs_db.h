@@ -81,7 +81,8 @@ int cs_db_conn_usable(PGconn *conn);
 
 /**
  * PQexecParams with text parameters. Returns the result when its status
- * is @p expect; otherwise clears it, sets *perr and returns NULL.
+ * is @p expect; otherwise clears it, sets *perr (@p perr may be NULL)
+ * and returns NULL.
  * The caller PQclear()s a returned result.
  */
 PGresult *cs_db_exec(PGconn *conn, apr_pool_t *p, const char **perr,

@@ -128,6 +128,38 @@ START_TEST(test_connections_default_to_no_gss_and_the_conninfo_wins)
 }
 END_TEST
 
+/* A clean-up ROLLBACK or COMMIT that passes no error pointer (checkout
+ * does) on a connection the server ended fails quietly, without taking
+ * the Apache child down with it. */
+START_TEST(test_a_command_on_a_lost_connection_fails_without_an_error_pointer)
+{
+    cs_db_params_t params;
+    const char *err = NULL;
+    PGconn *conn, *admin;
+    PGresult *res;
+    char pid[16];
+
+    cs_db_params_defaults(&params);
+    params.conninfo = getenv("CS_TEST_DATABASE");
+    conn = cs_db_connect(&params, &err, it_pool);
+    admin = cs_db_connect(&params, &err, it_pool);
+    ck_assert_msg(conn && admin, "%s", err);
+    ck_assert_int_eq(cs_db_command(conn, it_pool, NULL, "BEGIN"), APR_SUCCESS);
+    apr_snprintf(pid, sizeof(pid), "%d", PQbackendPID(conn));
+    res = cs_db_exec(admin, it_pool, &err, PGRES_TUPLES_OK, "SELECT pg_terminate_backend($1::int)",
+                     1, (const char *const[]){ pid });
+    ck_assert_msg(res != NULL, "%s", err);
+    PQclear(res);
+    PQfinish(admin);
+    ck_assert_int_ne(cs_db_command(conn, it_pool, NULL, "COMMIT"), APR_SUCCESS);
+    ck_assert_int_ne(cs_db_command(conn, it_pool, NULL, "ROLLBACK"), APR_SUCCESS);
+    err = NULL;
+    ck_assert_int_ne(cs_db_command(conn, it_pool, &err, "ROLLBACK"), APR_SUCCESS);
+    ck_assert_msg(err && *err, "no reason given with a pointer for it");
+    PQfinish(conn);
+}
+END_TEST
+
 START_TEST(test_hot_statements_are_prepared_once_and_survive_a_discard)
 {
     cs_db_params_t params;
@@ -189,6 +221,7 @@ Suite *suite_core(void)
     tcase_add_test(tc, test_unknown_host_gets_the_default_page);
     tcase_add_test(tc, test_hot_statements_are_prepared_once_and_survive_a_discard);
     tcase_add_test(tc, test_connections_default_to_no_gss_and_the_conninfo_wins);
+    tcase_add_test(tc, test_a_command_on_a_lost_connection_fails_without_an_error_pointer);
     suite_add_tcase(s, tc);
     return s;
 }
