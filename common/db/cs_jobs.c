@@ -123,6 +123,8 @@ apr_status_t cs_jobs_claim(PGconn *conn, apr_pool_t *p, const char **perr,
     job->max_attempts = atoi(PQgetvalue(res, 0, 4));
     job->conn = conn;
     job->pool = p;
+    job->worker = apr_pstrdup(p, worker);
+    job->lease = params[1];
     PQclear(res);
     *pjob = job;
     return APR_SUCCESS;
@@ -131,11 +133,18 @@ apr_status_t cs_jobs_claim(PGconn *conn, apr_pool_t *p, const char **perr,
 apr_status_t cs_jobs_hold(PGconn *conn, apr_pool_t *p, const char **perr,
                           const cs_job_t *job)
 {
-    const char *params[1] = { job->id_str };
+    const char *params[3] = { job->id_str, job->worker, job->lease };
     PGresult *res = cs_db_exec(conn, p, perr, PGRES_TUPLES_OK,
-                               "SELECT 1 FROM jobs WHERE id = $1 FOR UPDATE", 1, params);
+                               "UPDATE jobs SET locked_until = now() + $3::interval"
+                               " WHERE id = $1 AND state = 'running' AND locked_by = $2"
+                               " RETURNING id", 3, params);
 
     if (!res) {
+        return APR_EGENERAL;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        *perr = "lost the job's lease: another worker took it";
         return APR_EGENERAL;
     }
     PQclear(res);

@@ -31,6 +31,8 @@ typedef struct {
     int changed;              /**< set by a handler whose writes change what public
                                    pages show (a menu): after the commit the worker
                                    tells every process's caches to look again */
+    const char *worker;       /**< the claiming worker: cs_jobs_hold checks it still is */
+    const char *lease;        /**< its lease, as an interval: each hold renews it */
 } cs_job_t;
 
 typedef struct {
@@ -82,7 +84,9 @@ apr_status_t cs_jobs_claim(PGconn *conn, apr_pool_t *p, const char **perr,
  * worker on any node claims a job whose worker is still running it,
  * however long a provider call takes. The lease only decides what happens
  * when the worker dies (its connection goes, and the lock with it). Call
- * right after BEGIN.
+ * right after BEGIN. It renews the lease, and fails when the job is no
+ * longer this worker's (a checkpoint's commit leaves a moment unlocked:
+ * past an expired lease another worker may have claimed it then).
  */
 apr_status_t cs_jobs_hold(PGconn *conn, apr_pool_t *p, const char **perr,
                           const cs_job_t *job);

@@ -3,6 +3,8 @@
  * retries, dead jobs, a worker killed mid-job, and two Apache nodes on one
  * database. */
 #include "integ.h"
+#include "db/cs_db.h"
+#include "db/cs_jobs.h"
 
 #include <apr_strings.h>
 #include <signal.h>
@@ -284,6 +286,49 @@ START_TEST(test_a_job_slower_than_its_lease_runs_once_across_two_nodes)
 }
 END_TEST
 
+/* A checkpoint's commit leaves the job's row unlocked for a moment: past
+ * an expired lease another worker may claim it then. Holding it again
+ * renews our lease while the job is still ours, and refuses once another
+ * worker took it, so the first worker stops instead of running it twice. */
+START_TEST(test_a_checkpoint_after_another_worker_took_the_job_stops_the_first)
+{
+    cs_db_params_t params;
+    cs_job_t job;
+    const char *err = NULL, *id;
+    PGconn *conn;
+
+    /* Running, leased to worker-a for an hour: no live worker claims it. */
+    id = it_sql("INSERT INTO jobs (kind, payload, state, attempts, locked_by, locked_until)"
+                " VALUES ('test.lease', '{}', 'running', 1, 'worker-a', now() + interval '1 hour')"
+                " RETURNING id", 0, NULL);
+    memset(&job, 0, sizeof(job));
+    job.id_str = id;
+    job.id = apr_atoi64(id);
+    job.worker = "worker-a";
+    job.lease = "2 hours";
+    cs_db_params_defaults(&params);
+    params.conninfo = getenv("CS_TEST_DATABASE");
+    conn = cs_db_connect(&params, &err, it_pool);
+    ck_assert_msg(conn != NULL, "%s", err);
+    ck_assert_int_eq(cs_db_command(conn, it_pool, &err, "BEGIN"), APR_SUCCESS);
+    ck_assert_msg(cs_jobs_hold(conn, it_pool, &err, &job) == APR_SUCCESS, "%s", err);
+    ck_assert_msg(cs_jobs_checkpoint(conn, it_pool, &err, &job) == APR_SUCCESS, "%s", err);
+    ck_assert_int_eq(cs_db_command(conn, it_pool, &err, "COMMIT"), APR_SUCCESS);
+    ck_assert_str_eq(it_sql(q("SELECT locked_until > now() + interval '90 minutes' FROM jobs"
+                              " WHERE id = %s", id), 0, NULL), "t");
+    /* worker-b claims it in the gap; worker-a's next checkpoint refuses. */
+    it_sql(q("UPDATE jobs SET locked_by = 'worker-b', attempts = 2 WHERE id = %s", id), 0, NULL);
+    ck_assert_int_eq(cs_db_command(conn, it_pool, &err, "BEGIN"), APR_SUCCESS);
+    err = NULL;
+    ck_assert_int_ne(cs_jobs_checkpoint(conn, it_pool, &err, &job), APR_SUCCESS);
+    ck_assert_msg(err && strstr(err, "another worker"), "%s", err ? err : "(no reason)");
+    cs_db_command(conn, it_pool, NULL, "ROLLBACK");
+    PQfinish(conn);
+    ck_assert_str_eq(it_sql(q("SELECT locked_by FROM jobs WHERE id = %s", id), 0, NULL), "worker-b");
+    it_sql(q("DELETE FROM jobs WHERE id = %s", id), 0, NULL);
+}
+END_TEST
+
 START_TEST(test_worker_ids_are_unique_beyond_name_and_pid)
 {
     const char *m = post_message("llm.localhost", "which worker ran me");
@@ -385,6 +430,7 @@ Suite *suite_jobs(void)
     tcase_add_test(tc, test_a_job_slower_than_its_lease_runs_once_across_two_nodes);
     tcase_add_test(tc, test_two_nodes_share_rate_limits_and_sessions);
     tcase_add_test(tc, test_worker_ids_are_unique_beyond_name_and_pid);
+    tcase_add_test(tc, test_a_checkpoint_after_another_worker_took_the_job_stops_the_first);
     suite_add_tcase(s, tc);
     return s;
 }
