@@ -4,9 +4,12 @@
  * pos.order.submit: a paid order to the kitchen's POS, through
  * mod_consult_pos (cs_pos_submit), idempotent there by the order's public
  * id, so a worker killed after the POS took it and before our commit
- * sends it again as the same order. Just before, every line is checked
- * against the menu once more: a line that sold out since payment is left
- * out and its part refunded; nothing left, the whole order is. A POS that
+ * sends it again as the same order. Before the first call, every line is
+ * checked against the menu once more: a line that sold out since payment
+ * is left out and its part refunded; nothing left, the whole order is.
+ * That decision is committed before the POS is called (kitchen_lines_at),
+ * so a retry after a timeout sends the very same order, whatever the menu
+ * says by then, and the refund is never undone. A POS that
  * refuses the order, or stays down past ConsultOrderPOSGiveUp (or the
  * job's last attempt), fails it: refunded, the guest told, staff see why.
  */
@@ -103,7 +106,7 @@ int orders_run_submit(cs_job_t *job)
 {
     apr_int64_t age, sub, fee, tax, tip, new_sub = 0, refund;
     apr_int64_t tax_ppm, fee_fixed, fee_bp, tip_bp, left;
-    int fee_taxable, st;
+    int fee_taxable, st, fixed;
     const char *err = NULL, *params[3], *oid, *cid, *slug, *pub, *pi, *dropped_names = NULL;
     apr_array_header_t *lines, *pos_lines;
     cs_pos_menu_info_t menu;
@@ -125,7 +128,8 @@ int orders_run_submit(cs_job_t *job)
         "  extract(epoch FROM now() - coalesce(o.paid_at, now()))::bigint,"
         "  o.tax_rate_ppm, o.fee_fixed_cents, o.fee_percent_bp, o.fee_taxable, o.tip_percent_bp,"
         "  o.paid_cents - greatest(o.refunded_cents, (SELECT coalesce(sum(f.amount_cents), 0)"
-        "    FROM order_refunds f WHERE f.order_id = o.id AND f.state <> 'failed'))"
+        "    FROM order_refunds f WHERE f.order_id = o.id AND f.state <> 'failed')),"
+        "  o.kitchen_lines_at IS NOT NULL"
         " FROM orders o JOIN clients c ON c.id = o.client_id"
         " WHERE o.id = $1 AND o.client_id = $2 FOR UPDATE OF o", 2, params);
     if (!res) return orders_job_fail(job, "reading the order", err);
@@ -154,6 +158,7 @@ int orders_run_submit(cs_job_t *job)
     fee_taxable = PQgetvalue(res, 0, 17)[0] == 't';
     tip_bp = PQgetisnull(res, 0, 18) ? -1 : apr_atoi64(PQgetvalue(res, 0, 18));
     left = apr_atoi64(PQgetvalue(res, 0, 19));
+    fixed = PQgetvalue(res, 0, 20)[0] == 't';
     PQclear(res);
     if (!(c = orders_conf_for_slug(slug))) {
         job->permanent = 1;
@@ -162,7 +167,8 @@ int orders_run_submit(cs_job_t *job)
 
     res = exec(job, &err, PGRES_TUPLES_OK,
         "SELECT n, item_id, name, quantity, unit_cents, line_cents,"
-        "  coalesce((SELECT string_agg(m->>'id', E'\\x1f') FROM jsonb_array_elements(modifiers) m), '')"
+        "  coalesce((SELECT string_agg(m->>'id', E'\\x1f') FROM jsonb_array_elements(modifiers) m), ''),"
+        "  dropped"
         " FROM order_lines WHERE order_id = $1 ORDER BY n", 1, params);
     if (!res) return orders_job_fail(job, "reading the lines", err);
     lines = apr_array_make(job->pool, PQntuples(res), sizeof(line_t));
@@ -176,6 +182,7 @@ int orders_run_submit(cs_job_t *job)
         l->line.quantity = atoi(PQgetvalue(res, i, 3));
         l->unit = apr_atoi64(PQgetvalue(res, i, 4));
         l->cents = apr_atoi64(PQgetvalue(res, i, 5));
+        l->dropped = fixed && PQgetvalue(res, i, 7)[0] == 't';
         l->line.modifier_ids = apr_array_make(job->pool, 2, sizeof(const char *));
         for (tok = apr_strtok(mods, "\x1f", &last_tok); tok; tok = apr_strtok(NULL, "\x1f", &last_tok)) {
             APR_ARRAY_PUSH(l->line.modifier_ids, const char *) = tok;
@@ -183,15 +190,19 @@ int orders_run_submit(cs_job_t *job)
     }
     PQclear(res);
 
-    /* The last look at the menu before the kitchen gets it. */
-    if (orders_pos_menu(job->conn, job->pool, slug, cid, &menu, &err) != APR_SUCCESS) {
+    /* The last look at the menu before the kitchen gets it: once, before
+     * the first call; a retry keeps what that look decided. */
+    memset(&menu, 0, sizeof(menu));
+    if (!fixed && orders_pos_menu(job->conn, job->pool, slug, cid, &menu, &err) != APR_SUCCESS) {
         return orders_job_fail(job, "reading the menu", err);
     }
     pos_lines = apr_array_make(job->pool, lines->nelts, sizeof(cs_pos_line_t));
     for (i = 0; i < lines->nelts; i++) {
         line_t *l = &APR_ARRAY_IDX(lines, i, line_t);
         cs_cart_priced_t pl2;
-        if (cs_cart_price_line(job->pool, menu.menu, &l->line, NULL, &pl2, NULL) != APR_SUCCESS) {
+        if (l->dropped
+            || (!fixed && cs_cart_price_line(job->pool, menu.menu, &l->line, NULL, &pl2, NULL)
+                          != APR_SUCCESS)) {
             l->dropped = 1;
             dropped_names = dropped_names ? apr_pstrcat(job->pool, dropped_names, ", ", l->name, NULL)
                                           : l->name;
@@ -236,36 +247,58 @@ int orders_run_submit(cs_job_t *job)
         }
         refund = (sub + fee + tax + tip) - (new_sub + new_fee + new_tax + new_tip);
         if (refund > left) refund = left;
-        for (i = 0, j = 0; i < lines->nelts; i++) {
-            line_t *l = &APR_ARRAY_IDX(lines, i, line_t);
-            if (l->dropped) ids = apr_psprintf(job->pool, "%s%s%d", ids, j++ ? "," : "", l->n);
-        }
-        params[1] = apr_pstrcat(job->pool, "{", ids, "}", NULL);
-        res = exec(job, &err, PGRES_COMMAND_OK,
-                   "UPDATE order_lines SET dropped = true WHERE order_id = $1 AND n = ANY($2::int[])",
-                   2, params);
-        if (!res) return orders_job_fail(job, "marking the lines", err);
-        PQclear(res);
-        if (cs_order_refund_queue(job->conn, job->pool, oid, refund, "sold_out_lines",
-                                apr_pstrcat(job->pool, "sold out before the kitchen got it: ",
-                                            dropped_names, NULL), "system", &err) != APR_SUCCESS
-            || cs_order_note(job->conn, job->pool, oid, "system",
-                             apr_psprintf(job->pool, "left out (sold out): %s; %s refunded",
-                                          dropped_names, orders_money(job->pool, refund,
-                                                                      menu.currency)), &err)
-               != APR_SUCCESS
-            || orders_tell(job->conn, job->pool, slug, oid,
-                           apr_psprintf(job->pool, "Sorry: %s sold out just before the kitchen "
-                                        "got your order %s. We have refunded %s; the rest of "
-                                        "your order is on its way.", dropped_names, pub,
-                                        orders_money(job->pool, refund, menu.currency)), &err)
-               != APR_SUCCESS) {
-            return orders_job_fail(job, "refunding the sold-out lines", err);
+        if (!fixed) {
+            /* Marked, refunded and told once: a retry finds it done. */
+            for (i = 0, j = 0; i < lines->nelts; i++) {
+                line_t *l = &APR_ARRAY_IDX(lines, i, line_t);
+                if (l->dropped) ids = apr_psprintf(job->pool, "%s%s%d", ids, j++ ? "," : "", l->n);
+            }
+            params[1] = apr_pstrcat(job->pool, "{", ids, "}", NULL);
+            res = exec(job, &err, PGRES_COMMAND_OK,
+                       "UPDATE order_lines SET dropped = true WHERE order_id = $1 AND n = ANY($2::int[])",
+                       2, params);
+            if (!res) return orders_job_fail(job, "marking the lines", err);
+            PQclear(res);
+            if (cs_order_refund_queue(job->conn, job->pool, oid, refund, "sold_out_lines",
+                                      apr_pstrcat(job->pool, "sold out before the kitchen got it: ",
+                                                  dropped_names, NULL), "system", &err) != APR_SUCCESS
+                || cs_order_note(job->conn, job->pool, oid, "system",
+                                 apr_psprintf(job->pool, "left out (sold out): %s; %s refunded",
+                                              dropped_names, orders_money(job->pool, refund,
+                                                                          menu.currency)), &err)
+                   != APR_SUCCESS
+                || orders_tell(job->conn, job->pool, slug, oid,
+                               apr_psprintf(job->pool, "Sorry: %s sold out just before the kitchen "
+                                            "got your order %s. We have refunded %s; the rest of "
+                                            "your order is on its way.", dropped_names, pub,
+                                            orders_money(job->pool, refund, menu.currency)), &err)
+                   != APR_SUCCESS) {
+                return orders_job_fail(job, "refunding the sold-out lines", err);
+            }
         }
         sub = new_sub;
         fee = new_fee;
         tax = new_tax;
         tip = new_tip;
+    }
+    if (!fixed) {
+        /* The decision committed before the POS hears of the order; then
+         * the order's row is locked again, and still only paid. */
+        res = exec(job, &err, PGRES_COMMAND_OK,
+                   "UPDATE orders SET kitchen_lines_at = now() WHERE id = $1", 1, params);
+        if (!res) return orders_job_fail(job, "fixing the lines", err);
+        PQclear(res);
+        if (cs_jobs_checkpoint(job->conn, job->pool, &err, job) != APR_SUCCESS) {
+            return orders_job_fail(job, "committing the lines", err);
+        }
+        res = exec(job, &err, PGRES_TUPLES_OK,
+                   "SELECT state = 'paid' FROM orders WHERE id = $1 FOR UPDATE", 1, params);
+        if (!res) return orders_job_fail(job, "reading the order", err);
+        if (PQntuples(res) != 1 || PQgetvalue(res, 0, 0)[0] != 't') {
+            PQclear(res);
+            return OK;                  /* refunded in the moment between */
+        }
+        PQclear(res);
     }
     po.lines = pos_lines;
     po.pickup_at = asap ? 0 : apr_time_from_sec(pickup);

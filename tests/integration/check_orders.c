@@ -514,9 +514,93 @@ START_TEST(test_a_pos_that_refuses_refunds_and_one_that_comes_back_gets_the_orde
         ck_assert(wait_state(pub, "refunded", 10));
         ck_assert_ptr_nonnull(strstr(it_sql("SELECT problem FROM orders WHERE public_id = $1", 1, p),
                                      "refused"));
-        f.body = "{\"fail\": {\"status\": 400, \"times\": 0, \"path\": \"/nothing\"}}";
-        it_http(&f);
+        /* Its refusals end with it (a rule of times 0 would only add one). */
+        f.path = "/_control/reset";
+        f.body = NULL;
+        ck_assert_int_eq(it_http(&f)->status, 200);
     }
+}
+END_TEST
+
+/* Square at shop-square.localhost: a line sold out after payment is left
+ * out and refunded before the first call; the call times out (a 503), the
+ * item is back on the menu by the retry, and the retry still sends the
+ * very order the first call did (one line, under the same id), so the
+ * refund the guest was told of matches what the kitchen makes. */
+START_TEST(test_a_retry_sends_the_kitchen_the_lines_the_first_try_did)
+{
+    guest_t *g;
+    json_object *o;
+    const char *pub, *pi, *p[1], *keep, *gone, *oid;
+    it_req_t f = { 0 };
+
+    ck_assert(it_wait_sql("SELECT count(*) > 1 FROM menu_items m JOIN clients c ON c.id = m.client_id"
+                          " WHERE c.slug = 'shop-square'", "t", 20));
+#define PLAIN_ITEM(off) it_sql("SELECT m.pos_id FROM menu_items m JOIN clients c ON c.id = m.client_id" \
+        " WHERE c.slug = 'shop-square' AND m.visible AND NOT EXISTS (SELECT 1 FROM menu_item_groups g" \
+        " WHERE g.client_id = m.client_id AND g.item_id = m.pos_id) AND NOT EXISTS (SELECT 1 FROM" \
+        " item_availability a WHERE a.client_id = m.client_id AND a.item_id = m.pos_id AND a.sold_out)" \
+        " ORDER BY m.pos_id LIMIT 1 OFFSET " off, \
+        0, NULL)
+    keep = PLAIN_ITEM("0");
+    gone = PLAIN_ITEM("1");
+#undef PLAIN_ITEM
+    ck_assert(*keep && *gone);
+    g = guest(SQUARE);
+    ck_assert_int_eq(add(g, apr_pstrcat(it_pool, "item=", keep, NULL))->status, 200);
+    ck_assert_int_eq(add(g, apr_pstrcat(it_pool, "item=", gone, NULL))->status, 200);
+    o = checkout(g, NULL);
+    pub = cs_jstr(o, "order");
+    pi = cs_jstr(o, "payment_intent");
+    p[0] = pub;
+    pay(pi, "pm_card_visa");
+    oid = it_sql("SELECT id FROM orders WHERE public_id = $1", 1, p);
+    /* Staff 86 the second item after payment; Square's next order call fails. */
+    it_sql(apr_psprintf(it_pool, "INSERT INTO item_availability (client_id, item_id, sold_out, source, set_by)"
+                        " SELECT id, '%s', true, 'staff', 'test' FROM clients WHERE slug = 'shop-square'",
+                        gone), 0, NULL);
+    f.base = getenv("CS_TEST_SQUARE_URL");
+    f.method = "POST";
+    f.path = "/_control/reset";             /* no failure rule left by another test */
+    ck_assert_int_eq(it_http(&f)->status, 200);
+    f.path = "/_control/state";
+    f.content_type = "application/json";
+    f.body = "{\"fail\": {\"status\": 503, \"times\": 1, \"path\": \"/v2/orders\"}}";
+    ck_assert_int_eq(it_http(&f)->status, 200);
+    ck_assert_int_eq(deliver(SQUARE, event_body("payment_intent.succeeded", pi))->status, 200);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT state = 'queued' AND attempts = 1 FROM jobs"
+                                           " WHERE kind = 'pos.order.submit' AND payload->>'order_id' = '%s'",
+                                           oid), "t", 20), "the first call did not fail: order is %s (%s; %s)",
+                  state_of(pub), it_sql("SELECT coalesce(problem, '-') FROM orders WHERE public_id = $1", 1, p),
+                  it_sql("SELECT string_agg(item_id || '=' || dropped, ' ' ORDER BY n) FROM order_lines"
+                         " WHERE order_id = (SELECT id FROM orders WHERE public_id = $1)", 1, p));
+    /* Back on the menu before the retry. */
+    it_sql(apr_psprintf(it_pool, "DELETE FROM item_availability WHERE item_id = '%s' AND client_id ="
+                        " (SELECT id FROM clients WHERE slug = 'shop-square')", gone), 0, NULL);
+    ck_assert_msg(wait_state(pub, "sent_to_pos", 20), "order is %s", state_of(pub));
+    {
+        it_req_t q2 = { 0 };
+        json_object *orders;
+        apr_size_t i;
+        int n = 0, lines = -1;
+        q2.base = getenv("CS_TEST_SQUARE_URL");
+        q2.path = "/_control/orders";
+        orders = json_of(it_http(&q2));
+        for (i = 0; i < cs_jlen(orders); i++) {
+            const char *ref = cs_jstr(cs_jat(orders, i), "reference_id");
+            if (ref && !strcmp(ref, pub)) {
+                n++;
+                lines = (int)cs_jlen(cs_jarr(cs_jat(orders, i), "line_items"));
+            }
+        }
+        ck_assert_int_eq(n, 1);
+        ck_assert_int_eq(lines, 1);
+    }
+    ck_assert_str_eq(it_sql("SELECT string_agg(dropped::text, ' ' ORDER BY n) FROM order_lines"
+                            " WHERE order_id = (SELECT id FROM orders WHERE public_id = $1)", 1, p),
+                     "false true");
+    ck_assert_str_eq(it_sql("SELECT count(*) FROM order_refunds WHERE cause = 'sold_out_lines'"
+                            " AND order_id = (SELECT id FROM orders WHERE public_id = $1)", 1, p), "1");
 }
 END_TEST
 
@@ -755,6 +839,7 @@ Suite *suite_orders(void)
     tcase_add_test(tc, test_webhooks_are_verified_and_applied_once_in_any_order);
     tcase_add_test(tc, test_an_item_that_sells_out_before_payment_stops_checkout_and_after_is_refunded);
     tcase_add_test(tc, test_a_pos_that_refuses_refunds_and_one_that_comes_back_gets_the_order_once);
+    tcase_add_test(tc, test_a_retry_sends_the_kitchen_the_lines_the_first_try_did);
     tcase_add_test(tc, test_an_order_is_seen_only_on_its_own_restaurant);
     tcase_add_test(tc, test_the_pos_saying_ready_moves_the_order_forward_only);
     tcase_add_test(tc, test_staff_see_a_new_order_loudly_and_move_it_to_picked_up);
