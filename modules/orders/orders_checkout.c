@@ -269,7 +269,7 @@ int orders_checkout_post(request_rec *r)
     params[0] = cart->id;
     res = cs_db_exec(conn, r->pool, &err, PGRES_COMMAND_OK,
         "UPDATE jobs SET run_at = now(), updated_at = now() WHERE state = 'queued'"
-        " AND unique_key IN (SELECT 'order.expire:' || id FROM orders"
+        " AND kind = 'order.expire' AND payload->>'order_id' IN (SELECT id::text FROM orders"
         "   WHERE cart_id = $1 AND state = 'pending_payment')", 1, params);
     if (!res) return refuse(r, conn, HTTP_SERVICE_UNAVAILABLE, "unavailable", "Try again shortly.");
     PQclear(res);

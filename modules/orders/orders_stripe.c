@@ -486,6 +486,31 @@ int orders_run_refund(cs_job_t *job)
 
 /* ---- the order.expire job ------------------------------------------------ */
 
+#define EXPIRY_AGAIN apr_time_from_sec(15 * 60)
+
+/* Stripe away (or the payment still processing) on the expiry's last
+ * attempt: dead, the job would leave the order unpaid for good, holding
+ * its pickup time; a fresh expiry asks again in 15 minutes instead. */
+static int expiry_not_yet(cs_job_t *job, const char *oid, const char *cid, const char *what,
+                          const char *why, int transient)
+{
+    const char *err = NULL;
+
+    if (!transient || job->attempt < job->max_attempts) {
+        return orders_job_fail(job, what, why);
+    }
+    if (cs_jobs_enqueue(job->conn, job->pool, &err, ORDERS_JOB_EXPIRE,
+                        apr_psprintf(job->pool, "{\"order_id\": %s, \"client_id\": %s}", oid, cid),
+                        apr_psprintf(job->pool, "%s:%s:%" APR_TIME_T_FMT, ORDERS_JOB_EXPIRE, oid,
+                                     apr_time_now()), EXPIRY_AGAIN) != APR_SUCCESS
+        || cs_order_note(job->conn, job->pool, oid, "system",
+                         apr_psprintf(job->pool, "%s: %s; asking again in 15 minutes", what,
+                                      why ? why : "no answer"), &err) != APR_SUCCESS) {
+        return orders_job_fail(job, "scheduling the expiry again", err);
+    }
+    return OK;
+}
+
 /* An order still unpaid after ConsultOrderUnpaidExpiry gives its pickup
  * capacity back. Stripe is asked first: a payment whose webhook has not
  * arrived (or was lost) is applied here instead, so a paid order is never
@@ -525,7 +550,7 @@ int orders_run_expire(cs_job_t *job)
         if (stripe_send(job->pool, &req, &resp, &e) != APR_SUCCESS
             || cs_stripe_parse_intent(job->pool, resp->status, resp->headers, resp->body,
                                       resp->len, &intent, &e) != APR_SUCCESS) {
-            return orders_job_fail(job, "asking Stripe about the payment", e.why);
+            return expiry_not_yet(job, oid, cid, "asking Stripe about the payment", e.why, e.retry);
         }
         if (!strcmp(intent.status, "succeeded")) {
             cs_stripe_event_t ev;
@@ -545,7 +570,7 @@ int orders_run_expire(cs_job_t *job)
         }
         if (!strcmp(intent.status, "processing")) {
             /* The bank has it: it ends succeeded or failed; look again later. */
-            return orders_job_fail(job, "expiry", "the payment is processing");
+            return expiry_not_yet(job, oid, cid, "expiry", "the payment is processing", 1);
         }
         if (strcmp(intent.status, "canceled")) {
             /* Cancelled at Stripe first, so a pay page still open cannot
@@ -561,7 +586,8 @@ int orders_run_expire(cs_job_t *job)
             if (stripe_send(job->pool, &req, &resp, &e) != APR_SUCCESS
                 || cs_stripe_parse_intent(job->pool, resp->status, resp->headers, resp->body,
                                           resp->len, &intent, &e) != APR_SUCCESS) {
-                return orders_job_fail(job, "cancelling the payment at Stripe", e.why);
+                return expiry_not_yet(job, oid, cid, "cancelling the payment at Stripe", e.why,
+                                      e.retry || e.status == 400);
             }
         }
     }

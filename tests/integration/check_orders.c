@@ -604,6 +604,47 @@ START_TEST(test_a_retry_sends_the_kitchen_the_lines_the_first_try_did)
 }
 END_TEST
 
+/* An unpaid order's expiry on its last attempt while Stripe is away: it
+ * asks again later rather than dying, so the order does not keep its
+ * pickup time for good; once Stripe answers, the order is cancelled. */
+START_TEST(test_an_expiry_that_cannot_reach_stripe_asks_again_later)
+{
+    guest_t *g = guest(SHOP);
+    json_object *o;
+    const char *pub, *oid, *p[1];
+    it_req_t f = { 0 };
+
+    ck_assert_int_eq(add(g, "item=lemonade")->status, 200);
+    o = checkout(g, NULL);
+    pub = cs_jstr(o, "order");
+    p[0] = pub;
+    oid = it_sql("SELECT id FROM orders WHERE public_id = $1", 1, p);
+    f.base = getenv("CS_TEST_STRIPE_URL");
+    f.method = "POST";
+    f.path = "/_control/state";
+    f.content_type = "application/json";
+    f.body = "{\"fail\": {\"status\": 503, \"times\": 1, \"path\": \"/v1/payment_intents/*\"}}";
+    ck_assert_int_eq(it_http(&f)->status, 200);
+    /* Its expiry now, as its last attempt. */
+    it_sql(apr_psprintf(it_pool, "UPDATE jobs SET run_at = now(), max_attempts = 1 WHERE kind = 'order.expire'"
+                        " AND state = 'queued' AND payload->>'order_id' = '%s'", oid), 0, NULL);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT count(*) FROM jobs WHERE kind = 'order.expire'"
+                                           " AND state = 'queued' AND run_at > now() + interval '10 minutes'"
+                                           " AND payload->>'order_id' = '%s'", oid), "1", 20),
+                  "no later expiry: %s", it_sql(apr_psprintf(it_pool, "SELECT string_agg(state || ' '"
+                  " || attempts || ' ' || coalesce(last_error, ''), '; ') FROM jobs WHERE kind = 'order.expire'"
+                  " AND payload->>'order_id' = '%s'", oid), 0, NULL));
+    ck_assert_str_eq(state_of(pub), "pending_payment");
+    ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT count(*) FROM jobs WHERE kind = 'order.expire'"
+                                         " AND state = 'dead' AND payload->>'order_id' = '%s'", oid), 0, NULL),
+                     "0");
+    /* Stripe is back by the time it asks again. */
+    it_sql(apr_psprintf(it_pool, "UPDATE jobs SET run_at = now() WHERE kind = 'order.expire'"
+                        " AND state = 'queued' AND payload->>'order_id' = '%s'", oid), 0, NULL);
+    ck_assert_msg(wait_state(pub, "cancelled", 20), "the order is %s", state_of(pub));
+}
+END_TEST
+
 START_TEST(test_an_order_is_seen_only_on_its_own_restaurant)
 {
     guest_t *g = guest(SHOP);
@@ -840,6 +881,7 @@ Suite *suite_orders(void)
     tcase_add_test(tc, test_an_item_that_sells_out_before_payment_stops_checkout_and_after_is_refunded);
     tcase_add_test(tc, test_a_pos_that_refuses_refunds_and_one_that_comes_back_gets_the_order_once);
     tcase_add_test(tc, test_a_retry_sends_the_kitchen_the_lines_the_first_try_did);
+    tcase_add_test(tc, test_an_expiry_that_cannot_reach_stripe_asks_again_later);
     tcase_add_test(tc, test_an_order_is_seen_only_on_its_own_restaurant);
     tcase_add_test(tc, test_the_pos_saying_ready_moves_the_order_forward_only);
     tcase_add_test(tc, test_staff_see_a_new_order_loudly_and_move_it_to_picked_up);
