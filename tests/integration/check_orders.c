@@ -123,6 +123,40 @@ static it_resp_t *stripe(const char *method, const char *path, const char *body)
     return it_http(&req);
 }
 
+/* A fake's control API (@p env names its base URL): POST @p path with
+ * the JSON @p body (or none); the fake's answer. */
+static it_resp_t *fake_control(const char *env, const char *path, const char *body)
+{
+    it_req_t req = { 0 };
+    req.base = getenv(env);
+    req.method = "POST";
+    req.path = path;
+    req.body = body;
+    if (body) req.content_type = "application/json";
+    return it_http(&req);
+}
+
+/* The orders the Square fake made with reference @p pub; the line count
+ * of the last in *plines. */
+static int square_orders(const char *pub, int *plines)
+{
+    it_req_t req = { 0 };
+    json_object *orders;
+    apr_size_t i;
+    int n = 0;
+    req.base = getenv("CS_TEST_SQUARE_URL");
+    req.path = "/_control/orders";
+    orders = json_of(it_http(&req));
+    for (i = 0; i < cs_jlen(orders); i++) {
+        const char *ref = cs_jstr(cs_jat(orders, i), "reference_id");
+        if (ref && !strcmp(ref, pub)) {
+            n++;
+            if (plines) *plines = (int)cs_jlen(cs_jarr(cs_jat(orders, i), "line_items"));
+        }
+    }
+    return n;
+}
+
 /* The guest's card at Stripe (what Stripe.js does on the pay page). */
 static void pay(const char *pi, const char *card)
 {
@@ -459,15 +493,9 @@ START_TEST(test_a_pos_that_refuses_refunds_and_one_that_comes_back_gets_the_orde
             " AND g.item_id = m.pos_id) ORDER BY m.pos_id LIMIT 1", 0, NULL), NULL))->status, 200);
     }
     /* Down three times, then back: one order at the POS. */
-    {
-        it_req_t f = { 0 };
-        f.base = getenv("CS_TEST_SQUARE_URL");
-        f.method = "POST";
-        f.path = "/_control/state";
-        f.content_type = "application/json";
-        f.body = "{\"fail\": {\"status\": 503, \"times\": 3, \"path\": \"/v2/orders\"}}";
-        ck_assert_int_eq(it_http(&f)->status, 200);
-    }
+    ck_assert_int_eq(fake_control("CS_TEST_SQUARE_URL", "/_control/state",
+                                  "{\"fail\": {\"status\": 503, \"times\": 3, \"path\": \"/v2/orders\"}}")
+                     ->status, 200);
     o = checkout(g, NULL);
     pub = cs_jstr(o, "order");
     pi = cs_jstr(o, "payment_intent");
@@ -475,33 +503,15 @@ START_TEST(test_a_pos_that_refuses_refunds_and_one_that_comes_back_gets_the_orde
     pay(pi, "pm_card_visa");
     ck_assert_int_eq(deliver(SQUARE, event_body("payment_intent.succeeded", pi))->status, 200);
     ck_assert_msg(wait_state(pub, "sent_to_pos", 20), "order is %s", state_of(pub));
-    {
-        it_req_t f = { 0 };
-        json_object *orders;
-        apr_size_t i;
-        int n = 0;
-        f.base = getenv("CS_TEST_SQUARE_URL");
-        f.path = "/_control/orders";
-        orders = json_of(it_http(&f));
-        for (i = 0; i < cs_jlen(orders); i++) {
-            const char *ref = cs_jstr(cs_jat(orders, i), "reference_id");
-            if (ref && !strcmp(ref, pub)) n++;
-        }
-        ck_assert_int_eq(n, 1);
-    }
+    ck_assert_int_eq(square_orders(pub, NULL), 1);
 
     /* Refusing (a 400 each time): failed, refunded in full, staff see why. */
     {
         guest_t *h = guest(SQUARE);
-        it_req_t f = { 0 };
         ck_assert_int_eq(add(h, apr_pstrcat(it_pool, "item=", it_sql("SELECT item_id FROM order_lines"
             " WHERE order_id = (SELECT id FROM orders WHERE public_id = $1)", 1, p), NULL))->status, 200);
-        f.base = getenv("CS_TEST_SQUARE_URL");
-        f.method = "POST";
-        f.path = "/_control/state";
-        f.content_type = "application/json";
-        f.body = "{\"fail\": {\"status\": 400, \"times\": 50, \"path\": \"/v2/orders\"}}";
-        ck_assert_int_eq(it_http(&f)->status, 200);
+        ck_assert_int_eq(fake_control("CS_TEST_SQUARE_URL", "/_control/state", "{\"fail\": {\"status\":"
+                                      " 400, \"times\": 50, \"path\": \"/v2/orders\"}}")->status, 200);
         o = checkout(h, NULL);
         pub = cs_jstr(o, "order");
         pi = cs_jstr(o, "payment_intent");
@@ -515,9 +525,7 @@ START_TEST(test_a_pos_that_refuses_refunds_and_one_that_comes_back_gets_the_orde
         ck_assert_ptr_nonnull(strstr(it_sql("SELECT problem FROM orders WHERE public_id = $1", 1, p),
                                      "refused"));
         /* Its refusals end with it (a rule of times 0 would only add one). */
-        f.path = "/_control/reset";
-        f.body = NULL;
-        ck_assert_int_eq(it_http(&f)->status, 200);
+        ck_assert_int_eq(fake_control("CS_TEST_SQUARE_URL", "/_control/reset", NULL)->status, 200);
     }
 }
 END_TEST
@@ -532,7 +540,7 @@ START_TEST(test_a_retry_sends_the_kitchen_the_lines_the_first_try_did)
     guest_t *g;
     json_object *o;
     const char *pub, *pi, *p[1], *keep, *gone, *oid;
-    it_req_t f = { 0 };
+    int lines = -1;
 
     ck_assert(it_wait_sql("SELECT count(*) > 1 FROM menu_items m JOIN clients c ON c.id = m.client_id"
                           " WHERE c.slug = 'shop-square'", "t", 20));
@@ -559,14 +567,11 @@ START_TEST(test_a_retry_sends_the_kitchen_the_lines_the_first_try_did)
     it_sql(apr_psprintf(it_pool, "INSERT INTO item_availability (client_id, item_id, sold_out, source, set_by)"
                         " SELECT id, '%s', true, 'staff', 'test' FROM clients WHERE slug = 'shop-square'",
                         gone), 0, NULL);
-    f.base = getenv("CS_TEST_SQUARE_URL");
-    f.method = "POST";
-    f.path = "/_control/reset";             /* no failure rule left by another test */
-    ck_assert_int_eq(it_http(&f)->status, 200);
-    f.path = "/_control/state";
-    f.content_type = "application/json";
-    f.body = "{\"fail\": {\"status\": 503, \"times\": 1, \"path\": \"/v2/orders\"}}";
-    ck_assert_int_eq(it_http(&f)->status, 200);
+    /* No failure rule left by another test; then one for this order. */
+    ck_assert_int_eq(fake_control("CS_TEST_SQUARE_URL", "/_control/reset", NULL)->status, 200);
+    ck_assert_int_eq(fake_control("CS_TEST_SQUARE_URL", "/_control/state",
+                                  "{\"fail\": {\"status\": 503, \"times\": 1, \"path\": \"/v2/orders\"}}")
+                     ->status, 200);
     ck_assert_int_eq(deliver(SQUARE, event_body("payment_intent.succeeded", pi))->status, 200);
     ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT state = 'queued' AND attempts = 1 FROM jobs"
                                            " WHERE kind = 'pos.order.submit' AND payload->>'order_id' = '%s'",
@@ -578,24 +583,8 @@ START_TEST(test_a_retry_sends_the_kitchen_the_lines_the_first_try_did)
     it_sql(apr_psprintf(it_pool, "DELETE FROM item_availability WHERE item_id = '%s' AND client_id ="
                         " (SELECT id FROM clients WHERE slug = 'shop-square')", gone), 0, NULL);
     ck_assert_msg(wait_state(pub, "sent_to_pos", 20), "order is %s", state_of(pub));
-    {
-        it_req_t q2 = { 0 };
-        json_object *orders;
-        apr_size_t i;
-        int n = 0, lines = -1;
-        q2.base = getenv("CS_TEST_SQUARE_URL");
-        q2.path = "/_control/orders";
-        orders = json_of(it_http(&q2));
-        for (i = 0; i < cs_jlen(orders); i++) {
-            const char *ref = cs_jstr(cs_jat(orders, i), "reference_id");
-            if (ref && !strcmp(ref, pub)) {
-                n++;
-                lines = (int)cs_jlen(cs_jarr(cs_jat(orders, i), "line_items"));
-            }
-        }
-        ck_assert_int_eq(n, 1);
-        ck_assert_int_eq(lines, 1);
-    }
+    ck_assert_int_eq(square_orders(pub, &lines), 1);
+    ck_assert_int_eq(lines, 1);
     ck_assert_str_eq(it_sql("SELECT string_agg(dropped::text, ' ' ORDER BY n) FROM order_lines"
                             " WHERE order_id = (SELECT id FROM orders WHERE public_id = $1)", 1, p),
                      "false true");
@@ -612,19 +601,14 @@ START_TEST(test_an_expiry_that_cannot_reach_stripe_asks_again_later)
     guest_t *g = guest(SHOP);
     json_object *o;
     const char *pub, *oid, *p[1];
-    it_req_t f = { 0 };
 
     ck_assert_int_eq(add(g, "item=lemonade")->status, 200);
     o = checkout(g, NULL);
     pub = cs_jstr(o, "order");
     p[0] = pub;
     oid = it_sql("SELECT id FROM orders WHERE public_id = $1", 1, p);
-    f.base = getenv("CS_TEST_STRIPE_URL");
-    f.method = "POST";
-    f.path = "/_control/state";
-    f.content_type = "application/json";
-    f.body = "{\"fail\": {\"status\": 503, \"times\": 1, \"path\": \"/v1/payment_intents/*\"}}";
-    ck_assert_int_eq(it_http(&f)->status, 200);
+    ck_assert_int_eq(fake_control("CS_TEST_STRIPE_URL", "/_control/state", "{\"fail\": {\"status\": 503,"
+                                  " \"times\": 1, \"path\": \"/v1/payment_intents/*\"}}")->status, 200);
     /* Its expiry now, as its last attempt. */
     it_sql(apr_psprintf(it_pool, "UPDATE jobs SET run_at = now(), max_attempts = 1 WHERE kind = 'order.expire'"
                         " AND state = 'queued' AND payload->>'order_id' = '%s'", oid), 0, NULL);
