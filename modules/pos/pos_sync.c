@@ -783,7 +783,7 @@ static int run_event(cs_job_t *job)
         " last_error = $2 WHERE id = $1", 2, params);
     if (!res) return fail(job, "marking the event", err);
     PQclear(res);
-    if (ev->kind == CS_POS_EVENT_VERIFICATION) {
+    if (rv == APR_SUCCESS && ev->kind == CS_POS_EVENT_VERIFICATION) {
         return OK;      /* unsigned: it says nothing of the webhook's health */
     }
     params[0] = client_id;

@@ -49,6 +49,7 @@ The control API, never logged:
                    "path": "glob", "skip": 0}}
                                        the next N matching API calls fail
                                        (after letting "skip" of them pass)
+         {"clear_fails": true}         no failure rules left
          {"throttle": N}               the next N GraphQL answers are
                                        THROTTLED (HTTP 200, errors with
                                        extensions.code THROTTLED)
@@ -597,7 +598,7 @@ class Handler(BaseHTTPRequestHandler):
     @staticmethod
     def apply_state(state, doc):
         known = {"fail", "throttle", "malformed", "token_ttl", "expire_tokens", "revoke",
-                 "token_delay", "request_status", "account", "answer_delay"}
+                 "token_delay", "request_status", "account", "answer_delay", "clear_fails"}
         unknown = set(doc) - known
         if unknown:
             raise ValueError("unknown state keys: " + ", ".join(sorted(unknown)))
@@ -609,6 +610,8 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(f["times"], int) or f["times"] < 1:
                     raise ValueError("fail.times must be a positive integer")
                 state.fails.append(f)
+            if doc.get("clear_fails"):
+                state.fails = []
             if "throttle" in doc:
                 state.throttle = int(doc["throttle"])
             if "malformed" in doc:

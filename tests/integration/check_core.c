@@ -146,7 +146,7 @@ START_TEST(test_a_command_on_a_lost_connection_fails_without_an_error_pointer)
     ck_assert_msg(conn && admin, "%s", err);
     ck_assert_int_eq(cs_db_command(conn, it_pool, NULL, "BEGIN"), APR_SUCCESS);
     apr_snprintf(pid, sizeof(pid), "%d", PQbackendPID(conn));
-    res = cs_db_exec(admin, it_pool, &err, PGRES_TUPLES_OK, "SELECT pg_terminate_backend($1::int)",
+    res = cs_db_exec(admin, it_pool, &err, PGRES_TUPLES_OK, "SELECT pg_terminate_backend($1::int, 5000)",
                      1, (const char *const[]){ pid });
     ck_assert_msg(res != NULL, "%s", err);
     PQclear(res);

@@ -584,6 +584,27 @@ START_TEST(test_clovers_auth_code_is_not_journaled_and_unsigned_codes_are_bounde
 }
 END_TEST
 
+/* A journaled POS event its parser cannot read (a parser changed since
+ * it came, or the POS kind) is kept with the reason and marked processed,
+ * and the worker lives on to run the next job. */
+START_TEST(test_an_unreadable_journaled_pos_event_is_kept_with_its_reason)
+{
+    const char *eid, *jid;
+
+    eid = it_sql(apr_psprintf(it_pool, "INSERT INTO provider_events (provider, client_id, event_id, payload)"
+                              " SELECT 'pos.clover', id, 'unreadable-%ld', '{\"merchants\": 7}'"
+                              " FROM clients WHERE slug = 'pos-clover' RETURNING id", (long)getpid()), 0, NULL);
+    ck_assert(*eid);
+    jid = it_sql(apr_psprintf(it_pool, "INSERT INTO jobs (kind, payload) VALUES ('pos.event',"
+                              " jsonb_build_object('event', %s)) RETURNING id", eid), 0, NULL);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT state FROM jobs WHERE id = %s", jid), "done", 15),
+                  "the job is %s", it_sql(apr_psprintf(it_pool, "SELECT state || ' ' || attempts || ' '"
+                                          " || coalesce(last_error, '') FROM jobs WHERE id = %s", jid), 0, NULL));
+    ck_assert_str_eq(it_sql(apr_psprintf(it_pool, "SELECT processed_at IS NOT NULL AND last_error <> ''"
+                                         " FROM provider_events WHERE id = %s", eid), 0, NULL), "t");
+}
+END_TEST
+
 Suite *suite_menu_dashboard(void)
 {
     Suite *s = suite_create("menu_dashboard");
@@ -600,6 +621,7 @@ Suite *suite_menu_dashboard(void)
     tcase_add_test(tc, test_a_pos_that_cannot_take_an_86_keeps_it_as_consults_override);
     tcase_add_test(tc, test_clovers_verification_code_is_kept_and_shown_on_the_menu_page);
     tcase_add_test(tc, test_clovers_auth_code_is_not_journaled_and_unsigned_codes_are_bounded);
+    tcase_add_test(tc, test_an_unreadable_journaled_pos_event_is_kept_with_its_reason);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -567,21 +567,25 @@ START_TEST(test_a_retry_sends_the_kitchen_the_lines_the_first_try_did)
     it_sql(apr_psprintf(it_pool, "INSERT INTO item_availability (client_id, item_id, sold_out, source, set_by)"
                         " SELECT id, '%s', true, 'staff', 'test' FROM clients WHERE slug = 'shop-square'",
                         gone), 0, NULL);
-    /* No failure rule left by another test; then one for this order. */
+    /* No failure rule left by another test; then Square down until told. */
     ck_assert_int_eq(fake_control("CS_TEST_SQUARE_URL", "/_control/reset", NULL)->status, 200);
     ck_assert_int_eq(fake_control("CS_TEST_SQUARE_URL", "/_control/state",
-                                  "{\"fail\": {\"status\": 503, \"times\": 1, \"path\": \"/v2/orders\"}}")
+                                  "{\"fail\": {\"status\": 503, \"times\": 1000, \"path\": \"/v2/orders\"}}")
                      ->status, 200);
     ck_assert_int_eq(deliver(SQUARE, event_body("payment_intent.succeeded", pi))->status, 200);
-    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT state = 'queued' AND attempts = 1 FROM jobs"
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT attempts >= 1 AND last_error IS NOT NULL FROM jobs"
                                            " WHERE kind = 'pos.order.submit' AND payload->>'order_id' = '%s'",
                                            oid), "t", 20), "the first call did not fail: order is %s (%s; %s)",
                   state_of(pub), it_sql("SELECT coalesce(problem, '-') FROM orders WHERE public_id = $1", 1, p),
                   it_sql("SELECT string_agg(item_id || '=' || dropped, ' ' ORDER BY n) FROM order_lines"
                          " WHERE order_id = (SELECT id FROM orders WHERE public_id = $1)", 1, p));
-    /* Back on the menu before the retry. */
+    /* Back on the menu, then Square back: every call that gets through
+     * comes after the item's return. */
     it_sql(apr_psprintf(it_pool, "DELETE FROM item_availability WHERE item_id = '%s' AND client_id ="
                         " (SELECT id FROM clients WHERE slug = 'shop-square')", gone), 0, NULL);
+    ck_assert_int_eq(fake_control("CS_TEST_SQUARE_URL", "/_control/reset", NULL)->status, 200);
+    it_sql(apr_psprintf(it_pool, "UPDATE jobs SET run_at = now() WHERE kind = 'pos.order.submit'"
+                        " AND state = 'queued' AND payload->>'order_id' = '%s'", oid), 0, NULL);
     ck_assert_msg(wait_state(pub, "sent_to_pos", 20), "order is %s", state_of(pub));
     ck_assert_int_eq(square_orders(pub, &lines), 1);
     ck_assert_int_eq(lines, 1);
