@@ -381,6 +381,7 @@ START_TEST(test_two_nodes_share_rate_limits_and_sessions)
     it_session_t *s;
     int i;
     ck_assert_msg(it_ctl("httpd2-start", &out) == 0, "second Apache: %s", out);
+    it_clear_of_window_edge(600, 20);
     for (i = 0; i < 6; i++) {
         it_req_t req = { 0 };
         it_resp_t *r;

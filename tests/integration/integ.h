@@ -83,6 +83,11 @@ it_resp_t *it_dash(const char *host, const char *method, const char *path,
 /* Poll @p sql (first column) until it equals @p want or @p seconds pass. */
 int it_wait_sql(const char *sql, const char *want, int seconds);
 
+/* Rate limits count in fixed windows of @p window_s seconds from the
+ * epoch: wait until at least @p need_s seconds of the current one are
+ * left, so a test's posts all land in one window. */
+void it_clear_of_window_edge(int window_s, int need_s);
+
 /* Run tests/integration/ctl.sh with @p args; returns its exit status.
  * Its output is captured into *pout when pout is not NULL. */
 int it_ctl(const char *args, const char **pout);

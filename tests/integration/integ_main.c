@@ -391,6 +391,13 @@ it_session_t *it_dash_login(const char *host, const char *email, const char *pas
     return s;
 }
 
+void it_clear_of_window_edge(int window_s, int need_s)
+{
+    while (window_s - (int)(apr_time_sec(apr_time_now()) % window_s) < need_s) {
+        usleep(200 * 1000);
+    }
+}
+
 int it_wait_sql(const char *sql, const char *want, int seconds)
 {
     int i;
