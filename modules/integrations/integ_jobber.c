@@ -281,6 +281,26 @@ static int lead_job(cs_job_t *job, const integ_conf *c, const char *message_id,
 
     memset(&call, 0, sizeof(call));
     if (!jclient) {
+        /* Two leads of one customer at once (two nodes): one finds or makes
+         * the Jobber client; the other waits here until that link commits,
+         * then reads it instead of making a second client. */
+        const char *lp[2] = { client_id, contact_id };
+        if (!(r = cs_db_exec(job->conn, job->pool, &job->error, PGRES_TUPLES_OK,
+                             "SELECT pg_advisory_xact_lock(hashtextextended('jobber-client:' || $1"
+                             " || ':' || $2, 0))", 2, lp))) {
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+        PQclear(r);
+        /* A statement of its own: its snapshot is taken after the wait. */
+        if (!(r = cs_db_exec(job->conn, job->pool, &job->error, PGRES_TUPLES_OK,
+                             "SELECT jobber_client_id FROM jobber_links"
+                             " WHERE client_id = $1 AND contact_id = $2", 2, lp))) {
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+        jclient = PQntuples(r) ? apr_pstrdup(job->pool, PQgetvalue(r, 0, 0)) : NULL;
+        PQclear(r);
+    }
+    if (!jclient) {
         cs_jobber_client_t *found = NULL;
         call.kind = CALL_FIND;
         call.email = email;

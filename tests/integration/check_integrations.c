@@ -413,6 +413,37 @@ static const char *lead(const char *email, const char *text)
                                apr_pstrdup(it_pool, email)), 0, NULL);
 }
 
+/* Two leads of one new customer sent at once, each taken by another
+ * node's worker while Jobber is slow to answer the customer search: one
+ * Jobber client for both, not one each. */
+START_TEST(jobber_two_leads_of_one_customer_at_once_make_one_client)
+{
+    sess_t *owner, *crew;
+    const char *a, *b, *out = NULL;
+
+    fresh();
+    owner = login(OWNER);
+    connect_jobber(owner);
+    a = lead("sam.twice@example.com", "Shed+teardown");
+    b = lead("sam.twice@example.com", "And+an+old+piano");
+    ck_assert(*a && *b && strcmp(a, b));
+    jobber_state("{\"answer_delay\": {\"match\": \"ConsultFindClient\", \"seconds\": 2, \"times\": 2}}");
+    ck_assert_msg(it_ctl("httpd2-start", &out) == 0, "second Apache: %s", out);
+    crew = login(CREW);
+    ck_assert_int_eq(dash("POST", apr_pstrcat(it_pool, "/settings/integrations/jobber/leads/", a, NULL),
+                          crew, "x=1")->status, 303);
+    ck_assert_int_eq(dash("POST", apr_pstrcat(it_pool, "/settings/integrations/jobber/leads/", b, NULL),
+                          crew, "x=1")->status, 303);
+    ck_assert_msg(it_wait_sql(apr_psprintf(it_pool, "SELECT count(*) FROM jobber_requests WHERE"
+                                           " message_id IN (%s, %s) AND state = 'sent'", a, b), "2", 30),
+                  "the leads never both reached Jobber");
+    ck_assert_msg(it_ctl("httpd2-stop", &out) == 0, "%s", out);
+    ck_assert_int_eq(jobber_held("clients"), 1);
+    ck_assert_int_eq(jobber_held("requests"), 2);
+    fresh();                            /* no answer delay left for the next test */
+}
+END_TEST
+
 START_TEST(jobber_lead_arrives_once_after_a_retry)
 {
     sess_t *owner, *crew;
@@ -870,6 +901,7 @@ Suite *suite_integrations(void)
     tcase_add_test(tc, jobber_webhooks_forged_refused_and_replays_deduplicated);
     tcase_add_test(tc, jobber_connect_is_bound_to_the_session_and_sealed);
     tcase_add_test(tc, jobber_lead_arrives_once_after_a_retry);
+    tcase_add_test(tc, jobber_two_leads_of_one_customer_at_once_make_one_client);
     tcase_add_test(tc, jobber_user_errors_are_shown_to_staff);
     tcase_add_test(tc, jobber_quote_requests_go_by_themselves_when_configured);
     tcase_add_test(tc, jobber_revoked_grant_shows_on_settings_and_health);
